@@ -1,0 +1,5 @@
+"""runner: a rootless, daemonless CI build agent."""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"

@@ -1,0 +1,79 @@
+"""Command line entry: ``run()`` owns SystemExit, ``main(argv)`` does the work.
+
+Every subcommand lives in its own module exposing ``register(subparsers)``;
+its handler takes the parsed namespace and returns an exit code. Exit codes
+for errors are decided here and nowhere else.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from runner import __version__
+from runner.errors import Fault, RunnerError
+
+EXIT_OK = 0
+EXIT_JOB_FAILED = 1
+EXIT_USER_INPUT = 2
+EXIT_HOST_SETUP = 3
+EXIT_COORDINATOR = 4
+EXIT_INTERNAL = 70
+EXIT_INTERRUPTED = 130
+
+_FAULT_EXIT = {
+    Fault.USER_INPUT: EXIT_USER_INPUT,
+    Fault.HOST_SETUP: EXIT_HOST_SETUP,
+    Fault.COORDINATOR: EXIT_COORDINATOR,
+    Fault.JOB: EXIT_JOB_FAILED,
+}
+
+
+def exit_code_for(error: RunnerError) -> int:
+    """The exit code for an explained error: whose fault it is decides."""
+    return _FAULT_EXIT[error.fault]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argparse tree with every subcommand registered."""
+    from runner.cli import doctor, exec_  # noqa: PLC0415 - keeps `runner --version` fast
+
+    parser = argparse.ArgumentParser(
+        prog="runner",
+        description="Rootless, daemonless CI: run pipelines in per-job user-namespaced containers.",
+    )
+    parser.add_argument("--version", action="version", version=f"runner {__version__}")
+    parser.add_argument(
+        "-v", "--verbose", action="count", default=0, help="more runner diagnostics on stderr"
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    exec_.register(sub)
+    doctor.register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Parse ``argv`` and run the chosen subcommand; returns the exit code."""
+    from runner import log  # noqa: PLC0415
+
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # argparse already printed its one-paragraph error
+        return EXIT_OK if exc.code == 0 else EXIT_USER_INPUT
+    log.configure(verbosity=args.verbose)
+    try:
+        code: int = args.func(args)
+    except RunnerError as exc:
+        print(f"runner: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return exit_code_for(exc)
+    except KeyboardInterrupt:
+        print("runner: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    return code
+
+
+def run() -> None:
+    """Console-script entry point."""
+    sys.exit(main())

@@ -1,0 +1,93 @@
+"""The one exception tree, and whose fault each branch is.
+
+::
+
+    RunnerError                      exit code decided by ``Fault``
+    ├── UserInputError               the user's pipeline file or command line  -> 2
+    │   ├── PipelineError            carries file, line, column and key path
+    │   └── UsageError               bad CLI arguments or combinations
+    ├── HostSetupError               the machine is not set up for rootless containers -> 3
+    ├── EngineError                  podman/buildah misbehaved while we drove it -> 3
+    └── JobError                     a job's own doing (never raised past the executor) -> 1
+
+The CLI maps ``RunnerError.fault`` to an exit code in exactly one place
+(``runner.cli.exit_code_for``). Messages are written for the person at the
+terminal: one paragraph, what is wrong, where, and what to do about it.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+
+class Fault(enum.Enum):
+    """Whose fault an error is; decides the exit code."""
+
+    USER_INPUT = "user input"
+    HOST_SETUP = "host setup"
+    COORDINATOR = "coordinator"
+    JOB = "job"
+
+
+class RunnerError(Exception):
+    """Base of every error runner explains to its user (no traceback is shown)."""
+
+    fault: Fault = Fault.HOST_SETUP
+
+
+class UserInputError(RunnerError):
+    """The user gave us something we cannot act on."""
+
+    fault = Fault.USER_INPUT
+
+
+class UsageError(UserInputError):
+    """Bad command-line arguments."""
+
+
+@dataclass(frozen=True)
+class SourceSpot:
+    """Where in a pipeline file something is; every field is optional but the file."""
+
+    file: str
+    line: int | None = None
+    column: int | None = None
+    key: str | None = None
+
+    def __str__(self) -> str:
+        where = self.file
+        if self.line is not None:
+            where += f":{self.line}"
+            if self.column is not None:
+                where += f":{self.column}"
+        if self.key:
+            where += f" (key '{self.key}')"
+        return where
+
+
+class PipelineError(UserInputError):
+    """The pipeline file is malformed; carries the spot it was found at."""
+
+    def __init__(self, spot: SourceSpot, message: str) -> None:
+        self.spot = spot
+        self.message = message
+        super().__init__(f"{spot}: {message}")
+
+
+class HostSetupError(RunnerError):
+    """The host cannot run rootless containers as configured; carries the fix."""
+
+    fault = Fault.HOST_SETUP
+
+
+class EngineError(RunnerError):
+    """podman or buildah failed in a way that is not the job's doing."""
+
+    fault = Fault.HOST_SETUP
+
+
+class JobError(RunnerError):
+    """A job failed; used inside the executor only, the CLI sees job results."""
+
+    fault = Fault.JOB

@@ -1,0 +1,1 @@
+"""Pipeline files: dialects translated into one frozen model (see ``model``)."""
