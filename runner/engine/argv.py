@@ -1,0 +1,74 @@
+"""Pure builders of podman argv lists: no I/O, no environment reads.
+
+Tests assert whole lists, so any change to what we ask podman for shows up
+in review as a changed expectation.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+LABEL_RUN = "io.github.runner.run"
+LABEL_JOB = "io.github.runner.job"
+CONTROL_DIR = "/.runner"
+"""Where a job container sees its control directory (scripts written by us)."""
+
+
+@dataclass(frozen=True)
+class ContainerSpec:
+    """Everything that decides the ``podman run`` of one job container."""
+
+    name: str
+    image: str
+    run_id: str
+    job: str
+    workspace: Path
+    project_dir: str
+    control: Path
+    network: str | None = None
+    runtime: str | None = None
+    pull: str = "missing"
+
+
+def global_options(runtime: str | None) -> list[str]:
+    """Options placed before the podman subcommand."""
+    return ["--runtime", runtime] if runtime else []
+
+
+def job_container_argv(spec: ContainerSpec, supervisor: str) -> list[str]:
+    """``podman run`` for a job container whose PID 1 is the supervisor.
+
+    ``--userns=auto`` gives each job its own UID/GID slice; the workspace and
+    control dirs are chowned into that slice once the supervisor reports it.
+    ``no-new-privileges`` stops setuid binaries from gaining anything.
+    ``--log-driver=none``: output is streamed by us, masked and written once;
+    a second copy in podman's log would hold unmasked secrets.
+    """
+    argv = ["podman", *global_options(spec.runtime), "run", "--rm", "--interactive"]
+    argv += ["--name", spec.name]
+    argv += ["--label", f"{LABEL_RUN}={spec.run_id}", "--label", f"{LABEL_JOB}={spec.job}"]
+    argv += ["--userns=auto", "--security-opt", "no-new-privileges"]
+    argv += ["--log-driver", "none", f"--pull={spec.pull}"]
+    if spec.network:
+        argv += ["--network", spec.network]
+    argv += ["--volume", f"{spec.workspace}:{spec.project_dir}"]
+    argv += ["--volume", f"{spec.control}:{CONTROL_DIR}"]
+    argv += ["--workdir", "/", "--entrypoint", "/bin/sh", spec.image, "-c", supervisor]
+    return argv
+
+
+def force_remove_argv(names: list[str], runtime: str | None = None) -> list[str]:
+    """Remove containers at once (SIGKILL, no grace); unknown names are not an error."""
+    return ["podman", *global_options(runtime), "rm", "--force", "--ignore", "--time", "0", *names]
+
+
+def list_containers_argv(label: str) -> list[str]:
+    """Names of all containers (running or not, ours or buildah's) carrying ``label``."""
+    return ["podman", "ps", "--all", "--external", "--filter", f"label={label}",
+            "--format", "{{.Names}}"]
+
+
+def unshare_argv(command: list[str]) -> list[str]:
+    """Run ``command`` inside podman's rootless user namespace (as its root)."""
+    return ["podman", "unshare", *command]

@@ -1,0 +1,84 @@
+"""Shell text that runs inside job containers: the supervisor and the job scripts.
+
+Why a supervisor: a ``podman exec`` per step costs ~150 ms here, a job
+container start ~160 ms. So each job gets exactly one container, started
+before its needs are met, whose PID 1 is this small POSIX-sh supervisor.
+It reports the container's user-namespace base ("ready"), then runs one
+script file per line it reads on stdin and reports each exit status.
+
+Each script runs in a fresh shell (``script`` then ``after_script``, as
+GitLab does), with stdin at /dev/null so a step can never eat the commands
+meant for the supervisor. Signals reach the supervisor through podman's
+signal proxy: TERM/INT stop the running script gracefully, USR2 kills
+every process in the container except the supervisor, so after_script can
+still run afterwards.
+
+Framing: supervisor lines start with the ASCII record separator and a
+per-container nonce, so job output cannot be mistaken for them by accident.
+(A job can forge its own exit status; that only lies about itself.)
+"""
+
+from __future__ import annotations
+
+import shlex
+from collections.abc import Sequence
+
+RS = "\x1e"
+
+_SUPERVISOR = r"""n={nonce}
+if [ -x /bin/bash ]; then s=/bin/bash; elif [ -x /usr/bin/bash ]; then s=/usr/bin/bash; else s=/bin/sh; fi
+u=; g=
+while read -r a b c; do [ "$a" = 0 ] && u=$b; done < /proc/self/uid_map
+while read -r a b c; do [ "$a" = 0 ] && g=$b; done < /proc/self/gid_map
+trap 'kill -TERM -1 2>/dev/null' TERM INT
+trap 'kill -KILL -1 2>/dev/null' USR2
+printf '\036%s ready %s %s\n' "$n" "$u" "$g"
+while IFS= read -r f; do
+  [ "$f" = exit ] && break
+  "$s" "$f" </dev/null 2>&1 &
+  c=$!
+  while :; do wait "$c"; r=$?; kill -0 "$c" 2>/dev/null || break; done
+  printf '\036%s rc %s\n' "$n" "$r"
+done
+"""
+
+
+def supervisor_script(nonce: str) -> str:
+    """The supervisor's source for ``sh -c``; ``nonce`` must be ``[A-Za-z0-9]+``."""
+    if not nonce.isalnum():
+        raise ValueError(f"nonce must be alphanumeric, got {nonce!r}")
+    return _SUPERVISOR.format(nonce=nonce)
+
+
+_ECHO_COLOR = "\x1b[32;1m"
+_RESET = "\x1b[0m"
+
+
+def job_script(
+    lines: Sequence[str],
+    *,
+    workdir: str,
+    env: Sequence[tuple[str, str]],
+    color: bool,
+) -> str:
+    """One shell script for a job section, GitLab style.
+
+    Every line is echoed (``$ line``) before it runs, a ``cd`` or ``export``
+    carries over to the next line because they share one shell, and the first
+    failing line ends the script with its exit status (``set -e``; ``pipefail``
+    where the shell has it). Variables are exported at the top rather than put
+    on podman's command line, so secret values never appear in any argv.
+    """
+    out = [
+        "set -e",
+        "(set -o pipefail) 2>/dev/null && set -o pipefail",
+        f"cd {shlex.quote(workdir)}",
+    ]
+    out += [f"export {name}={shlex.quote(value)}" for name, value in env]
+    for line in lines:
+        shown = f"$ {line}"
+        if color:
+            shown = f"{_ECHO_COLOR}{shown}{_RESET}"
+        out.append(f"printf '%s\\n' {shlex.quote(shown)}")
+        out.append(line)
+    return "\n".join(out) + "\n"

@@ -1,0 +1,94 @@
+"""Splits a supervisor's stdout into job output and supervisor frames (pure, no I/O).
+
+Job output is passed through byte for byte as it arrives, except that a frame
+(``RS nonce word args\\n``) is cut out wherever it starts. A trailing piece
+that could still become a frame is held back until the next chunk decides it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from runner.engine.boot import RS
+
+
+@dataclass(frozen=True)
+class Output:
+    """Bytes the job printed."""
+
+    data: bytes
+
+
+@dataclass(frozen=True)
+class Ready:
+    """The supervisor is up; ``uid``/``gid`` are the container root's ids in podman's namespace."""
+
+    uid: int
+    gid: int
+
+
+@dataclass(frozen=True)
+class Exited:
+    """The script the supervisor last started has ended with ``status``."""
+
+    status: int
+
+
+Event = Output | Ready | Exited
+
+
+class FrameSplitter:
+    """Feed chunks in, get events out; remembers a partial frame between feeds."""
+
+    def __init__(self, nonce: str) -> None:
+        self._marker = f"{RS}{nonce} ".encode()
+        self._pending = b""
+
+    def feed(self, chunk: bytes) -> list[Event]:
+        """Events found in ``chunk`` (plus whatever was held back before it)."""
+        data = self._pending + chunk
+        self._pending = b""
+        events: list[Event] = []
+        while data:
+            start = data.find(self._marker)
+            if start < 0:
+                keep = self._partial_marker_len(data)
+                if len(data) > keep:
+                    events.append(Output(data[: len(data) - keep]))
+                self._pending = data[len(data) - keep :]
+                break
+            if start:
+                events.append(Output(data[:start]))
+            end = data.find(b"\n", start)
+            if end < 0:
+                self._pending = data[start:]
+                break
+            events.append(self._parse(data[start + len(self._marker) : end]))
+            data = data[end + 1 :]
+        return events
+
+    def flush(self) -> list[Event]:
+        """At end of stream: whatever was held back is plain output."""
+        rest, self._pending = self._pending, b""
+        return [Output(rest)] if rest else []
+
+    def _partial_marker_len(self, data: bytes) -> int:
+        """Length of the longest suffix of ``data`` that is a prefix of the marker."""
+        for size in range(min(len(self._marker) - 1, len(data)), 0, -1):
+            if self._marker.startswith(data[-size:]):
+                return size
+        return 0
+
+    @staticmethod
+    def _parse(body: bytes) -> Event:
+        word, _, args = body.decode("ascii", "replace").partition(" ")
+        fields = args.split()
+        try:
+            if word == "ready":
+                return Ready(uid=int(fields[0]), gid=int(fields[1]))
+            if word == "rc":
+                return Exited(status=int(fields[0]))
+        except (IndexError, ValueError):
+            pass
+        # Not a frame we know: show it rather than lose it.
+        return Output(body + b"\n")

@@ -1,0 +1,129 @@
+"""Client of ``nshelper``: file work inside podman's user namespace, one request at a time."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from runner.engine import podman
+from runner.errors import EngineError
+
+
+@dataclass(frozen=True)
+class Collected:
+    """What a collect request copied, and the patterns that matched nothing."""
+
+    matched: tuple[str, ...]
+    unmatched: tuple[str, ...]
+
+
+class NamespaceHelper:
+    """A long-lived ``podman unshare`` helper process; start it once per run."""
+
+    def __init__(self) -> None:
+        self._proc: asyncio.subprocess.Process | None = None
+        self._lock = asyncio.Lock()
+        self._starting: asyncio.Task[None] | None = None
+
+    def launch(self) -> None:
+        """Start spawning the helper in the background; the first request waits for it.
+
+        Spawning overlaps with the first container starts, so it costs no wall time.
+        """
+        self._starting = asyncio.create_task(self._start())
+
+    async def _start(self) -> None:
+        self._proc = await podman.spawn_unshared_python("runner.engine.nshelper")
+        reply = await self._request({"op": "ping"})
+        if reply.get("uid") != 0:
+            raise EngineError("podman unshare did not make the helper root in its namespace")
+
+    async def close(self) -> None:
+        """Let the helper exit (it stops when its stdin closes)."""
+        if self._starting is not None:
+            with contextlib.suppress(Exception):
+                await self._starting
+        proc = self._proc
+        if proc is None:
+            return
+        if proc.stdin is not None:
+            proc.stdin.close()
+        await proc.wait()
+        self._proc = None
+
+    async def prepare(
+        self,
+        *,
+        workspace: Path,
+        control: Path,
+        uid: int,
+        gid: int,
+        source: Path,
+        files: Sequence[str],
+        layers: Sequence[Path],
+        scripts: Mapping[str, str],
+    ) -> None:
+        """Fill ``workspace`` from ``source`` + ``layers``, write ``scripts``, hand both to the slice."""
+        await self._call({
+            "op": "prepare",
+            "workspace": str(workspace),
+            "control": str(control),
+            "uid": uid,
+            "gid": gid,
+            "source": str(source),
+            "files": list(files),
+            "layers": [str(layer) for layer in layers],
+            "scripts": dict(scripts),
+        })
+
+    async def collect(
+        self, workspace: Path, patterns: Sequence[str], dest: Path, *, replace: bool = False
+    ) -> Collected:
+        """Copy matching paths out of ``workspace`` into ``dest`` (owned by us)."""
+        reply = await self._call({
+            "op": "collect",
+            "workspace": str(workspace),
+            "patterns": list(patterns),
+            "dest": str(dest),
+            "replace": replace,
+        })
+        return Collected(tuple(reply["matched"]), tuple(reply["unmatched"]))
+
+    async def remove(self, *paths: Path) -> None:
+        """Remove paths whichever slice owns their contents."""
+        await self._call({"op": "remove", "paths": [str(path) for path in paths]})
+
+    async def _call(self, request: dict[str, Any]) -> dict[str, Any]:
+        if self._starting is None:
+            raise EngineError("namespace helper was never launched")
+        await self._starting
+        return await self._request(request)
+
+    async def _request(self, request: dict[str, Any]) -> dict[str, Any]:
+        proc = self._proc
+        if proc is None or proc.stdin is None or proc.stdout is None:
+            raise EngineError("namespace helper is not running")
+        async with self._lock:
+            try:
+                proc.stdin.write(json.dumps(request).encode() + b"\n")
+                await proc.stdin.drain()
+                line = await proc.stdout.readline()
+            except (BrokenPipeError, ConnectionResetError):
+                line = b""
+            if not line:
+                err = b""
+                if proc.stderr is not None:
+                    err = await proc.stderr.read()
+                raise EngineError(
+                    "podman unshare helper ended unexpectedly: "
+                    + err.decode("utf-8", "replace").strip()
+                )
+        reply: dict[str, Any] = json.loads(line)
+        if not reply.get("ok"):
+            raise EngineError(f"{request['op']} in the user namespace failed: {reply.get('error')}")
+        return reply

@@ -1,0 +1,157 @@
+"""File work that needs podman's user namespace, served over JSON lines on stdio.
+
+Run as ``podman unshare python -m runner.engine.nshelper``: there this
+process is root over every subordinate id, so it can hand a workspace to a
+job's UID slice, read back what the job wrote (whatever its modes), and
+remove it afterwards. Outside the namespace none of that is possible for an
+unprivileged user. One helper lives for a whole run: ~65 ms once instead of a
+``podman unshare`` per operation.
+
+Requests: ``{"op": ..., ...}``; replies: ``{"ok": true, ...}`` or
+``{"ok": false, "error": "..."}``. Stdlib only; it imports nothing heavy.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import stat
+import sys
+from collections.abc import Callable
+from typing import Any
+
+from runner.engine.globs import match_tree
+
+Request = dict[str, Any]
+
+
+def _chown_tree(top: str, uid: int, gid: int) -> None:
+    os.lchown(top, uid, gid)
+    for dirpath, dirnames, filenames in os.walk(top, followlinks=False):
+        for name in dirnames + filenames:
+            os.lchown(os.path.join(dirpath, name), uid, gid)
+
+
+def _copy_entry(src: str, dst: str) -> None:
+    """Copy a file, symlink or whole directory to ``dst`` without following any symlink.
+
+    Destinations are merged level by level: an existing symlink where a
+    directory must go is replaced, never written through, so artifacts
+    crafted by one job (a link ``x -> /home``, then a directory ``x/``)
+    cannot make us write outside the workspace.
+    """
+    mode = os.lstat(src).st_mode
+    if stat.S_ISDIR(mode):
+        if os.path.islink(dst) or (os.path.lexists(dst) and not os.path.isdir(dst)):
+            _remove(dst)
+        os.makedirs(dst, exist_ok=True)
+        for name in os.listdir(src):
+            _copy_entry(os.path.join(src, name), os.path.join(dst, name))
+        shutil.copystat(src, dst, follow_symlinks=False)
+        return
+    if os.path.lexists(dst):
+        _remove(dst)
+    if stat.S_ISLNK(mode):
+        os.symlink(os.readlink(src), dst)
+    elif stat.S_ISREG(mode):
+        shutil.copy2(src, dst, follow_symlinks=False)
+
+
+def _ensure_parents(top: str, rel: str) -> None:
+    """Create the directories leading to ``top/rel``, replacing symlinks on the way."""
+    current = top
+    for part in rel.split("/")[:-1]:
+        current = os.path.join(current, part)
+        if os.path.islink(current) or (os.path.lexists(current) and not os.path.isdir(current)):
+            _remove(current)
+        if not os.path.isdir(current):
+            os.mkdir(current)
+
+
+def prepare(req: Request) -> Request:
+    """Fill a workspace (source files, then artifacts, then caches) and hand it to a slice."""
+    workspace, uid, gid = req["workspace"], int(req["uid"]), int(req["gid"])
+    source = req["source"]
+    for rel in req["files"]:
+        src = os.path.join(source, rel)
+        if os.path.lexists(src):
+            _ensure_parents(workspace, rel)
+            _copy_entry(src, os.path.join(workspace, rel))
+    for layer in req.get("layers", []):
+        if os.path.isdir(layer):
+            for name in os.listdir(layer):
+                _copy_entry(os.path.join(layer, name), os.path.join(workspace, name))
+    _chown_tree(workspace, uid, gid)
+    control = req["control"]
+    os.chmod(control, 0o700)
+    for name, text in req.get("scripts", {}).items():
+        path = os.path.join(control, name)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(text)
+    _chown_tree(control, uid, gid)
+    return {"ok": True}
+
+
+def collect(req: Request) -> Request:
+    """Copy what matches ``patterns`` out of a workspace into ``dest``, owned by us.
+
+    With ``replace`` the result swaps in for ``dest`` only once complete, so
+    an interrupted cache save never leaves a half cache behind.
+    """
+    workspace, dest = req["workspace"], req["dest"]
+    staging = dest + ".partial" if req.get("replace") else dest
+    _remove(staging)
+    os.makedirs(staging, exist_ok=True)
+    matched, unmatched = match_tree(workspace, req["patterns"])
+    for rel in matched:
+        _ensure_parents(staging, rel)
+        _copy_entry(os.path.join(workspace, rel), os.path.join(staging, rel))
+    _chown_tree(staging, 0, 0)
+    if staging != dest:
+        _remove(dest)
+        os.rename(staging, dest)
+    return {"ok": True, "matched": matched, "unmatched": unmatched}
+
+
+def _remove(path: str) -> None:
+    def make_writable(func: Callable[..., Any], failed: str, _exc: object) -> None:
+        os.chmod(os.path.dirname(failed), 0o700)
+        func(failed)
+
+    if os.path.islink(path) or os.path.isfile(path):
+        os.unlink(path)
+    elif os.path.isdir(path):
+        shutil.rmtree(path, onerror=make_writable)
+
+
+def remove(req: Request) -> Request:
+    """Remove paths (whatever slice owns what is inside them)."""
+    for path in req["paths"]:
+        _remove(path)
+    return {"ok": True}
+
+
+OPERATIONS: dict[str, Callable[[Request], Request]] = {
+    "prepare": prepare,
+    "collect": collect,
+    "remove": remove,
+    "ping": lambda _req: {"ok": True, "uid": os.getuid()},
+}
+
+
+def serve() -> None:
+    """Answer one request per input line until stdin closes."""
+    for line in sys.stdin:
+        try:
+            req = json.loads(line)
+            reply = OPERATIONS[req["op"]](req)
+        except Exception as exc:  # noqa: BLE001 - every failure goes back to the caller
+            reply = {"ok": False, "error": f"{type(exc).__name__}: {exc}"}
+        sys.stdout.write(json.dumps(reply) + "\n")
+        sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    serve()

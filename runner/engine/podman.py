@@ -1,0 +1,192 @@
+"""The only module that starts podman processes.
+
+``JobContainer`` drives one job container through its supervisor (see
+``boot``): start, wait for "ready", run scripts, signal, stop. Everything
+else here is a thin, awaited wrapper around one podman command.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import secrets
+import signal
+import sys
+from collections.abc import Callable
+
+import structlog
+
+from runner.engine import argv as podman_argv
+from runner.engine.boot import supervisor_script
+from runner.engine.frames import Exited, FrameSplitter, Output, Ready
+from runner.errors import EngineError
+
+log = structlog.get_logger(__name__)
+
+OutputSink = Callable[[bytes], None]
+_READ_CHUNK = 65536
+
+
+class ContainerGone(EngineError):
+    """The job container ended while we still needed it."""
+
+
+class JobContainer:
+    """One running job container and the stream of its supervisor.
+
+    Output of the running script goes to ``sink`` as raw bytes, as it arrives.
+    """
+
+    def __init__(self, spec: podman_argv.ContainerSpec) -> None:
+        self.spec = spec
+        self._nonce = secrets.token_hex(8)
+        self._proc: asyncio.subprocess.Process | None = None
+        self._reader: asyncio.Task[None] | None = None
+        self._events: asyncio.Queue[Ready | Exited | None] = asyncio.Queue()
+        self._sink: OutputSink = lambda _data: None
+        self._stderr = bytearray()
+        self.uid = -1
+        self.gid = -1
+
+    async def start(self) -> None:
+        """Start the container and wait until its supervisor reports ready."""
+        self._proc = await asyncio.create_subprocess_exec(
+            *podman_argv.job_container_argv(self.spec, supervisor_script(self._nonce)),
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+            start_new_session=True,  # Ctrl-C reaches us, not podman; we decide what to stop
+        )
+        self._reader = asyncio.create_task(self._pump())
+        event = await self._events.get()
+        if not isinstance(event, Ready):
+            await self._proc.wait()
+            raise ContainerGone(self._failure_text("could not start"))
+        self.uid, self.gid = event.uid, event.gid
+
+    async def run(self, script: str, sink: OutputSink) -> int:
+        """Run a script file (path inside the container); its exit status."""
+        proc = self._require()
+        self._sink = sink
+        assert proc.stdin is not None
+        try:
+            proc.stdin.write(f"{script}\n".encode())
+            await proc.stdin.drain()
+        except (BrokenPipeError, ConnectionResetError) as exc:
+            raise ContainerGone(self._failure_text("ended before the script started")) from exc
+        event = await self._events.get()
+        if not isinstance(event, Exited):
+            raise ContainerGone(self._failure_text("ended while a script was running"))
+        return event.status
+
+    def interrupt(self, *, hard: bool = False) -> None:
+        """Stop the running script: TERM gracefully, or KILL with ``hard``.
+
+        podman proxies the signal to the supervisor, which passes it on to
+        everything else in the container and stays alive for after_script.
+        """
+        proc = self._proc
+        if proc is not None and proc.returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                proc.send_signal(signal.SIGUSR2 if hard else signal.SIGTERM)
+
+    async def stop(self) -> None:
+        """Let the supervisor exit; podman then removes the container (``--rm``)."""
+        proc = self._proc
+        if proc is None:
+            return
+        if proc.stdin is not None and not proc.stdin.is_closing():
+            with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+                proc.stdin.write(b"exit\n")
+                await proc.stdin.drain()
+            proc.stdin.close()
+        await proc.wait()
+        if self._reader is not None:
+            await self._reader
+
+    async def kill(self) -> None:
+        """Remove the container at once, whatever it is doing."""
+        await force_remove([self.spec.name], self.spec.runtime)
+        proc = self._proc
+        if proc is not None:
+            if proc.stdin is not None:
+                proc.stdin.close()
+            await proc.wait()
+        if self._reader is not None:
+            await self._reader
+
+    def _require(self) -> asyncio.subprocess.Process:
+        if self._proc is None or self._proc.returncode is not None:
+            raise ContainerGone(self._failure_text("is not running"))
+        return self._proc
+
+    def _failure_text(self, what: str) -> str:
+        detail = self._stderr.decode("utf-8", "replace").strip()
+        detail = "\n".join(line for line in detail.splitlines() if "level=warning" not in line)
+        return f"job container {self.spec.name} (image {self.spec.image}) {what}" + (
+            f": {detail}" if detail else ""
+        )
+
+    async def _pump(self) -> None:
+        proc = self._proc
+        assert proc is not None and proc.stdout is not None and proc.stderr is not None
+        errs = asyncio.create_task(self._drain_stderr(proc.stderr))
+        splitter = FrameSplitter(self._nonce)
+        while chunk := await proc.stdout.read(_READ_CHUNK):
+            self._dispatch(splitter.feed(chunk))
+        self._dispatch(splitter.flush())
+        await errs
+        await self._events.put(None)
+
+    def _dispatch(self, events: list[Output | Ready | Exited]) -> None:
+        for event in events:
+            if isinstance(event, Output):
+                self._sink(event.data)
+            else:
+                self._events.put_nowait(event)
+
+    async def _drain_stderr(self, stream: asyncio.StreamReader) -> None:
+        while chunk := await stream.read(_READ_CHUNK):
+            self._stderr += chunk[-8192:]
+
+
+async def _run(argv: list[str]) -> tuple[int, str]:
+    proc = await asyncio.create_subprocess_exec(
+        *argv,
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+        start_new_session=True,
+    )
+    out, _ = await proc.communicate()
+    return proc.returncode or 0, out.decode("utf-8", "replace")
+
+
+async def force_remove(names: list[str], runtime: str | None = None) -> None:
+    """Remove containers by name at once; raises if podman refuses."""
+    if not names:
+        return
+    code, out = await _run(podman_argv.force_remove_argv(names, runtime))
+    if code:
+        raise EngineError(f"podman could not remove containers {', '.join(names)}: {out.strip()}")
+
+
+async def containers_labelled(label: str) -> list[str]:
+    """Names of containers (including buildah's) carrying ``label``."""
+    code, out = await _run(podman_argv.list_containers_argv(label))
+    if code:
+        raise EngineError(f"podman ps failed: {out.strip()}")
+    return [line for line in out.splitlines() if line and "level=warning" not in line]
+
+
+async def spawn_unshared_python(module: str) -> asyncio.subprocess.Process:
+    """Start ``python -m module`` inside podman's user namespace, on pipes."""
+    return await asyncio.create_subprocess_exec(
+        *podman_argv.unshare_argv([sys.executable, "-m", module]),
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        start_new_session=True,
+        env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"},
+    )

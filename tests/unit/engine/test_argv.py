@@ -1,0 +1,59 @@
+"""Whole-list asserts for every podman argv builder."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from runner.engine import argv
+
+
+def _spec(**over: object) -> argv.ContainerSpec:
+    fields: dict[str, object] = {
+        "name": "runner-r1-build-1", "image": "localhost/busybox", "run_id": "r1",
+        "job": "build", "workspace": Path("/p/.runner/work/r1/build.1/ws"),
+        "project_dir": "/builds/p", "control": Path("/p/.runner/work/r1/build.1/ctl"),
+    }
+    fields.update(over)
+    return argv.ContainerSpec(**fields)  # type: ignore[arg-type]
+
+
+def test_job_container_argv_defaults() -> None:
+    """A job container: --rm, own userns slice, no new privileges, no podman log, our supervisor."""
+    assert argv.job_container_argv(_spec(), "SUP") == [
+        "podman", "run", "--rm", "--interactive", "--name", "runner-r1-build-1",
+        "--label", "io.github.runner.run=r1", "--label", "io.github.runner.job=build",
+        "--userns=auto", "--security-opt", "no-new-privileges",
+        "--log-driver", "none", "--pull=missing",
+        "--volume", "/p/.runner/work/r1/build.1/ws:/builds/p",
+        "--volume", "/p/.runner/work/r1/build.1/ctl:/.runner",
+        "--workdir", "/", "--entrypoint", "/bin/sh", "localhost/busybox", "-c", "SUP",
+    ]
+
+
+def test_job_container_argv_runtime_network_pull() -> None:
+    """Runtime goes before the subcommand; network and pull policy are passed through."""
+    got = argv.job_container_argv(_spec(runtime="runc", network="none", pull="never"), "S")
+    assert got[:4] == ["podman", "--runtime", "runc", "run"]
+    assert "--pull=never" in got
+    assert got[got.index("--network") + 1] == "none"
+
+
+def test_force_remove_argv() -> None:
+    """Force removal kills at once and ignores names already gone."""
+    assert argv.force_remove_argv(["a", "b"]) == [
+        "podman", "rm", "--force", "--ignore", "--time", "0", "a", "b",
+    ]
+    assert argv.force_remove_argv(["a"], "runc")[:3] == ["podman", "--runtime", "runc"]
+
+
+def test_list_containers_argv() -> None:
+    """Listing includes stopped and external (buildah) containers, names only."""
+    assert argv.list_containers_argv("io.github.runner.run=r1") == [
+        "podman", "ps", "--all", "--external", "--filter", "label=io.github.runner.run=r1",
+        "--format", "{{.Names}}",
+    ]
+
+
+def test_unshare_argv() -> None:
+    """A command is wrapped in podman unshare unchanged."""
+    assert argv.unshare_argv(["python3", "-m", "x"]) == ["podman", "unshare", "python3", "-m", "x"]

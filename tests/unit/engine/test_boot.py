@@ -1,0 +1,57 @@
+"""The shell text we run in containers."""
+
+from __future__ import annotations
+
+import subprocess
+
+import pytest
+
+from runner.engine.boot import job_script, supervisor_script
+
+
+def test_job_script_exact() -> None:
+    """Exports first (quoted), then each line echoed before it runs."""
+    got = job_script(["echo 'a b'", "cd sub"], workdir="/builds/p",
+                     env=[("A", "x y"), ("B", "$HOME")], color=False)
+    assert got == (
+        "set -e\n"
+        "(set -o pipefail) 2>/dev/null && set -o pipefail\n"
+        "cd /builds/p\n"
+        "export A='x y'\n"
+        "export B='$HOME'\n"
+        "printf '%s\\n' '$ echo '\"'\"'a b'\"'\"''\n"
+        "echo 'a b'\n"
+        "printf '%s\\n' '$ cd sub'\n"
+        "cd sub\n"
+    )
+
+
+def test_job_script_semantics_in_a_real_shell(tmp_path) -> None:
+    """In sh: cd and export carry over, and the first failing line ends the script."""
+    (tmp_path / "sub").mkdir()
+    script = job_script(["cd sub", "export X=1", "echo \"in $(basename $(pwd)) X=$X\"",
+                         "false", "echo unreachable"],
+                        workdir=str(tmp_path), env=[("SECRET", "it's")], color=False)
+    proc = subprocess.run(["sh", "-c", script], capture_output=True, text=True, check=False)
+    assert proc.returncode == 1
+    assert proc.stdout.splitlines() == ["$ cd sub", "$ export X=1",
+                                        "$ echo \"in $(basename $(pwd)) X=$X\"", "in sub X=1",
+                                        "$ false"]
+
+
+def test_job_script_color_wraps_echo() -> None:
+    """With colour the echoed line is green and bold."""
+    assert "\x1b[32;1m$ ls\x1b[0m" in job_script(["ls"], workdir="/", env=[], color=True)
+
+
+def test_supervisor_rejects_odd_nonce() -> None:
+    """The nonce is spliced into shell text, so only alphanumerics are accepted."""
+    with pytest.raises(ValueError, match="alphanumeric"):
+        supervisor_script("a;b")
+    assert "n=ab12\n" in supervisor_script("ab12")
+
+
+def test_supervisor_is_valid_sh() -> None:
+    """The supervisor parses under sh -n."""
+    proc = subprocess.run(["sh", "-n", "-c", supervisor_script("ab12")], check=False)
+    assert proc.returncode == 0
