@@ -1,1 +1,1 @@
-"""logs package."""
+"""Job output: masking, the live console, per-job log files and the summary."""
