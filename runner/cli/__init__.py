@@ -71,6 +71,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("runner: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except Exception:
+        import traceback  # noqa: PLC0415
+
+        print("runner: internal error (a bug in runner, not in your pipeline); details follow "
+              "for a bug report:", file=sys.stderr)
+        traceback.print_exc(file=sys.stderr)
+        return EXIT_INTERNAL
     return code
 
 

@@ -26,7 +26,8 @@ from collections.abc import Sequence
 RS = "\x1e"
 
 _SUPERVISOR = r"""n={nonce}
-if [ -x /bin/bash ]; then s=/bin/bash; elif [ -x /usr/bin/bash ]; then s=/usr/bin/bash; else s=/bin/sh; fi
+s=/bin/sh
+for b in /bin/bash /usr/bin/bash; do [ -x "$b" ] && s=$b && break; done
 u=; g=
 while read -r a b c; do [ "$a" = 0 ] && u=$b; done < /proc/self/uid_map
 while read -r a b c; do [ "$a" = 0 ] && g=$b; done < /proc/self/gid_map

@@ -68,7 +68,7 @@ class NamespaceHelper:
         layers: Sequence[Path],
         scripts: Mapping[str, str],
     ) -> None:
-        """Fill ``workspace`` from ``source`` + ``layers``, write ``scripts``, hand both to the slice."""
+        """Fill ``workspace`` (source, then layers), write ``scripts``; give both to the slice."""
         await self._call({
             "op": "prepare",
             "workspace": str(workspace),

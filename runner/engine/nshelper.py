@@ -147,7 +147,7 @@ def serve() -> None:
         try:
             req = json.loads(line)
             reply = OPERATIONS[req["op"]](req)
-        except Exception as exc:  # noqa: BLE001 - every failure goes back to the caller
+        except Exception as exc:
             reply = {"ok": False, "error": f"{type(exc).__name__}: {exc}"}
         sys.stdout.write(json.dumps(reply) + "\n")
         sys.stdout.flush()

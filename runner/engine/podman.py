@@ -14,6 +14,7 @@ import secrets
 import signal
 import sys
 from collections.abc import Callable
+from pathlib import Path
 
 import structlog
 
@@ -49,8 +50,12 @@ class JobContainer:
         self.uid = -1
         self.gid = -1
 
-    async def start(self) -> None:
-        """Start the container and wait until its supervisor reports ready."""
+    async def start(self, timeout_s: float) -> None:
+        """Start the container and wait until its supervisor reports ready.
+
+        A start that takes longer than ``timeout_s`` (a hung pull, a stuck
+        storage lock) removes the container and raises instead of hanging the run.
+        """
         self._proc = await asyncio.create_subprocess_exec(
             *podman_argv.job_container_argv(self.spec, supervisor_script(self._nonce)),
             stdin=asyncio.subprocess.PIPE,
@@ -59,7 +64,12 @@ class JobContainer:
             start_new_session=True,  # Ctrl-C reaches us, not podman; we decide what to stop
         )
         self._reader = asyncio.create_task(self._pump())
-        event = await self._events.get()
+        try:
+            event = await asyncio.wait_for(self._events.get(), timeout_s)
+        except TimeoutError:
+            await self.kill()
+            message = self._failure_text(f"did not start within {timeout_s:g}s")
+            raise ContainerGone(message) from None
         if not isinstance(event, Ready):
             await self._proc.wait()
             raise ContainerGone(self._failure_text("could not start"))
@@ -181,12 +191,17 @@ async def containers_labelled(label: str) -> list[str]:
 
 
 async def spawn_unshared_python(module: str) -> asyncio.subprocess.Process:
-    """Start ``python -m module`` inside podman's user namespace, on pipes."""
+    """Start ``python -m module`` inside podman's user namespace, on pipes.
+
+    PYTHONPATH names our own package directory so the helper imports this very
+    copy of runner, however it was installed.
+    """
+    package_parent = str(Path(__file__).resolve().parents[2])
     return await asyncio.create_subprocess_exec(
         *podman_argv.unshare_argv([sys.executable, "-m", module]),
         stdin=asyncio.subprocess.PIPE,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
         start_new_session=True,
-        env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"},
+        env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1", "PYTHONPATH": package_parent},
     )

@@ -20,8 +20,8 @@ MIN_SECRET_LEN = 4
 def _needles(values: Iterable[str]) -> list[bytes]:
     needles: set[bytes] = set()
     for value in values:
-        for piece in [value, *value.splitlines()]:
-            piece = piece.strip("\r")
+        for raw in [value, *value.splitlines()]:
+            piece = raw.strip("\r")
             if len(piece) >= MIN_SECRET_LEN:
                 needles.add(piece.encode())
     return sorted(needles, key=len, reverse=True)

@@ -1,0 +1,216 @@
+"""One attempt of one job: prepare its workspace, run script and after_script, keep results.
+
+The container is started by the scheduler ahead of time (``start``), so by
+the time a job's needs are met only file copying stands between it and its
+first line. Every ending (success, failure, timeout, Ctrl-C, a vanished
+container) goes through the same ``finally``: container gone, scratch gone.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from dataclasses import dataclass, field
+
+import structlog
+
+from runner.engine.argv import CONTROL_DIR, ContainerSpec
+from runner.engine.boot import job_script
+from runner.engine.namespace import NamespaceHelper
+from runner.engine.podman import ContainerGone, JobContainer
+from runner.execute.interrupt import Interruption
+from runner.execute.layout import RunLayout
+from runner.execute.results import JobStatus, Settings
+from runner.logs.console import Console
+from runner.logs.joblog import JobLog
+from runner.pipeline.model import Job, Pipeline, When
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass
+class RunContext:
+    """What every job of one run shares."""
+
+    pipeline: Pipeline
+    settings: Settings
+    layout: RunLayout
+    helper: NamespaceHelper
+    files: list[str]
+    secrets: dict[str, str]
+    console: Console
+    interruption: Interruption
+    live: set[JobContainer] = field(default_factory=set)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """How one attempt ended."""
+
+    status: JobStatus
+    exit_code: int | None = None
+    note: str = ""
+
+
+class JobAttempt:
+    """Runs ``job`` once in its own container and workspace."""
+
+    def __init__(self, ctx: RunContext, job: Job, attempt: int, log: JobLog) -> None:
+        self.ctx = ctx
+        self.log = log
+        self.job = job
+        self.attempt = attempt
+        self.work = ctx.layout.job_work(job.name, attempt)
+        self.workspace = self.work / "ws"
+        self.control = self.work / "ctl"
+        self.container: JobContainer | None = None
+
+    async def start(self) -> None:
+        """Create scratch dirs and start the job container (before needs are met)."""
+        self.workspace.mkdir(parents=True, exist_ok=True)
+        self.control.mkdir(exist_ok=True)
+        settings, layout = self.ctx.settings, self.ctx.layout
+        self.container = JobContainer(ContainerSpec(
+            name=layout.container_name(self.job.name, self.attempt),
+            image=self.job.image,
+            run_id=layout.run_id,
+            job=self.job.name,
+            workspace=self.workspace,
+            project_dir=layout.project_dir(),
+            control=self.control,
+            network=settings.network,
+            runtime=settings.runtime,
+            pull=settings.pull,
+        ))
+        self.ctx.live.add(self.container)
+        await self.container.start(timeout_s=self.job.timeout_s)
+
+    async def run(self) -> Outcome:
+        """Run the job in the started container; always cleans up."""
+        try:
+            return await self._run()
+        except ContainerGone as exc:
+            if self.ctx.interruption.killing.is_set():
+                return Outcome(JobStatus.CANCELED, note="killed")
+            self.log.notice(f"runner: {exc}")
+            return Outcome(JobStatus.FAILED, note="container ended unexpectedly")
+        finally:
+            await self.discard()
+            self.log.end_stream()
+
+    async def discard(self) -> None:
+        """Remove the container (if still there) and the scratch dirs."""
+        container, self.container = self.container, None
+        if container is not None:
+            self.ctx.live.discard(container)
+            with contextlib.suppress(ContainerGone):
+                await container.kill()
+        if self.work.exists():
+            await self.ctx.helper.remove(self.work)
+
+    async def _run(self) -> Outcome:
+        container = self.container
+        assert container is not None
+        await self._prepare(container)
+        project_dir = self.ctx.layout.project_dir()
+        self.log.notice(f"runner: image {self.job.image}, project dir {project_dir}")
+        outcome = await self._section(container, "script.sh", self.job.timeout_s, True)
+        if outcome.status is JobStatus.TIMED_OUT:
+            self.log.notice(f"runner: job timed out after {self.job.timeout_s:g}s")
+        if self.job.after_script and not self.ctx.interruption.killing.is_set():
+            after = await self._section(
+                container, "after.sh", self.ctx.settings.after_script_timeout_s, False
+            )
+            if after.status is not JobStatus.SUCCESS:
+                status = after.status.value
+                self.log.notice(f"runner: after_script {status} (exit {after.exit_code})")
+        self.container = None
+        self.ctx.live.discard(container)
+        await container.stop()
+        await self._keep_results(outcome.status)
+        return outcome
+
+    async def _prepare(self, container: JobContainer) -> None:
+        layout, job = self.ctx.layout, self.job
+        project_dir = layout.project_dir()
+        env = [
+            ("CI", "true"),
+            ("CI_JOB_NAME", job.name),
+            ("CI_PROJECT_DIR", project_dir),
+            ("RUNNER_RUN_ID", layout.run_id),
+            *job.variables,
+            *((name, self.ctx.secrets[name]) for name in job.secrets),
+        ]
+        color = self.ctx.console.color
+        scripts = {"script.sh": job_script(job.script, workdir=project_dir, env=env, color=color)}
+        if job.after_script:
+            scripts["after.sh"] = job_script(
+                job.after_script, workdir=project_dir, env=env, color=color
+            )
+        layers = [layout.artifacts(need.job) for need in job.needs if need.artifacts]
+        layers += [layout.cache(cache.key) for cache in job.cache]
+        await self.ctx.helper.prepare(
+            workspace=self.workspace,
+            control=self.control,
+            uid=container.uid,
+            gid=container.gid,
+            source=layout.root,
+            files=self.ctx.files,
+            layers=[layer for layer in layers if layer.is_dir()],
+            scripts=scripts,
+        )
+
+    async def _section(
+        self, container: JobContainer, script: str, timeout_s: float, cancelable: bool
+    ) -> Outcome:
+        """Run one script file, stopping it on timeout, Ctrl-C (if ``cancelable``) or kill."""
+        interruption = self.ctx.interruption
+        task = asyncio.create_task(container.run(f"{CONTROL_DIR}/{script}", self.log.output))
+        stop = asyncio.create_task(
+            (interruption.canceling if cancelable else interruption.killing).wait()
+        )
+        try:
+            done, _ = await asyncio.wait({task, stop}, timeout=timeout_s,
+                                         return_when=asyncio.FIRST_COMPLETED)
+            if task in done:
+                code = task.result()
+                return Outcome(JobStatus.SUCCESS if code == 0 else JobStatus.FAILED, code)
+            reason = JobStatus.CANCELED if stop in done else JobStatus.TIMED_OUT
+            return Outcome(reason, await self._stop_script(container, task))
+        finally:
+            stop.cancel()
+            if not task.done():
+                task.cancel()
+
+    async def _stop_script(self, container: JobContainer, task: asyncio.Task[int]) -> int | None:
+        """TERM the script; KILL it after the grace period or on a second Ctrl-C."""
+        container.interrupt()
+        kill = asyncio.create_task(self.ctx.interruption.killing.wait())
+        try:
+            done, _ = await asyncio.wait({task, kill}, timeout=self.ctx.settings.kill_grace_s,
+                                         return_when=asyncio.FIRST_COMPLETED)
+            if task in done:
+                return task.result()
+            if kill in done:
+                await container.kill()
+                return await task
+            container.interrupt(hard=True)
+            return await task
+        finally:
+            kill.cancel()
+
+    async def _keep_results(self, status: JobStatus) -> None:
+        if status is JobStatus.CANCELED:
+            return
+        layout, job, helper = self.ctx.layout, self.job, self.ctx.helper
+        wanted = {When.ALWAYS, When.ON_SUCCESS if status is JobStatus.SUCCESS else When.ON_FAILURE}
+        if job.artifacts and job.artifacts.when in wanted:
+            got = await helper.collect(
+                self.workspace, job.artifacts.paths, layout.artifacts(job.name), replace=True
+            )
+            for pattern in got.unmatched:
+                self.log.notice(f"runner: warning: artifacts path {pattern!r} matched no file")
+        if status is JobStatus.SUCCESS:
+            for cache in job.cache:
+                await helper.collect(self.workspace, cache.paths, layout.cache(cache.key),
+                                     replace=True)

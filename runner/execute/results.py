@@ -1,0 +1,60 @@
+"""Job outcomes and the run's settings, shared by scheduler, job runner and CLI."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from pathlib import Path
+
+
+class JobStatus(enum.Enum):
+    """How a job ended."""
+
+    SUCCESS = "success"
+    FAILED = "failed"
+    TIMED_OUT = "timed out"
+    CANCELED = "canceled"
+    SKIPPED = "skipped"
+
+
+@dataclass(frozen=True)
+class JobResult:
+    """One job's outcome, after all its attempts."""
+
+    name: str
+    status: JobStatus
+    duration_s: float | None = None
+    exit_code: int | None = None
+    allowed_failure: bool = False
+    attempts: int = 0
+    note: str = ""
+
+    @property
+    def passed(self) -> bool:
+        """Counts as success for the pipeline and for jobs downstream of it."""
+        if self.status is JobStatus.SUCCESS:
+            return True
+        return self.allowed_failure and self.status in (JobStatus.FAILED, JobStatus.TIMED_OUT)
+
+    @property
+    def failed(self) -> bool:
+        """A failure that fails the pipeline (allowed failures do not)."""
+        return self.status in (JobStatus.FAILED, JobStatus.TIMED_OUT) and not self.allowed_failure
+
+
+@dataclass(frozen=True)
+class Settings:
+    """How to run a pipeline on this host; the CLI builds it from flags."""
+
+    concurrency: int
+    color: bool
+    cache_root: Path
+    state_dir: Path | None = None
+    """Default: ``.runner`` in the project directory."""
+    runtime: str | None = None
+    network: str | None = None
+    pull: str = "missing"
+    kill_grace_s: float = 5.0
+    """After TERM, how long a script may take to stop before it is killed."""
+    after_script_timeout_s: float = 300.0
+    """GitLab gives after_script five minutes of its own."""

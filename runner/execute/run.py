@@ -1,0 +1,109 @@
+"""One ``runner exec``: resolve secrets, start the helper, run the DAG, clean up, report."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import signal
+import sys
+import time
+from collections.abc import Callable, Mapping
+from pathlib import Path
+
+from runner.engine.namespace import NamespaceHelper
+from runner.errors import UserInputError
+from runner.execute.interrupt import Interruption
+from runner.execute.job import RunContext
+from runner.execute.layout import RunLayout
+from runner.execute.results import JobResult, Settings
+from runner.execute.scheduler import Scheduler
+from runner.execute.secrets import resolve_secrets
+from runner.execute.source import STATE_DIR, source_files
+from runner.logs.console import Console
+from runner.pipeline.model import Pipeline
+
+RESULT_VERSION = 1
+
+
+def new_run_id() -> str:
+    """Sortable and unique enough for one user's runs: time plus randomness."""
+    return time.strftime("%Y%m%d-%H%M%S") + "-" + os.urandom(3).hex()
+
+
+async def execute(
+    pipeline: Pipeline,
+    settings: Settings,
+    console: Console,
+    environ: Mapping[str, str],
+    on_interrupt: Callable[[Interruption], None] | None = None,
+) -> tuple[list[JobResult], Interruption]:
+    """Run ``pipeline``; returns per-job results and whether the user interrupted it."""
+    secrets = resolve_secrets(pipeline, environ)
+    state = settings.state_dir or pipeline.root / STATE_DIR
+    layout = RunLayout(pipeline.root, new_run_id(), settings.cache_root, state)
+    files = source_files(pipeline.root, exclude=state)
+    try:
+        layout.work.mkdir(parents=True)
+    except OSError as exc:
+        raise UserInputError(
+            f"cannot create runner's state directory {state}: {exc.strerror}. Run from a "
+            "project you can write to, or pass --state-dir DIR (logs, artifacts and "
+            "scratch space go there)."
+        ) from exc
+    helper = NamespaceHelper()
+    helper.launch()
+    interruption = Interruption()
+    ctx = RunContext(pipeline, settings, layout, helper, files, secrets, console, interruption)
+    loop = asyncio.get_running_loop()
+
+    def interrupted() -> None:
+        interruption.request()
+        if on_interrupt is not None:
+            on_interrupt(interruption)
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, interrupted)
+    try:
+        results = await Scheduler(ctx).run()
+    finally:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)
+        with contextlib.suppress(Exception):
+            await helper.remove(layout.work)
+        await helper.close()
+        with contextlib.suppress(OSError):
+            layout.work.parent.rmdir()  # only when no other run is using it
+    write_result(layout, pipeline, results)
+    return results, interruption
+
+
+def write_result(layout: RunLayout, pipeline: Pipeline, results: list[JobResult]) -> None:
+    """``.runner/result.json``: the run's outcome as a versioned contract for tools."""
+    doc = {
+        "result_version": RESULT_VERSION,
+        "run_id": layout.run_id,
+        "pipeline": str(pipeline.source),
+        "jobs": [
+            {
+                "name": r.name,
+                "status": r.status.value,
+                "passed": r.passed,
+                "exit_code": r.exit_code,
+                "duration_s": r.duration_s,
+                "attempts": r.attempts,
+                "note": r.note,
+                "log": str(layout.log(r.name)),
+            }
+            for r in results
+        ],
+    }
+    path: Path = layout.state / "result.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(doc, indent=2) + "\n")
+
+
+def stderr_notice(text: str) -> None:
+    """Runner's own word to the person at the terminal."""
+    print(f"runner: {text}", file=sys.stderr, flush=True)

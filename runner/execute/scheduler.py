@@ -1,0 +1,143 @@
+"""Runs a pipeline's DAG: containers start early, jobs start as soon as their needs allow.
+
+Two limits apply. ``concurrency`` bounds the jobs running scripts at once.
+A larger "warm" bound lets containers of waiting jobs start ahead of time,
+since the whole DAG is known up front; jobs take warm slots in topological
+order, so a waiting job can never hold a slot its own needs are waiting for.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Sequence
+
+from runner.engine.podman import ContainerGone, force_remove
+from runner.execute.job import JobAttempt, Outcome, RunContext
+from runner.execute.results import JobResult, JobStatus
+from runner.logs.joblog import JobLog
+from runner.pipeline.dag import topological_order, upstream
+from runner.pipeline.model import Job, When
+
+
+class Scheduler:
+    """One run of one pipeline; ``run`` returns a result per job, in file order."""
+
+    def __init__(self, ctx: RunContext) -> None:
+        self.ctx = ctx
+        concurrency = ctx.settings.concurrency
+        self._slots = asyncio.Semaphore(concurrency)
+        self._warm = asyncio.Semaphore(max(2 * concurrency, concurrency + 2))
+        self._done = {job.name: asyncio.Event() for job in ctx.pipeline.jobs}
+        self._results: dict[str, JobResult] = {}
+
+    async def run(self) -> list[JobResult]:
+        """Run every job; whatever happens, no container of this run is left behind."""
+        jobs = self.ctx.pipeline.jobs
+        try:
+            pipeline = self.ctx.pipeline
+            tasks = [asyncio.create_task(self._job(pipeline.job(name)))
+                     for name in topological_order(jobs)]
+            await asyncio.gather(*tasks)
+        finally:
+            leftovers = [container.spec.name for container in self.ctx.live]
+            if leftovers:
+                with contextlib.suppress(Exception):
+                    await asyncio.shield(force_remove(leftovers, self.ctx.settings.runtime))
+        return [self._results[job.name] for job in jobs]
+
+    async def _job(self, job: Job) -> None:
+        ctx = self.ctx
+        log = JobLog(job.name, ctx.layout.log(job.name), ctx.console, list(ctx.secrets.values()))
+        async with self._warm:
+            try:
+                self._results[job.name] = await self._attempts(job, log)
+            finally:
+                self._results.setdefault(job.name, JobResult(job.name, JobStatus.CANCELED))
+                self._done[job.name].set()
+                log.close()
+
+    async def _attempts(self, job: Job, log: JobLog) -> JobResult:
+        attempt = JobAttempt(self.ctx, job, 1, log)
+        starting = asyncio.create_task(attempt.start())
+        verdict = await self._verdict_after_needs(job)
+        if verdict is not None:
+            with contextlib.suppress(ContainerGone):
+                await starting
+            await attempt.discard()
+            log.notice(f"runner: {verdict.status.value}: {verdict.note}")
+            return JobResult(job.name, verdict.status, note=verdict.note)
+        async with self._slots:
+            began = time.monotonic()
+            number = 1
+            while True:
+                outcome = await self._one(attempt, starting)
+                if (outcome.status in (JobStatus.SUCCESS, JobStatus.CANCELED)
+                        or number > job.retry or self.ctx.interruption.canceling.is_set()):
+                    break
+                number += 1
+                log.notice(f"runner: {outcome.status.value}; retrying ({number - 1}/{job.retry})")
+                attempt = JobAttempt(self.ctx, job, number, log)
+                starting = asyncio.create_task(attempt.start())
+            result = JobResult(
+                job.name, outcome.status, time.monotonic() - began, outcome.exit_code,
+                job.allow_failure, number, outcome.note,
+            )
+            log.notice(_status_line(result))
+            return result
+
+    async def _one(self, attempt: JobAttempt, starting: asyncio.Task[None]) -> Outcome:
+        try:
+            await starting
+        except ContainerGone as exc:
+            attempt.log.notice(f"runner: {exc}")
+            await attempt.discard()
+            return Outcome(JobStatus.FAILED, note="container did not start")
+        return await attempt.run()
+
+    async def _verdict_after_needs(self, job: Job) -> Outcome | None:
+        """None if the job should run; otherwise why it does not."""
+        interruption = self.ctx.interruption
+        events = [self._done[need.job] for need in job.needs]
+        if events:
+            waiting = asyncio.create_task(_all_set(events))
+            stop = asyncio.create_task(interruption.canceling.wait())
+            await asyncio.wait({waiting, stop}, return_when=asyncio.FIRST_COMPLETED)
+            stop.cancel()
+            waiting.cancel()
+        if interruption.canceling.is_set():
+            return Outcome(JobStatus.CANCELED, note="pipeline interrupted")
+        return self._verdict(job)
+
+    def _verdict(self, job: Job) -> Outcome | None:
+        results = self._results
+        if job.when is When.ALWAYS:
+            return None
+        if job.when is When.ON_FAILURE:
+            above = upstream(self.ctx.pipeline.jobs, job.name)
+            if any(results[name].failed for name in above):
+                return None
+            return Outcome(JobStatus.SKIPPED, note="when: on_failure and nothing failed")
+        blocked = [need.job for need in job.needs if not results[need.job].passed]
+        if blocked:
+            return Outcome(JobStatus.SKIPPED, note=f"needed job {_names(blocked)} did not pass")
+        return None
+
+
+async def _all_set(events: Sequence[asyncio.Event]) -> None:
+    for event in events:
+        await event.wait()
+
+
+def _names(names: Sequence[str]) -> str:
+    return ", ".join(repr(name) for name in names)
+
+
+def _status_line(result: JobResult) -> str:
+    took = f" in {result.duration_s:.2f}s" if result.duration_s is not None else ""
+    code = f" (exit {result.exit_code})" if result.exit_code not in (None, 0) else ""
+    allowed = ""
+    if result.passed and result.status is not JobStatus.SUCCESS:
+        allowed = " (allowed to fail)"
+    return f"runner: job {result.status.value}{code}{took}{allowed}"

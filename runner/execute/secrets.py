@@ -1,0 +1,43 @@
+"""Reading secret values when a run starts (never at parse time, never into argv)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from runner.errors import UserInputError
+from runner.logs.mask import MIN_SECRET_LEN
+from runner.pipeline.model import Pipeline
+
+
+def resolve_secrets(pipeline: Pipeline, environ: Mapping[str, str]) -> dict[str, str]:
+    """Each declared secret's value; a clear error for any that cannot be read.
+
+    Values shorter than ``MIN_SECRET_LEN`` are refused: masking them would
+    garble every log, and not masking them would leak them.
+    """
+    values: dict[str, str] = {}
+    for secret in pipeline.secrets:
+        where = f"{secret.spot}: " if secret.spot else f"{pipeline.source}: "
+        if secret.env is not None:
+            if secret.env not in environ:
+                raise UserInputError(
+                    f"{where}secret '{secret.name}' comes from the environment variable "
+                    f"{secret.env}, which is not set; export it before `runner exec`."
+                )
+            value = environ[secret.env]
+        else:
+            assert secret.file is not None
+            try:
+                value = secret.file.read_text().rstrip("\n")
+            except OSError as exc:
+                raise UserInputError(
+                    f"{where}secret '{secret.name}' comes from the file {secret.file}, "
+                    f"which cannot be read: {exc.strerror}."
+                ) from exc
+        if len(value) < MIN_SECRET_LEN:
+            raise UserInputError(
+                f"{where}secret '{secret.name}' is {len(value)} characters long; values "
+                f"shorter than {MIN_SECRET_LEN} cannot be masked reliably in logs."
+            )
+        values[secret.name] = value
+    return values

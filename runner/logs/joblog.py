@@ -1,0 +1,48 @@
+"""One job's output stream: masked once, then shown live and written to its log file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from runner.logs.console import Console
+from runner.logs.mask import Masker
+
+
+class JobLog:
+    """Lives as long as the job (all attempts); every byte goes through the masker first."""
+
+    def __init__(self, job: str, path: Path, console: Console, secrets: list[str]) -> None:
+        self.job = job
+        self._console = console
+        self._masker = Masker(secrets)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._file = path.open("wb")
+
+    def output(self, data: bytes) -> None:
+        """Job output as it arrives."""
+        out = self._masker.feed(data)
+        if out:
+            self._console.output(self.job, out)
+            self._file.write(out)
+            self._file.flush()
+
+    def end_stream(self) -> None:
+        """A script's stream ended: release whatever the masker held back."""
+        rest = self._masker.flush()
+        if rest:
+            self._console.output(self.job, rest)
+            self._file.write(rest)
+        self._console.end(self.job)
+
+    def notice(self, text: str) -> None:
+        """A line from runner itself about this job."""
+        self.end_stream()
+        masked = self._masker.mask(text.encode())
+        self._console.notice(self.job, masked.decode())
+        self._file.write(masked + b"\n")
+        self._file.flush()
+
+    def close(self) -> None:
+        """Flush and close the log file."""
+        self.end_stream()
+        self._file.close()
