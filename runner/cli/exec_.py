@@ -7,6 +7,7 @@ import asyncio
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from runner.cli import EXIT_INTERRUPTED, EXIT_JOB_FAILED, EXIT_OK
 from runner.errors import UsageError
@@ -15,6 +16,9 @@ from runner.execute.results import JobStatus, Settings
 from runner.execute.run import execute, stderr_notice
 from runner.logs.console import Console
 from runner.logs.summary import Row, render
+
+if TYPE_CHECKING:
+    from runner.host.facts import HostFacts
 
 DEFAULT_FILES = ("pipeline.yml", ".gitlab-ci.yml")
 
@@ -70,13 +74,16 @@ def handle(args: argparse.Namespace) -> int:
     path = _pipeline_file(args.pipeline)
     root = (args.project_dir or path.parent).resolve()
     pipeline = load_pipeline(path, root, args.dialect)
-    _check_host()
+    facts = _check_host()
     if args.concurrency < 1:
         raise UsageError("--concurrency must be at least 1")
     color = args.color == "always" or (args.color == "auto" and sys.stdout.isatty())
     settings = Settings(
         concurrency=args.concurrency, color=color, cache_root=_cache_root(args.cache_dir),
         state_dir=args.state_dir.resolve() if args.state_dir else None,
+        slot_dir=_slot_dir(),
+        subordinate_ids=min(sum(r.count for r in facts.subuids),
+                            sum(r.count for r in facts.subgids)),
         runtime=args.runtime, network=args.network,
     )
     console = Console(sys.stdout.buffer, [job.name for job in pipeline.jobs], color=color)
@@ -100,9 +107,18 @@ def handle(args: argparse.Namespace) -> int:
     return EXIT_JOB_FAILED if any(result.failed for result in results) else EXIT_OK
 
 
-def _check_host() -> None:
+def _check_host() -> HostFacts:
     """The cheap host checks (no subprocess); full advice comes from ``runner doctor``."""
     from runner.host.doctor import ensure_ready  # noqa: PLC0415
     from runner.host.facts import gather_quick  # noqa: PLC0415
 
-    ensure_ready(gather_quick())
+    facts = gather_quick()
+    ensure_ready(facts)
+    return facts
+
+
+def _slot_dir() -> Path:
+    """UID-slice leases live in the user's runtime dir (per user, gone at reboot)."""
+    runtime = os.environ.get("XDG_RUNTIME_DIR")
+    base = Path(runtime) if runtime else Path.home() / ".cache"
+    return base / "runner" / "slots"

@@ -26,6 +26,9 @@ class ContainerSpec:
     workspace: Path
     project_dir: str
     control: Path
+    id_base: int
+    """First id of the job's slice in podman's rootless namespace (see ``slices``)."""
+    id_size: int = 65536
     network: str | None = None
     runtime: str | None = None
     pull: str = "missing"
@@ -39,7 +42,8 @@ def global_options(runtime: str | None) -> list[str]:
 def job_container_argv(spec: ContainerSpec, supervisor: str) -> list[str]:
     """``podman run`` for a job container whose PID 1 is the supervisor.
 
-    ``--userns=auto`` gives each job its own UID/GID slice; the workspace and
+    ``--uidmap``/``--gidmap`` give each job its own UID/GID slice (leased by
+    ``slices``, which explains why not ``--userns=auto``); the workspace and
     control dirs are chowned into that slice once the supervisor reports it.
     ``no-new-privileges`` stops setuid binaries from gaining anything.
     ``--log-driver=none``: output is streamed by us, masked and written once;
@@ -48,7 +52,8 @@ def job_container_argv(spec: ContainerSpec, supervisor: str) -> list[str]:
     argv = ["podman", *global_options(spec.runtime), "run", "--rm", "--interactive"]
     argv += ["--name", spec.name]
     argv += ["--label", f"{LABEL_RUN}={spec.run_id}", "--label", f"{LABEL_JOB}={spec.job}"]
-    argv += ["--userns=auto", "--security-opt", "no-new-privileges"]
+    mapping = f"0:{spec.id_base}:{spec.id_size}"
+    argv += ["--uidmap", mapping, "--gidmap", mapping, "--security-opt", "no-new-privileges"]
     argv += ["--log-driver", "none", f"--pull={spec.pull}"]
     if spec.network:
         argv += ["--network", spec.network]

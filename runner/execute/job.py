@@ -18,6 +18,7 @@ from runner.engine.argv import CONTROL_DIR, ContainerSpec
 from runner.engine.boot import job_script
 from runner.engine.namespace import NamespaceHelper
 from runner.engine.podman import ContainerGone, JobContainer
+from runner.engine.slices import Lease, SliceAllocator
 from runner.execute.interrupt import Interruption
 from runner.execute.layout import RunLayout
 from runner.execute.results import JobStatus, Settings
@@ -40,6 +41,7 @@ class RunContext:
     secrets: dict[str, str]
     console: Console
     interruption: Interruption
+    slices: SliceAllocator
     live: set[JobContainer] = field(default_factory=set)
 
 
@@ -64,12 +66,16 @@ class JobAttempt:
         self.workspace = self.work / "ws"
         self.control = self.work / "ctl"
         self.container: JobContainer | None = None
+        self._lease: Lease | None = None
 
     async def start(self) -> None:
         """Create scratch dirs and start the job container (before needs are met)."""
-        self.workspace.mkdir(parents=True, exist_ok=True)
-        self.control.mkdir(exist_ok=True)
+        # 0700 and ours: another slice cannot even traverse to this job's files.
+        self.work.mkdir(mode=0o700)
+        self.workspace.mkdir()
+        self.control.mkdir()
         settings, layout = self.ctx.settings, self.ctx.layout
+        self._lease = await self.ctx.slices.lease()
         self.container = JobContainer(ContainerSpec(
             name=layout.container_name(self.job.name, self.attempt),
             image=self.job.image,
@@ -78,6 +84,7 @@ class JobAttempt:
             workspace=self.workspace,
             project_dir=layout.project_dir(),
             control=self.control,
+            id_base=self._lease.base,
             network=settings.network,
             runtime=settings.runtime,
             pull=settings.pull,
@@ -105,6 +112,9 @@ class JobAttempt:
             self.ctx.live.discard(container)
             with contextlib.suppress(ContainerGone):
                 await container.kill()
+        if self._lease is not None:
+            self._lease.release()
+            self._lease = None
         if self.work.exists():
             await self.ctx.helper.remove(self.work)
 

@@ -49,6 +49,10 @@ class Settings:
     concurrency: int
     color: bool
     cache_root: Path
+    slot_dir: Path
+    """Where UID-slice leases are kept; shared by all runner processes of the user."""
+    subordinate_ids: int
+    """How many subordinate uids (and gids) the user has: decides the number of slices."""
     state_dir: Path | None = None
     """Default: ``.runner`` in the project directory."""
     runtime: str | None = None

@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from runner.engine.namespace import NamespaceHelper
+from runner.engine.slices import SliceAllocator
 from runner.errors import UserInputError
 from runner.execute.interrupt import Interruption
 from runner.execute.job import RunContext
@@ -45,7 +46,7 @@ async def execute(
     layout = RunLayout(pipeline.root, new_run_id(), settings.cache_root, state)
     files = source_files(pipeline.root, exclude=state)
     try:
-        layout.work.mkdir(parents=True)
+        layout.work.mkdir(mode=0o700, parents=True)
     except OSError as exc:
         raise UserInputError(
             f"cannot create runner's state directory {state}: {exc.strerror}. Run from a "
@@ -55,7 +56,9 @@ async def execute(
     helper = NamespaceHelper()
     helper.launch()
     interruption = Interruption()
-    ctx = RunContext(pipeline, settings, layout, helper, files, secrets, console, interruption)
+    slices = SliceAllocator(settings.slot_dir, settings.subordinate_ids)
+    ctx = RunContext(pipeline, settings, layout, helper, files, secrets, console, interruption,
+                     slices)
     loop = asyncio.get_running_loop()
 
     def interrupted() -> None:

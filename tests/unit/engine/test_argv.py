@@ -12,17 +12,19 @@ def _spec(**over: object) -> argv.ContainerSpec:
         "name": "runner-r1-build-1", "image": "localhost/busybox", "run_id": "r1",
         "job": "build", "workspace": Path("/p/.runner/work/r1/build.1/ws"),
         "project_dir": "/builds/p", "control": Path("/p/.runner/work/r1/build.1/ctl"),
+        "id_base": 65537,
     }
     fields.update(over)
     return argv.ContainerSpec(**fields)  # type: ignore[arg-type]
 
 
 def test_job_container_argv_defaults() -> None:
-    """A job container: --rm, own userns slice, no new privileges, no podman log, our supervisor."""
+    """A job container: --rm, own uid/gid slice, no new privileges, no podman log, supervisor."""
     assert argv.job_container_argv(_spec(), "SUP") == [
         "podman", "run", "--rm", "--interactive", "--name", "runner-r1-build-1",
         "--label", "io.github.runner.run=r1", "--label", "io.github.runner.job=build",
-        "--userns=auto", "--security-opt", "no-new-privileges",
+        "--uidmap", "0:65537:65536", "--gidmap", "0:65537:65536",
+        "--security-opt", "no-new-privileges",
         "--log-driver", "none", "--pull=missing",
         "--volume", "/p/.runner/work/r1/build.1/ws:/builds/p",
         "--volume", "/p/.runner/work/r1/build.1/ctl:/.runner",
