@@ -47,7 +47,8 @@ def job_container_argv(spec: ContainerSpec, supervisor: str) -> list[str]:
     control dirs are chowned into that slice once the supervisor reports it.
     ``no-new-privileges`` stops setuid binaries from gaining anything.
     ``--log-driver=none``: output is streamed by us, masked and written once;
-    a second copy in podman's log would hold unmasked secrets.
+    a second copy in podman's log would hold unmasked secrets. (With it,
+    podman 4.3 exits on a proxied signal, so signals go via ``podman kill``.)
     """
     argv = ["podman", *global_options(spec.runtime), "run", "--rm", "--interactive"]
     argv += ["--name", spec.name]
@@ -61,6 +62,11 @@ def job_container_argv(spec: ContainerSpec, supervisor: str) -> list[str]:
     argv += ["--volume", f"{spec.control}:{CONTROL_DIR}"]
     argv += ["--workdir", "/", "--entrypoint", "/bin/sh", spec.image, "-c", supervisor]
     return argv
+
+
+def signal_argv(name: str, signal: str, runtime: str | None = None) -> list[str]:
+    """Send ``signal`` to a container's PID 1 (our supervisor)."""
+    return ["podman", *global_options(runtime), "kill", "--signal", signal, name]
 
 
 def force_remove_argv(names: list[str], runtime: str | None = None) -> list[str]:

@@ -11,7 +11,6 @@ import asyncio
 import contextlib
 import os
 import secrets
-import signal
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -90,16 +89,21 @@ class JobContainer:
             raise ContainerGone(self._failure_text("ended while a script was running"))
         return event.status
 
-    def interrupt(self, *, hard: bool = False) -> None:
+    async def interrupt(self, *, hard: bool = False) -> None:
         """Stop the running script: TERM gracefully, or KILL with ``hard``.
 
-        podman proxies the signal to the supervisor, which passes it on to
-        everything else in the container and stays alive for after_script.
+        The supervisor (PID 1) passes the signal on to everything else in the
+        container and stays alive, so after_script can still run afterwards.
         """
         proc = self._proc
-        if proc is not None and proc.returncode is None:
-            with contextlib.suppress(ProcessLookupError):
-                proc.send_signal(signal.SIGUSR2 if hard else signal.SIGTERM)
+        if proc is None or proc.returncode is not None:
+            return
+        signal_name = "USR2" if hard else "TERM"
+        code, out = await _run(podman_argv.signal_argv(self.spec.name, signal_name,
+                                                       self.spec.runtime))
+        if code:
+            log.warning("signal_failed", container=self.spec.name, signal=signal_name,
+                        output=out.strip())
 
     async def stop(self) -> None:
         """Let the supervisor exit; podman then removes the container (``--rm``)."""

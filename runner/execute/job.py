@@ -194,7 +194,7 @@ class JobAttempt:
 
     async def _stop_script(self, container: JobContainer, task: asyncio.Task[int]) -> int | None:
         """TERM the script; KILL it after the grace period or on a second Ctrl-C."""
-        container.interrupt()
+        await container.interrupt()
         kill = asyncio.create_task(self.ctx.interruption.killing.wait())
         try:
             done, _ = await asyncio.wait({task, kill}, timeout=self.ctx.settings.kill_grace_s,
@@ -204,7 +204,7 @@ class JobAttempt:
             if kill in done:
                 await container.kill()
                 return await task
-            container.interrupt(hard=True)
+            await container.interrupt(hard=True)
             return await task
         finally:
             kill.cancel()

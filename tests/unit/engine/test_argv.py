@@ -40,6 +40,11 @@ def test_job_container_argv_runtime_network_pull() -> None:
     assert got[got.index("--network") + 1] == "none"
 
 
+def test_signal_argv() -> None:
+    """Signals reach the supervisor through podman kill."""
+    assert argv.signal_argv("c1", "TERM") == ["podman", "kill", "--signal", "TERM", "c1"]
+
+
 def test_force_remove_argv() -> None:
     """Force removal kills at once and ignores names already gone."""
     assert argv.force_remove_argv(["a", "b"]) == [
