@@ -13,6 +13,11 @@ signal proxy: TERM/INT stop the running script gracefully, USR2 kills
 every process in the container except the supervisor, so after_script can
 still run afterwards.
 
+On ``exit`` (or end of input) the supervisor SIGKILLs every other process
+in the container before it says ``bye``: from then on nothing of the job can
+touch its workspace, so results are collected and dependents start while
+podman is still removing the container.
+
 Framing: supervisor lines start with the ASCII record separator and a
 per-container nonce, so job output cannot be mistaken for them by accident.
 (A job can forge its own exit status; that only lies about itself.)
@@ -41,6 +46,8 @@ while IFS= read -r f; do
   while :; do wait "$c"; r=$?; kill -0 "$c" 2>/dev/null || break; done
   printf '\036%s rc %s\n' "$n" "$r"
 done
+kill -KILL -1 2>/dev/null
+printf '\036%s bye\n' "$n"
 """
 
 

@@ -34,7 +34,12 @@ class Exited:
     status: int
 
 
-Event = Output | Ready | Exited
+@dataclass(frozen=True)
+class Gone:
+    """Every process of the container but the supervisor is dead; it is exiting."""
+
+
+Event = Output | Ready | Exited | Gone
 
 
 class FrameSplitter:
@@ -88,6 +93,8 @@ class FrameSplitter:
                 return Ready(uid=int(fields[0]), gid=int(fields[1]))
             if word == "rc":
                 return Exited(status=int(fields[0]))
+            if word == "bye":
+                return Gone()
         except (IndexError, ValueError):
             pass
         # Not a frame we know: show it rather than lose it.

@@ -19,7 +19,7 @@ import structlog
 
 from runner.engine import argv as podman_argv
 from runner.engine.boot import supervisor_script
-from runner.engine.frames import Exited, FrameSplitter, Output, Ready
+from runner.engine.frames import Exited, FrameSplitter, Gone, Output, Ready
 from runner.errors import EngineError
 
 log = structlog.get_logger(__name__)
@@ -43,7 +43,7 @@ class JobContainer:
         self._nonce = secrets.token_hex(8)
         self._proc: asyncio.subprocess.Process | None = None
         self._reader: asyncio.Task[None] | None = None
-        self._events: asyncio.Queue[Ready | Exited | None] = asyncio.Queue()
+        self._events: asyncio.Queue[Ready | Exited | Gone | None] = asyncio.Queue()
         self._sink: OutputSink = lambda _data: None
         self._stderr = bytearray()
         self.uid = -1
@@ -64,7 +64,7 @@ class JobContainer:
         )
         self._reader = asyncio.create_task(self._pump())
         try:
-            event = await asyncio.wait_for(self._events.get(), timeout_s)
+            event = await asyncio.wait_for(self._next_event(), timeout_s)
         except TimeoutError:
             await self.kill()
             message = self._failure_text(f"did not start within {timeout_s:g}s")
@@ -84,7 +84,7 @@ class JobContainer:
             await proc.stdin.drain()
         except (BrokenPipeError, ConnectionResetError) as exc:
             raise ContainerGone(self._failure_text("ended before the script started")) from exc
-        event = await self._events.get()
+        event = await self._next_event()
         if not isinstance(event, Exited):
             raise ContainerGone(self._failure_text("ended while a script was running"))
         return event.status
@@ -106,7 +106,10 @@ class JobContainer:
                         output=out.strip())
 
     async def stop(self) -> None:
-        """Let the supervisor exit; podman then removes the container (``--rm``)."""
+        """Ask the supervisor to end the container; returns once no job process is left.
+
+        podman goes on removing the container (``--rm``); ``reap`` waits for that.
+        """
         proc = self._proc
         if proc is None:
             return
@@ -115,7 +118,16 @@ class JobContainer:
                 proc.stdin.write(b"exit\n")
                 await proc.stdin.drain()
             proc.stdin.close()
-        await proc.wait()
+        while (event := await self._next_event()) is not None:
+            if isinstance(event, Gone):
+                return
+        await self.reap()  # stream ended without "bye": only a finished process proves it
+
+    async def reap(self) -> None:
+        """Wait until podman has exited (and so removed the container)."""
+        proc = self._proc
+        if proc is not None:
+            await proc.wait()
         if self._reader is not None:
             await self._reader
 
@@ -123,12 +135,16 @@ class JobContainer:
         """Remove the container at once, whatever it is doing."""
         await force_remove([self.spec.name], self.spec.runtime)
         proc = self._proc
-        if proc is not None:
-            if proc.stdin is not None:
-                proc.stdin.close()
-            await proc.wait()
-        if self._reader is not None:
-            await self._reader
+        if proc is not None and proc.stdin is not None:
+            proc.stdin.close()
+        await self.reap()
+
+    async def _next_event(self) -> Ready | Exited | Gone | None:
+        """The next supervisor event; None (end of stream) stays None for every later call."""
+        event = await self._events.get()
+        if event is None:
+            self._events.put_nowait(None)
+        return event
 
     def _require(self) -> asyncio.subprocess.Process:
         if self._proc is None or self._proc.returncode is not None:
@@ -153,7 +169,7 @@ class JobContainer:
         await errs
         await self._events.put(None)
 
-    def _dispatch(self, events: list[Output | Ready | Exited]) -> None:
+    def _dispatch(self, events: list[Output | Ready | Exited | Gone]) -> None:
         for event in events:
             if isinstance(event, Output):
                 self._sink(event.data)

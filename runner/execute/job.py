@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from dataclasses import dataclass, field
 
 import structlog
@@ -43,6 +44,8 @@ class RunContext:
     interruption: Interruption
     slices: SliceAllocator
     live: set[JobContainer] = field(default_factory=set)
+    cleanups: list[asyncio.Task[None]] = field(default_factory=list)
+    """Container removals still under way; the run waits for all of them before it ends."""
 
 
 @dataclass(frozen=True)
@@ -67,6 +70,7 @@ class JobAttempt:
         self.control = self.work / "ctl"
         self.container: JobContainer | None = None
         self._lease: Lease | None = None
+        self._stopped = False
 
     async def start(self) -> None:
         """Create scratch dirs and start the job container (before needs are met)."""
@@ -93,7 +97,11 @@ class JobAttempt:
         await self.container.start(timeout_s=self.job.timeout_s)
 
     async def run(self) -> Outcome:
-        """Run the job in the started container; always cleans up."""
+        """Run the job in the started container.
+
+        Clean-up (container removal, scratch dirs) always follows, in the
+        background: the outcome is final once the container has no process left.
+        """
         try:
             return await self._run()
         except ContainerGone as exc:
@@ -102,21 +110,28 @@ class JobAttempt:
             self.log.notice(f"runner: {exc}")
             return Outcome(JobStatus.FAILED, note="container ended unexpectedly")
         finally:
-            await self.discard()
+            self.ctx.cleanups.append(asyncio.create_task(self.discard()))
             self.log.end_stream()
 
     async def discard(self) -> None:
-        """Remove the container (if still there) and the scratch dirs."""
+        """Remove the container (kill it unless it already stopped) and the scratch dirs."""
+        began = time.monotonic()
         container, self.container = self.container, None
         if container is not None:
-            self.ctx.live.discard(container)
-            with contextlib.suppress(ContainerGone):
-                await container.kill()
+            try:
+                with contextlib.suppress(ContainerGone):
+                    await (container.reap() if self._stopped else container.kill())
+            finally:
+                self.ctx.live.discard(container)
         if self._lease is not None:
             self._lease.release()
             self._lease = None
+        removed = time.monotonic()
         if self.work.exists():
             await self.ctx.helper.remove(self.work)
+        log.info("job_cleaned", job=self.job.name, attempt=self.attempt,
+                 container_s=round(removed - began, 3),
+                 scratch_s=round(time.monotonic() - removed, 3))
 
     async def _run(self) -> Outcome:
         container = self.container
@@ -134,9 +149,8 @@ class JobAttempt:
             if after.status is not JobStatus.SUCCESS:
                 status = after.status.value
                 self.log.notice(f"runner: after_script {status} (exit {after.exit_code})")
-        self.container = None
-        self.ctx.live.discard(container)
         await container.stop()
+        self._stopped = True
         await self._keep_results(outcome.status)
         return outcome
 

@@ -4,6 +4,9 @@ Two limits apply. ``concurrency`` bounds the jobs running scripts at once.
 A larger "warm" bound lets containers of waiting jobs start ahead of time,
 since the whole DAG is known up front; jobs take warm slots in topological
 order, so a waiting job can never hold a slot its own needs are waiting for.
+A waiting job starts its container once every job it needs has a ready
+container (or has ended): early enough to be hidden behind their scripts,
+late enough not to compete with their own starts for the CPU.
 """
 
 from __future__ import annotations
@@ -13,12 +16,16 @@ import contextlib
 import time
 from collections.abc import Sequence
 
+import structlog
+
 from runner.engine.podman import ContainerGone, force_remove
 from runner.execute.job import JobAttempt, Outcome, RunContext
 from runner.execute.results import JobResult, JobStatus
 from runner.logs.joblog import JobLog
 from runner.pipeline.dag import topological_order, upstream
 from runner.pipeline.model import Job, When
+
+log = structlog.get_logger(__name__)
 
 
 class Scheduler:
@@ -30,6 +37,7 @@ class Scheduler:
         self._slots = asyncio.Semaphore(concurrency)
         self._warm = asyncio.Semaphore(max(2 * concurrency, concurrency + 2))
         self._done = {job.name: asyncio.Event() for job in ctx.pipeline.jobs}
+        self._warmed = {job.name: asyncio.Event() for job in ctx.pipeline.jobs}
         self._results: dict[str, JobResult] = {}
 
     async def run(self) -> list[JobResult]:
@@ -41,6 +49,10 @@ class Scheduler:
                      for name in topological_order(jobs)]
             await asyncio.gather(*tasks)
         finally:
+            outcomes = await asyncio.shield(
+                asyncio.gather(*self.ctx.cleanups, return_exceptions=True))
+            for failure in (o for o in outcomes if isinstance(o, BaseException)):
+                log.warning("cleanup_failed", error=str(failure))
             leftovers = [container.spec.name for container in self.ctx.live]
             if leftovers:
                 with contextlib.suppress(Exception):
@@ -55,12 +67,13 @@ class Scheduler:
                 self._results[job.name] = await self._attempts(job, log)
             finally:
                 self._results.setdefault(job.name, JobResult(job.name, JobStatus.CANCELED))
+                self._warmed[job.name].set()
                 self._done[job.name].set()
                 log.close()
 
     async def _attempts(self, job: Job, log: JobLog) -> JobResult:
         attempt = JobAttempt(self.ctx, job, 1, log)
-        starting = asyncio.create_task(attempt.start())
+        starting = asyncio.create_task(self._warm_up(job, attempt))
         verdict = await self._verdict_after_needs(job)
         if verdict is not None:
             with contextlib.suppress(ContainerGone):
@@ -86,6 +99,14 @@ class Scheduler:
             )
             log.notice(_status_line(result))
             return result
+
+    async def _warm_up(self, job: Job, attempt: JobAttempt) -> None:
+        """Start the job's container once its needs have theirs (see module docstring)."""
+        try:
+            await _all_set([self._warmed[need.job] for need in job.needs])
+            await attempt.start()
+        finally:
+            self._warmed[job.name].set()
 
     async def _one(self, attempt: JobAttempt, starting: asyncio.Task[None]) -> Outcome:
         try:

@@ -1,0 +1,92 @@
+"""Benchmarks of `runner exec` against the targets in the issues, printed as a table.
+
+Run as the unprivileged user with the busybox image built (`make bench` does
+both). Each figure is the median of several runs after one warm-up run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+IMAGE = "localhost/busybox:latest"
+
+THREE_JOBS = f"""version: 1
+image: {IMAGE}
+jobs:
+  build:
+    script: ["echo build", "mkdir -p out && echo bin > out/app", "echo built"]
+    artifacts: {{paths: [out/]}}
+  lint:
+    script: ["echo lint", "echo linted"]
+  package:
+    needs: [build, lint]
+    script: ["cat out/app", "echo packaged"]
+"""
+
+
+def one_job(steps: int) -> str:
+    lines = ", ".join(f'"echo step{i}"' for i in range(steps))
+    return f"version: 1\njobs:\n  only:\n    image: {IMAGE}\n    script: [{lines}]\n"
+
+
+def timed(action: Callable[[], None], repeat: int) -> float:
+    action()  # warm-up: first use of a slot re-owns image layers once
+    samples = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        action()
+        samples.append(time.perf_counter() - start)
+    return statistics.median(samples)
+
+
+def exec_pipeline(root: Path, text: str) -> Callable[[], None]:
+    (root / "pipeline.yml").write_text(text)
+
+    def run() -> None:
+        subprocess.run([sys.executable, "-m", "runner", "exec", "--color", "never",
+                        "--cache-dir", str(root / ".cache"), str(root / "pipeline.yml")],
+                       check=True, capture_output=True, timeout=300)
+    return run
+
+
+def command(argv: list[str]) -> Callable[[], None]:
+    return lambda: subprocess.run(argv, check=True, capture_output=True, timeout=300) and None
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks")
+    parser.add_argument("--repeat", type=int, default=5)
+    args = parser.parse_args()
+    rows: list[tuple[str, str, str]] = []
+    with tempfile.TemporaryDirectory(prefix="runner-bench-") as tmp:
+        base = Path(tmp)
+        for name in ("three", "one", "many"):
+            (base / name).mkdir()
+        whole = timed(exec_pipeline(base / "three", THREE_JOBS), args.repeat)
+        rows.append(("3 jobs, 7 steps (runner exec, wall)", f"{whole:.3f} s", "<= 0.5 s"))
+        one = timed(exec_pipeline(base / "one", one_job(1)), args.repeat)
+        many = timed(exec_pipeline(base / "many", one_job(41)), args.repeat)
+        rows.append(("1 job, 1 step (runner exec, wall)", f"{one:.3f} s", ""))
+        rows.append(("1 job, 41 steps (runner exec, wall)", f"{many:.3f} s", ""))
+        per_step = (many - one) / 40 * 1000
+        rows.append(("each extra step", f"{per_step:.1f} ms", "<= 40 ms"))
+        bare = timed(command(["podman", "run", "--rm", "--uidmap", "0:1:65536",
+                              "--gidmap", "0:1:65536", IMAGE, "true"]), args.repeat)
+        rows.append(("baseline: podman run --rm true", f"{bare:.3f} s", "(for scale)"))
+        startup = timed(command([sys.executable, "-m", "runner", "--version"]), args.repeat)
+        rows.append(("baseline: runner --version (Python start)", f"{startup:.3f} s", ""))
+    width = max(len(row[0]) for row in rows)
+    print(f"{'benchmark':<{width}}  {'median':>10}  target")
+    for label, value, target in rows:
+        print(f"{label:<{width}}  {value:>10}  {target}")
+
+
+if __name__ == "__main__":
+    main()
