@@ -202,14 +202,6 @@ async def force_remove(names: list[str], runtime: str | None = None) -> None:
         raise EngineError(f"podman could not remove containers {', '.join(names)}: {out.strip()}")
 
 
-async def containers_labelled(label: str) -> list[str]:
-    """Names of containers (including buildah's) carrying ``label``."""
-    code, out = await _run(podman_argv.list_containers_argv(label))
-    if code:
-        raise EngineError(f"podman ps failed: {out.strip()}")
-    return [line for line in out.splitlines() if line and "level=warning" not in line]
-
-
 async def spawn_unshared_python(module: str) -> asyncio.subprocess.Process:
     """Start ``python -m module`` inside podman's user namespace, on pipes.
 

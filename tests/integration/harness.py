@@ -12,17 +12,15 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from runner.engine.argv import LABEL_RUN, list_containers_argv
+
 REPO = Path(__file__).resolve().parents[2]
-LABEL = "io.github.runner.run"
 
 
 def podman_leftovers() -> list[str]:
     """Containers of any runner run (podman's and buildah's), by name."""
-    proc = subprocess.run(
-        ["podman", "ps", "--all", "--external", "--filter", f"label={LABEL}",
-         "--format", "{{.Names}}"],
-        capture_output=True, text=True, timeout=60, check=True,
-    )
+    proc = subprocess.run(list_containers_argv(LABEL_RUN), capture_output=True, text=True,
+                          timeout=60, check=True)
     return [line for line in proc.stdout.splitlines() if line.strip()]
 
 
