@@ -41,7 +41,9 @@ def pytest_configure(config: pytest.Config) -> None:
     python = _python_for(user)
     argv = ["runuser", "-u", user, "--", python, "-m", "pytest", *config.invocation_params.args]
     env = {**os.environ, "XDG_RUNTIME_DIR": str(runtime_dir), _MARK: "1"}
-    if not _can_write(user, config.rootpath) and "cache_dir" not in env.get("PYTEST_ADDOPTS", ""):
+    wants_cache = not config.pluginmanager.is_blocked("cacheprovider")
+    if (wants_cache and not _can_write(user, config.rootpath)
+            and "cache_dir" not in env.get("PYTEST_ADDOPTS", "")):
         # A root-owned checkout is read-only for the user; keep pytest's cache in its home.
         cache = Path(entry.pw_dir) / ".cache/runner-dev/pytest"
         env["PYTEST_ADDOPTS"] = f"{env.get('PYTEST_ADDOPTS', '')} -o cache_dir={cache}".strip()

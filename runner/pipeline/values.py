@@ -1,0 +1,131 @@
+"""Dialect-neutral checks of common field values: images, variables, paths, durations, when.
+
+Each function takes the ``FieldReader`` of the file being read, so its errors
+point at the file, line, column and key like the reader's own.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+
+from runner.pipeline import yamlsrc
+from runner.pipeline.durations import parse_duration
+from runner.pipeline.fields import FieldReader
+from runner.pipeline.model import When
+from runner.pipeline.yamlsrc import Entry, Node, Pos, Scalar, describe, join_index
+
+VAR_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+WHEN_WORDS = tuple(w.value for w in When)
+
+
+def image(reader: FieldReader, node: Node, key: str, what: str) -> str:
+    """An image reference; whitespace is caught here, not by podman mid-run."""
+    text = reader.nonempty_str(node, key, what)
+    if any(c.isspace() for c in text):
+        raise reader.fail(node.pos, key, f"{what} must not contain spaces, got {text!r}")
+    return text
+
+
+def check_var_name(reader: FieldReader, entry: Entry, key: str, kind: str) -> None:
+    """``entry``'s key must be usable as an environment variable; ``kind`` names what it is."""
+    if not VAR_NAME.fullmatch(entry.key):
+        raise reader.fail(
+            entry.key_pos,
+            key,
+            f"{kind} name '{entry.key}' is not allowed; use letters, digits and '_',"
+            " not starting with a digit",
+        )
+
+
+def variable_map(
+    reader: FieldReader, node: Node, key: str, what: str
+) -> tuple[dict[str, str], dict[str, tuple[Pos, str]]]:
+    """Names to string values, plus where each name is written (for later clashes)."""
+    mapping = reader.expect_map(node, key, what)
+    values: dict[str, str] = {}
+    where: dict[str, tuple[Pos, str]] = {}
+    for entry in mapping:
+        path = yamlsrc.join_key(key, entry.key)
+        check_var_name(reader, entry, path, "variable")
+        values[entry.key] = variable_value(reader, entry.value, path, entry.key)
+        where[entry.key] = (entry.key_pos, path)
+    return values, where
+
+
+def variable_value(reader: FieldReader, node: Node, key: str, name: str) -> str:
+    """Scalars become the string the user wrote; booleans become "true"/"false"."""
+    if not isinstance(node, Scalar) or node.value is None:
+        raise reader.fail(
+            node.pos,
+            key,
+            f"variable '{name}' must be a string, number or boolean, got {describe(node)}"
+            + ("; write '' for an empty value" if isinstance(node, Scalar) else ""),
+        )
+    if isinstance(node.value, bool):
+        return "true" if node.value else "false"
+    if isinstance(node.value, str):
+        return node.value
+    return node.text
+
+
+def rel_path(reader: FieldReader, node: Node, key: str, what: str) -> str:
+    """A path that stays inside the project directory (globs allowed)."""
+    path = reader.expect_str(node, key, what)
+    if not path.strip():
+        raise reader.fail(node.pos, key, f"{what} must not be empty")
+    if "\0" in path:
+        raise reader.fail(node.pos, key, f"{what} contains a NUL character")
+    if path.startswith("/"):
+        raise reader.fail(
+            node.pos,
+            key,
+            f"{what} must be relative to the project directory, got '{path}'",
+        )
+    if ".." in path.split("/"):
+        raise reader.fail(
+            node.pos,
+            key,
+            f"{what} must not contain a '..' component (it would leave the project"
+            f" directory), got '{path}'",
+        )
+    return path
+
+
+def path_list(reader: FieldReader, node: Node, key: str, what: str) -> tuple[str, ...]:
+    """A non-empty list of project-relative paths."""
+    items = reader.expect_seq(node, key, what)
+    if not items.items:
+        raise reader.fail(node.pos, key, f"{what} is empty; list at least one path")
+    return tuple(
+        rel_path(reader, item, join_index(key, i), f"a path in {what}")
+        for i, item in enumerate(items.items)
+    )
+
+
+def positive_duration(reader: FieldReader, node: Node, key: str, what: str) -> float:
+    """A positive duration in seconds (a zero timeout would kill the job at once)."""
+    value = node.value if isinstance(node, Scalar) else None
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise reader.fail(
+            node.pos,
+            key,
+            f"{what} must be a duration like '10m' or a number of seconds, got {describe(node)}",
+        )
+    try:
+        seconds = parse_duration(value)
+    except ValueError as exc:
+        raise reader.fail(node.pos, key, f"{what}: {exc}") from None
+    if seconds <= 0:
+        raise reader.fail(node.pos, key, f"{what} must be longer than zero")
+    return seconds
+
+
+def when(reader: FieldReader, node: Node, key: str, what: str) -> When:
+    """A ``when`` word; GitLab's manual/delayed/never have no meaning here."""
+    word = reader.expect_str(node, key, what)
+    if word not in WHEN_WORDS:
+        close = difflib.get_close_matches(word, WHEN_WORDS, n=1)
+        hint = f"did you mean '{close[0]}'?" if close else "use " + ", ".join(WHEN_WORDS)
+        raise reader.fail(node.pos, key, f"{what} cannot be '{word}'; {hint}")
+    return When(word)
