@@ -22,12 +22,14 @@ endif
 
 # Recursive (=) on purpose: expanded when a recipe runs, i.e. after `setup`
 # may have created the user. Tool caches live in the user's home because a
-# root-owned checkout is read-only for the user.
+# root-owned checkout is read-only for the user (setup compiles runner's
+# bytecode there; PYTHONPYCACHEPREFIX would move the stdlib's too and make
+# every Python start recompile it).
 USER_UID = $(shell id -u $(RUNNER_USER))
 CACHE = $(shell getent passwd $(RUNNER_USER) | cut -d: -f6)/.cache/runner-dev
 RUN = $(AS_USER) env XDG_RUNTIME_DIR=/run/user/$(USER_UID) \
 	RUFF_CACHE_DIR=$(CACHE)/ruff MYPY_CACHE_DIR=$(CACHE)/mypy \
-	PYTHONPYCACHEPREFIX=$(CACHE)/pycache PYTEST_ADDOPTS="-o cache_dir=$(CACHE)/pytest"
+	PYTEST_ADDOPTS="-o cache_dir=$(CACHE)/pytest"
 
 setup:
 	$(SETUP)
