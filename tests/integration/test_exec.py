@@ -338,3 +338,20 @@ def test_missing_image_fails_the_job_clearly(project: Project) -> None:
     assert run.code == 1
     assert "does-not-exist" in run.out
     assert "could not start" in run.out
+
+
+def test_broken_host_stops_exec_with_exit_3(project: Project, tmp_path) -> None:
+    """A host problem found by the quick checks stops exec before any job, with the fix, exit 3."""
+    project.write(f"""
+        version: 1
+        jobs:
+          j: {{image: {IMAGE}, script: ["echo should-not-run"]}}
+        """)
+    loose = tmp_path / "runtime"
+    loose.mkdir(mode=0o755)
+    loose.chmod(0o755)
+    run = project.run(XDG_RUNTIME_DIR=str(loose))
+    assert run.code == 3
+    assert "should-not-run" not in run.out
+    assert f"chmod 0700 {loose}" in run.err
+    assert "Traceback" not in run.err
