@@ -60,9 +60,9 @@ class Outcome:
 class JobAttempt:
     """Runs ``job`` once in its own container and workspace."""
 
-    def __init__(self, ctx: RunContext, job: Job, attempt: int, log: JobLog) -> None:
+    def __init__(self, ctx: RunContext, job: Job, attempt: int, joblog: JobLog) -> None:
         self.ctx = ctx
-        self.log = log
+        self.joblog = joblog
         self.job = job
         self.attempt = attempt
         self.work = ctx.layout.job_work(job.name, attempt)
@@ -107,11 +107,11 @@ class JobAttempt:
         except ContainerGone as exc:
             if self.ctx.interruption.killing.is_set():
                 return Outcome(JobStatus.CANCELED, note="killed")
-            self.log.notice(f"runner: {exc}")
+            self.joblog.notice(f"runner: {exc}")
             return Outcome(JobStatus.FAILED, note="container ended unexpectedly")
         finally:
             self.ctx.cleanups.append(asyncio.create_task(self.discard()))
-            self.log.end_stream()
+            self.joblog.end_stream()
 
     async def discard(self) -> None:
         """Remove the container (kill it unless it already stopped) and the scratch dirs."""
@@ -138,17 +138,17 @@ class JobAttempt:
         assert container is not None
         await self._prepare(container)
         project_dir = self.ctx.layout.project_dir()
-        self.log.notice(f"runner: image {self.job.image}, project dir {project_dir}")
+        self.joblog.notice(f"runner: image {self.job.image}, project dir {project_dir}")
         outcome = await self._section(container, "script.sh", self.job.timeout_s, True)
         if outcome.status is JobStatus.TIMED_OUT:
-            self.log.notice(f"runner: job timed out after {self.job.timeout_s:g}s")
+            self.joblog.notice(f"runner: job timed out after {self.job.timeout_s:g}s")
         if self.job.after_script and not self.ctx.interruption.killing.is_set():
             after = await self._section(
                 container, "after.sh", self.ctx.settings.after_script_timeout_s, False
             )
             if after.status is not JobStatus.SUCCESS:
                 status = after.status.value
-                self.log.notice(f"runner: after_script {status} (exit {after.exit_code})")
+                self.joblog.notice(f"runner: after_script {status} (exit {after.exit_code})")
         await container.stop()
         self._stopped = True
         await self._keep_results(outcome.status)
@@ -189,7 +189,7 @@ class JobAttempt:
     ) -> Outcome:
         """Run one script file, stopping it on timeout, Ctrl-C (if ``cancelable``) or kill."""
         interruption = self.ctx.interruption
-        task = asyncio.create_task(container.run(f"{CONTROL_DIR}/{script}", self.log.output))
+        task = asyncio.create_task(container.run(f"{CONTROL_DIR}/{script}", self.joblog.output))
         stop = asyncio.create_task(
             (interruption.canceling if cancelable else interruption.killing).wait()
         )
@@ -233,7 +233,7 @@ class JobAttempt:
                 self.workspace, job.artifacts.paths, layout.artifacts(job.name), replace=True
             )
             for pattern in got.unmatched:
-                self.log.notice(f"runner: warning: artifacts path {pattern!r} matched no file")
+                self.joblog.notice(f"runner: warning: artifacts path {pattern!r} matched no file")
         if status is JobStatus.SUCCESS:
             for cache in job.cache:
                 await helper.collect(self.workspace, cache.paths, layout.cache(cache.key),

@@ -61,25 +61,25 @@ class Scheduler:
 
     async def _job(self, job: Job) -> None:
         ctx = self.ctx
-        log = JobLog(job.name, ctx.layout.log(job.name), ctx.console, list(ctx.secrets.values()))
+        joblog = JobLog(job.name, ctx.layout.log(job.name), ctx.console, list(ctx.secrets.values()))
         async with self._warm:
             try:
-                self._results[job.name] = await self._attempts(job, log)
+                self._results[job.name] = await self._attempts(job, joblog)
             finally:
                 self._results.setdefault(job.name, JobResult(job.name, JobStatus.CANCELED))
                 self._warmed[job.name].set()
                 self._done[job.name].set()
-                log.close()
+                joblog.close()
 
-    async def _attempts(self, job: Job, log: JobLog) -> JobResult:
-        attempt = JobAttempt(self.ctx, job, 1, log)
+    async def _attempts(self, job: Job, joblog: JobLog) -> JobResult:
+        attempt = JobAttempt(self.ctx, job, 1, joblog)
         starting = asyncio.create_task(self._warm_up(job, attempt))
         verdict = await self._verdict_after_needs(job)
         if verdict is not None:
             with contextlib.suppress(ContainerGone):
                 await starting
             await attempt.discard()
-            log.notice(f"runner: {verdict.status.value}: {verdict.note}")
+            joblog.notice(f"runner: {verdict.status.value}: {verdict.note}")
             return JobResult(job.name, verdict.status, note=verdict.note)
         async with self._slots:
             began = time.monotonic()
@@ -90,14 +90,15 @@ class Scheduler:
                         or number > job.retry or self.ctx.interruption.canceling.is_set()):
                     break
                 number += 1
-                log.notice(f"runner: {outcome.status.value}; retrying ({number - 1}/{job.retry})")
-                attempt = JobAttempt(self.ctx, job, number, log)
+                status = outcome.status.value
+                joblog.notice(f"runner: {status}; retrying ({number - 1}/{job.retry})")
+                attempt = JobAttempt(self.ctx, job, number, joblog)
                 starting = asyncio.create_task(attempt.start())
             result = JobResult(
                 job.name, outcome.status, time.monotonic() - began, outcome.exit_code,
                 job.allow_failure, number, outcome.note,
             )
-            log.notice(_status_line(result))
+            joblog.notice(_status_line(result))
             return result
 
     async def _warm_up(self, job: Job, attempt: JobAttempt) -> None:
@@ -112,7 +113,7 @@ class Scheduler:
         try:
             await starting
         except ContainerGone as exc:
-            attempt.log.notice(f"runner: {exc}")
+            attempt.joblog.notice(f"runner: {exc}")
             await attempt.discard()
             return Outcome(JobStatus.FAILED, note="container did not start")
         return await attempt.run()
