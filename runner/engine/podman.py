@@ -178,7 +178,8 @@ class JobContainer:
 
     async def _drain_stderr(self, stream: asyncio.StreamReader) -> None:
         while chunk := await stream.read(_READ_CHUNK):
-            self._stderr += chunk[-8192:]
+            # Only the tail matters for an error message; bound what a chatty podman costs.
+            self._stderr = (self._stderr + chunk)[-8192:]
 
 
 async def _run(argv: list[str]) -> tuple[int, str]:
