@@ -1,0 +1,1 @@
+"""GitLab CI dialect helpers: its variable-expression language and its variable expansion."""
