@@ -4,9 +4,6 @@ Two limits apply. ``concurrency`` bounds the jobs running scripts at once.
 A larger "warm" bound lets containers of waiting jobs start ahead of time,
 since the whole DAG is known up front; jobs take warm slots in topological
 order, so a waiting job can never hold a slot its own needs are waiting for.
-A waiting job starts its container once every job it needs has a ready
-container (or has ended): early enough to be hidden behind their scripts,
-late enough not to compete with their own starts for the CPU.
 """
 
 from __future__ import annotations
@@ -37,7 +34,6 @@ class Scheduler:
         self._slots = asyncio.Semaphore(concurrency)
         self._warm = asyncio.Semaphore(max(2 * concurrency, concurrency + 2))
         self._done = {job.name: asyncio.Event() for job in ctx.pipeline.jobs}
-        self._warmed = {job.name: asyncio.Event() for job in ctx.pipeline.jobs}
         self._results: dict[str, JobResult] = {}
 
     async def run(self) -> list[JobResult]:
@@ -67,13 +63,12 @@ class Scheduler:
                 self._results[job.name] = await self._attempts(job, joblog)
             finally:
                 self._results.setdefault(job.name, JobResult(job.name, JobStatus.CANCELED))
-                self._warmed[job.name].set()
                 self._done[job.name].set()
                 joblog.close()
 
     async def _attempts(self, job: Job, joblog: JobLog) -> JobResult:
         attempt = JobAttempt(self.ctx, job, 1, joblog)
-        starting = asyncio.create_task(self._warm_up(job, attempt))
+        starting = asyncio.create_task(attempt.start())
         verdict = await self._verdict_after_needs(job)
         if verdict is not None:
             with contextlib.suppress(ContainerGone):
@@ -100,14 +95,6 @@ class Scheduler:
             )
             joblog.notice(_status_line(result))
             return result
-
-    async def _warm_up(self, job: Job, attempt: JobAttempt) -> None:
-        """Start the job's container once its needs have theirs (see module docstring)."""
-        try:
-            await _all_set([self._warmed[need.job] for need in job.needs])
-            await attempt.start()
-        finally:
-            self._warmed[job.name].set()
 
     async def _one(self, attempt: JobAttempt, starting: asyncio.Task[None]) -> Outcome:
         try:
