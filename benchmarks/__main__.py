@@ -57,7 +57,22 @@ def exec_pipeline(root: Path, text: str) -> Callable[[], None]:
 
 
 def command(argv: list[str]) -> Callable[[], None]:
-    return lambda: subprocess.run(argv, check=True, capture_output=True, timeout=300) and None
+    def run() -> None:
+        subprocess.run(argv, check=True, capture_output=True, timeout=300)
+    return run
+
+
+def concurrent_podman_runs(count: int) -> Callable[[], None]:
+    """The floor podman itself sets: ``count`` containers started and removed at once."""
+    def run() -> None:
+        procs = [subprocess.Popen(["podman", "run", "--rm", "--uidmap", mapping,
+                                   "--gidmap", mapping, IMAGE, "true"],
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                 for mapping in (f"0:{1 + i * 65536}:65536" for i in range(count))]
+        for proc in procs:
+            if proc.wait(timeout=300):
+                raise RuntimeError("podman run failed")
+    return run
 
 
 def main() -> None:
@@ -80,6 +95,9 @@ def main() -> None:
         bare = timed(command(["podman", "run", "--rm", "--uidmap", "0:1:65536",
                               "--gidmap", "0:1:65536", IMAGE, "true"]), args.repeat)
         rows.append(("baseline: podman run --rm true", f"{bare:.3f} s", "(for scale)"))
+        floor = timed(concurrent_podman_runs(3), args.repeat)
+        rows.append(("baseline: 3 concurrent podman run --rm true", f"{floor:.3f} s",
+                     "(podman's floor for 3 jobs)"))
         startup = timed(command([sys.executable, "-m", "runner", "--version"]), args.repeat)
         rows.append(("baseline: runner --version (Python start)", f"{startup:.3f} s", ""))
     width = max(len(row[0]) for row in rows)
