@@ -22,6 +22,7 @@ from runner.execute.results import JobResult, Settings
 from runner.execute.scheduler import Scheduler
 from runner.execute.secrets import resolve_secrets
 from runner.execute.source import STATE_DIR, source_files
+from runner.execute.sweep import hold_run_lock, sweep_dead_runs
 from runner.logs.console import Console
 from runner.pipeline.model import Pipeline
 
@@ -46,7 +47,8 @@ async def execute(
     layout = RunLayout(pipeline.root, new_run_id(), settings.cache_root, state)
     files = source_files(pipeline.root, exclude=state)
     try:
-        layout.work.mkdir(mode=0o700, parents=True)
+        run_lock = hold_run_lock(layout.work.parent, layout.run_id)
+        layout.work.mkdir(mode=0o700)
     except OSError as exc:
         raise UserInputError(
             f"cannot create runner's state directory {state}: {exc.strerror}. Run from a "
@@ -75,7 +77,11 @@ async def execute(
             loop.remove_signal_handler(sig)
         with contextlib.suppress(Exception):
             await helper.remove(layout.work)
+            for dead in await sweep_dead_runs(layout.work.parent, layout.run_id, helper):
+                stderr_notice(f"removed scratch files left by crashed run {dead}")
         await helper.close()
+        (layout.work.parent / f"{layout.run_id}.lock").unlink(missing_ok=True)
+        os.close(run_lock)
         with contextlib.suppress(OSError):
             layout.work.parent.rmdir()  # only when no other run is using it
     write_result(layout, pipeline, results)

@@ -6,10 +6,11 @@ import json
 import re
 import signal
 import subprocess
+import time
 
 import pytest
 
-from tests.integration.harness import Project, said, wait_for_line
+from tests.integration.harness import Project, podman_leftovers, said, wait_for_line
 
 pytestmark = pytest.mark.podman
 
@@ -355,3 +356,28 @@ def test_broken_host_stops_exec_with_exit_3(project: Project, tmp_path) -> None:
     assert "should-not-run" not in run.out
     assert f"chmod 0700 {loose}" in run.err
     assert "Traceback" not in run.err
+
+
+def test_next_run_sweeps_scratch_of_a_crashed_run(project: Project) -> None:
+    """A SIGKILLed run's slice-owned scratch dir is removed by the next run."""
+    project.write(f"""
+        version: 1
+        jobs:
+          nap: {{image: {IMAGE}, script: ["echo napping", "sleep 2"]}}
+        """)
+    with project.start() as proc:
+        wait_for_line(proc, "napping")
+        proc.kill()
+        proc.communicate(timeout=30)
+    work = project.state / "work"
+    crashed = [entry for entry in work.iterdir() if entry.is_dir()]
+    assert len(crashed) == 1
+    with pytest.raises(PermissionError):  # what the user would face without the sweep
+        (crashed[0] / "nap.1" / "ws" / "pipeline.yml").unlink()
+    deadline = time.monotonic() + 60  # the orphaned container ends with its script
+    while podman_leftovers() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    run = project.run()
+    assert run.code == 0
+    assert f"removed scratch files left by crashed run {crashed[0].name}" in run.err
+    assert not crashed[0].exists()
