@@ -34,12 +34,7 @@ class Exited:
     status: int
 
 
-@dataclass(frozen=True)
-class Gone:
-    """Every process of the container but the supervisor is dead; it is exiting."""
-
-
-Event = Output | Ready | Exited | Gone
+Event = Output | Ready | Exited
 
 
 class FrameSplitter:
@@ -93,8 +88,6 @@ class FrameSplitter:
                 return Ready(uid=int(fields[0]), gid=int(fields[1]))
             if word == "rc":
                 return Exited(status=int(fields[0]))
-            if word == "bye":
-                return Gone()
         except (IndexError, ValueError):
             pass
         # Not a frame we know: show it rather than lose it.

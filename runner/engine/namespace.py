@@ -66,6 +66,7 @@ class NamespaceHelper:
         source: Path,
         files: Sequence[str],
         layers: Sequence[Path],
+        caches: Sequence[Path],
         scripts: Mapping[str, str],
     ) -> None:
         """Fill ``workspace`` (source, then layers), write ``scripts``; give both to the slice."""
@@ -78,11 +79,13 @@ class NamespaceHelper:
             "source": str(source),
             "files": list(files),
             "layers": [str(layer) for layer in layers],
+            "caches": [str(cache) for cache in caches],
             "scripts": dict(scripts),
         })
 
     async def collect(
-        self, workspace: Path, patterns: Sequence[str], dest: Path, *, replace: bool = False
+        self, workspace: Path, patterns: Sequence[str], dest: Path, *, max_bytes: int | None,
+        replace: bool = False,
     ) -> Collected:
         """Copy matching paths out of ``workspace`` into ``dest`` (owned by us)."""
         reply = await self._call({
@@ -91,6 +94,7 @@ class NamespaceHelper:
             "patterns": list(patterns),
             "dest": str(dest),
             "replace": replace,
+            "max_bytes": max_bytes,
         })
         return Collected(tuple(reply["matched"]), tuple(reply["unmatched"]))
 

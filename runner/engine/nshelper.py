@@ -13,6 +13,7 @@ Requests: ``{"op": ..., ...}``; replies: ``{"ok": true, ...}`` or
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -33,21 +34,76 @@ def _chown_tree(top: str, uid: int, gid: int) -> None:
             os.lchown(os.path.join(dirpath, name), uid, gid)
 
 
-def _copy_entry(src: str, dst: str) -> None:
+class Budget:
+    """Bytes of real data a collect may still write; a job cannot fill the host's disk."""
+
+    def __init__(self, limit: int | None) -> None:
+        self.left = limit
+
+    def spend(self, size: int, what: str) -> None:
+        if self.left is None:
+            return
+        self.left -= size
+        if self.left < 0:
+            raise ValueError(f"{what} goes past the size limit for a job's artifacts or cache")
+
+
+def _copy_file(src: str, dst: str, budget: Budget) -> None:
+    """Copy a regular file's data regions only, so a sparse file stays sparse.
+
+    A job can make a 0-byte-on-disk file of any apparent size; copying its
+    holes as zeros would write all of it to the host.
+    """
+    sfd = os.open(src, os.O_RDONLY | os.O_NOFOLLOW)
+    try:
+        info = os.fstat(sfd)
+        if not stat.S_ISREG(info.st_mode):
+            return
+        dfd = os.open(dst, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
+        try:
+            position = 0
+            while position < info.st_size:
+                try:
+                    start = os.lseek(sfd, position, os.SEEK_DATA)
+                except OSError:  # ENXIO: only a hole is left
+                    break
+                end = os.lseek(sfd, start, os.SEEK_HOLE)
+                budget.spend(end - start, src)
+                os.lseek(sfd, start, os.SEEK_SET)
+                os.lseek(dfd, start, os.SEEK_SET)
+                remaining = end - start
+                while remaining > 0:
+                    chunk = os.read(sfd, min(remaining, 1 << 20))
+                    if not chunk:
+                        break
+                    os.write(dfd, chunk)
+                    remaining -= len(chunk)
+                position = end
+            os.ftruncate(dfd, info.st_size)
+        finally:
+            os.close(dfd)
+    finally:
+        os.close(sfd)
+    shutil.copystat(src, dst, follow_symlinks=False)
+
+
+def _copy_entry(src: str, dst: str, budget: Budget | None = None) -> None:
     """Copy a file, symlink or whole directory to ``dst`` without following any symlink.
 
     Destinations are merged level by level: an existing symlink where a
     directory must go is replaced, never written through, so artifacts
     crafted by one job (a link ``x -> /home``, then a directory ``x/``)
-    cannot make us write outside the workspace.
+    cannot make us write outside the workspace. FIFOs, sockets and devices
+    are skipped: opening one could block or touch the host.
     """
+    budget = budget or Budget(None)
     mode = os.lstat(src).st_mode
     if stat.S_ISDIR(mode):
         if os.path.islink(dst) or (os.path.lexists(dst) and not os.path.isdir(dst)):
             _remove(dst)
         os.makedirs(dst, exist_ok=True)
         for name in os.listdir(src):
-            _copy_entry(os.path.join(src, name), os.path.join(dst, name))
+            _copy_entry(os.path.join(src, name), os.path.join(dst, name), budget)
         shutil.copystat(src, dst, follow_symlinks=False)
         return
     if os.path.lexists(dst):
@@ -55,7 +111,7 @@ def _copy_entry(src: str, dst: str) -> None:
     if stat.S_ISLNK(mode):
         os.symlink(os.readlink(src), dst)
     elif stat.S_ISREG(mode):
-        shutil.copy2(src, dst, follow_symlinks=False)
+        _copy_file(src, dst, budget)
 
 
 def _ensure_parents(top: str, rel: str) -> None:
@@ -82,6 +138,11 @@ def prepare(req: Request) -> Request:
         if os.path.isdir(layer):
             for name in os.listdir(layer):
                 _copy_entry(os.path.join(layer, name), os.path.join(workspace, name))
+    for cache in req.get("caches", []):
+        # Best effort: another run of the project may be swapping this cache right now.
+        with contextlib.suppress(FileNotFoundError):
+            for name in os.listdir(cache):
+                _copy_entry(os.path.join(cache, name), os.path.join(workspace, name))
     _chown_tree(workspace, uid, gid)
     control = req["control"]
     os.chmod(control, 0o700)
@@ -97,21 +158,32 @@ def prepare(req: Request) -> Request:
 def collect(req: Request) -> Request:
     """Copy what matches ``patterns`` out of a workspace into ``dest``, owned by us.
 
-    With ``replace`` the result swaps in for ``dest`` only once complete, so
-    an interrupted cache save never leaves a half cache behind.
+    With ``replace`` the result swaps in for ``dest`` only once complete, and
+    staging names are unique, so neither an interrupted save nor a concurrent
+    run of the same project leaves a half cache behind. ``max_bytes`` bounds
+    the data written.
     """
     workspace, dest = req["workspace"], req["dest"]
-    staging = dest + ".partial" if req.get("replace") else dest
+    unique = f"{os.getpid()}-{os.urandom(4).hex()}"
+    staging = f"{dest}.partial-{unique}" if req.get("replace") else dest
     _remove(staging)
     os.makedirs(staging, exist_ok=True)
+    budget = Budget(req.get("max_bytes"))
     matched, unmatched = match_tree(workspace, req["patterns"])
-    for rel in matched:
-        _ensure_parents(staging, rel)
-        _copy_entry(os.path.join(workspace, rel), os.path.join(staging, rel))
+    try:
+        for rel in matched:
+            _ensure_parents(staging, rel)
+            _copy_entry(os.path.join(workspace, rel), os.path.join(staging, rel), budget)
+    except BaseException:
+        _remove(staging)
+        raise
     _chown_tree(staging, 0, 0)
     if staging != dest:
-        _remove(dest)
+        old = f"{dest}.old-{unique}"
+        with contextlib.suppress(FileNotFoundError):
+            os.rename(dest, old)
         os.rename(staging, dest)
+        _remove(old)
     return {"ok": True, "matched": matched, "unmatched": unmatched}
 
 

@@ -19,7 +19,7 @@ import structlog
 
 from runner.engine import argv as podman_argv
 from runner.engine.boot import supervisor_script
-from runner.engine.frames import Exited, FrameSplitter, Gone, Output, Ready
+from runner.engine.frames import Exited, FrameSplitter, Output, Ready
 from runner.errors import EngineError
 
 log = structlog.get_logger(__name__)
@@ -38,12 +38,13 @@ class JobContainer:
     Output of the running script goes to ``sink`` as raw bytes, as it arrives.
     """
 
-    def __init__(self, spec: podman_argv.ContainerSpec) -> None:
+    def __init__(self, spec: podman_argv.ContainerSpec, hold_fds: tuple[int, ...] = ()) -> None:
         self.spec = spec
+        self._hold_fds = hold_fds
         self._nonce = secrets.token_hex(8)
         self._proc: asyncio.subprocess.Process | None = None
         self._reader: asyncio.Task[None] | None = None
-        self._events: asyncio.Queue[Ready | Exited | Gone | None] = asyncio.Queue()
+        self._events: asyncio.Queue[Ready | Exited | None] = asyncio.Queue()
         self._sink: OutputSink = lambda _data: None
         self._stderr = bytearray()
         self.uid = -1
@@ -61,6 +62,9 @@ class JobContainer:
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,
             start_new_session=True,  # Ctrl-C reaches us, not podman; we decide what to stop
+            # podman inherits the slice lease's fd: the flock then lasts as long as the
+            # container, even if runner itself dies, so no new job gets a live slice.
+            pass_fds=self._hold_fds,
         )
         self._reader = asyncio.create_task(self._pump())
         try:
@@ -105,10 +109,13 @@ class JobContainer:
             log.warning("signal_failed", container=self.spec.name, signal=signal_name,
                         output=out.strip())
 
-    async def stop(self) -> None:
-        """Ask the supervisor to end the container; returns once no job process is left.
+    async def stop(self, grace_s: float) -> None:
+        """End the container; returns only once podman has exited, i.e. it is gone.
 
-        podman goes on removing the container (``--rm``); ``reap`` waits for that.
+        Frames from inside the container prove nothing (its root can read the
+        nonce and forge them), so only podman's own exit counts. A supervisor
+        that does not end within ``grace_s`` (a job that forged its way past
+        it) is killed.
         """
         proc = self._proc
         if proc is None:
@@ -118,10 +125,12 @@ class JobContainer:
                 proc.stdin.write(b"exit\n")
                 await proc.stdin.drain()
             proc.stdin.close()
-        while (event := await self._next_event()) is not None:
-            if isinstance(event, Gone):
-                return
-        await self.reap()  # stream ended without "bye": only a finished process proves it
+        try:
+            await asyncio.wait_for(asyncio.shield(proc.wait()), grace_s)
+        except TimeoutError:
+            log.warning("container_did_not_exit", container=self.spec.name, grace_s=grace_s)
+            await force_remove([self.spec.name], self.spec.runtime)
+        await self.reap()
 
     async def reap(self) -> None:
         """Wait until podman has exited (and so removed the container)."""
@@ -139,7 +148,7 @@ class JobContainer:
             proc.stdin.close()
         await self.reap()
 
-    async def _next_event(self) -> Ready | Exited | Gone | None:
+    async def _next_event(self) -> Ready | Exited | None:
         """The next supervisor event; None (end of stream) stays None for every later call."""
         event = await self._events.get()
         if event is None:
@@ -169,7 +178,7 @@ class JobContainer:
         await errs
         await self._events.put(None)
 
-    def _dispatch(self, events: list[Output | Ready | Exited | Gone]) -> None:
+    def _dispatch(self, events: list[Output | Ready | Exited]) -> None:
         for event in events:
             if isinstance(event, Output):
                 self._sink(event.data)

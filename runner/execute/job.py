@@ -20,6 +20,7 @@ from runner.engine.boot import job_script
 from runner.engine.namespace import NamespaceHelper
 from runner.engine.podman import ContainerGone, JobContainer
 from runner.engine.slices import Lease, SliceAllocator
+from runner.errors import EngineError
 from runner.execute.interrupt import Interruption
 from runner.execute.layout import RunLayout
 from runner.execute.results import JobStatus, Settings
@@ -92,7 +93,7 @@ class JobAttempt:
             network=settings.network,
             runtime=settings.runtime,
             pull=settings.pull,
-        ))
+        ), hold_fds=(self._lease.fd,))
         self.ctx.live.add(self.container)
         await self.container.start(timeout_s=self.job.timeout_s)
 
@@ -109,6 +110,9 @@ class JobAttempt:
                 return Outcome(JobStatus.CANCELED, note="killed")
             self.joblog.notice(f"runner: {exc}")
             return Outcome(JobStatus.FAILED, note="container ended unexpectedly")
+        except EngineError as exc:  # workspace copy failed: this job fails, the run goes on
+            self.joblog.notice(f"runner: {exc}")
+            return Outcome(JobStatus.FAILED, note="workspace files could not be copied")
         finally:
             self.ctx.cleanups.append(asyncio.create_task(self.discard()))
             self.joblog.end_stream()
@@ -149,7 +153,7 @@ class JobAttempt:
             if after.status is not JobStatus.SUCCESS:
                 status = after.status.value
                 self.joblog.notice(f"runner: after_script {status} (exit {after.exit_code})")
-        await container.stop()
+        await container.stop(self.ctx.settings.kill_grace_s)
         self._stopped = True
         await self._keep_results(outcome.status)
         return outcome
@@ -172,7 +176,6 @@ class JobAttempt:
                 job.after_script, workdir=project_dir, env=env, color=color
             )
         layers = [layout.artifacts(need.job) for need in job.needs if need.artifacts]
-        layers += [layout.cache(cache.key) for cache in job.cache]
         await self.ctx.helper.prepare(
             workspace=self.workspace,
             control=self.control,
@@ -181,6 +184,7 @@ class JobAttempt:
             source=layout.root,
             files=self.ctx.files,
             layers=[layer for layer in layers if layer.is_dir()],
+            caches=[layout.cache(cache.key) for cache in job.cache],
             scripts=scripts,
         )
 
@@ -189,6 +193,8 @@ class JobAttempt:
     ) -> Outcome:
         """Run one script file, stopping it on timeout, Ctrl-C (if ``cancelable``) or kill."""
         interruption = self.ctx.interruption
+        if cancelable and interruption.canceling.is_set():
+            return Outcome(JobStatus.CANCELED)  # Ctrl-C came first: start nothing new
         task = asyncio.create_task(container.run(f"{CONTROL_DIR}/{script}", self.joblog.output))
         stop = asyncio.create_task(
             (interruption.canceling if cancelable else interruption.killing).wait()
@@ -230,11 +236,12 @@ class JobAttempt:
         wanted = {When.ALWAYS, When.ON_SUCCESS if status is JobStatus.SUCCESS else When.ON_FAILURE}
         if job.artifacts and job.artifacts.when in wanted:
             got = await helper.collect(
-                self.workspace, job.artifacts.paths, layout.artifacts(job.name), replace=True
+                self.workspace, job.artifacts.paths, layout.artifacts(job.name),
+                max_bytes=self.ctx.settings.max_result_bytes, replace=True,
             )
             for pattern in got.unmatched:
                 self.joblog.notice(f"runner: warning: artifacts path {pattern!r} matched no file")
         if status is JobStatus.SUCCESS:
             for cache in job.cache:
                 await helper.collect(self.workspace, cache.paths, layout.cache(cache.key),
-                                     replace=True)
+                                     max_bytes=self.ctx.settings.max_result_bytes, replace=True)

@@ -62,3 +62,5 @@ class Settings:
     """After TERM, how long a script may take to stop before it is killed."""
     after_script_timeout_s: float = 300.0
     """GitLab gives after_script five minutes of its own."""
+    max_result_bytes: int = 4 << 30
+    """Data one job may keep as artifacts, and again as each cache: the host's disk is shared."""

@@ -46,6 +46,11 @@ async def execute(
     state = settings.state_dir or pipeline.root / STATE_DIR
     layout = RunLayout(pipeline.root, new_run_id(), settings.cache_root, state)
     files = source_files(pipeline.root, exclude=state)
+    if ":" in str(layout.work):
+        raise UserInputError(
+            f"runner's state directory {state} has a ':' in its path, which podman cannot "
+            "mount (it separates volume fields). Pass --state-dir with a path without ':'."
+        )
     try:
         run_lock = hold_run_lock(layout.work.parent, layout.run_id)
         layout.work.mkdir(mode=0o700)
@@ -73,8 +78,6 @@ async def execute(
     try:
         results = await Scheduler(ctx).run()
     finally:
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.remove_signal_handler(sig)
         with contextlib.suppress(Exception):
             await helper.remove(layout.work)
             for dead in await sweep_dead_runs(layout.work.parent, layout.run_id, helper):
@@ -84,6 +87,10 @@ async def execute(
         os.close(run_lock)
         with contextlib.suppress(OSError):
             layout.work.parent.rmdir()  # only when no other run is using it
+        # Handlers stay until here: a Ctrl-C during clean-up must not abort it and
+        # leave scripts holding secret values behind.
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)
     write_result(layout, pipeline, results)
     return results, interruption
 

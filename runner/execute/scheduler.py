@@ -43,7 +43,13 @@ class Scheduler:
             pipeline = self.ctx.pipeline
             tasks = [asyncio.create_task(self._job(pipeline.job(name)))
                      for name in topological_order(jobs)]
-            await asyncio.gather(*tasks)
+            try:
+                await asyncio.gather(*tasks)
+            except BaseException:
+                for task in tasks:  # a bug in one job must not leave the others running
+                    task.cancel()
+                await asyncio.gather(*tasks, return_exceptions=True)
+                raise
         finally:
             outcomes = await asyncio.shield(
                 asyncio.gather(*self.ctx.cleanups, return_exceptions=True))
@@ -77,6 +83,12 @@ class Scheduler:
             joblog.notice(f"runner: {verdict.status.value}: {verdict.note}")
             return JobResult(job.name, verdict.status, note=verdict.note)
         async with self._slots:
+            if self.ctx.interruption.canceling.is_set():  # Ctrl-C while waiting for a slot
+                with contextlib.suppress(ContainerGone):
+                    await starting
+                await attempt.discard()
+                joblog.notice("runner: canceled: pipeline interrupted")
+                return JobResult(job.name, JobStatus.CANCELED, note="pipeline interrupted")
             began = time.monotonic()
             number = 1
             while True:

@@ -34,7 +34,8 @@ def source_files(root: Path, exclude: Path) -> list[str]:
     except FileNotFoundError:
         proc = None
     if proc is not None and proc.returncode == 0:
-        names = {name for name in proc.stdout.decode().split("\0") if name}
+        # File names are bytes; decode them as the OS does, so any name round-trips.
+        names = {os.fsdecode(name) for name in proc.stdout.split(b"\0") if name}
         return sorted(name for name in names if not _excluded(name)
                       and os.path.lexists(root / name))
     if not root.is_dir():

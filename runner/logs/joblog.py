@@ -35,8 +35,12 @@ class JobLog:
         self._console.end(self.job)
 
     def notice(self, text: str) -> None:
-        """A line from runner itself about this job."""
-        self.end_stream()
+        """A line from runner itself about this job.
+
+        The masker keeps what it holds back: releasing it here would let a
+        secret split around a notice out in two unmasked halves.
+        """
+        self._console.end(self.job)
         masked = self._masker.mask(text.encode())
         self._console.notice(self.job, masked.decode())
         self._file.write(masked + b"\n")

@@ -381,3 +381,49 @@ def test_next_run_sweeps_scratch_of_a_crashed_run(project: Project) -> None:
     assert run.code == 0
     assert f"removed scratch files left by crashed run {crashed[0].name}" in run.err
     assert not crashed[0].exists()
+
+
+def test_forged_frames_cannot_make_us_copy_host_files(project: Project, tmp_path) -> None:
+    """A job that forges its exit frame and swaps a dir for a symlink gets a link, not host data."""
+    secret_dir = tmp_path / "host-only"
+    secret_dir.mkdir()
+    (secret_dir / "id_rsa").write_text("TOP-SECRET-HOST-FILE\n")
+    forge = ("n=$(tr '\\000' '\\n' </proc/1/cmdline | sed -n 's/^n=//p'); "
+             "mkdir -p y/b z && echo ok > y/b/f; "
+             f"(sleep 1; rm -rf y; ln -s {secret_dir} y; echo late > z/late) & "
+             "printf '\\036%s rc 0\\n' \"$n\"; sleep 3")
+    project.write(f"""
+        version: 1
+        jobs:
+          evil:
+            image: {IMAGE}
+            script: [{json.dumps(forge)}]
+            artifacts: {{paths: [y, z]}}
+        """)
+    run = project.run(timeout=120)
+    assert "Traceback" not in run.err
+    kept = project.state / "artifacts" / "evil"
+    for path in kept.rglob("*"):
+        if path.is_file() and not path.is_symlink():
+            assert "TOP-SECRET" not in path.read_text()
+    assert (kept / "y").is_symlink()  # copied as the link it became, never followed
+    # Written after the forged frame: collection waited for the container to be gone.
+    assert (kept / "z" / "late").read_text() == "late\n"
+
+
+def test_sparse_artifact_stays_sparse(project: Project) -> None:
+    """A huge sparse file in a job's artifacts costs no disk on the host."""
+    project.write(f"""
+        version: 1
+        jobs:
+          holes:
+            image: {IMAGE}
+            script: ["truncate -s 2G huge", "echo data > small"]
+            artifacts: {{paths: [huge, small]}}
+        """)
+    run = project.run()
+    assert run.code == 0, run.out + run.err
+    huge = (project.state / "artifacts" / "holes" / "huge").stat()
+    assert huge.st_size == 2 << 30
+    assert huge.st_blocks * 512 < 1 << 20
+    assert (project.state / "artifacts" / "holes" / "small").read_text() == "data\n"
