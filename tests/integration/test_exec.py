@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import signal
 import subprocess
@@ -427,3 +428,44 @@ def test_sparse_artifact_stays_sparse(project: Project) -> None:
     assert huge.st_size == 2 << 30
     assert huge.st_blocks * 512 < 1 << 20
     assert (project.state / "artifacts" / "holes" / "small").read_text() == "data\n"
+
+
+def test_colon_in_state_dir_is_a_clear_error(project: Project, tmp_path) -> None:
+    """podman cannot mount a path with ':'; the user is told before anything starts."""
+    project.write(f"version: 1\njobs:\n  j: {{image: {IMAGE}, script: ['true']}}\n")
+    run = project.run("--state-dir", str(tmp_path / "a:b"))
+    assert run.code == 2
+    assert "has a ':' in its path" in run.err
+    assert "Traceback" not in run.err
+
+
+def test_non_utf8_file_name_is_copied(project: Project) -> None:
+    """A file name that is not UTF-8 reaches the job's workspace intact."""
+    project.write(f"""
+        version: 1
+        jobs:
+          names:
+            image: {IMAGE}
+            script: ["test -e \\"$(printf 'bad\\\\377name')\\""]
+        """)
+    (project.root / os.fsdecode(b"bad\xffname")).write_text("x")
+    run = project.run()
+    assert run.code == 0, run.out + run.err
+
+
+def test_ctrl_c_while_waiting_for_a_slot_starts_nothing(project: Project) -> None:
+    """A job still waiting for a concurrency slot when Ctrl-C comes never runs a line."""
+    project.write(f"""
+        version: 1
+        image: {IMAGE}
+        jobs:
+          first: {{script: ["echo first-running", "sleep 60"]}}
+          second: {{script: ["echo SECOND-STARTED"]}}
+        """)
+    with project.start("-j", "1") as proc:
+        wait_for_line(proc, "first-running")
+        proc.send_signal(signal.SIGINT)
+        out, _err = proc.communicate(timeout=60)
+    assert proc.returncode == 130
+    assert "SECOND-STARTED" not in out
+    assert _result(project)["second"]["status"] == "canceled"
