@@ -141,9 +141,10 @@ class JobContainer:
             await self._reader
 
     async def kill(self) -> None:
-        """Remove the container at once, whatever it is doing."""
-        await force_remove([self.spec.name], self.spec.runtime)
+        """Remove the container at once, whatever it is doing (nothing to do once podman exited)."""
         proc = self._proc
+        if proc is None or proc.returncode is None:
+            await force_remove([self.spec.name], self.spec.runtime)
         if proc is not None and proc.stdin is not None:
             proc.stdin.close()
         await self.reap()

@@ -71,7 +71,6 @@ class JobAttempt:
         self.control = self.work / "ctl"
         self.container: JobContainer | None = None
         self._lease: Lease | None = None
-        self._stopped = False
 
     async def start(self) -> None:
         """Create scratch dirs and start the job container (before needs are met)."""
@@ -118,13 +117,13 @@ class JobAttempt:
             self.joblog.end_stream()
 
     async def discard(self) -> None:
-        """Remove the container (kill it unless it already stopped) and the scratch dirs."""
+        """Remove the container (if podman has not already) and the scratch dirs."""
         began = time.monotonic()
         container, self.container = self.container, None
         if container is not None:
             try:
                 with contextlib.suppress(ContainerGone):
-                    await (container.reap() if self._stopped else container.kill())
+                    await container.kill()
             finally:
                 self.ctx.live.discard(container)
         if self._lease is not None:
@@ -154,7 +153,6 @@ class JobAttempt:
                 status = after.status.value
                 self.joblog.notice(f"runner: after_script {status} (exit {after.exit_code})")
         await container.stop(self.ctx.settings.kill_grace_s)
-        self._stopped = True
         await self._keep_results(outcome.status)
         return outcome
 

@@ -77,18 +77,10 @@ class Scheduler:
         starting = asyncio.create_task(attempt.start())
         verdict = await self._verdict_after_needs(job)
         if verdict is not None:
-            with contextlib.suppress(ContainerGone):
-                await starting
-            await attempt.discard()
-            joblog.notice(f"runner: {verdict.status.value}: {verdict.note}")
-            return JobResult(job.name, verdict.status, note=verdict.note)
+            return await _not_run(attempt, starting, verdict)
         async with self._slots:
             if self.ctx.interruption.canceling.is_set():  # Ctrl-C while waiting for a slot
-                with contextlib.suppress(ContainerGone):
-                    await starting
-                await attempt.discard()
-                joblog.notice("runner: canceled: pipeline interrupted")
-                return JobResult(job.name, JobStatus.CANCELED, note="pipeline interrupted")
+                return await _not_run(attempt, starting, _INTERRUPTED)
             began = time.monotonic()
             number = 1
             while True:
@@ -128,7 +120,7 @@ class Scheduler:
             stop.cancel()
             waiting.cancel()
         if interruption.canceling.is_set():
-            return Outcome(JobStatus.CANCELED, note="pipeline interrupted")
+            return _INTERRUPTED
         return self._verdict(job)
 
     def _verdict(self, job: Job) -> Outcome | None:
@@ -144,6 +136,18 @@ class Scheduler:
         if blocked:
             return Outcome(JobStatus.SKIPPED, note=f"needed job {_names(blocked)} did not pass")
         return None
+
+
+_INTERRUPTED = Outcome(JobStatus.CANCELED, note="pipeline interrupted")
+
+
+async def _not_run(attempt: JobAttempt, starting: asyncio.Task[None], why: Outcome) -> JobResult:
+    """A job that will not run: drop its pre-started container and say why."""
+    with contextlib.suppress(ContainerGone):
+        await starting
+    await attempt.discard()
+    attempt.joblog.notice(f"runner: {why.status.value}: {why.note}")
+    return JobResult(attempt.job.name, why.status, note=why.note)
 
 
 async def _all_set(events: Sequence[asyncio.Event]) -> None:
