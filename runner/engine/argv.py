@@ -26,6 +26,8 @@ class ContainerSpec:
     workspace: Path
     project_dir: str
     control: Path
+    pidfile: Path
+    """Host path (never mounted into the container) where podman writes PID 1's host pid."""
     id_base: int
     """First id of the job's slice in podman's rootless namespace (see ``slices``)."""
     id_size: int = 65536
@@ -49,13 +51,15 @@ def job_container_argv(spec: ContainerSpec, supervisor: str) -> list[str]:
     ``--log-driver=none``: output is streamed by us, masked and written once;
     a second copy in podman's log would hold unmasked secrets. (With it,
     podman 4.3 exits on a proxied signal, so signals go via ``podman kill``.)
+    ``--pidfile`` lets us watch PID 1 through a pidfd: its end proves every
+    process of the container is gone, well before podman has removed it.
     """
     argv = ["podman", *global_options(spec.runtime), "run", "--rm", "--interactive"]
     argv += ["--name", spec.name]
     argv += ["--label", f"{LABEL_RUN}={spec.run_id}", "--label", f"{LABEL_JOB}={spec.job}"]
     mapping = f"0:{spec.id_base}:{spec.id_size}"
     argv += ["--uidmap", mapping, "--gidmap", mapping, "--security-opt", "no-new-privileges"]
-    argv += ["--log-driver", "none", f"--pull={spec.pull}"]
+    argv += ["--log-driver", "none", f"--pull={spec.pull}", "--pidfile", str(spec.pidfile)]
     if spec.network:
         argv += ["--network", spec.network]
     argv += ["--volume", f"{spec.workspace}:{spec.project_dir}"]

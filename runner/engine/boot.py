@@ -21,8 +21,9 @@ per-container nonce, so job output cannot be mistaken for them by accident.
 They are not a security boundary: the job runs as root in the container and
 can read the nonce, so it can forge its own exit status (lying only about
 itself). Nothing that protects the host relies on a frame: results are
-collected only after podman itself has exited (the container is gone), and
-every section runs under a timeout enforced from outside.
+collected only once the kernel says PID 1 has ended (see ``initwatch``) or
+podman itself has exited, and every section runs under a timeout enforced
+from outside.
 """
 
 from __future__ import annotations

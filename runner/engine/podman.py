@@ -20,6 +20,7 @@ import structlog
 from runner.engine import argv as podman_argv
 from runner.engine.boot import supervisor_script
 from runner.engine.frames import Exited, FrameSplitter, Output, Ready
+from runner.engine.initwatch import InitWatch
 from runner.errors import EngineError
 
 log = structlog.get_logger(__name__)
@@ -47,6 +48,9 @@ class JobContainer:
         self._events: asyncio.Queue[Ready | Exited | None] = asyncio.Queue()
         self._sink: OutputSink = lambda _data: None
         self._stderr = bytearray()
+        self._init: InitWatch | None = None
+        self._emptied = False
+        """PID 1 has ended, so no process is left; podman may still be removing the container."""
         self.uid = -1
         self.gid = -1
 
@@ -77,6 +81,11 @@ class JobContainer:
             await self._proc.wait()
             raise ContainerGone(self._failure_text("could not start"))
         self.uid, self.gid = event.uid, event.gid
+        # No job code has run yet, so PID 1 is still our supervisor and its pid is not reused.
+        self._init = InitWatch.open(self.spec.pidfile)
+        if self._init is None:
+            log.info("init_not_watchable", container=self.spec.name)
+        log.debug("container_ready", container=self.spec.name)
 
     async def run(self, script: str, sink: OutputSink) -> int:
         """Run a script file (path inside the container); its exit status."""
@@ -110,12 +119,13 @@ class JobContainer:
                         output=out.strip())
 
     async def stop(self, grace_s: float) -> None:
-        """End the container; returns only once podman has exited, i.e. it is gone.
+        """End the container; returns once no process of it is left.
 
         Frames from inside the container prove nothing (its root can read the
-        nonce and forge them), so only podman's own exit counts. A supervisor
-        that does not end within ``grace_s`` (a job that forged its way past
-        it) is killed.
+        nonce and forge them), so only the kernel's word counts: PID 1's pidfd
+        (see ``initwatch``), or else podman's own exit. A supervisor that does
+        not end within ``grace_s`` (a job that forged its way past it) is killed.
+        Podman's removal of the container may still be under way: ``reap``.
         """
         proc = self._proc
         if proc is None:
@@ -125,11 +135,21 @@ class JobContainer:
                 proc.stdin.write(b"exit\n")
                 await proc.stdin.drain()
             proc.stdin.close()
+        ending: list[asyncio.Task[object]] = [asyncio.create_task(proc.wait())]
+        if self._init is not None:
+            ending.append(asyncio.create_task(self._init.ended()))
         try:
-            await asyncio.wait_for(asyncio.shield(proc.wait()), grace_s)
-        except TimeoutError:
-            log.warning("container_did_not_exit", container=self.spec.name, grace_s=grace_s)
-            await force_remove([self.spec.name], self.spec.runtime)
+            done, _ = await asyncio.wait(ending, timeout=grace_s,
+                                         return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in ending:
+                task.cancel()
+        if done:
+            self._emptied = True
+            log.debug("container_emptied", container=self.spec.name)
+            return
+        log.warning("container_did_not_exit", container=self.spec.name, grace_s=grace_s)
+        await force_remove([self.spec.name], self.spec.runtime)
         await self.reap()
 
     async def reap(self) -> None:
@@ -139,11 +159,18 @@ class JobContainer:
             await proc.wait()
         if self._reader is not None:
             await self._reader
+        if self._init is not None:
+            self._init.close()
+        log.debug("container_removed", container=self.spec.name)
 
     async def kill(self) -> None:
-        """Remove the container at once, whatever it is doing (nothing to do once podman exited)."""
+        """Remove the container at once, whatever it is doing.
+
+        Nothing to remove once podman exited, nor once PID 1 ended (podman is
+        removing it already; a second removal would only race with it).
+        """
         proc = self._proc
-        if proc is None or proc.returncode is None:
+        if proc is None or (proc.returncode is None and not self._emptied):
             await force_remove([self.spec.name], self.spec.runtime)
         if proc is not None and proc.stdin is not None:
             proc.stdin.close()

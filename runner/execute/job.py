@@ -88,6 +88,7 @@ class JobAttempt:
             workspace=self.workspace,
             project_dir=layout.project_dir(),
             control=self.control,
+            pidfile=self.work / "pid",
             id_base=self._lease.base,
             network=settings.network,
             runtime=settings.runtime,

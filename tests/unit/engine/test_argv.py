@@ -12,6 +12,7 @@ def _spec(**over: object) -> argv.ContainerSpec:
         "name": "runner-r1-build-1", "image": "localhost/busybox", "run_id": "r1",
         "job": "build", "workspace": Path("/p/.runner/work/r1/build.1/ws"),
         "project_dir": "/builds/p", "control": Path("/p/.runner/work/r1/build.1/ctl"),
+        "pidfile": Path("/p/.runner/work/r1/build.1/pid"),
         "id_base": 65537,
     }
     fields.update(over)
@@ -26,6 +27,7 @@ def test_job_container_argv_defaults() -> None:
         "--uidmap", "0:65537:65536", "--gidmap", "0:65537:65536",
         "--security-opt", "no-new-privileges",
         "--log-driver", "none", "--pull=missing",
+        "--pidfile", "/p/.runner/work/r1/build.1/pid",
         "--volume", "/p/.runner/work/r1/build.1/ws:/builds/p",
         "--volume", "/p/.runner/work/r1/build.1/ctl:/.runner",
         "--workdir", "/", "--entrypoint", "/bin/sh", "localhost/busybox", "-c", "SUP",
