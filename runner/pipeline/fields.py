@@ -28,7 +28,7 @@ class FieldReader:
 
     def spot(self, pos: Pos, key: str) -> SourceSpot:
         """The error spot for ``pos``, with ``key`` as the dotted key path."""
-        return SourceSpot(self.file, pos.line, pos.column, key or None)
+        return SourceSpot(pos.file or self.file, pos.line, pos.column, key or None)
 
     def fail(self, pos: Pos, key: str, message: str) -> PipelineError:
         """The error to raise (returned, so call sites read ``raise self.fail(...)``)."""

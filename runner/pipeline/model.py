@@ -16,11 +16,33 @@ DEFAULT_TIMEOUT_S = 3600.0
 
 
 class When(enum.Enum):
-    """When a job runs, judged on the outcome of the jobs upstream of it."""
+    """When a job runs, judged on the outcome of the jobs upstream of it.
+
+    ``MANUAL`` jobs run only when the user names them (``--manual JOB``);
+    ``DELAYED`` jobs run like ``ON_SUCCESS`` (a local run does not wait).
+    """
 
     ON_SUCCESS = "on_success"
     ON_FAILURE = "on_failure"
     ALWAYS = "always"
+    MANUAL = "manual"
+    DELAYED = "delayed"
+
+
+class CachePolicy(enum.Enum):
+    """Whether a job restores a cache before it runs, saves it after, or both."""
+
+    PULL = "pull"
+    PUSH = "push"
+    PULL_PUSH = "pull-push"
+
+
+class RetryOn(enum.Enum):
+    """Kinds of failure a retry can be limited to (GitLab's ``retry:when``, those that apply)."""
+
+    SCRIPT_FAILURE = "script_failure"
+    TIMEOUT = "job_execution_timeout"
+    SYSTEM_FAILURE = "runner_system_failure"
 
 
 @dataclass(frozen=True)
@@ -45,18 +67,34 @@ class Need:
 
 @dataclass(frozen=True)
 class Artifacts:
-    """Paths (globs, ``**`` allowed, relative to the project dir) kept after a job."""
+    """Paths (globs, ``**`` allowed, relative to the project dir) kept after a job.
+
+    ``exclude`` globs drop matches of ``paths``; ``untracked`` adds every file
+    in the workspace that is not in the project's source snapshot. ``dotenv``
+    files (GitLab's ``reports:dotenv``) hold ``KEY=VALUE`` lines that become
+    variables of the jobs that take this job's artifacts.
+    """
 
     paths: tuple[str, ...]
     when: When = When.ON_SUCCESS
+    exclude: tuple[str, ...] = ()
+    untracked: bool = False
+    dotenv: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
 class Cache:
-    """Paths kept on the host between runs under ``key``, per project (tenant)."""
+    """Paths kept on the host between runs under ``key``, per project (tenant).
+
+    ``fallback_keys`` are tried in order when ``key`` has no saved copy yet;
+    ``when`` says after which job outcomes the cache is saved.
+    """
 
     key: str
     paths: tuple[str, ...]
+    policy: CachePolicy = CachePolicy.PULL_PUSH
+    when: When = When.ON_SUCCESS
+    fallback_keys: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -71,6 +109,8 @@ class SecretSource:
     env: str | None = None
     file: Path | None = None
     spot: Spot | None = None
+    as_file: bool = False
+    """Give jobs a path to a file holding the value instead of the value (GitLab "file" type)."""
 
 
 @dataclass(frozen=True)
@@ -92,6 +132,15 @@ class Job:
     secrets: tuple[str, ...] = ()
     """Names of pipeline secrets this job may see; others never enter its container."""
     spot: Spot | None = None
+    stage: str = ""
+    allow_failure_codes: tuple[int, ...] = ()
+    """With ``allow_failure``: only these exit codes are allowed (empty: any failure)."""
+    retry_on: tuple[RetryOn, ...] = ()
+    """Failures a retry is made for; empty means every kind."""
+    file_variables: tuple[tuple[str, str], ...] = ()
+    """(name, content): the job sees ``name`` set to the path of a file holding ``content``."""
+    coverage: str | None = None
+    """A Python regex; its last match in the job log is the job's coverage figure."""
 
 
 @dataclass(frozen=True)
@@ -108,6 +157,8 @@ class Pipeline:
     dialect: str = "native"
     notes: tuple[str, ...] = field(default=())
     """Things the user should know that are not errors (ignored keys and the like)."""
+    stages: tuple[str, ...] = ()
+    """Stage names in order, for listings (the DAG is already in ``needs``)."""
 
     def job(self, name: str) -> Job:
         """The job called ``name``; KeyError if there is none."""

@@ -43,10 +43,15 @@ class SourceLoader(yaml.SafeLoader):
 
 @dataclass(frozen=True)
 class Pos:
-    """A 1-based line and column in the source file."""
+    """A 1-based line and column in the source file.
+
+    ``file`` names the file when it is not the one being read (GitLab's
+    ``include`` brings nodes from other files); it does not take part in equality.
+    """
 
     line: int
     column: int
+    file: str = field(default="", compare=False)
 
 
 @dataclass(frozen=True, eq=False)
@@ -252,8 +257,8 @@ def _short_tag(tag: str) -> str:
     return "!!" + tag.removeprefix(YAML_TAG) if tag.startswith(YAML_TAG) else tag
 
 
-def _pos(node: yaml.Node) -> Pos:
-    return Pos(node.start_mark.line + 1, node.start_mark.column + 1)
+def _pos(node: yaml.Node, file: str = "") -> Pos:
+    return Pos(node.start_mark.line + 1, node.start_mark.column + 1, file)
 
 
 class _Builder:
@@ -273,7 +278,7 @@ class _Builder:
         self.building: set[int] = set()
 
     def fail(self, node: yaml.Node, key: str, message: str) -> PipelineError:
-        pos = _pos(node)
+        pos = _pos(node, self.file)
         return PipelineError(SourceSpot(self.file, pos.line, pos.column, key or None), message)
 
     def build(self, node: yaml.Node, key: str) -> Node:
@@ -296,19 +301,19 @@ class _Builder:
         custom = tag in self.extra_tags
         if isinstance(node, yaml.ScalarNode):
             if custom:
-                return Scalar(node.value, node.value, _pos(node), tag)
+                return Scalar(node.value, node.value, _pos(node, self.file), tag)
             if tag not in _SCALAR_TAGS:
                 raise self.fail(node, key, f"unsupported YAML tag '{_short_tag(tag)}' on a scalar")
-            return Scalar(self._scalar_value(node, key), node.value, _pos(node), tag)
+            return Scalar(self._scalar_value(node, key), node.value, _pos(node, self.file), tag)
         if isinstance(node, yaml.SequenceNode):
             if not custom and tag != SEQ_TAG:
                 raise self.fail(node, key, f"unsupported YAML tag '{_short_tag(tag)}' on a list")
             items = tuple(self.build(item, join_index(key, i)) for i, item in enumerate(node.value))
-            return Seq(items, _pos(node), tag)
+            return Seq(items, _pos(node, self.file), tag)
         if isinstance(node, yaml.MappingNode):
             if not custom and tag != MAP_TAG:
                 raise self.fail(node, key, f"unsupported YAML tag '{_short_tag(tag)}' on a mapping")
-            return Map(self._entries(node, key), _pos(node), tag)
+            return Map(self._entries(node, key), _pos(node, self.file), tag)
         raise self.fail(node, key, f"unexpected YAML node {type(node).__name__}")
 
     def _scalar_value(self, node: yaml.ScalarNode, key: str) -> object:
@@ -348,7 +353,7 @@ class _Builder:
         for key_node, value_node in node.value:
             if key_node.tag == MERGE_TAG:
                 if merge_at is not None:
-                    first = _pos(merge_at[0]).line
+                    first = _pos(merge_at[0], self.file).line
                     raise self.fail(
                         key_node,
                         key,
@@ -368,7 +373,7 @@ class _Builder:
                     f"duplicate key '{name}' (first at line {first}); YAML would silently"
                     " keep only the last one, so remove or rename one of them",
                 )
-            own[name] = Entry(name, _pos(key_node), self.build(value_node, path))
+            own[name] = Entry(name, _pos(key_node, self.file), self.build(value_node, path))
             order.append(name)
         merged = self._merged(merge_at, key) if merge_at is not None else ()
         entries: list[Entry] = []
