@@ -7,6 +7,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from runner.pipeline.model import container_project_dir
+
 
 def tenant_key(root: Path) -> str:
     """Caches are keyed per project so one project can never poison another's."""
@@ -49,4 +51,4 @@ class RunLayout:
 
     def project_dir(self) -> str:
         """The job's project directory inside its container, as GitLab lays it out."""
-        return f"/builds/{_safe(self.root.resolve().name) or 'project'}"
+        return container_project_dir(self.root)

@@ -8,11 +8,21 @@ stored as tuples of pairs for the same reason (and so models hash and compare).
 from __future__ import annotations
 
 import enum
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 DEFAULT_TIMEOUT_S = 3600.0
 """GitLab's default project timeout, one hour; a job without ``timeout`` gets it."""
+
+
+def container_project_dir(root: Path) -> str:
+    """Where a job sees the project inside its container, as GitLab lays it out (``/builds/NAME``).
+
+    Dialects need it for ``CI_PROJECT_DIR`` and the executor mounts the workspace there.
+    """
+    name = re.sub(r"[^A-Za-z0-9_.-]", "_", root.resolve().name)
+    return f"/builds/{name or 'project'}"
 
 
 class When(enum.Enum):
