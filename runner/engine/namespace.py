@@ -85,17 +85,26 @@ class NamespaceHelper:
 
     async def collect(
         self, workspace: Path, patterns: Sequence[str], dest: Path, *, max_bytes: int | None,
-        replace: bool = False,
+        replace: bool = False, exclude: Sequence[str] = (),
+        untracked: Sequence[str] | None = None,
     ) -> Collected:
-        """Copy matching paths out of ``workspace`` into ``dest`` (owned by us)."""
-        reply = await self._call({
+        """Copy matching paths out of ``workspace`` into ``dest`` (owned by us).
+
+        ``exclude`` globs leave matching paths out; with ``untracked`` (the
+        source snapshot's files) every other file of the workspace is copied too.
+        """
+        request: dict[str, Any] = {
             "op": "collect",
             "workspace": str(workspace),
             "patterns": list(patterns),
             "dest": str(dest),
             "replace": replace,
             "max_bytes": max_bytes,
-        })
+            "exclude": list(exclude),
+        }
+        if untracked is not None:
+            request["untracked"] = list(untracked)
+        reply = await self._call(request)
         return Collected(tuple(reply["matched"]), tuple(reply["unmatched"]))
 
     async def remove(self, *paths: Path) -> None:

@@ -22,7 +22,7 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from runner.engine.globs import match_tree
+from runner.engine.globs import compile_pattern, match_tree
 
 Request = dict[str, Any]
 
@@ -146,22 +146,73 @@ def prepare(req: Request) -> Request:
     _chown_tree(workspace, uid, gid)
     control = req["control"]
     os.chmod(control, 0o700)
-    for name, text in req.get("scripts", {}).items():
+    for name, text in req.get("scripts", {}).items():  # scripts and file-type variables
         path = os.path.join(control, name)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
-        with os.fdopen(fd, "w") as handle:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
             handle.write(text)
     _chown_tree(control, uid, gid)
     return {"ok": True}
 
 
+def _select(workspace: str, patterns: list[str], snapshot: list[str] | None,
+            ) -> tuple[list[str], list[str]]:
+    """Top-most paths to copy and the patterns that matched nothing.
+
+    With a ``snapshot`` (the source files the workspace was filled from),
+    every other file or symlink is taken too: GitLab's ``untracked``. Paths
+    already under a matched directory are not listed twice.
+    """
+    matched, unmatched = match_tree(workspace, patterns)
+    if snapshot is None:
+        return matched, unmatched
+    known = set(snapshot)
+    taken = set(matched)
+    for dirpath, dirnames, filenames in os.walk(workspace, followlinks=False):
+        rel_dir = os.path.relpath(dirpath, workspace)
+        prefix = "" if rel_dir == "." else rel_dir + "/"
+        # A symlink to a directory is an entry to copy as a link, never a place to walk.
+        links = [name for name in dirnames if os.path.islink(os.path.join(dirpath, name))]
+        for name in sorted(filenames + links):
+            rel = prefix + name
+            if rel not in known and rel not in taken:
+                matched.append(rel)
+                taken.add(rel)
+        dirnames[:] = sorted(name for name in dirnames
+                             if name not in links and prefix + name not in taken)
+    return matched, unmatched
+
+
+def _copy_filtered(workspace: str, staging: str, rel: str, budget: Budget,
+                   excluded: Callable[[str], bool]) -> None:
+    """Copy ``rel`` like ``_copy_entry``, leaving out every path ``excluded`` says.
+
+    As in GitLab, exclusion is per path, not recursive: an excluded directory
+    is not kept as such, but files under it that are not excluded still are.
+    """
+    src = os.path.join(workspace, rel)
+    if not stat.S_ISDIR(os.lstat(src).st_mode):
+        if not excluded(rel):
+            _ensure_parents(staging, rel)
+            _copy_entry(src, os.path.join(staging, rel), budget)
+        return
+    if not excluded(rel):
+        _ensure_parents(staging, rel + "/")
+    for name in sorted(os.listdir(src)):
+        _copy_filtered(workspace, staging, rel + "/" + name, budget, excluded)
+    dst = os.path.join(staging, rel)
+    if os.path.isdir(dst) and not os.path.islink(dst):
+        shutil.copystat(src, dst, follow_symlinks=False)
+
+
 def collect(req: Request) -> Request:
     """Copy what matches ``patterns`` out of a workspace into ``dest``, owned by us.
 
-    With ``replace`` the result swaps in for ``dest`` only once complete, and
-    staging names are unique, so neither an interrupted save nor a concurrent
-    run of the same project leaves a half cache behind. ``max_bytes`` bounds
-    the data written.
+    ``exclude`` globs leave paths out; ``untracked`` (the source snapshot's
+    file list) adds every file not in it. With ``replace`` the result swaps
+    in for ``dest`` only once complete, and staging names are unique, so
+    neither an interrupted save nor a concurrent run of the same project
+    leaves a half cache behind. ``max_bytes`` bounds the data written.
     """
     workspace, dest = req["workspace"], req["dest"]
     unique = f"{os.getpid()}-{os.urandom(4).hex()}"
@@ -169,11 +220,19 @@ def collect(req: Request) -> Request:
     _remove(staging)
     os.makedirs(staging, exist_ok=True)
     budget = Budget(req.get("max_bytes"))
-    matched, unmatched = match_tree(workspace, req["patterns"])
+    matched, unmatched = _select(workspace, req["patterns"], req.get("untracked"))
+    excludes = [compile_pattern(pattern) for pattern in req.get("exclude", [])]
+
+    def excluded(rel: str) -> bool:
+        return any(regex.match(rel) for regex in excludes)
+
     try:
         for rel in matched:
-            _ensure_parents(staging, rel)
-            _copy_entry(os.path.join(workspace, rel), os.path.join(staging, rel), budget)
+            if excludes:
+                _copy_filtered(workspace, staging, rel, budget, excluded)
+            else:
+                _ensure_parents(staging, rel)
+                _copy_entry(os.path.join(workspace, rel), os.path.join(staging, rel), budget)
     except BaseException:
         _remove(staging)
         raise

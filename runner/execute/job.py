@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import posixpath
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import structlog
 
@@ -21,12 +23,14 @@ from runner.engine.namespace import NamespaceHelper
 from runner.engine.podman import ContainerGone, JobContainer
 from runner.engine.slices import Lease, SliceAllocator
 from runner.errors import EngineError
+from runner.execute import dotenv
 from runner.execute.interrupt import Interruption
-from runner.execute.layout import RunLayout
+from runner.execute.layout import RunLayout, safe_name
+from runner.execute.policy import caches_to_restore, caches_to_save, outcome_whens
 from runner.execute.results import JobStatus, Settings
 from runner.logs.console import Console
 from runner.logs.joblog import JobLog
-from runner.pipeline.model import Job, Pipeline, When
+from runner.pipeline.model import Job, Pipeline, RetryOn
 
 log = structlog.get_logger(__name__)
 
@@ -47,6 +51,8 @@ class RunContext:
     live: set[JobContainer] = field(default_factory=set)
     cleanups: list[asyncio.Task[None]] = field(default_factory=list)
     """Container removals still under way; the run waits for all of them before it ends."""
+    dotenv: dict[str, tuple[tuple[str, str], ...]] = field(default_factory=dict)
+    """Variables from each job's dotenv reports, for the jobs that take its artifacts."""
 
 
 @dataclass(frozen=True)
@@ -56,6 +62,9 @@ class Outcome:
     status: JobStatus
     exit_code: int | None = None
     note: str = ""
+    failure: RetryOn | None = None
+    """What kind of failure it was, for ``retry:when``; None unless failed or timed out."""
+
 
 
 class JobAttempt:
@@ -109,10 +118,12 @@ class JobAttempt:
             if self.ctx.interruption.killing.is_set():
                 return Outcome(JobStatus.CANCELED, note="killed")
             self.joblog.notice(f"runner: {exc}")
-            return Outcome(JobStatus.FAILED, note="container ended unexpectedly")
+            return Outcome(JobStatus.FAILED, note="container ended unexpectedly",
+                           failure=RetryOn.SYSTEM_FAILURE)
         except EngineError as exc:  # workspace copy failed: this job fails, the run goes on
             self.joblog.notice(f"runner: {exc}")
-            return Outcome(JobStatus.FAILED, note="workspace files could not be copied")
+            return Outcome(JobStatus.FAILED, note="workspace files could not be copied",
+                           failure=RetryOn.SYSTEM_FAILURE)
         finally:
             self.ctx.cleanups.append(asyncio.create_task(self.discard()))
             self.joblog.end_stream()
@@ -160,14 +171,7 @@ class JobAttempt:
     async def _prepare(self, container: JobContainer) -> None:
         layout, job = self.ctx.layout, self.job
         project_dir = layout.project_dir()
-        env = [
-            ("CI", "true"),
-            ("CI_JOB_NAME", job.name),
-            ("CI_PROJECT_DIR", project_dir),
-            ("RUNNER_RUN_ID", layout.run_id),
-            *job.variables,
-            *((name, self.ctx.secrets[name]) for name in job.secrets),
-        ]
+        env, files = self._environment()
         color = self.ctx.console.color
         scripts = {"script.sh": job_script(job.script, workdir=project_dir, env=env, color=color)}
         if job.after_script:
@@ -183,9 +187,56 @@ class JobAttempt:
             source=layout.root,
             files=self.ctx.files,
             layers=[layer for layer in layers if layer.is_dir()],
-            caches=[layout.cache(cache.key) for cache in job.cache],
-            scripts=scripts,
+            caches=self._caches_to_restore(),
+            scripts={**files, **scripts},
         )
+
+    def _environment(self) -> tuple[list[tuple[str, str]], dict[str, str]]:
+        """The job's variables in GitLab's order of precedence, and the files some point to.
+
+        Later entries win: predefined variables, the job's own (plain, then
+        file type), dotenv variables of the jobs whose artifacts it takes
+        (GitLab ranks them over job variables), then secrets (project-level
+        in GitLab, which outrank dotenv). File contents go into the control
+        dir, mode 0600 for the job's user, and never into a script or log.
+        """
+        layout, job, ctx = self.ctx.layout, self.job, self.ctx
+        files: dict[str, str] = {}
+
+        def file_for(kind: str, name: str, content: str) -> str:
+            control_name = f"{kind}-{safe_name(name)}"
+            files[control_name] = content
+            return f"{CONTROL_DIR}/{control_name}"
+
+        env = [("CI", "true"), ("CI_JOB_NAME", job.name)]
+        if job.stage:
+            env.append(("CI_JOB_STAGE", job.stage))
+        env += [("CI_PROJECT_DIR", layout.project_dir()), ("RUNNER_RUN_ID", layout.run_id)]
+        env += job.variables
+        env += [(name, file_for("var", name, content)) for name, content in job.file_variables]
+        for need in job.needs:
+            if need.artifacts:
+                env += ctx.dotenv.get(need.job, ())
+        as_file = {secret.name for secret in ctx.pipeline.secrets if secret.as_file}
+        for name in job.secrets:
+            value = ctx.secrets[name]
+            env.append((name, file_for("secret", name, value) if name in as_file else value))
+        return env, files
+
+    def _caches_to_restore(self) -> list[Path]:
+        """Cache dirs to restore (``pull`` policies), falling back as GitLab does; says which."""
+        layout = self.ctx.layout
+        dirs: list[Path] = []
+        for restore in caches_to_restore(self.job, lambda key: layout.cache(key).is_dir()):
+            key = restore.cache.key
+            if restore.found is None:
+                self.joblog.notice(f"runner: cache {key!r} has no saved copy; nothing restored")
+                continue
+            if restore.found != key:
+                self.joblog.notice(f"runner: cache {key!r} has no saved copy; restoring "
+                                   f"fallback key {restore.found!r}")
+            dirs.append(layout.cache(restore.found))
+        return dirs
 
     async def _section(
         self, container: JobContainer, script: str, timeout_s: float, cancelable: bool
@@ -203,9 +254,13 @@ class JobAttempt:
                                          return_when=asyncio.FIRST_COMPLETED)
             if task in done:
                 code = task.result()
-                return Outcome(JobStatus.SUCCESS if code == 0 else JobStatus.FAILED, code)
-            reason = JobStatus.CANCELED if stop in done else JobStatus.TIMED_OUT
-            return Outcome(reason, await self._stop_script(container, task))
+                if code == 0:
+                    return Outcome(JobStatus.SUCCESS, code)
+                return Outcome(JobStatus.FAILED, code, failure=RetryOn.SCRIPT_FAILURE)
+            if stop in done:
+                return Outcome(JobStatus.CANCELED, await self._stop_script(container, task))
+            stopped = await self._stop_script(container, task)
+            return Outcome(JobStatus.TIMED_OUT, stopped, failure=RetryOn.TIMEOUT)
         finally:
             stop.cancel()
             if not task.done():
@@ -232,15 +287,45 @@ class JobAttempt:
         if status is JobStatus.CANCELED:
             return
         layout, job, helper = self.ctx.layout, self.job, self.ctx.helper
-        wanted = {When.ALWAYS, When.ON_SUCCESS if status is JobStatus.SUCCESS else When.ON_FAILURE}
-        if job.artifacts and job.artifacts.when in wanted:
+        whens = outcome_whens(status)
+        artifacts = job.artifacts
+        if artifacts and (artifacts.paths or artifacts.untracked) and artifacts.when in whens:
             got = await helper.collect(
-                self.workspace, job.artifacts.paths, layout.artifacts(job.name),
+                self.workspace, artifacts.paths, layout.artifacts(job.name),
                 max_bytes=self.ctx.settings.max_result_bytes, replace=True,
+                exclude=artifacts.exclude,
+                untracked=self.ctx.files if artifacts.untracked else None,
             )
             for pattern in got.unmatched:
                 self.joblog.notice(f"runner: warning: artifacts path {pattern!r} matched no file")
-        if status is JobStatus.SUCCESS:
-            for cache in job.cache:
-                await helper.collect(self.workspace, cache.paths, layout.cache(cache.key),
-                                     max_bytes=self.ctx.settings.max_result_bytes, replace=True)
+        if artifacts and artifacts.dotenv:
+            await self._keep_dotenv(artifacts.dotenv)
+        for cache in caches_to_save(job.cache, status):
+            await helper.collect(self.workspace, cache.paths, layout.cache(cache.key),
+                                 max_bytes=self.ctx.settings.max_result_bytes, replace=True)
+
+    async def _keep_dotenv(self, paths: tuple[str, ...]) -> None:
+        """Read the job's dotenv reports for later jobs (GitLab keeps reports whatever the outcome).
+
+        The files are copied out first (bounded, symlinks kept as links) and
+        read from our copy, so nothing the job did can make us read a host file.
+        """
+        files = [posixpath.normpath(path) for path in paths]
+        dest = self.ctx.layout.dotenv(self.job.name)
+        try:
+            await self.ctx.helper.collect(
+                self.workspace, files, dest,
+                max_bytes=len(files) << 20, replace=True,  # the read below is tighter
+            )
+        except EngineError as exc:
+            self.joblog.notice(f"runner: warning: dotenv reports not read ({exc}); "
+                               "no variables passed on")
+            return
+        report = dotenv.read_reports(dest, files)
+        for problem in report.problems:
+            self.joblog.notice(f"runner: warning: {problem}")
+        self.ctx.dotenv[self.job.name] = report.variables
+        if report.variables:
+            names = ", ".join(name for name, _ in report.variables)
+            self.joblog.notice(f"runner: dotenv variables for jobs that take these artifacts: "
+                               f"{names}")

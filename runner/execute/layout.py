@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,8 +16,40 @@ def tenant_key(root: Path) -> str:
     return hashlib.sha256(str(root.resolve()).encode()).hexdigest()[:16]
 
 
-def _safe(name: str) -> str:
-    return re.sub(r"[^A-Za-z0-9_.-]", "_", name)
+_SAFE = re.compile(r"[A-Za-z0-9_.-]{1,80}")
+_HASHED = re.compile(r".*-[0-9a-f]{8}")
+"""What a changed name ends with; a name that already looks like it must change too."""
+
+
+def safe_name(name: str) -> str:
+    """``name`` as one file-name (and container-name) component, never the same for two names.
+
+    GitLab job names hold spaces, ``:``, ``/`` and brackets, and cache keys
+    come from variables. A name that is already safe stays as it is, so logs
+    keep their obvious names; any other name is cleaned up and gets ``-`` and
+    8 hex digits of its sha256. Unchanged names never end that way (names
+    that do are changed too), so an unchanged name never meets a changed one,
+    and ``.``/``..`` can never become a path step.
+    """
+    if _SAFE.fullmatch(name) and name not in (".", "..") and not _HASHED.fullmatch(name):
+        return name
+    digest = hashlib.sha256(name.encode("utf-8", "surrogateescape")).hexdigest()[:8]
+    return re.sub(r"[^A-Za-z0-9_.-]", "_", name)[:80] + "-" + digest
+
+
+def clashing_names(names: Iterable[str]) -> list[tuple[str, str]]:
+    """Pairs of distinct names that would share files (a sha256 prefix collision).
+
+    Never expected in practice; the run checks it anyway, since sharing a log
+    or an artifacts directory would mix two jobs' results silently.
+    """
+    seen: dict[str, str] = {}
+    clashes: list[tuple[str, str]] = []
+    for name in names:
+        other = seen.setdefault(safe_name(name), name)
+        if other != name:
+            clashes.append((other, name))
+    return clashes
 
 
 @dataclass(frozen=True)
@@ -35,19 +68,24 @@ class RunLayout:
         return self.state / "work" / self.run_id
 
     def log(self, job: str) -> Path:
-        return self.state / "logs" / f"{_safe(job)}.log"
+        return self.state / "logs" / f"{safe_name(job)}.log"
 
     def artifacts(self, job: str) -> Path:
-        return self.state / "artifacts" / _safe(job)
+        return self.state / "artifacts" / safe_name(job)
+
+    def dotenv(self, job: str) -> Path:
+        """The job's dotenv reports, kept apart: GitLab does not put them in workspaces."""
+        return self.state / "dotenv" / safe_name(job)
 
     def job_work(self, job: str, attempt: int) -> Path:
-        return self.work / f"{_safe(job)}.{attempt}"
+        return self.work / f"{safe_name(job)}.{attempt}"
 
     def cache(self, key: str) -> Path:
-        return self.cache_root / tenant_key(self.root) / key
+        """A cache's directory; whatever the key, it stays inside the project's cache dir."""
+        return self.cache_root / tenant_key(self.root) / safe_name(key)
 
     def container_name(self, job: str, attempt: int) -> str:
-        return f"runner-{self.run_id}-{_safe(job)}-{attempt}"
+        return f"runner-{self.run_id}-{safe_name(job)}-{attempt}"
 
     def project_dir(self) -> str:
         """The job's project directory inside its container, as GitLab lays it out."""

@@ -28,12 +28,22 @@ class JobResult:
     allowed_failure: bool = False
     attempts: int = 0
     note: str = ""
+    manual: bool = False
+    """A ``when: manual`` job the user did not ask for (``--manual``), so skipped."""
+    coverage: str | None = None
+    """The figure the job's ``coverage`` regex found in its output, if any."""
 
     @property
     def passed(self) -> bool:
-        """Counts as success for the pipeline and for jobs downstream of it."""
+        """Counts as success for the pipeline and for jobs downstream of it.
+
+        A skipped manual job passes only if it may fail: as in GitLab, a
+        blocking manual job (``allow_failure: false``) holds up what follows it.
+        """
         if self.status is JobStatus.SUCCESS:
             return True
+        if self.status is JobStatus.SKIPPED:
+            return self.manual and self.allowed_failure
         return self.allowed_failure and self.status in (JobStatus.FAILED, JobStatus.TIMED_OUT)
 
     @property
@@ -64,3 +74,5 @@ class Settings:
     """GitLab gives after_script five minutes of its own."""
     max_result_bytes: int = 4 << 30
     """Data one job may keep as artifacts, and again as each cache: the host's disk is shared."""
+    manual: frozenset[str] = frozenset()
+    """Manual (``when: manual``) jobs to run; every other manual job is skipped."""

@@ -17,7 +17,7 @@ from runner.engine.slices import SliceAllocator
 from runner.errors import UserInputError
 from runner.execute.interrupt import Interruption
 from runner.execute.job import RunContext
-from runner.execute.layout import RunLayout
+from runner.execute.layout import RunLayout, clashing_names
 from runner.execute.results import JobResult, Settings
 from runner.execute.scheduler import Scheduler
 from runner.execute.secrets import resolve_secrets
@@ -43,6 +43,13 @@ async def execute(
 ) -> tuple[list[JobResult], Interruption]:
     """Run ``pipeline``; returns per-job results and whether the user interrupted it."""
     secrets = resolve_secrets(pipeline, environ)
+    clashes = clashing_names(job.name for job in pipeline.jobs)
+    if clashes:
+        first, second = clashes[0]
+        raise UserInputError(
+            f"jobs {first!r} and {second!r} would share log and artifact files (their "
+            "file-safe names collide); rename one of them."
+        )
     state = settings.state_dir or pipeline.root / STATE_DIR
     layout = RunLayout(pipeline.root, new_run_id(), settings.cache_root, state)
     files = source_files(pipeline.root, exclude=state)
@@ -110,6 +117,7 @@ def write_result(layout: RunLayout, pipeline: Pipeline, results: list[JobResult]
                 "duration_s": r.duration_s,
                 "attempts": r.attempts,
                 "note": r.note,
+                "coverage": r.coverage,
                 "log": str(layout.log(r.name)),
             }
             for r in results

@@ -4,23 +4,29 @@ Two limits apply. ``concurrency`` bounds the jobs running scripts at once.
 A larger "warm" bound lets containers of waiting jobs start ahead of time,
 since the whole DAG is known up front; jobs take warm slots in topological
 order, so a waiting job can never hold a slot its own needs are waiting for.
+
+Manual jobs run only when the user names them. One left out that may not
+fail blocks every job downstream of it, as a blocking manual job does in GitLab.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
+import shlex
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 import structlog
 
 from runner.engine.podman import ContainerGone, force_remove
 from runner.execute.job import JobAttempt, Outcome, RunContext
+from runner.execute.policy import failure_allowed, should_retry
 from runner.execute.results import JobResult, JobStatus
 from runner.logs.joblog import JobLog
 from runner.pipeline.dag import topological_order, upstream
-from runner.pipeline.model import Job, When
+from runner.pipeline.model import Job, RetryOn, When
 
 log = structlog.get_logger(__name__)
 
@@ -35,6 +41,8 @@ class Scheduler:
         self._warm = asyncio.Semaphore(max(2 * concurrency, concurrency + 2))
         self._done = {job.name: asyncio.Event() for job in ctx.pipeline.jobs}
         self._results: dict[str, JobResult] = {}
+        self._manual_blockers: dict[str, frozenset[str]] = {}
+        """For jobs skipped only because of blocking manual jobs: those manual jobs."""
 
     async def run(self) -> list[JobResult]:
         """Run every job; whatever happens, no container of this run is left behind."""
@@ -73,6 +81,12 @@ class Scheduler:
                 joblog.close()
 
     async def _attempts(self, job: Job, joblog: JobLog) -> JobResult:
+        if job.when is When.MANUAL and job.name not in self.ctx.settings.manual:
+            # Not even a container: a manual job runs only when the user names it.
+            note = f"manual job; run it with --manual {shlex.quote(job.name)}"
+            joblog.notice(f"runner: skipped: {note}")
+            return JobResult(job.name, JobStatus.SKIPPED, allowed_failure=job.allow_failure,
+                             note=note, manual=True)
         attempt = JobAttempt(self.ctx, job, 1, joblog)
         starting = asyncio.create_task(attempt.start())
         verdict = await self._verdict_after_needs(job)
@@ -81,12 +95,19 @@ class Scheduler:
         async with self._slots:
             if self.ctx.interruption.canceling.is_set():  # Ctrl-C while waiting for a slot
                 return await _not_run(attempt, starting, _INTERRUPTED)
+            if job.when is When.DELAYED:
+                joblog.notice("runner: when: delayed; the delay is not applied locally, the job "
+                              "runs as soon as its needs allow")
+            coverage = _coverage_regex(job, joblog)
             began = time.monotonic()
             number = 1
             while True:
+                if coverage is not None:
+                    joblog.scan_coverage(coverage)  # GitLab reads the figure from the last try
                 outcome = await self._one(attempt, starting)
-                if (outcome.status in (JobStatus.SUCCESS, JobStatus.CANCELED)
-                        or number > job.retry or self.ctx.interruption.canceling.is_set()):
+                if (self.ctx.interruption.canceling.is_set()
+                        or not should_retry(job, outcome.status, outcome.failure, number)):
+                    _explain_no_retry(job, outcome, number, joblog)
                     break
                 number += 1
                 status = outcome.status.value
@@ -95,18 +116,21 @@ class Scheduler:
                 starting = asyncio.create_task(attempt.start())
             result = JobResult(
                 job.name, outcome.status, time.monotonic() - began, outcome.exit_code,
-                job.allow_failure, number, outcome.note,
+                failure_allowed(job, outcome.status, outcome.exit_code), number, outcome.note,
+                coverage=joblog.coverage if outcome.status is not JobStatus.CANCELED else None,
             )
             joblog.notice(_status_line(result))
             return result
 
     async def _one(self, attempt: JobAttempt, starting: asyncio.Task[None]) -> Outcome:
+        self.ctx.dotenv.pop(attempt.job.name, None)  # only the last attempt's reports count
         try:
             await starting
         except ContainerGone as exc:
             attempt.joblog.notice(f"runner: {exc}")
             await attempt.discard()
-            return Outcome(JobStatus.FAILED, note="container did not start")
+            return Outcome(JobStatus.FAILED, note="container did not start",
+                           failure=RetryOn.SYSTEM_FAILURE)
         return await attempt.run()
 
     async def _verdict_after_needs(self, job: Job) -> Outcome | None:
@@ -133,9 +157,30 @@ class Scheduler:
                 return None
             return Outcome(JobStatus.SKIPPED, note="when: on_failure and nothing failed")
         blocked = [need.job for need in job.needs if not results[need.job].passed]
-        if blocked:
+        if not blocked:
+            return None
+        manual = self._blocking_manual(blocked)
+        if manual is None:
             return Outcome(JobStatus.SKIPPED, note=f"needed job {_names(blocked)} did not pass")
-        return None
+        self._manual_blockers[job.name] = manual
+        names = sorted(manual)
+        flags = " ".join(f"--manual {shlex.quote(name)}" for name in names)
+        which = f"job {_names(names)}" if len(names) == 1 else f"jobs {_names(names)}"
+        them = "it" if len(names) == 1 else "them"
+        return Outcome(JobStatus.SKIPPED, note=f"blocked by manual {which} (not allowed to "
+                       f"fail); run {them} with {flags}")
+
+    def _blocking_manual(self, blocked: Iterable[str]) -> frozenset[str] | None:
+        """The blocking manual jobs behind every need in ``blocked``; None if any truly failed."""
+        found: set[str] = set()
+        for name in blocked:
+            if self._results[name].manual:
+                found.add(name)
+            elif name in self._manual_blockers:
+                found |= self._manual_blockers[name]
+            else:
+                return None
+        return frozenset(found)
 
 
 _INTERRUPTED = Outcome(JobStatus.CANCELED, note="pipeline interrupted")
@@ -148,6 +193,26 @@ async def _not_run(attempt: JobAttempt, starting: asyncio.Task[None], why: Outco
     await attempt.discard()
     attempt.joblog.notice(f"runner: {why.status.value}: {why.note}")
     return JobResult(attempt.job.name, why.status, note=why.note)
+
+
+def _coverage_regex(job: Job, joblog: JobLog) -> re.Pattern[str] | None:
+    """The job's coverage regex, compiled; a bad one is reported, not fatal."""
+    if job.coverage is None:
+        return None
+    try:
+        return re.compile(job.coverage)
+    except re.error as exc:
+        joblog.notice(f"runner: warning: coverage regex is not valid ({exc}); no coverage figure")
+        return None
+
+
+def _explain_no_retry(job: Job, outcome: Outcome, attempts: int, joblog: JobLog) -> None:
+    """Say why a failed job with retries left is not retried (``retry:when``)."""
+    if (outcome.failure is not None and attempts <= job.retry and job.retry_on
+            and outcome.failure not in job.retry_on):
+        kinds = ", ".join(kind.value for kind in job.retry_on)
+        joblog.notice(f"runner: not retrying: {outcome.failure.value} is not one of the "
+                      f"failures retry is limited to ({kinds})")
 
 
 async def _all_set(events: Sequence[asyncio.Event]) -> None:

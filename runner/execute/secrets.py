@@ -25,6 +25,8 @@ def resolve_secrets(pipeline: Pipeline, environ: Mapping[str, str]) -> dict[str,
                     f"{secret.env}, which is not set; export it before `runner exec`."
                 )
             value = environ[secret.env]
+        elif secret.value is not None:
+            value = secret.value
         else:
             assert secret.file is not None
             try:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from runner.logs.console import Console
+from runner.logs.coverage import CoverageScanner
 from runner.logs.mask import Masker
 
 
@@ -15,23 +17,32 @@ class JobLog:
         self.job = job
         self._console = console
         self._masker = Masker(secrets)
+        self._coverage: CoverageScanner | None = None
         path.parent.mkdir(parents=True, exist_ok=True)
         self._file = path.open("wb")
+
+    def scan_coverage(self, regex: re.Pattern[str]) -> None:
+        """Look for coverage figures in the output from now on (a new attempt starts afresh)."""
+        self._coverage = CoverageScanner(regex)
+
+    @property
+    def coverage(self) -> str | None:
+        """The last coverage figure in the (masked) output since ``scan_coverage``."""
+        return self._coverage.figure if self._coverage is not None else None
 
     def output(self, data: bytes) -> None:
         """Job output as it arrives."""
         out = self._masker.feed(data)
         if out:
-            self._console.output(self.job, out)
-            self._file.write(out)
-            self._file.flush()
+            self._emit(out)
 
     def end_stream(self) -> None:
         """A script's stream ended: release whatever the masker held back."""
         rest = self._masker.flush()
         if rest:
-            self._console.output(self.job, rest)
-            self._file.write(rest)
+            self._emit(rest)
+        if self._coverage is not None:
+            self._coverage.end()
         self._console.end(self.job)
 
     def notice(self, text: str) -> None:
@@ -50,3 +61,10 @@ class JobLog:
         """Flush and close the log file."""
         self.end_stream()
         self._file.close()
+
+    def _emit(self, out: bytes) -> None:
+        self._console.output(self.job, out)
+        self._file.write(out)
+        self._file.flush()
+        if self._coverage is not None:
+            self._coverage.feed(out)

@@ -111,8 +111,9 @@ class Cache:
 class SecretSource:
     """Where a secret's value comes from: an environment variable or a file.
 
-    Exactly one of ``env`` and ``file`` is set. The value is read when the
-    pipeline starts, never at parse time, and is masked in every output.
+    Exactly one of ``env``, ``file`` and ``value`` is set. Env and file values
+    are read when the pipeline starts, never at parse time; every value is
+    masked in every output.
     """
 
     name: str
@@ -121,6 +122,8 @@ class SecretSource:
     spot: Spot | None = None
     as_file: bool = False
     """Give jobs a path to a file holding the value instead of the value (GitLab "file" type)."""
+    value: str | None = field(default=None, repr=False)
+    """The value itself, when the user gave it directly (a variables file); never printed."""
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,8 @@ import os
 
 import pytest
 
-from runner.engine.nshelper import Budget, _copy_entry
+from runner.engine.globs import compile_pattern
+from runner.engine.nshelper import Budget, _copy_entry, _copy_filtered, _select
 
 
 def test_sparse_file_copied_sparse(tmp_path) -> None:
@@ -60,3 +61,49 @@ def test_fifo_is_skipped(tmp_path) -> None:
     (src / "file").write_text("f")
     _copy_entry(str(src), str(tmp_path / "dst"))
     assert sorted(p.name for p in (tmp_path / "dst").iterdir()) == ["file"]
+
+
+def _tree(root) -> list[str]:
+    return sorted(str(p.relative_to(root)) + ("/" if p.is_dir() and not p.is_symlink() else "")
+                  for p in root.rglob("*"))
+
+
+def test_untracked_adds_files_not_in_the_snapshot(tmp_path) -> None:
+    """Every file or symlink outside the snapshot is taken, once, beside the matched paths."""
+    ws = tmp_path / "ws"
+    (ws / "src").mkdir(parents=True)
+    (ws / "dist" / "deep").mkdir(parents=True)
+    for rel in ["tracked.txt", "src/a.py", "src/new.py", "dist/deep/x", "top.new"]:
+        (ws / rel).write_text(rel)
+    os.symlink("/etc", ws / "link")
+    (ws / "emptydir").mkdir()
+    matched, unmatched = _select(str(ws), ["dist/", "nothing/"], ["tracked.txt", "src/a.py"])
+    assert sorted(matched) == ["dist", "link", "src/new.py", "top.new"]
+    assert unmatched == ["nothing/"]
+    assert _select(str(ws), ["dist/"], None) == (["dist"], [])
+
+
+def test_exclude_is_per_path_and_keeps_files_under_an_excluded_dir(tmp_path) -> None:
+    """GitLab semantics: ``**`` spans directories; excluding a directory alone is not recursive."""
+    ws, out = tmp_path / "ws", tmp_path / "out"
+    (ws / "b" / "sub").mkdir(parents=True)
+    (ws / "b" / "empty").mkdir()
+    for rel in ["b/a.txt", "b/x.o", "b/sub/y.o", "b/sub/z.txt"]:
+        (ws / rel).write_text(rel)
+    out.mkdir()
+    patterns = [compile_pattern(p) for p in ["b/**/*.o", "b/sub"]]
+    _copy_filtered(str(ws), str(out), "b", Budget(None),
+                   lambda rel: any(p.match(rel) for p in patterns))
+    assert _tree(out) == ["b/", "b/a.txt", "b/empty/", "b/sub/", "b/sub/z.txt"]
+    assert (out / "b" / "sub" / "z.txt").read_text() == "b/sub/z.txt"
+
+
+def test_exclude_everything_under_a_dir_leaves_no_subdir(tmp_path) -> None:
+    """``dir/**`` drops all below ``dir`` (directories too), so nothing under it is kept."""
+    ws, out = tmp_path / "ws", tmp_path / "out"
+    (ws / "d" / "s").mkdir(parents=True)
+    (ws / "d" / "s" / "f").write_text("f")
+    out.mkdir()
+    regex = compile_pattern("d/**")
+    _copy_filtered(str(ws), str(out), "d", Budget(None), lambda rel: bool(regex.match(rel)))
+    assert _tree(out) == ["d/"]

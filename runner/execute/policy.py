@@ -1,0 +1,81 @@
+"""Pure decisions on a job's outcome: allowed failures, retries, which caches to restore or save.
+
+Kept apart from the code that runs containers so each rule can be checked
+on its own, and reads as the GitLab rule it follows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from runner.execute.results import JobStatus
+from runner.pipeline.model import Cache, CachePolicy, Job, RetryOn, When
+
+FAILED = (JobStatus.FAILED, JobStatus.TIMED_OUT)
+
+
+def outcome_whens(status: JobStatus) -> frozenset[When]:
+    """The ``artifacts:when``/``cache:when`` values that keep results after ``status``.
+
+    A canceled job keeps nothing: its files are whatever the interruption left.
+    """
+    if status is JobStatus.CANCELED:
+        return frozenset()
+    return frozenset({When.ALWAYS, When.ON_SUCCESS if status is JobStatus.SUCCESS
+                      else When.ON_FAILURE})
+
+
+def failure_allowed(job: Job, status: JobStatus, exit_code: int | None) -> bool:
+    """Whether a failed ``job`` is allowed to fail (GitLab's ``allow_failure:exit_codes``).
+
+    With exit codes listed, only a script that exited with one of them is
+    allowed; a timeout or a container that never ran has no exit code to match.
+    """
+    if not job.allow_failure:
+        return False
+    if not job.allow_failure_codes:
+        return True
+    return status is JobStatus.FAILED and exit_code in job.allow_failure_codes
+
+
+def should_retry(job: Job, status: JobStatus, failure: RetryOn | None, attempts: int) -> bool:
+    """Whether a job whose attempt number ``attempts`` ended so gets another attempt.
+
+    ``retry_on`` limits retries to the kinds listed (empty: every kind), like
+    GitLab's ``retry:when``.
+    """
+    if status not in FAILED or attempts > job.retry:
+        return False
+    return not job.retry_on or failure in job.retry_on
+
+
+@dataclass(frozen=True)
+class Restore:
+    """One cache to restore: the key it was asked under and the key whose copy is used."""
+
+    cache: Cache
+    found: str | None
+    """The key whose saved copy is restored (``key`` or a fallback); None if none has one."""
+
+
+def caches_to_restore(job: Job, saved: Callable[[str], bool]) -> list[Restore]:
+    """The caches ``job`` restores before it runs (``pull`` and ``pull-push`` policies).
+
+    When ``key`` has no saved copy, the first of ``fallback_keys`` that has one
+    is used, as GitLab does.
+    """
+    restores: list[Restore] = []
+    for cache in job.cache:
+        if cache.policy is CachePolicy.PUSH:
+            continue
+        found = next((key for key in (cache.key, *cache.fallback_keys) if saved(key)), None)
+        restores.append(Restore(cache, found))
+    return restores
+
+
+def caches_to_save(caches: Sequence[Cache], status: JobStatus) -> list[Cache]:
+    """The caches saved after a job ended with ``status`` (``push``/``pull-push``, ``when``)."""
+    whens = outcome_whens(status)
+    return [cache for cache in caches
+            if cache.policy is not CachePolicy.PULL and cache.when in whens]
