@@ -16,7 +16,8 @@ from runner.pipeline.model import When
 from runner.pipeline.yamlsrc import Entry, Node, Pos, Scalar, describe, join_index
 
 VAR_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-WHEN_WORDS = tuple(w.value for w in When)
+WHEN_WORDS = (When.ON_SUCCESS.value, When.ON_FAILURE.value, When.ALWAYS.value)
+"""The native format's words; manual and delayed jobs are a GitLab notion."""
 
 
 def image(reader: FieldReader, node: Node, key: str, what: str) -> str:

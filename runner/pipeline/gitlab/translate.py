@@ -1,0 +1,313 @@
+"""A composed GitLab CI configuration translated into the pipeline model.
+
+``compose`` has already merged includes and applied ``extends``,
+``!reference`` and ``default:``; this module decides, for the ref the
+checkout is on, which jobs a push pipeline would hold and what each one
+runs. Variables precedence, lowest first: predefined, global YAML (limited
+by ``inherit:variables``, overridden by ``workflow:rules:variables``), job
+YAML, matched rule's variables, ``parallel:matrix`` values, project
+variables (``Options.secrets``, file variables), pipeline variables
+(``Options.variables``).
+
+Secrets and file variables are the executor's to supply: their values are
+unknown here (and must never enter the model), so a reference to one inside
+another variable is left as written (``$TOKEN``) rather than expanded; only
+``rules:if`` sees secret values, through ``Options.secret_values``.
+Predefined values are never expanded (a ``$`` in a commit message stays).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+from runner.errors import PipelineError
+from runner.pipeline import yamlsrc
+from runner.pipeline.gitlab import keywords, refs
+from runner.pipeline.gitlab.artifacts import artifacts_for
+from runner.pipeline.gitlab.cache import KeyDigests, caches_for
+from runner.pipeline.gitlab.expand import CircularReferenceError, expand
+from runner.pipeline.gitlab.globs import ProjectFiles
+from runner.pipeline.gitlab.jobspec import Context, JobSpec, config_path, read_job
+from runner.pipeline.gitlab.ordering import NeedSpec, Placed, read_stages, resolve
+from runner.pipeline.gitlab.parallel import Instance
+from runner.pipeline.gitlab.predefined import GitInfo, job_predefined, pipeline_predefined, read_git
+from runner.pipeline.gitlab.reading import GitLabReader, Notes
+from runner.pipeline.gitlab.rules import first_match, read_rules
+from runner.pipeline.gitlab.variables import Var, final_values, inherited, read_variables
+from runner.pipeline.model import Job, Pipeline, SecretSource, When, container_project_dir
+from runner.pipeline.yamlsrc import Map
+
+WORKFLOW_KEYS = ("rules", "name", "auto_cancel")
+
+
+@dataclass(frozen=True)
+class _Shared:
+    """What every job of the pipeline starts from."""
+
+    git: GitInfo
+    predefined: tuple[tuple[str, str], ...]
+    globals_: tuple[Var, ...]
+    workflow_vars: tuple[Var, ...]
+
+
+class ComposedLike(Protocol):
+    """What ``compose`` hands over (its ``Composed`` dataclass fits)."""
+
+    @property
+    def source(self) -> yamlsrc.Source: ...
+
+    @property
+    def top(self) -> Map: ...
+
+    @property
+    def jobs(self) -> tuple[tuple[str, Map], ...]: ...
+
+    @property
+    def notes(self) -> tuple[str, ...]: ...
+
+
+@dataclass(frozen=True)
+class Options:
+    """What comes from outside the file (GitLab's project and pipeline settings)."""
+
+    variables: tuple[tuple[str, str], ...] = ()
+    """Pipeline variables: highest precedence."""
+    file_variables: tuple[tuple[str, str], ...] = ()
+    """(name, content) of "file" variables that are not secret."""
+    secrets: tuple[SecretSource, ...] = ()
+    """Masked project variables; every job may see them."""
+    secret_values: Mapping[str, str] = field(default_factory=dict)
+    """Their values, for ``rules:if`` and ``only:variables`` only; never put in the model."""
+    git: GitInfo | None = None
+    """The commit and ref; None reads them from the repository at ``root``."""
+
+
+def translate(composed: ComposedLike, root: Path, options: Options) -> Pipeline:
+    """The pipeline GitLab would create for a push of what ``root`` has checked out."""
+    return _Translator(composed, root, options).pipeline()
+
+
+class _Translator:
+    def __init__(self, composed: ComposedLike, root: Path, options: Options) -> None:
+        self.composed = composed
+        self.root = root
+        self.options = options
+        self.reader = GitLabReader(composed.source)
+        self.notes = Notes()
+        for note in composed.notes:
+            self.notes.add(note)
+        self.files = ProjectFiles(root)
+        self.project_dir = container_project_dir(root)
+        self.hidden = {s.name for s in options.secrets} | {n for n, _ in options.file_variables}
+        self.secret_names = tuple(s.name for s in options.secrets)
+        # Raw values of project and pipeline variables, as rules:if sees them.
+        self.outside: dict[str, str] = {
+            **dict(options.file_variables),
+            **{k: v for k, v in options.secret_values.items() if k in self.hidden},
+            **dict(options.variables),
+        }
+
+    def pipeline(self) -> Pipeline:
+        composed, reader, top = self.composed, self.reader, self.composed.top
+        keywords.check_unsupported(reader.file, top, composed.jobs)
+        reader.check_keys(top, keywords.TOP_KEYS, "", "at the top level")
+        if (entry := top.get("default")) is not None and isinstance(entry.value, Map):
+            reader.check_keys(entry.value, keywords.DEFAULT_KEYS, "default", "in 'default'")
+        git = self.options.git or read_git(self.root)
+        if git.note:
+            self.notes.add(git.note)
+        stages = read_stages(reader, top)
+        globals_: tuple[Var, ...] = ()
+        if (entry := top.get("variables")) is not None:
+            globals_ = read_variables(reader, entry.value, "variables", "'variables'", top=True)
+        shared = pipeline_predefined(git, self.root, config_path(reader.file, self.root))
+        raw = {**dict(shared), **{v.name: v.value for v in globals_}, **self.outside}
+        created, name, workflow_vars = self.workflow(top, raw, git)
+        if name is not None:
+            shared.append(("CI_PIPELINE_NAME", name))
+        ctx = Context(
+            reader,
+            self.notes,
+            top,
+            stages,
+            frozenset(job for job, _ in composed.jobs),
+            KeyDigests(self.root),
+        )
+        # Read every job even when workflow says no pipeline: a broken file is still reported.
+        specs = [read_job(ctx, job, body) for job, body in composed.jobs]
+        if not created:
+            return self.result((), stages)
+        wide = _Shared(git, tuple(shared), globals_, workflow_vars)
+        placed: list[Placed] = []
+        taken: dict[str, str] = {}
+        job_id = 0
+        for spec in specs:
+            for instance in spec.instances:
+                job_id += 1
+                if instance.name in taken and taken[instance.name] != spec.name:
+                    raise PipelineError(
+                        spec.spot,
+                        f"job '{spec.name}' makes a job named '{instance.name}' (parallel), like"
+                        f" job '{taken[instance.name]}'; rename one of them",
+                    )
+                taken[instance.name] = spec.name
+                item = self.instance(spec, instance, job_id, wide)
+                if item is not None:
+                    placed.append(item)
+        if not placed:
+            self.notes.add(
+                f"no job is added for ref '{git.ref_name}': the rules (or only/except) of every"
+                " job leave it out"
+            )
+            return self.result((), stages)
+        stage_of = {spec.name: spec.stage for spec in specs}
+        return self.result(resolve(placed, stages, stage_of), stages)
+
+    def result(self, jobs: tuple[Job, ...], stages: tuple[str, ...]) -> Pipeline:
+        return Pipeline(
+            source=Path(self.reader.file),
+            root=self.root,
+            jobs=jobs,
+            secrets=self.options.secrets,
+            dialect="gitlab",
+            notes=self.notes.render(),
+            stages=stages,
+        )
+
+    def workflow(
+        self, top: Map, raw: dict[str, str], git: GitInfo
+    ) -> tuple[bool, str | None, tuple[Var, ...]]:
+        """Whether the pipeline is created, its name, and variables its matching rule sets."""
+        entry = top.get("workflow")
+        if entry is None:
+            return True, None, ()
+        reader, what = self.reader, "'workflow'"
+        spec = reader.expect_map(entry.value, "workflow", what)
+        reader.check_keys(spec, WORKFLOW_KEYS, "workflow", f"in {what}")
+        name = None
+        if (got := reader.child(spec, "name", "workflow", what)) is not None:
+            name = expand(reader.text(*got), raw, server=True)
+        if (got := reader.child(spec, "auto_cancel", "workflow", what)) is not None:
+            reader.expect_map(*got)
+        got = reader.child(spec, "rules", "workflow", what)
+        if got is None:
+            return True, name, ()
+        rules = read_rules(reader, *got, self.notes, workflow=True)
+        rule = first_match(reader, rules, raw, self.files)
+        if rule is None:
+            self.notes.add(
+                f"no workflow:rules rule matches ref '{git.ref_name}', so GitLab would not create"
+                " this pipeline; nothing to run"
+            )
+            return False, name, ()
+        if rule.when == "never":
+            where = f"{rule.pos.file or reader.file}:{rule.pos.line}"
+            self.notes.add(
+                f"the workflow rule at {where} says 'when: never' for ref '{git.ref_name}', so"
+                " GitLab would not create this pipeline; nothing to run"
+            )
+            return False, name, ()
+        return True, name, rule.variables
+
+    def instance(
+        self,
+        spec: JobSpec,
+        instance: Instance,
+        job_id: int,
+        wide: _Shared,
+    ) -> Placed | None:
+        """One job instance, or None when its rules (or only/except) leave it out."""
+        reader = self.reader
+        own = job_predefined(instance.name, spec.stage, job_id, instance.node)
+        inherited_vars = inherited(wide.globals_, spec.keep_globals) + inherited(
+            wide.workflow_vars, spec.keep_globals
+        )
+        raw = dict(wide.predefined)
+        raw.update(own)
+        raw.update((v.name, v.value) for v in inherited_vars)
+        raw.update((v.name, v.value) for v in spec.variables)
+        raw.update(instance.matrix)
+        raw.update(self.outside)
+        when, allow_failure, codes = spec.when, spec.allow_failure, spec.allow_codes
+        rule_vars: tuple[Var, ...] = ()
+        needs: tuple[NeedSpec, ...] | None = spec.needs
+        # GitLab's Job#ignored?: allow_failure defaults to true when the *job-level* `when`
+        # is manual, whatever a rule's `when` says; `when: manual` from a rule alone keeps false.
+        manual_default = spec.when == "manual"
+        if spec.rules is not None:
+            rule = first_match(reader, spec.rules, raw, self.files)
+            if rule is None:
+                return None
+            if rule.when is not None:
+                when = rule.when
+            if rule.allow_failure is not None:
+                allow_failure, codes = rule.allow_failure, ()
+            rule_vars = rule.variables
+            index = next(i for i, r in enumerate(spec.rules) if r is rule)
+            if spec.rule_needs[index] is not None:
+                needs = spec.rule_needs[index]
+        elif not refs.included(reader, spec.only, spec.except_, wide.git, raw):
+            return None
+        if when == "never":
+            return None
+        if when == "manual":
+            own.append(("CI_JOB_MANUAL", "true"))
+        layers = [(n, v, False) for n, v in (*wide.predefined, *own)]
+        yaml_vars = (*inherited_vars, *spec.variables, *rule_vars)
+        layers += [(v.name, v.value, v.expand) for v in yaml_vars]
+        layers += [(n, v, True) for n, v in instance.matrix]
+        layers += [(n, "$" + n, False) for n in sorted(self.hidden)]
+        layers += [(n, v, True) for n, v in self.options.variables]
+        try:
+            variables = final_values(layers, self.hidden)
+        except CircularReferenceError as exc:
+            raise PipelineError(spec.spot, f"job '{instance.name}': {exc}") from None
+        values = dict(variables)
+        values.update((n, "$" + n) for n in self.hidden)
+        job = Job(
+            name=instance.name,
+            image=self.image(spec, values),
+            script=spec.script,
+            after_script=spec.after_script,
+            variables=variables,
+            artifacts=(
+                None
+                if spec.artifacts is None
+                else artifacts_for(reader, spec.artifacts, values, self.project_dir)
+            ),
+            cache=caches_for(reader, spec.caches, values, self.project_dir),
+            timeout_s=spec.timeout_s,
+            retry=spec.retry,
+            allow_failure=allow_failure if allow_failure is not None else manual_default,
+            when=When(when),
+            secrets=self.secret_names,
+            spot=spec.model_spot,
+            stage=spec.stage,
+            allow_failure_codes=codes,
+            retry_on=spec.retry_on,
+            file_variables=self.options.file_variables,
+            coverage=spec.coverage,
+        )
+        return Placed(
+            job, spec.name, spec.stage, spec.spot, needs, spec.dependencies, instance.matrix
+        )
+
+    def image(self, spec: JobSpec, values: Mapping[str, str]) -> str:
+        """The job's image, expanded the runner's way; a missing or blank image is an error."""
+        if spec.image is None:
+            raise PipelineError(
+                spec.spot,
+                f"job '{spec.name}' has no image; add 'image: <name>' to the job or"
+                " 'default: image: <name>' for every job (runner runs each job in a container)",
+            )
+        text, pos, key = spec.image
+        name = expand(text, values).strip()
+        if not name or any(c.isspace() for c in name):
+            shown = f"'{name}'" if name else "empty"
+            raise self.reader.fail(
+                pos, key, f"the image of job '{spec.name}' is {shown} after expanding '{text}'"
+            )
+        return name
