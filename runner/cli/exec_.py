@@ -12,13 +12,15 @@ from typing import TYPE_CHECKING
 from runner.cli import EXIT_INTERRUPTED, EXIT_JOB_FAILED, EXIT_OK
 from runner.errors import UsageError
 from runner.execute.interrupt import Interruption
-from runner.execute.results import JobStatus, Settings
+from runner.execute.report import summary_rows
+from runner.execute.results import Settings
 from runner.execute.run import execute, stderr_notice
 from runner.logs.console import Console
-from runner.logs.summary import Row, render
+from runner.logs.summary import render
 
 if TYPE_CHECKING:
     from runner.host.facts import HostFacts
+    from runner.pipeline.model import Pipeline
 
 DEFAULT_FILES = ("pipeline.yml", ".gitlab-ci.yml")
 
@@ -27,8 +29,24 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the ``exec`` subcommand."""
     parser = sub.add_parser("exec", help="run a pipeline file locally, each job in its own "
                             "rootless container")
-    parser.add_argument("pipeline", nargs="?", type=Path,
+    parser.add_argument("pipeline", nargs="?",
                         help=f"pipeline file (default: {' or '.join(DEFAULT_FILES)} here)")
+    parser.add_argument("jobs", nargs="*", metavar="JOB",
+                        help="run only these jobs (default: every job)")
+    parser.add_argument("--needs", action="store_true",
+                        help="with JOB names: also run every job they need, transitively")
+    parser.add_argument("--list", action="store_true",
+                        help="list the jobs (stage, when, allow_failure, needs) and exit")
+    parser.add_argument("--preview", action="store_true",
+                        help="print the fully expanded GitLab YAML and exit")
+    parser.add_argument("--manual", action="append", default=[], metavar="JOB",
+                        help="run this manual (when: manual) job; repeatable")
+    parser.add_argument("--variable", action="append", default=[], metavar="KEY=VALUE",
+                        help="set a variable for every job, over the file's own; repeatable")
+    parser.add_argument("--secret", action="append", default=[], metavar="KEY",
+                        help="pass environment variable KEY to every job, masked; repeatable")
+    parser.add_argument("--variables-file", type=Path, metavar="FILE",
+                        help="variables with GitLab's masked/file/protected flags (YAML)")
     parser.add_argument("-j", "--concurrency", type=int, default=os.cpu_count() or 2,
                         help="jobs running at once (default: CPU count)")
     parser.add_argument("--dialect", choices=["native", "gitlab"],
@@ -44,6 +62,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser.add_argument("--cache-dir", type=Path,
                         help="where caches persist between runs (default: ~/.cache/runner)")
     parser.set_defaults(func=handle)
+
+
+def _looks_like_file(word: str) -> bool:
+    return Path(word).is_file() or word.endswith((".yml", ".yaml")) or "/" in word
 
 
 def _pipeline_file(given: Path | None) -> Path:
@@ -67,13 +89,53 @@ def _cache_root(given: Path | None) -> Path:
 
 def handle(args: argparse.Namespace) -> int:
     """Run the pipeline; 0 passed, 1 a job failed, 130 interrupted."""
+    from runner.cli.listing import render_list  # noqa: PLC0415
     from runner.host.identity import refuse_root  # noqa: PLC0415
-    from runner.pipeline.load import load_pipeline  # noqa: PLC0415
+    from runner.pipeline.load import preview  # noqa: PLC0415
 
     refuse_root(os.environ)
-    path = _pipeline_file(args.pipeline)
+    path, names = _target(args.pipeline, args.jobs)
     root = (args.project_dir or path.parent).resolve()
-    pipeline = load_pipeline(path, root, args.dialect)
+    if args.preview:
+        sys.stdout.write(preview(path, root, args.dialect))
+        return EXIT_OK
+    pipeline = _planned(args, path, root, names)
+    if args.list:
+        sys.stdout.write(render_list(pipeline))
+        return EXIT_OK
+    for note in pipeline.notes:
+        stderr_notice(note)
+    if not pipeline.jobs:
+        stderr_notice("no jobs to run")
+        return EXIT_OK
+    return _run(args, pipeline)
+
+
+def _target(first: str | None, rest: list[str]) -> tuple[Path, list[str]]:
+    """The pipeline file and job names; ``runner exec build test`` means the default file."""
+    if first is not None and not _looks_like_file(first):
+        return _pipeline_file(None), [first, *rest]
+    return _pipeline_file(Path(first) if first is not None else None), list(rest)
+
+
+def _planned(args: argparse.Namespace, path: Path, root: Path, names: list[str]) -> Pipeline:
+    """The pipeline as loaded with the command line's variables, cut down to ``names``."""
+    from runner.cli.exec_options import cli_options  # noqa: PLC0415
+    from runner.pipeline.load import load_pipeline  # noqa: PLC0415
+    from runner.pipeline.select import select_jobs  # noqa: PLC0415
+
+    pipeline = load_pipeline(path, root, args.dialect, cli_options(args, os.environ, root))
+    if names:
+        pipeline = select_jobs(pipeline, names, with_needs=args.needs)
+    elif args.needs:
+        raise UsageError("--needs goes with job names: runner exec FILE JOB... --needs")
+    unknown = sorted(set(args.manual) - {job.name for job in pipeline.jobs})
+    if unknown:
+        raise UsageError(f"--manual {unknown[0]!r}: no such job in {path}")
+    return pipeline
+
+
+def _run(args: argparse.Namespace, pipeline: Pipeline) -> int:
     facts = _check_host()
     if args.concurrency < 1:
         raise UsageError("--concurrency must be at least 1")
@@ -84,11 +146,9 @@ def handle(args: argparse.Namespace) -> int:
         slot_dir=_slot_dir(),
         subordinate_ids=min(sum(r.count for r in facts.subuids),
                             sum(r.count for r in facts.subgids)),
-        runtime=args.runtime, network=args.network,
+        runtime=args.runtime, network=args.network, manual=frozenset(args.manual),
     )
     console = Console(sys.stdout.buffer, [job.name for job in pipeline.jobs], color=color)
-    for note in pipeline.notes:
-        stderr_notice(note)
 
     def told(interruption: Interruption) -> None:
         if interruption.killing.is_set():
@@ -97,10 +157,7 @@ def handle(args: argparse.Namespace) -> int:
             stderr_notice("stopping: running after_script (Ctrl-C again to stop at once)")
 
     results, interruption = asyncio.run(execute(pipeline, settings, console, os.environ, told))
-    rows = [Row(r.name, r.status.value + (" (allowed)" if r.passed and r.status is not
-                                          JobStatus.SUCCESS else ""), r.duration_s, r.note)
-            for r in results]
-    sys.stdout.write("\n" + render(rows, color=color))
+    sys.stdout.write("\n" + render(summary_rows(results), color=color))
     sys.stdout.flush()
     if interruption.canceling.is_set():
         return EXIT_INTERRUPTED

@@ -2,14 +2,32 @@
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from runner.errors import UsageError
-from runner.pipeline.model import Pipeline
+from runner.pipeline.model import Pipeline, SecretSource
 from runner.pipeline.native import parse_native
 
 DIALECTS = ("gitlab", "native")
-"""Every dialect name ``--dialect`` accepts (some may not be implemented yet)."""
+"""Every dialect name ``--dialect`` accepts."""
+
+
+@dataclass(frozen=True)
+class LoadOptions:
+    """What the user adds from outside the file: GitLab's pipeline and project variables.
+
+    ``variables`` win over the file's own (as pipeline variables do in GitLab);
+    ``secrets`` reach every job, masked; ``secret_values`` are only for
+    evaluating conditions (GitLab's ``rules:if``) and never enter the model.
+    """
+
+    variables: tuple[tuple[str, str], ...] = ()
+    file_variables: tuple[tuple[str, str], ...] = ()
+    secrets: tuple[SecretSource, ...] = ()
+    secret_values: Mapping[str, str] = field(default_factory=dict)
 
 
 def detect_dialect(path: Path) -> str:
@@ -19,26 +37,72 @@ def detect_dialect(path: Path) -> str:
     return "native"
 
 
-def load_pipeline(path: Path, root: Path, dialect: str | None = None) -> Pipeline:
-    """Translate ``path`` with ``dialect`` (detected from the file name when None).
-
-    The explicit dialect wins over the file name, so a GitLab-named file can
-    still be read as native with ``--dialect native``.
-    """
+def chosen_dialect(path: Path, dialect: str | None) -> str:
+    """The explicit dialect wins over the file name (``--dialect native`` on a GitLab name)."""
     if dialect is not None and dialect not in DIALECTS:
         raise UsageError(
             f"unknown pipeline dialect '{dialect}'; valid dialects are "
             + ", ".join(f"'{d}'" for d in DIALECTS)
         )
+    return dialect if dialect is not None else detect_dialect(path)
+
+
+def load_pipeline(
+    path: Path, root: Path, dialect: str | None = None, options: LoadOptions | None = None
+) -> Pipeline:
+    """Translate ``path`` with ``dialect`` (detected from the file name when None)."""
+    options = options or LoadOptions()
+    _check_file(path)
+    if chosen_dialect(path, dialect) == "gitlab":
+        from runner.pipeline.gitlab.compose import compose  # noqa: PLC0415 - native needs none
+        from runner.pipeline.gitlab.translate import Options, translate  # noqa: PLC0415
+
+        return translate(compose(path, root), root, Options(
+            variables=options.variables, file_variables=options.file_variables,
+            secrets=options.secrets, secret_values=options.secret_values,
+        ))
+    return _with_options(parse_native(path, root), options)
+
+
+def preview(path: Path, root: Path, dialect: str | None = None) -> str:
+    """The fully expanded GitLab YAML (includes, extends, ``!reference``, ``default`` applied)."""
+    _check_file(path)
+    if chosen_dialect(path, dialect) != "gitlab":
+        raise UsageError(f"--preview shows GitLab's expanded YAML; {path} is read as the native "
+                         "format, which has nothing to expand (pass --dialect gitlab if it is "
+                         "a GitLab file)")
+    from runner.pipeline.gitlab.compose import compose  # noqa: PLC0415
+    from runner.pipeline.gitlab.preview import render  # noqa: PLC0415
+
+    return render(compose(path, root))
+
+
+def _check_file(path: Path) -> None:
     if not path.exists():
         raise UsageError(f"pipeline file '{path}' does not exist")
     if path.is_dir():
         raise UsageError(f"pipeline file '{path}' is a directory, not a file")
-    chosen = dialect if dialect is not None else detect_dialect(path)
-    if chosen == "gitlab":
-        how = "was requested" if dialect is not None else f"was chosen from the name '{path.name}'"
-        raise UsageError(
-            f"the GitLab dialect {how} for '{path}', but it arrives in a later version of"
-            " runner; to read the file in the native format, pass '--dialect native'"
+
+
+def _with_options(pipeline: Pipeline, options: LoadOptions) -> Pipeline:
+    """The native format's share of the options: overriding variables, extra secrets."""
+    if not (options.variables or options.file_variables or options.secrets):
+        return pipeline
+    overrides = dict(options.variables)
+    taken = {secret.name for secret in pipeline.secrets}
+    clash = sorted(taken & {secret.name for secret in options.secrets})
+    if clash:
+        raise UsageError(f"secret {clash[0]} is given on the command line and declared in "
+                         f"{pipeline.source}; keep one of them")
+    names = tuple(secret.name for secret in options.secrets)
+    jobs = tuple(
+        dataclasses.replace(
+            job,
+            variables=tuple((k, v) for k, v in job.variables if k not in overrides)
+            + options.variables,
+            file_variables=job.file_variables + options.file_variables,
+            secrets=job.secrets + names,
         )
-    return parse_native(path, root)
+        for job in pipeline.jobs
+    )
+    return dataclasses.replace(pipeline, jobs=jobs, secrets=pipeline.secrets + options.secrets)

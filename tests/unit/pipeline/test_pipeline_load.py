@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from runner.errors import UsageError
-from runner.pipeline.load import detect_dialect, load_pipeline
+from runner.pipeline.load import LoadOptions, detect_dialect, load_pipeline
+from runner.pipeline.model import SecretSource
 
 NATIVE = "version: 1\nimage: i\njobs:\n  a: {script: x}\n"
 
@@ -44,17 +45,15 @@ def test_native_file_loads(tmp_path: Path) -> None:
     )
 
 
+GITLAB = "image: i\nbuild:\n  script: [make]\n"
+
+
 @pytest.mark.parametrize("name", [".gitlab-ci.yml", "x.gitlab-ci.yml"])
-def test_gitlab_name_is_not_implemented_yet(name: str, tmp_path: Path) -> None:
-    """A GitLab-named file is refused with the version note and the way to force native."""
-    path = write(tmp_path, name)
-    with pytest.raises(UsageError) as info:
-        load_pipeline(path, tmp_path)
-    assert str(info.value) == (
-        f"the GitLab dialect was chosen from the name '{name}' for '{path}', but it arrives"
-        " in a later version of runner; to read the file in the native format, pass"
-        " '--dialect native'"
-    )
+def test_gitlab_name_loads_the_gitlab_dialect(name: str, tmp_path: Path) -> None:
+    """A GitLab-named file is read as GitLab CI: its job lands in the default stage 'test'."""
+    pipeline = load_pipeline(write(tmp_path, name, GITLAB), tmp_path)
+    assert (pipeline.dialect, [(j.name, j.stage, j.script) for j in pipeline.jobs]) == (
+        "gitlab", [("build", "test", ("make",))])
 
 
 def test_explicit_native_wins_over_gitlab_name(tmp_path: Path) -> None:
@@ -63,12 +62,21 @@ def test_explicit_native_wins_over_gitlab_name(tmp_path: Path) -> None:
     assert pipeline.dialect == "native"
 
 
-def test_explicit_gitlab_is_not_implemented_yet(tmp_path: Path) -> None:
-    """Asking for the gitlab dialect by name gives the same later-version note."""
-    path = write(tmp_path, "pipeline.yml")
-    with pytest.raises(UsageError, match="the GitLab dialect was requested for") as info:
-        load_pipeline(path, tmp_path, dialect="gitlab")
-    assert "'--dialect native'" in str(info.value)
+def test_explicit_gitlab_wins_over_any_name(tmp_path: Path) -> None:
+    """``dialect='gitlab'`` reads a file of any name as GitLab CI."""
+    pipeline = load_pipeline(write(tmp_path, "pipeline.yml", GITLAB), tmp_path, dialect="gitlab")
+    assert [job.name for job in pipeline.jobs] == ["build"]
+
+
+def test_native_options_override_variables_and_add_secrets(tmp_path: Path) -> None:
+    """--variable beats the file's value; --secret reaches every job, listed once per pipeline."""
+    text = "version: 1\nimage: i\nvariables: {A: file, B: kept}\njobs:\n  a: {script: x}\n"
+    secret = SecretSource("TOKEN", env="TOKEN")
+    pipeline = load_pipeline(write(tmp_path, "pipeline.yml", text), tmp_path, options=LoadOptions(
+        variables=(("A", "cli"),), file_variables=(("CFG", "x=1"),), secrets=(secret,)))
+    (job,) = pipeline.jobs
+    assert (job.variables, job.file_variables, job.secrets, pipeline.secrets) == (
+        (("B", "kept"), ("A", "cli")), (("CFG", "x=1"),), ("TOKEN",), (secret,))
 
 
 def test_unknown_dialect_lists_valid_ones(tmp_path: Path) -> None:
