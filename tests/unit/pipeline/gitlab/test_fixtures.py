@@ -1,0 +1,81 @@
+"""Every fixture of the corpus (tests/fixtures/gitlab) translates as GitLab would, or is refused.
+
+Each fixture's ``expect.yml`` says which jobs GitLab creates for a push to
+``main`` (names, stages, when, needs, allow_failure, some variables) or
+which error stops the file before anything runs. The run of the offline
+fixtures is tested in tests/integration/test_gitlab_fixtures.py.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from runner.errors import Fault, RunnerError
+from runner.pipeline.gitlab.compose import compose
+from runner.pipeline.gitlab.predefined import GitInfo
+from runner.pipeline.gitlab.translate import Options, translate
+from runner.pipeline.model import Pipeline
+
+FIXTURES = Path(__file__).resolve().parents[3] / "fixtures" / "gitlab"
+CASES = sorted(path for path in FIXTURES.iterdir() if path.is_dir())
+MAIN = GitInfo(sha="a" * 40, short_sha="a" * 8, ref_name="main", branch="main", tag=None,
+               default_branch="main", message="Fix things\n", title="Fix things",
+               timestamp="2026-11-23T10:00:00+00:00", author="Dev <dev@example.com>")
+
+
+def expectations(case: Path) -> dict[str, Any]:
+    loaded: dict[str, Any] = yaml.safe_load((case / "expect.yml").read_text())
+    return loaded
+
+
+def translated(case: Path, tmp_path: Path) -> Pipeline:
+    """The fixture copied to a directory of the same name (CI_PROJECT_DIR uses it)."""
+    root = tmp_path / case.name
+    shutil.copytree(case, root)
+    return translate(compose(root / ".gitlab-ci.yml", root), root, Options(git=MAIN))
+
+
+def test_the_corpus_is_large_and_varied() -> None:
+    """At least 30 fixtures, of which some run offline and some must be refused."""
+    kinds = [expectations(case) for case in CASES]
+    assert len(CASES) >= 30
+    assert sum(1 for k in kinds if k.get("runnable")) >= 8
+    assert sum(1 for k in kinds if "error" in k) >= 6
+
+
+@pytest.mark.parametrize("case", CASES, ids=[case.name for case in CASES])
+def test_fixture(case: Path, tmp_path: Path) -> None:
+    """Jobs, stages, when, needs and variables as GitLab has them; or the promised error."""
+    expect = expectations(case)
+    if "error" in expect:
+        with pytest.raises(RunnerError) as info:
+            translated(case, tmp_path)
+        error, message = info.value, str(info.value)
+        assert error.fault is Fault.USER_INPUT
+        assert "Traceback" not in message and "\n" not in message.strip()
+        for part in expect["error"]["contains"]:
+            assert part in message
+        where = f"{expect['error'].get('file', '.gitlab-ci.yml')}:"
+        if "line" in expect["error"]:
+            where += f"{expect['error']['line']}:"
+        assert where in message
+        return
+    pipeline = translated(case, tmp_path)
+    wanted = expect.get("jobs") or []
+    assert [job.name for job in pipeline.jobs] == [want["name"] for want in wanted]
+    for want, job in zip(wanted, pipeline.jobs, strict=True):
+        assert (job.stage, job.when.value) == (want["stage"], want["when"]), job.name
+        if "needs" in want:
+            assert sorted(need.job for need in job.needs) == sorted(want["needs"]), job.name
+        if job.allow_failure_codes:  # exit-code allowances: "allowed" only for those codes
+            assert not want.get("allow_failure", False), job.name
+        else:
+            assert job.allow_failure == want.get("allow_failure", False), job.name
+        variables = dict(job.variables)
+        for name, value in (want.get("variables") or {}).items():
+            assert variables.get(name) == str(value), f"{job.name}: {name}"
