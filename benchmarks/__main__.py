@@ -31,6 +31,43 @@ jobs:
 """
 
 
+THREE_JOBS_GITLAB = f"""image: {IMAGE}
+stages: [build, package]
+build:
+  stage: build
+  script: ["echo build", "mkdir -p out && echo bin > out/app", "echo built"]
+  artifacts: {{paths: [out/]}}
+lint:
+  stage: build
+  script: ["echo lint", "echo linted"]
+package:
+  stage: package
+  needs: [build, lint]
+  script: ["cat out/app", "echo packaged"]
+"""
+
+
+def big_gitlab(jobs: int = 200) -> str:
+    """About five lines per job, each job at the end of a three-level extends chain."""
+    lines = [
+        f"image: {IMAGE}",
+        "stages: [build, test, deploy]",
+        "variables: {GLOBAL: g}",
+        ".base: {before_script: [echo base], variables: {LEVEL: base}}",
+        ".lang: {extends: .base, variables: {LANG_V: '3'}}",
+        ".suite: {extends: .lang, stage: test, artifacts: {paths: [out/], when: always}}",
+    ]
+    for i in range(jobs):
+        lines += [
+            f"job{i}:",
+            "  extends: .suite",
+            f"  variables: {{N: '{i}', REF: $GLOBAL-$N}}",
+            "  rules: [{if: '$CI_COMMIT_BRANCH == \"main\" || $N =~ /^1/'}]",
+            f"  script: [echo {i}, mkdir -p out, echo $REF > out/r{i}]",
+        ]
+    return "\n".join(lines) + "\n"
+
+
 def one_job(steps: int) -> str:
     lines = ", ".join(f'"echo step{i}"' for i in range(steps))
     return f"version: 1\njobs:\n  only:\n    image: {IMAGE}\n    script: [{lines}]\n"
@@ -46,14 +83,35 @@ def timed(action: Callable[[], None], repeat: int) -> float:
     return statistics.median(samples)
 
 
-def exec_pipeline(root: Path, text: str) -> Callable[[], None]:
-    (root / "pipeline.yml").write_text(text)
+def exec_pipeline(root: Path, text: str, name: str = "pipeline.yml") -> Callable[[], None]:
+    (root / name).write_text(text)
 
     def run() -> None:
         subprocess.run([sys.executable, "-m", "runner", "exec", "--color", "never",
-                        "--cache-dir", str(root / ".cache"), str(root / "pipeline.yml")],
+                        "--cache-dir", str(root / ".cache"), str(root / name)],
                        check=True, capture_output=True, timeout=300)
     return run
+
+
+def parse_row(root: Path) -> tuple[str, str, str]:
+    """Compose and translate a 1,000-line GitLab file in this process (no Python start)."""
+    from runner.pipeline.load import load_pipeline  # noqa: PLC0415
+
+    text = big_gitlab()
+    path = root / ".gitlab-ci.yml"
+    path.write_text(text)
+    subprocess.run(["git", "init", "-q", "-b", "main", str(root)], check=True)
+    pipeline = load_pipeline(path, root)
+    if len(pipeline.jobs) != 200:
+        raise RuntimeError(f"expected 200 jobs, got {len(pipeline.jobs)}")
+
+    def parse() -> None:
+        load_pipeline(path, root)
+
+    took = timed(parse, 5)
+    lines = text.count("\n")
+    return (f"parse .gitlab-ci.yml: {lines} lines, 200 jobs, extends x3", f"{took:.3f} s",
+            "< 0.5 s")
 
 
 def command(argv: list[str]) -> Callable[[], None]:
@@ -82,10 +140,15 @@ def main() -> None:
     rows: list[tuple[str, str, str]] = []
     with tempfile.TemporaryDirectory(prefix="runner-bench-") as tmp:
         base = Path(tmp)
-        for name in ("three", "one", "many"):
+        for name in ("three", "one", "many", "gitlab", "big"):
             (base / name).mkdir()
         whole = timed(exec_pipeline(base / "three", THREE_JOBS), args.repeat)
         rows.append(("3 jobs, 7 steps (runner exec, wall)", f"{whole:.3f} s", "<= 0.5 s"))
+        gitlab = timed(exec_pipeline(base / "gitlab", THREE_JOBS_GITLAB, ".gitlab-ci.yml"),
+                       args.repeat)
+        rows.append(("same as .gitlab-ci.yml (runner exec, wall)", f"{gitlab:.3f} s",
+                     f"<= {whole * 1.1:.3f} s (native + 10 %)"))
+        rows.append(parse_row(base / "big"))
         one = timed(exec_pipeline(base / "one", one_job(1)), args.repeat)
         many = timed(exec_pipeline(base / "many", one_job(41)), args.repeat)
         rows.append(("1 job, 1 step (runner exec, wall)", f"{one:.3f} s", ""))
