@@ -30,6 +30,7 @@ from runner.pipeline import yamlsrc
 from runner.pipeline.fields import FieldReader
 from runner.pipeline.gitlab.extends import apply_extends, did_you_mean
 from runner.pipeline.gitlab.include import expand_includes
+from runner.pipeline.gitlab.keywords import DEFAULT_KEYS
 from runner.pipeline.gitlab.merge import replace
 from runner.pipeline.gitlab.reference import flatten, resolve_references
 from runner.pipeline.gitlab.source import load
@@ -52,22 +53,6 @@ RESERVED = frozenset(
     }
 )
 """Top-level keys that are not jobs (GitLab's Root entries; ``pages`` is a job)."""
-
-DEFAULT_KEYS = (
-    "image",
-    "services",
-    "before_script",
-    "after_script",
-    "cache",
-    "artifacts",
-    "retry",
-    "timeout",
-    "interruptible",
-    "tags",
-    "hooks",
-    "id_tokens",
-)
-"""Keys ``default:`` gives to jobs that do not set them (and ``inherit: default`` may list)."""
 
 GLOBAL_DEFAULTS = ("image", "services", "before_script", "after_script", "cache")
 """Deprecated top-level keys that act as if written under ``default:``."""

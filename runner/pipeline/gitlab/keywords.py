@@ -100,7 +100,7 @@ DEFAULT_KEYS = (
     "hooks",
     "id_tokens",
 )
-"""What ``default:`` may set (compose applies it; a typo there would otherwise vanish)."""
+"""What ``default:`` may set, the one list: compose applies it, translate checks typos in it."""
 
 
 @dataclass(frozen=True)
