@@ -16,7 +16,7 @@ import pytest
 
 from runner.errors import PipelineError, SourceSpot
 from runner.pipeline import yamlsrc
-from runner.pipeline.gitlab.compose import Composed
+from runner.pipeline.gitlab.compose import RESERVED, Composed
 from runner.pipeline.gitlab.predefined import GitInfo, job_predefined, pipeline_predefined
 from runner.pipeline.gitlab.translate import Options, translate
 from runner.pipeline.model import (
@@ -31,22 +31,6 @@ from runner.pipeline.model import (
 from runner.pipeline.yamlsrc import Map
 
 FILE = ".gitlab-ci.yml"
-RESERVED = frozenset(
-    {
-        "after_script",
-        "before_script",
-        "cache",
-        "default",
-        "image",
-        "include",
-        "services",
-        "spec",
-        "stages",
-        "types",
-        "variables",
-        "workflow",
-    }
-)
 GIT = GitInfo(
     sha="c0ffee" + "0" * 34,
     short_sha="c0ffee00",
