@@ -10,12 +10,10 @@ workspace holds (tracked plus untracked-but-not-ignored), listed once.
 from __future__ import annotations
 
 import functools
-import os
 import re
-import subprocess
 from pathlib import Path
 
-GIT_TIMEOUT_S = 10.0
+from runner.pipeline.projectfiles import project_files
 
 
 @functools.lru_cache(maxsize=1024)
@@ -117,7 +115,7 @@ class ProjectFiles:
     def files(self) -> tuple[str, ...]:
         """Relative paths with '/' separators, sorted."""
         if self._files is None:
-            self._files = tuple(sorted(_list_files(self.root)))
+            self._files = tuple(project_files(self.root))
         return self._files
 
     def any_match(self, pattern: str) -> bool:
@@ -127,25 +125,3 @@ class ProjectFiles:
             regex = glob_regex(pattern)
             self._answers[pattern] = any(regex.match(path) for path in self.files())
         return self._answers[pattern]
-
-
-def _list_files(root: Path) -> list[str]:
-    try:
-        proc = subprocess.run(
-            ["git", "-C", str(root), "ls-files", "-z", "--cached", "--others",
-             "--exclude-standard"],
-            capture_output=True,
-            check=False,
-            timeout=GIT_TIMEOUT_S,
-        )
-    except (OSError, subprocess.TimeoutExpired):
-        proc = None
-    if proc is not None and proc.returncode == 0:
-        return [os.fsdecode(name) for name in proc.stdout.split(b"\0") if name]
-    found: list[str] = []
-    for dirpath, dirnames, filenames in os.walk(root):
-        dirnames[:] = [d for d in dirnames if d != ".git"]
-        rel = os.path.relpath(dirpath, root)
-        for name in filenames:
-            found.append(name if rel == "." else f"{rel}/{name}".replace(os.sep, "/"))
-    return found

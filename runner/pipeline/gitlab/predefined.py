@@ -18,9 +18,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from runner.pipeline.model import container_project_dir
+from runner.pipeline.projectfiles import GIT_TIMEOUT_S
 
 ZERO_SHA = "0" * 40
-GIT_TIMEOUT_S = 10.0
 PLACEHOLDER_BRANCH = "main"
 DETACHED_REF = "HEAD"
 """The branch a detached HEAD that is not a tag runs as. GitLab pipelines always
