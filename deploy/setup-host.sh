@@ -13,7 +13,8 @@ RUNNER_USER=${RUNNER_USER:-runner}
 SLICE=65536                      # ids one job's uid slice takes
 WANT_IDS=$((64 * SLICE))         # 4194304: room for 64 concurrent jobs
 PACKAGES=(buildah podman runc crun uidmap slirp4netns fuse-overlayfs catatonit
-          docker-registry busybox-static skopeo python3-venv python3-pip make git)
+          docker-registry busybox-static skopeo python3-venv python3-pip make git
+          apache2-utils)
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)
 
 log() { printf 'setup-host: %s\n' "$*" >&2; }

@@ -13,10 +13,13 @@ import pwd
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable, Iterator
 from functools import cache
 from pathlib import Path
 
 import pytest
+
+from tests.registry import Registry, RegistryServer, registry_unavailable
 
 REPO = Path(__file__).resolve().parent.parent
 BUSYBOX_IMAGE = "localhost/busybox:latest"
@@ -104,3 +107,34 @@ def busybox_image() -> str:
     if done.returncode != 0:
         pytest.fail(f"{script} failed ({done.returncode}):\n{done.stderr}", pytrace=False)
     return BUSYBOX_IMAGE
+
+
+@pytest.fixture(scope="session")
+def registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Registry]:
+    """One TLS + htpasswd registry for the whole session (tests use their own repositories)."""
+    reason = registry_unavailable()
+    if reason:
+        pytest.skip(f"needs a local registry: {reason}")
+    with RegistryServer(tmp_path_factory.mktemp("registry")) as running:
+        yield running
+
+
+@pytest.fixture
+def registry_factory(tmp_path: Path) -> Iterator[Callable[[str], RegistryServer]]:
+    """Make extra (not yet started) registries under tmp_path; all are stopped afterwards.
+
+    For tests that need an empty registry or one they can stop and start.
+    """
+    reason = registry_unavailable()
+    if reason:
+        pytest.skip(f"needs a local registry: {reason}")
+    servers: list[RegistryServer] = []
+
+    def make(name: str) -> RegistryServer:
+        server = RegistryServer(tmp_path / name)
+        servers.append(server)
+        return server
+
+    yield make
+    for server in servers:
+        server.stop()

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import os
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from runner.build.access import standard_authfile
+from runner.build.storage import MODES, store_roots
 from runner.cli import EXIT_INTERRUPTED, EXIT_JOB_FAILED, EXIT_OK
 from runner.errors import UsageError
 from runner.execute.interrupt import Interruption
@@ -61,6 +65,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser.add_argument("--network", help="podman network mode for jobs (default: podman's)")
     parser.add_argument("--cache-dir", type=Path,
                         help="where caches persist between runs (default: ~/.cache/runner)")
+    parser.add_argument("--build-storage", choices=MODES, default="project",
+                        help="image store of build jobs: this project's own (default; no other "
+                        "project's layers are reused) or the user's shared podman store")
     parser.set_defaults(func=handle)
 
 
@@ -148,6 +155,7 @@ def _run(args: argparse.Namespace, pipeline: Pipeline) -> int:
                             sum(r.count for r in facts.subgids)),
         runtime=args.runtime, network=args.network, manual=frozenset(args.manual),
     )
+    settings = with_build_settings(settings, args.build_storage, os.environ)
     console = Console(sys.stdout.buffer, [job.name for job in pipeline.jobs], color=color)
 
     def told(interruption: Interruption) -> None:
@@ -172,6 +180,18 @@ def _check_host() -> HostFacts:
     facts = gather_quick()
     ensure_ready(facts)
     return facts
+
+
+def with_build_settings(settings: Settings, mode: str, environ: Mapping[str, str]) -> Settings:
+    """``settings`` with image builds configured for ``--build-storage MODE``."""
+    stores, runroots = store_roots(environ, Path.home())
+    shared = mode == "shared"
+    return dataclasses.replace(
+        settings,
+        build_stores=None if shared else stores,
+        build_runroot=None if shared else runroots,
+        base_authfile=standard_authfile(environ, Path.home()),
+    )
 
 
 def _slot_dir() -> Path:

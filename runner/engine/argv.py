@@ -16,6 +16,27 @@ CONTROL_DIR = "/.runner"
 
 
 @dataclass(frozen=True)
+class StoreSpec:
+    """A containers-storage store other than the user's default: a tenant's build store.
+
+    Images a build job makes live only there, so one tenant's layers never
+    feed another's build; jobs that run such an image use the same store.
+    """
+
+    root: Path
+    runroot: Path
+    driver: str = "overlay"
+
+
+def store_options(store: StoreSpec | None) -> list[str]:
+    """Global podman/buildah options selecting ``store`` (none for the default store)."""
+    if store is None:
+        return []
+    return ["--root", str(store.root), "--runroot", str(store.runroot),
+            "--storage-driver", store.driver]
+
+
+@dataclass(frozen=True)
 class ContainerSpec:
     """Everything that decides the ``podman run`` of one job container."""
 
@@ -34,11 +55,13 @@ class ContainerSpec:
     network: str | None = None
     runtime: str | None = None
     pull: str = "missing"
+    store: StoreSpec | None = None
+    """Where the image is (a tenant's build store); None: the user's default store."""
 
 
-def global_options(runtime: str | None) -> list[str]:
+def global_options(runtime: str | None, store: StoreSpec | None = None) -> list[str]:
     """Options placed before the podman subcommand."""
-    return ["--runtime", runtime] if runtime else []
+    return [*store_options(store), *(["--runtime", runtime] if runtime else [])]
 
 
 def job_container_argv(spec: ContainerSpec, supervisor: str) -> list[str]:
@@ -54,7 +77,7 @@ def job_container_argv(spec: ContainerSpec, supervisor: str) -> list[str]:
     ``--pidfile`` lets us watch PID 1 through a pidfd: its end proves every
     process of the container is gone, well before podman has removed it.
     """
-    argv = ["podman", *global_options(spec.runtime), "run", "--rm", "--interactive"]
+    argv = ["podman", *global_options(spec.runtime, spec.store), "run", "--rm", "--interactive"]
     argv += ["--name", spec.name]
     argv += ["--label", f"{LABEL_RUN}={spec.run_id}", "--label", f"{LABEL_JOB}={spec.job}"]
     mapping = f"0:{spec.id_base}:{spec.id_size}"
@@ -68,14 +91,17 @@ def job_container_argv(spec: ContainerSpec, supervisor: str) -> list[str]:
     return argv
 
 
-def signal_argv(name: str, signal: str, runtime: str | None = None) -> list[str]:
+def signal_argv(name: str, signal: str, runtime: str | None = None,
+                store: StoreSpec | None = None) -> list[str]:
     """Send ``signal`` to a container's PID 1 (our supervisor)."""
-    return ["podman", *global_options(runtime), "kill", "--signal", signal, name]
+    return ["podman", *global_options(runtime, store), "kill", "--signal", signal, name]
 
 
-def force_remove_argv(names: list[str], runtime: str | None = None) -> list[str]:
+def force_remove_argv(names: list[str], runtime: str | None = None,
+                      store: StoreSpec | None = None) -> list[str]:
     """Remove containers at once (SIGKILL, no grace); unknown names are not an error."""
-    return ["podman", *global_options(runtime), "rm", "--force", "--ignore", "--time", "0", *names]
+    return ["podman", *global_options(runtime, store), "rm", "--force", "--ignore", "--time",
+            "0", *names]
 
 
 def list_containers_argv(label: str) -> list[str]:

@@ -113,7 +113,7 @@ class JobContainer:
             return
         signal_name = "USR2" if hard else "TERM"
         code, out = await _run(podman_argv.signal_argv(self.spec.name, signal_name,
-                                                       self.spec.runtime))
+                                                       self.spec.runtime, self.spec.store))
         if code:
             log.warning("signal_failed", container=self.spec.name, signal=signal_name,
                         output=out.strip())
@@ -149,7 +149,7 @@ class JobContainer:
             log.debug("container_emptied", container=self.spec.name)
             return
         log.warning("container_did_not_exit", container=self.spec.name, grace_s=grace_s)
-        await force_remove([self.spec.name], self.spec.runtime)
+        await force_remove([self.spec.name], self.spec.runtime, self.spec.store)
         await self.reap()
 
     async def reap(self) -> None:
@@ -171,7 +171,7 @@ class JobContainer:
         """
         proc = self._proc
         if proc is None or (proc.returncode is None and not self._emptied):
-            await force_remove([self.spec.name], self.spec.runtime)
+            await force_remove([self.spec.name], self.spec.runtime, self.spec.store)
         if proc is not None and proc.stdin is not None:
             proc.stdin.close()
         await self.reap()
@@ -231,11 +231,12 @@ async def _run(argv: list[str]) -> tuple[int, str]:
     return proc.returncode or 0, out.decode("utf-8", "replace")
 
 
-async def force_remove(names: list[str], runtime: str | None = None) -> None:
+async def force_remove(names: list[str], runtime: str | None = None,
+                       store: podman_argv.StoreSpec | None = None) -> None:
     """Remove containers by name at once; raises if podman refuses."""
     if not names:
         return
-    code, out = await _run(podman_argv.force_remove_argv(names, runtime))
+    code, out = await _run(podman_argv.force_remove_argv(names, runtime, store))
     if code:
         raise EngineError(f"podman could not remove containers {', '.join(names)}: {out.strip()}")
 

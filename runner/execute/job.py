@@ -17,6 +17,8 @@ from pathlib import Path
 
 import structlog
 
+from runner.build.builder import BuildEnv
+from runner.build.outputs import BuildOutput, job_image, substitute
 from runner.engine.argv import CONTROL_DIR, ContainerSpec
 from runner.engine.boot import job_script
 from runner.engine.namespace import NamespaceHelper
@@ -53,6 +55,19 @@ class RunContext:
     """Container removals still under way; the run waits for all of them before it ends."""
     dotenv: dict[str, tuple[tuple[str, str], ...]] = field(default_factory=dict)
     """Variables from each job's dotenv reports, for the jobs that take its artifacts."""
+    build_env: BuildEnv = field(default_factory=lambda: BuildEnv(store=None))
+    """Where build jobs build (the project's own store unless sharing is configured)."""
+    outputs: dict[str, BuildOutput] = field(default_factory=dict)
+    """Images made by build jobs, for the jobs that use ``${{ jobs.NAME.image }}``."""
+
+    def predefined(self, job: Job) -> list[tuple[str, str]]:
+        """The variables every job gets before its own (GitLab's predefined ones we know)."""
+        env = [("CI", "true"), ("CI_JOB_NAME", job.name)]
+        if job.stage:
+            env.append(("CI_JOB_STAGE", job.stage))
+        env.append(("CI_PROJECT_DIR", self.layout.project_dir()))
+        env.append(("RUNNER_RUN_ID", self.layout.run_id))
+        return env
 
 
 @dataclass(frozen=True)
@@ -64,6 +79,8 @@ class Outcome:
     note: str = ""
     failure: RetryOn | None = None
     """What kind of failure it was, for ``retry:when``; None unless failed or timed out."""
+    output: BuildOutput | None = None
+    """The image a build job made."""
 
 
 
@@ -88,10 +105,15 @@ class JobAttempt:
         self.workspace.mkdir()
         self.control.mkdir()
         settings, layout = self.ctx.settings, self.ctx.layout
+        missing = sorted(self.job.output_refs() - self.ctx.outputs.keys())
+        if missing:
+            raise ContainerGone(f"build job {', '.join(missing)} made no image for this job")
+        image, store = job_image(self.job.image, self.ctx.outputs)
         self._lease = await self.ctx.slices.lease()
         self.container = JobContainer(ContainerSpec(
             name=layout.container_name(self.job.name, self.attempt),
-            image=self.job.image,
+            image=image,
+            store=store,
             run_id=layout.run_id,
             job=self.job.name,
             workspace=self.workspace,
@@ -153,7 +175,8 @@ class JobAttempt:
         assert container is not None
         await self._prepare(container)
         project_dir = self.ctx.layout.project_dir()
-        self.joblog.notice(f"runner: image {self.job.image}, project dir {project_dir}")
+        image = substitute(self.job.image, self.ctx.outputs)
+        self.joblog.notice(f"runner: image {image}, project dir {project_dir}")
         outcome = await self._section(container, "script.sh", self.job.timeout_s, True)
         if outcome.status is JobStatus.TIMED_OUT:
             self.joblog.notice(f"runner: job timed out after {self.job.timeout_s:g}s")
@@ -200,7 +223,7 @@ class JobAttempt:
         in GitLab, which outrank dotenv). File contents go into the control
         dir, mode 0600 for the job's user, and never into a script or log.
         """
-        layout, job, ctx = self.ctx.layout, self.job, self.ctx
+        job, ctx = self.job, self.ctx
         files: dict[str, str] = {}
 
         def file_for(kind: str, name: str, content: str) -> str:
@@ -208,11 +231,8 @@ class JobAttempt:
             files[control_name] = content
             return f"{CONTROL_DIR}/{control_name}"
 
-        env = [("CI", "true"), ("CI_JOB_NAME", job.name)]
-        if job.stage:
-            env.append(("CI_JOB_STAGE", job.stage))
-        env += [("CI_PROJECT_DIR", layout.project_dir()), ("RUNNER_RUN_ID", layout.run_id)]
-        env += job.variables
+        env = ctx.predefined(job)
+        env += [(name, substitute(value, ctx.outputs)) for name, value in job.variables]
         env += [(name, file_for("var", name, content)) for name, content in job.file_variables]
         for need in job.needs:
             if need.artifacts:

@@ -82,7 +82,11 @@ class RunLayout:
 
     def cache(self, key: str) -> Path:
         """A cache's directory; whatever the key, it stays inside the project's cache dir."""
-        return self.cache_root / tenant_key(self.root) / safe_name(key)
+        return self.cache_root / self.tenant() / safe_name(key)
+
+    def tenant(self) -> str:
+        """This project's tenant key (caches and build stores are kept per tenant)."""
+        return tenant_key(self.root)
 
     def container_name(self, job: str, attempt: int) -> str:
         return f"runner-{self.run_id}-{safe_name(job)}-{attempt}"

@@ -32,6 +32,10 @@ class JobResult:
     """A ``when: manual`` job the user did not ask for (``--manual``), so skipped."""
     coverage: str | None = None
     """The figure the job's ``coverage`` regex found in its output, if any."""
+    image: str | None = None
+    """A build job's image: ``tag@digest`` once pushed, else its tag or id."""
+    digest: str | None = None
+    """A build job's manifest digest (pushed) or image id."""
 
     @property
     def passed(self) -> bool:
@@ -76,3 +80,10 @@ class Settings:
     """Data one job may keep as artifacts, and again as each cache: the host's disk is shared."""
     manual: frozenset[str] = frozenset()
     """Manual (``when: manual``) jobs to run; every other manual job is skipped."""
+    build_stores: Path | None = None
+    """Under it, one containers-storage store per tenant for build jobs; None: share the
+    user's default store (layers of every project's builds feed each other)."""
+    build_runroot: Path | None = None
+    """Run-time state of those stores (a tmpfs under ``$XDG_RUNTIME_DIR``)."""
+    base_authfile: Path | None = None
+    """The user's own registry auth file, merged under pipeline credentials."""

@@ -12,6 +12,8 @@ import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
+from runner.build.builder import BuildEnv
+from runner.engine.argv import StoreSpec
 from runner.engine.namespace import NamespaceHelper
 from runner.engine.slices import SliceAllocator
 from runner.errors import UserInputError
@@ -72,7 +74,7 @@ async def execute(
     interruption = Interruption()
     slices = SliceAllocator(settings.slot_dir, settings.subordinate_ids)
     ctx = RunContext(pipeline, settings, layout, helper, files, secrets, console, interruption,
-                     slices)
+                     slices, build_env=build_env(settings, layout.tenant()))
     loop = asyncio.get_running_loop()
 
     def interrupted() -> None:
@@ -102,6 +104,14 @@ async def execute(
     return results, interruption
 
 
+def build_env(settings: Settings, tenant: str) -> BuildEnv:
+    """Where this run's build jobs build: the tenant's own store unless sharing is set."""
+    store = None
+    if settings.build_stores is not None and settings.build_runroot is not None:
+        store = StoreSpec(settings.build_stores / tenant, settings.build_runroot / tenant)
+    return BuildEnv(store, settings.runtime, settings.base_authfile)
+
+
 def write_result(layout: RunLayout, pipeline: Pipeline, results: list[JobResult]) -> None:
     """``.runner/result.json``: the run's outcome as a versioned contract for tools."""
     doc = {
@@ -118,6 +128,8 @@ def write_result(layout: RunLayout, pipeline: Pipeline, results: list[JobResult]
                 "attempts": r.attempts,
                 "note": r.note,
                 "coverage": r.coverage,
+                "image": r.image,
+                "digest": r.digest,
                 "log": str(layout.log(r.name)),
             }
             for r in results

@@ -20,7 +20,9 @@ from collections.abc import Iterable, Sequence
 
 import structlog
 
+from runner.engine.argv import StoreSpec
 from runner.engine.podman import ContainerGone, force_remove
+from runner.execute.build_job import BuildAttempt
 from runner.execute.job import JobAttempt, Outcome, RunContext
 from runner.execute.policy import failure_allowed, should_retry
 from runner.execute.results import JobResult, JobStatus
@@ -63,10 +65,12 @@ class Scheduler:
                 asyncio.gather(*self.ctx.cleanups, return_exceptions=True))
             for failure in (o for o in outcomes if isinstance(o, BaseException)):
                 log.warning("cleanup_failed", error=str(failure))
-            leftovers = [container.spec.name for container in self.ctx.live]
-            if leftovers:
+            by_store: dict[StoreSpec | None, list[str]] = {}
+            for container in self.ctx.live:
+                by_store.setdefault(container.spec.store, []).append(container.spec.name)
+            for store, leftovers in by_store.items():
                 with contextlib.suppress(Exception):
-                    await asyncio.shield(force_remove(leftovers, self.ctx.settings.runtime))
+                    await asyncio.shield(force_remove(leftovers, self.ctx.settings.runtime, store))
         return [self._results[job.name] for job in jobs]
 
     async def _job(self, job: Job) -> None:
@@ -87,11 +91,14 @@ class Scheduler:
             joblog.notice(f"runner: skipped: {note}")
             return JobResult(job.name, JobStatus.SKIPPED, allowed_failure=job.allow_failure,
                              note=note, manual=True)
-        attempt = JobAttempt(self.ctx, job, 1, joblog)
-        starting = asyncio.create_task(attempt.start())
+        attempt = _attempt(self.ctx, job, 1, joblog)
+        # A job running a built image can only start once that image exists.
+        starting = None if job.output_refs() else asyncio.create_task(attempt.start())
         verdict = await self._verdict_after_needs(job)
         if verdict is not None:
             return await _not_run(attempt, starting, verdict)
+        if starting is None:
+            starting = asyncio.create_task(attempt.start())
         async with self._slots:
             if self.ctx.interruption.canceling.is_set():  # Ctrl-C while waiting for a slot
                 return await _not_run(attempt, starting, _INTERRUPTED)
@@ -112,17 +119,19 @@ class Scheduler:
                 number += 1
                 status = outcome.status.value
                 joblog.notice(f"runner: {status}; retrying ({number - 1}/{job.retry})")
-                attempt = JobAttempt(self.ctx, job, number, joblog)
+                attempt = _attempt(self.ctx, job, number, joblog)
                 starting = asyncio.create_task(attempt.start())
             result = JobResult(
                 job.name, outcome.status, time.monotonic() - began, outcome.exit_code,
                 failure_allowed(job, outcome.status, outcome.exit_code), number, outcome.note,
                 coverage=joblog.coverage if outcome.status is not JobStatus.CANCELED else None,
+                image=outcome.output.reference if outcome.output else None,
+                digest=outcome.output.digest if outcome.output else None,
             )
             joblog.notice(_status_line(result))
             return result
 
-    async def _one(self, attempt: JobAttempt, starting: asyncio.Task[None]) -> Outcome:
+    async def _one(self, attempt: Attempt, starting: asyncio.Task[None]) -> Outcome:
         self.ctx.dotenv.pop(attempt.job.name, None)  # only the last attempt's reports count
         try:
             await starting
@@ -186,10 +195,22 @@ class Scheduler:
 _INTERRUPTED = Outcome(JobStatus.CANCELED, note="pipeline interrupted")
 
 
-async def _not_run(attempt: JobAttempt, starting: asyncio.Task[None], why: Outcome) -> JobResult:
+Attempt = JobAttempt | BuildAttempt
+
+
+def _attempt(ctx: RunContext, job: Job, number: int, joblog: JobLog) -> Attempt:
+    """A container job's attempt, or a build job's."""
+    if job.build is not None:
+        return BuildAttempt(ctx, job, number, joblog)
+    return JobAttempt(ctx, job, number, joblog)
+
+
+async def _not_run(attempt: Attempt, starting: asyncio.Task[None] | None,
+                   why: Outcome) -> JobResult:
     """A job that will not run: drop its pre-started container and say why."""
-    with contextlib.suppress(ContainerGone):
-        await starting
+    if starting is not None:
+        with contextlib.suppress(ContainerGone):
+            await starting
     await attempt.discard()
     attempt.joblog.notice(f"runner: {why.status.value}: {why.note}")
     return JobResult(attempt.job.name, why.status, note=why.note)

@@ -127,8 +127,64 @@ class SecretSource:
 
 
 @dataclass(frozen=True)
+class Registry:
+    """How to reach one registry (``host[:port]``): its CA, plain HTTP opt-in, credentials.
+
+    The password is only ever the *name* of a pipeline secret, read when the
+    run starts and written to a per-job 0600 auth file, never to argv or logs.
+    """
+
+    host: str
+    ca_file: Path | None = None
+    insecure: bool = False
+    """Plain HTTP or unverified TLS for this registry only; an explicit opt-in."""
+    username: str | None = None
+    password_secret: str | None = None
+    spot: Spot | None = None
+
+
+@dataclass(frozen=True)
+class Build:
+    """An image build job: ``buildah build`` on the host, then pushes, instead of a script.
+
+    Paths are relative to the job's workspace (the project snapshot plus the
+    artifacts of its needs). Strings may use ``$VAR`` of the job's variables.
+    """
+
+    context: str = "."
+    containerfile: str | None = None
+    """Default: ``Containerfile``, else ``Dockerfile``, in the context directory."""
+    tags: tuple[str, ...] = ()
+    args: tuple[tuple[str, str], ...] = ()
+    target: str | None = None
+    platform: str | None = None
+    labels: tuple[tuple[str, str], ...] = ()
+    push: bool = False
+    cache_from: tuple[str, ...] = ()
+    cache_to: str | None = None
+    layers: bool = True
+    isolation: str = "rootless"
+    """``rootless`` (RUN steps under runc in their own user, mount, pid and network
+    namespaces) or ``chroot`` (lighter, for nested builds); see docs/builds.md.
+
+    The job's ``secrets`` are offered to ``RUN --mount=type=secret,id=NAME``, never
+    stored in the image.
+    """
+
+
+OUTPUT_REF = re.compile(
+    r"\$\{\{\s*jobs\.([A-Za-z0-9][A-Za-z0-9_.-]*)\.(image|digest|tag)\s*\}\}"
+)
+"""``${{ jobs.NAME.image }}`` (or ``.digest``/``.tag``): an output of build job NAME."""
+
+
+@dataclass(frozen=True)
 class Job:
-    """One job: a container from ``image`` running ``script`` in one shell session."""
+    """One job: a container from ``image`` running ``script`` in one shell session.
+
+    A job with ``build`` has no container: the runner builds an image on the
+    host instead, and ``image``/``script`` are empty.
+    """
 
     name: str
     image: str
@@ -154,6 +210,12 @@ class Job:
     """(name, content): the job sees ``name`` set to the path of a file holding ``content``."""
     coverage: str | None = None
     """A Python regex; its last match in the job log is the job's coverage figure."""
+    build: Build | None = None
+
+    def output_refs(self) -> frozenset[str]:
+        """Build jobs whose outputs (``${{ jobs.X.image }}``) this job's image or variables use."""
+        texts = [self.image, *(value for _, value in self.variables)]
+        return frozenset(m.group(1) for text in texts for m in OUTPUT_REF.finditer(text))
 
 
 @dataclass(frozen=True)
@@ -172,6 +234,7 @@ class Pipeline:
     """Things the user should know that are not errors (ignored keys and the like)."""
     stages: tuple[str, ...] = ()
     """Stage names in order, for listings (the DAG is already in ``needs``)."""
+    registries: tuple[Registry, ...] = ()
 
     def job(self, name: str) -> Job:
         """The job called ``name``; KeyError if there is none."""

@@ -15,12 +15,13 @@ from pathlib import Path
 
 from runner.pipeline import stages, values, yamlsrc
 from runner.pipeline.fields import FieldReader
-from runner.pipeline.model import Pipeline, SecretSource, Spot
+from runner.pipeline.model import Pipeline, Registry, SecretSource, Spot
+from runner.pipeline.native_build import BuildReader
 from runner.pipeline.native_jobs import JobReader, TopLevel
 from runner.pipeline.yamlsrc import Entry, Map, Node, Pos, Scalar, describe
 
 VERSION = 1
-TOP_KEYS = ("version", "image", "variables", "stages", "secrets", "jobs")
+TOP_KEYS = ("version", "image", "variables", "stages", "secrets", "registries", "jobs")
 SECRET_KEYS = ("env", "file")
 
 
@@ -58,6 +59,9 @@ class _Parser(FieldReader):
             stage_names = stages.stage_list(self, entry.value)
         if (entry := top.get("secrets")) is not None:
             secrets = self.secret_map(entry.value)
+        registries: tuple[Registry, ...] = ()
+        if (entry := top.get("registries")) is not None:
+            registries = BuildReader(self.source, secrets).registries(entry.value, self.path)
         entry = top.get("jobs")
         if entry is None:
             raise self.fail(top.pos, "jobs", "the pipeline has no 'jobs'; add at least one job")
@@ -75,6 +79,7 @@ class _Parser(FieldReader):
             jobs=jobs,
             secrets=tuple(secrets.values()),
             dialect="native",
+            registries=registries,
         )
 
     def version(self, top: Map) -> None:

@@ -11,6 +11,7 @@ from runner.pipeline.fields import FieldReader
 from runner.pipeline.model import (
     DEFAULT_TIMEOUT_S,
     Artifacts,
+    Build,
     Cache,
     Job,
     Need,
@@ -18,6 +19,7 @@ from runner.pipeline.model import (
     Spot,
     When,
 )
+from runner.pipeline.native_build import BuildReader
 from runner.pipeline.yamlsrc import Entry, Map, Node, Pos, Scalar, Seq, describe, join_index
 
 JOB_KEYS = (
@@ -34,6 +36,7 @@ JOB_KEYS = (
     "allow_failure",
     "when",
     "secrets",
+    "build",
 )
 ARTIFACTS_KEYS = ("paths", "when")
 CACHE_KEYS = ("key", "paths")
@@ -86,27 +89,16 @@ class JobReader(FieldReader):
                 return None
             return found.value, yamlsrc.join_key(key, k), f"'{k}' of {what}"
 
-        image = self.top.image
-        if (got := sub("image")) is not None:
-            image = values.image(self, *got)
-        if image is None:
-            raise self.fail(
-                entry.key_pos,
-                yamlsrc.join_key(key, "image"),
-                f"{what} has no 'image' and there is no top-level 'image' default;"
-                " add 'image: <name>' to the job or to the top level",
-            )
-        got = sub("script")
-        if got is None:
-            raise self.fail(
-                entry.key_pos,
-                yamlsrc.join_key(key, "script"),
-                f"{what} has no 'script'; add the commands it runs",
-            )
-        script = scripts.script(self, *got)
-        if not script:
-            raise self.fail(got[0].pos, got[1], f"{got[2]} is empty; add at least one command")
-        after = () if (got := sub("after_script")) is None else scripts.script(self, *got)
+        build: Build | None = None
+        script: tuple[str, ...]
+        after: tuple[str, ...]
+        if (got := sub("build")) is not None:
+            builds = BuildReader(self.source, self.top.secrets)
+            builds.not_with_build(body, key, what)
+            build = builds.build(*got)
+            image, script, after = "", (), ()
+        else:
+            image, script, after = self.container(entry, body, key, what)
 
         variables = dict(self.top.variables)
         variable_pos = dict(self.top.variable_pos)
@@ -152,8 +144,44 @@ class JobReader(FieldReader):
             when=when,
             secrets=secrets,
             spot=Spot(self.file, entry.key_pos.line, entry.key_pos.column),
+            build=build,
         )
         return stages.Draft(name, self.spot(entry.key_pos, key), job, stage, got_needs, need_spots)
+
+    def container(
+        self, entry: Entry, body: Map, key: str, what: str
+    ) -> tuple[str, tuple[str, ...], tuple[str, ...]]:
+        """A container job's image, script and after_script; image and script are required."""
+
+        def sub(k: str) -> tuple[Node, str, str] | None:
+            found = body.get(k)
+            if found is None:
+                return None
+            return found.value, yamlsrc.join_key(key, k), f"'{k}' of {what}"
+
+        image = self.top.image
+        if (got := sub("image")) is not None:
+            image = values.image(self, *got)
+        if image is None:
+            raise self.fail(
+                entry.key_pos,
+                yamlsrc.join_key(key, "image"),
+                f"{what} has no 'image' and there is no top-level 'image' default;"
+                " add 'image: <name>' to the job or to the top level",
+            )
+        got = sub("script")
+        if got is None:
+            raise self.fail(
+                entry.key_pos,
+                yamlsrc.join_key(key, "script"),
+                f"{what} has no 'script'; add the commands it runs (or 'build' to build"
+                " an image)",
+            )
+        script = scripts.script(self, *got)
+        if not script:
+            raise self.fail(got[0].pos, got[1], f"{got[2]} is empty; add at least one command")
+        after = () if (got := sub("after_script")) is None else scripts.script(self, *got)
+        return image, script, after
 
     def stage(self, node: Node, key: str, what: str) -> str:
         """A job's stage, which must be one of the top-level ``stages``."""

@@ -69,6 +69,7 @@ def resolve_needs(drafts: list[Draft], stages: list[str] | None) -> tuple[Job, .
         _stage_needs(drafts, stages)
     else:
         _final_needs(drafts)
+    _output_needs(drafts)
     by_name = {draft.name: draft for draft in drafts}
 
     def where(job: Job, index: int) -> SourceSpot:
@@ -80,6 +81,27 @@ def resolve_needs(drafts: list[Draft], stages: list[str] | None) -> tuple[Job, .
     jobs = tuple(draft.job for draft in drafts)
     dag.validate(jobs, where)
     return jobs
+
+
+def _output_needs(drafts: list[Draft]) -> None:
+    """A job using a build job's output (``${{ jobs.X.image }}``) waits for X, artifacts or not."""
+    builds = {d.name for d in drafts if d.job.build is not None}
+    names = {d.name for d in drafts}
+    for draft in drafts:
+        have = {need.job for need in draft.job.needs}
+        added: list[Need] = []
+        for ref in sorted(draft.job.output_refs()):
+            if ref not in builds:
+                why = ("it has no 'build', so it makes no image" if ref in names
+                       else "there is no such job" + dag.closest(ref, sorted(names)))
+                raise PipelineError(draft.spot, f"job '{draft.name}' uses an output of job "
+                                    f"'{ref}' (${{{{ jobs.{ref}... }}}}), but {why}")
+            if ref == draft.name:
+                raise PipelineError(draft.spot, f"job '{draft.name}' uses its own output")
+            if ref not in have:
+                added.append(Need(ref, artifacts=False))
+        if added:
+            draft.job = replace(draft.job, needs=draft.job.needs + tuple(added))
 
 
 def _stage_needs(drafts: list[Draft], stages: list[str]) -> None:

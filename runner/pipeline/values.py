@@ -12,7 +12,7 @@ import re
 from runner.pipeline import yamlsrc
 from runner.pipeline.durations import parse_duration
 from runner.pipeline.fields import FieldReader
-from runner.pipeline.model import When
+from runner.pipeline.model import OUTPUT_REF, When
 from runner.pipeline.yamlsrc import Entry, Node, Pos, Scalar, describe, join_index
 
 VAR_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -21,8 +21,17 @@ WHEN_WORDS = (When.ON_SUCCESS.value, When.ON_FAILURE.value, When.ALWAYS.value)
 
 
 def image(reader: FieldReader, node: Node, key: str, what: str) -> str:
-    """An image reference; whitespace is caught here, not by podman mid-run."""
+    """An image reference; whitespace is caught here, not by podman mid-run.
+
+    The whole value may instead be ``${{ jobs.NAME.image }}``: the image build
+    job NAME made (the graph check makes sure NAME is a build job).
+    """
     text = reader.nonempty_str(node, key, what)
+    if (found := OUTPUT_REF.search(text)) is not None:
+        if found.group(0) != text.strip() or found.group(2) != "image":
+            raise reader.fail(node.pos, key, f"{what} may use a build job's output only as the"
+                              " whole value, written '${{ jobs.NAME.image }}'")
+        return text.strip()
     if any(c.isspace() for c in text):
         raise reader.fail(node.pos, key, f"{what} must not contain spaces, got {text!r}")
     return text

@@ -73,7 +73,7 @@ CASES = [
         1,
         "zzz",
         "unknown key 'zzz' at the top level; valid keys are 'version', 'image', 'variables',"
-        " 'stages', 'secrets', 'jobs'",
+        " 'stages', 'secrets', 'registries', 'jobs'",
     ),
     Case("missing-jobs", HEAD, 1, 1, "jobs", "the pipeline has no 'jobs'; add at least one job"),
     Case("empty-jobs", HEAD + "jobs: {}\n", 3, 7, "jobs", "'jobs' is empty; add at least one job"),
@@ -300,7 +300,7 @@ CASES = [
         4,
         3,
         "jobs.build.script",
-        "job 'build' has no 'script'; add the commands it runs",
+        "job 'build' has no 'script'; add the commands it runs (or 'build' to build an image)",
     ),
     Case(
         "script-empty-list",
@@ -376,7 +376,7 @@ CASES = [
         "jobs.build..note",
         "unknown key '.note' in job 'build'; valid keys are 'image', 'stage', 'script',"
         " 'after_script', 'variables', 'needs', 'artifacts', 'cache', 'timeout', 'retry',"
-        " 'allow_failure', 'when', 'secrets'",
+        " 'allow_failure', 'when', 'secrets', 'build'",
     ),
     Case(
         "after-script-number",

@@ -1,0 +1,1 @@
+"""Rootless image builds: Containerfiles, registry access, tenant stores, job outputs."""

@@ -1,0 +1,22 @@
+"""Where build stores live: one containers-storage store per tenant, or the user's shared one.
+
+A tenant's store is under the user's data dir (layers persist, so rebuilds
+are cached) with its run-time state under ``$XDG_RUNTIME_DIR`` (tmpfs, as
+podman's own run root is). Sharing is an explicit choice: with it, every
+project's layers can satisfy every other project's ``RUN`` steps.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+MODES = ("project", "shared")
+
+
+def store_roots(environ: Mapping[str, str], home: Path) -> tuple[Path, Path]:
+    """(stores, runroots): parents of each tenant's store and of its run-time state."""
+    data = Path(environ.get("XDG_DATA_HOME") or home / ".local/share")
+    runtime = environ.get("XDG_RUNTIME_DIR") or f"/tmp/runner-{os.getuid()}"  # noqa: S108
+    return data / "runner" / "builds", Path(runtime) / "runner" / "builds"

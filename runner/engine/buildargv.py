@@ -1,0 +1,122 @@
+"""Pure builders of buildah argv lists (the buildah half of ``argv``): no I/O, no env reads.
+
+Credentials never appear here: registries are given an ``--authfile`` path,
+build secrets a ``src=`` path; the files themselves are written (0600) by the
+caller. Tests assert whole lists.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from runner.engine.argv import StoreSpec, store_options
+
+RETRIES = 3
+RETRY_DELAY = "2s"
+
+
+@dataclass(frozen=True)
+class RegistryAccess:
+    """How one buildah call talks to registries: auth file, CA dir, TLS verification."""
+
+    authfile: Path | None = None
+    cert_dir: Path | None = None
+    tls_verify: bool = True
+
+    def options(self) -> list[str]:
+        argv: list[str] = []
+        if self.authfile is not None:
+            argv += ["--authfile", str(self.authfile)]
+        if self.cert_dir is not None:
+            argv += ["--cert-dir", str(self.cert_dir)]
+        if not self.tls_verify:
+            argv.append("--tls-verify=false")
+        return argv
+
+
+@dataclass(frozen=True)
+class BuildSpec:
+    """Everything that decides one ``buildah build``."""
+
+    context: Path
+    containerfile: Path
+    iidfile: Path
+    tags: tuple[str, ...] = ()
+    args: tuple[tuple[str, str], ...] = ()
+    labels: tuple[tuple[str, str], ...] = ()
+    target: str | None = None
+    platform: str | None = None
+    layers: bool = True
+    isolation: str = "rootless"
+    cache_from: tuple[str, ...] = ()
+    cache_to: str | None = None
+    secrets: tuple[tuple[str, Path], ...] = ()
+    """(id, file) pairs for ``RUN --mount=type=secret,id=...``."""
+    access: RegistryAccess = RegistryAccess()
+    store: StoreSpec | None = None
+    runtime: str | None = None
+    pull: str = "missing"
+
+
+def build_argv(spec: BuildSpec) -> list[str]:
+    """``buildah build`` writing the image id to ``iidfile``.
+
+    ``--pull=missing``: a base image already in the store is used as is, as
+    podman does for job images (buildah's own default asks the registry every
+    time). ``--retry`` covers pulls of base images and cache layers.
+    """
+    argv = ["buildah", *store_options(spec.store), "build"]
+    argv += [f"--layers={'true' if spec.layers else 'false'}", "--isolation", spec.isolation]
+    argv += [f"--pull={spec.pull}", "--iidfile", str(spec.iidfile)]
+    argv += ["--retry", str(RETRIES), "--retry-delay", RETRY_DELAY]
+    if spec.runtime:
+        argv += ["--runtime", spec.runtime]
+    argv += ["--file", str(spec.containerfile)]
+    for tag in spec.tags:
+        argv += ["--tag", tag]
+    for name, value in spec.args:
+        argv += ["--build-arg", f"{name}={value}"]
+    for name, value in spec.labels:
+        argv += ["--label", f"{name}={value}"]
+    if spec.target:
+        argv += ["--target", spec.target]
+    if spec.platform:
+        argv += ["--platform", spec.platform]
+    for source in spec.cache_from:
+        argv += ["--cache-from", source]
+    if spec.cache_to:
+        argv += ["--cache-to", spec.cache_to]
+    for name, path in spec.secrets:
+        argv += ["--secret", f"id={name},src={path}"]
+    argv += spec.access.options()
+    argv.append(str(spec.context))
+    return argv
+
+
+def push_argv(image: str, destination: str, digestfile: Path, access: RegistryAccess,
+              store: StoreSpec | None = None) -> list[str]:
+    """``buildah push`` of local ``image`` (an id or name) to ``destination`` in a registry."""
+    argv = ["buildah", *store_options(store), "push", "--retry", str(RETRIES),
+            "--retry-delay", RETRY_DELAY, "--digestfile", str(digestfile)]
+    argv += access.options()
+    argv += [image, f"docker://{destination}"]
+    return argv
+
+
+def image_id_argv(ref: str, store: StoreSpec | None = None) -> list[str]:
+    """The id of image ``ref`` in the store; fails (non-zero) if there is none."""
+    return ["buildah", *store_options(store), "inspect", "--type", "image", "--format",
+            "{{.FromImageID}}", ref]
+
+
+def copy_in_argv(ref: str, source: StoreSpec, store: StoreSpec) -> list[str]:
+    """Copy image ``ref`` from store ``source`` into ``store`` (same host, no registry)."""
+    origin = f"containers-storage:[{source.driver}@{source.root}+{source.runroot}]{ref}"
+    return ["buildah", *store_options(store), "pull", "--quiet", "--policy", "always", origin]
+
+
+def store_info_argv() -> list[str]:
+    """The user's default podman store: driver, graph root and run root, one per line."""
+    return ["podman", "info", "--format",
+            "{{.Store.GraphDriverName}}\n{{.Store.GraphRoot}}\n{{.Store.RunRoot}}"]
