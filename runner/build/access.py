@@ -57,6 +57,7 @@ class AccessPlan:
 
 def prepare(
     directory: Path,
+    *,
     registries: Iterable[Registry],
     secrets: Mapping[str, str],
     refs: Iterable[str],

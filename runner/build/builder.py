@@ -61,15 +61,15 @@ async def build_image(
     file = containerfile.find(context, given)
     if file is None:
         if given is not None:
-            raise BuildFailed(f"the Containerfile {build.containerfile} does not exist in the"
-                              " project")
+            raise BuildFailed(f"the Containerfile {build.containerfile} does not exist")
         raise BuildFailed(f"there is no Containerfile or Dockerfile in the build context "
                           f"'{build.context}'; add one or set 'containerfile'")
     text = file.read_text(errors="replace")
     bases = containerfile.base_images(text)
     refs = [*bases, *build.cache_from, *([build.cache_to] if build.cache_to else [])]
     destinations = build.tags if build.push else ()
-    plan = access.prepare(scratch, registries, secrets, refs, destinations, env.base_authfile)
+    plan = access.prepare(scratch, registries=registries, secrets=secrets, refs=refs,
+                          destinations=destinations, base_authfile=env.base_authfile)
     if env.store is not None:
         await _seed(bases, env.store, notice)
     secret_files = tuple((name, _secret_file(scratch, name, secrets[name]))

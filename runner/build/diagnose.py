@@ -56,8 +56,8 @@ def explain_push(done: Finished, destination: str, registries: Sequence[Registry
             fix = (f"check the password in secret '{known.password_secret}' for user "
                    f"'{known.username}' (registries.{host} in the pipeline)")
         else:
-            fix = (f"give credentials under 'registries: {{{host}: {{username, "
-                   f"password_secret}}}}' or log in with `buildah login {host}`")
+            fix = (f"log in with `buildah login {host}` as this user, or give a pipeline "
+                   f"credentials under 'registries: {{{host}: {{username, password_secret}}}}'")
         return f"registry {host} refused the credentials for {destination}: {fix}. buildah " \
                f"said: {message}"
     if _TLS.search(text):

@@ -9,11 +9,14 @@ from runner.logs.summary import Row
 
 
 def summary_rows(results: Sequence[JobResult]) -> list[Row]:
-    """One row per job: allowed failures are marked, coverage figures carried over."""
+    """One row per job: allowed failures marked, coverage figures and built images shown."""
     rows: list[Row] = []
     for result in results:
         status = result.status.value
         if result.passed and result.status in (JobStatus.FAILED, JobStatus.TIMED_OUT):
             status += " (allowed)"
-        rows.append(Row(result.name, status, result.duration_s, result.note, result.coverage))
+        note = result.note
+        if result.image is not None:  # a build job: where its image is, digest included
+            note = f"image {result.image}" + (f"; {note}" if note else "")
+        rows.append(Row(result.name, status, result.duration_s, note, result.coverage))
     return rows
