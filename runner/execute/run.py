@@ -45,6 +45,7 @@ async def execute(
 ) -> tuple[list[JobResult], Interruption]:
     """Run ``pipeline``; returns per-job results and whether the user interrupted it."""
     secrets = resolve_secrets(pipeline, environ)
+    check_registries(pipeline)
     clashes = clashing_names(job.name for job in pipeline.jobs)
     if clashes:
         first, second = clashes[0]
@@ -102,6 +103,21 @@ async def execute(
             loop.remove_signal_handler(sig)
     write_result(layout, pipeline, results)
     return results, interruption
+
+
+def check_registries(pipeline: Pipeline) -> None:
+    """Every registry CA file must be readable before any job starts (exit 2, not a failed job)."""
+    for registry in pipeline.registries:
+        if registry.ca_file is None:
+            continue
+        try:
+            registry.ca_file.read_bytes()
+        except OSError as exc:
+            where = f"{registry.spot}: " if registry.spot else f"{pipeline.source}: "
+            raise UserInputError(
+                f"{where}'ca_file' of registry '{registry.host}' is {registry.ca_file}, which "
+                f"cannot be read: {exc.strerror}."
+            ) from exc
 
 
 def build_env(settings: Settings, tenant: str) -> BuildEnv:
