@@ -175,10 +175,14 @@ def _runtime_dir(f: HostFacts) -> Finding:
     if d.owner_uid != f.uid:
         detail = f"XDG_RUNTIME_DIR={d.path} is owned by uid {d.owner_uid}, not {f.uid}"
         return _bad("runtime-dir", "error", detail, create)
-    if d.mode != 0o700:
-        detail = f"XDG_RUNTIME_DIR={d.path} has mode {d.mode or 0:04o}, podman needs 0700"
+    mode = d.mode or 0
+    if mode & 0o077 & ~0o011:
+        # Search-only bits (0711) are fine: podman adds them itself when a
+        # container's uid slice must traverse to a run root below this dir.
+        detail = (f"XDG_RUNTIME_DIR={d.path} has mode {mode:04o}: other users can read or "
+                  "write podman's locks and sockets; it must be 0700 (or 0711)")
         return _bad("runtime-dir", "error", detail, f"chmod 0700 {d.path}")
-    return _good("runtime-dir", f"{d.path} (0700, owned by {f.user})")
+    return _good("runtime-dir", f"{d.path} ({mode:04o}, owned by {f.user})")
 
 
 def _config_files(f: HostFacts) -> Finding:

@@ -234,6 +234,18 @@ def test_runtime_dir_with_wrong_mode_or_owner() -> None:
     assert not missing.ok and "not a directory" in missing.detail
 
 
+def test_runtime_dir_search_bits_are_fine() -> None:
+    """0711 is what podman itself makes of it (a uid slice traversing to a run root)."""
+    for mode in (0o700, 0o711, 0o701):
+        ok = broken("runtime-dir",
+                    runtime_dir=RuntimeDir("/x", exists=True, owner_uid=1001, mode=mode))
+        assert ok.ok, oct(mode)
+    for mode in (0o750, 0o705, 0o702, 0o720):
+        bad = broken("runtime-dir",
+                     runtime_dir=RuntimeDir("/x", exists=True, owner_uid=1001, mode=mode))
+        assert not bad.ok and f"{mode:04o}" in bad.detail, oct(mode)
+
+
 def test_unparsable_config_is_an_error() -> None:
     """podman refuses to start on a broken containers.conf; moving it aside fixes that."""
     f = broken("config-files", config_errors=("/e/c.conf: Expected '=' (at line 1)",))
