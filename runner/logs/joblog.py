@@ -20,6 +20,8 @@ class JobLog:
         self._coverage: CoverageScanner | None = None
         path.parent.mkdir(parents=True, exist_ok=True)
         self._file = path.open("wb")
+        self._line_open = False
+        """The file's last byte is not a newline: a notice must start its own line."""
 
     def scan_coverage(self, regex: re.Pattern[str]) -> None:
         """Look for coverage figures in the output from now on (a new attempt starts afresh)."""
@@ -54,6 +56,9 @@ class JobLog:
         self._console.end(self.job)
         masked = self._masker.mask(text.encode())
         self._console.notice(self.job, masked.decode())
+        if self._line_open:
+            self._file.write(b"\n")
+            self._line_open = False
         self._file.write(masked + b"\n")
         self._file.flush()
 
@@ -65,6 +70,7 @@ class JobLog:
     def _emit(self, out: bytes) -> None:
         self._console.output(self.job, out)
         self._file.write(out)
+        self._line_open = not out.endswith(b"\n")
         self._file.flush()
         if self._coverage is not None:
             self._coverage.feed(out)
