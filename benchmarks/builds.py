@@ -66,7 +66,7 @@ class Bench:
         scratch = self.base / "scratch"
         shutil.rmtree(scratch, ignore_errors=True)
         scratch.mkdir(mode=0o700)
-        env = BuildEnv(store, base_authfile=self.registry.authfile)
+        env = BuildEnv(store, authfile=self.registry.authfile)
         start = time.perf_counter()
         asyncio.run(build_image(build, self.context, scratch, env, registries=self.registries,
                                 sink=lambda _: None, notice=lambda _: None))

@@ -50,6 +50,9 @@ class AccessPlan:
     build: RegistryAccess
     pushes: dict[str, RegistryAccess]
     """By registry host."""
+    unverified: tuple[str, ...] = ()
+    """Registries the build reaches without TLS checks only because another one it
+    uses is ``insecure`` (buildah has one switch per build); pushes are per host."""
 
     def for_push(self, destination: str) -> RegistryAccess:
         return self.pushes.get(registry_host(destination), self.build)
@@ -62,19 +65,26 @@ def prepare(
     secrets: Mapping[str, str],
     refs: Iterable[str],
     destinations: Iterable[str],
-    base_authfile: Path | None,
+    authfile: Path | None = None,
+    standard: Path | None = None,
 ) -> AccessPlan:
     """Write the job's auth file and CA dirs under ``directory`` (which must be private).
 
     ``refs`` are every reference the build itself touches (base images, cache
-    repositories), ``destinations`` the tags pushed. Without pipeline
-    credentials no auth file is written: buildah then finds the user's own.
+    repositories), ``destinations`` the tags pushed. ``authfile`` is one the
+    user named (``runner build --authfile``), ``standard`` the user's own
+    (``standard_authfile``). Without pipeline credentials no file is written:
+    buildah gets ``authfile`` if named, else does its own lookup over all the
+    standard places. With them, the job's file is ``authfile`` (or
+    ``standard``) as it is, credential helpers included, plus the pipeline's.
     """
     known = {registry.host: registry for registry in registries}
-    authfile = None
     with_creds = [r for r in known.values() if r.username is not None]
     if with_creds:
-        auths = _read_auths(base_authfile) if base_authfile else {}
+        base = authfile or standard
+        doc = _read(base) if base else {}
+        auths = doc.get("auths")
+        auths = dict(auths) if isinstance(auths, dict) else {}
         for registry in with_creds:
             assert registry.password_secret is not None and registry.username is not None
             token = f"{registry.username}:{secrets[registry.password_secret]}"
@@ -82,9 +92,7 @@ def prepare(
         authfile = directory / "auth.json"
         fd = os.open(authfile, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w") as out:
-            json.dump({"auths": auths}, out)
-    elif base_authfile is not None:
-        authfile = base_authfile
+            json.dump({**doc, "auths": auths}, out)
 
     def access(hosts: set[str], name: str) -> RegistryAccess:
         cas = [known[h].ca_file for h in sorted(hosts) if h in known and known[h].ca_file]
@@ -104,17 +112,21 @@ def prepare(
         host = registry_host(destination)
         if host not in plan_pushes:
             plan_pushes[host] = access({host}, f"certs-{len(plan_pushes)}")
-    return AccessPlan(access(build_hosts, "certs-build"), plan_pushes)
+    build = access(build_hosts, "certs-build")
+    unverified = () if build.tls_verify else tuple(
+        sorted(h for h in build_hosts if not (h in known and known[h].insecure)))
+    return AccessPlan(build, plan_pushes, unverified)
 
 
-def _read_auths(path: Path) -> dict[str, object]:
-    """The ``auths`` of a standard auth file; a broken one is the user's to fix, said clearly."""
+def _read(path: Path) -> dict[str, object]:
+    """A standard auth file; a broken one is the user's to fix, said clearly."""
     try:
         data = json.loads(path.read_text())
     except (OSError, ValueError) as exc:
         raise UserInputError(f"registry auth file {path} cannot be read: {exc}") from exc
-    auths = data.get("auths") if isinstance(data, dict) else None
-    return dict(auths) if isinstance(auths, dict) else {}
+    if not isinstance(data, dict):
+        raise UserInputError(f"registry auth file {path} is not a JSON object")
+    return data
 
 
 def _copy_ca(ca: Path, dest: Path, known: Mapping[str, Registry]) -> None:

@@ -37,8 +37,10 @@ class BuildEnv:
     store: StoreSpec | None
     """The tenant's build store; None builds in the user's default store (shared)."""
     runtime: str | None = None
-    base_authfile: Path | None = None
-    """The user's standard auth file, merged under pipeline credentials."""
+    authfile: Path | None = None
+    """An auth file the user named; None lets buildah look in the standard places."""
+    standard_authfile: Path | None = None
+    """The user's standard auth file, the base pipeline credentials are added to."""
 
 
 async def build_image(
@@ -69,7 +71,11 @@ async def build_image(
     refs = [*bases, *build.cache_from, *([build.cache_to] if build.cache_to else [])]
     destinations = build.tags if build.push else ()
     plan = access.prepare(scratch, registries=registries, secrets=secrets, refs=refs,
-                          destinations=destinations, base_authfile=env.base_authfile)
+                          destinations=destinations, authfile=env.authfile,
+                          standard=env.standard_authfile)
+    if plan.unverified:
+        notice(f"runner: warning: TLS is not verified for {', '.join(plan.unverified)} during "
+               "this build, because a registry it also reads from is marked 'insecure'")
     if env.store is not None:
         await _seed(bases, env.store, notice)
     secret_files = tuple((name, _secret_file(scratch, name, secrets[name]))

@@ -14,6 +14,7 @@ from pathlib import Path
 NAMES = ("Containerfile", "Dockerfile")
 _STEP = re.compile(r"^(?:\[(\d+)/\d+\] )?STEP (\d+)/\d+: (.*)$")
 _ESCAPE = re.compile(r"^#\s*escape\s*=\s*(\S)\s*$", re.IGNORECASE)
+_DIRECTIVE = re.compile(r"^#\s*[A-Za-z]+\s*=")
 
 
 @dataclass(frozen=True)
@@ -43,12 +44,16 @@ def instructions(text: str) -> list[Instruction]:
     stage, step = 0, 0
     pending: list[str] = []
     start = 0
+    directives = True
+    """Parser directives (``# name=value``) may only open the file, before anything else."""
     for number, raw in enumerate(text.splitlines(), start=1):
         line = raw.rstrip()
-        if not pending:
-            if number == 1 and (m := _ESCAPE.match(line)):
+        if directives:
+            if m := _ESCAPE.match(line):
                 escape = m.group(1)
                 continue
+            directives = bool(_DIRECTIVE.match(line))
+        if not pending:
             if not line.strip() or line.lstrip().startswith("#"):
                 continue
             start = number
@@ -72,7 +77,7 @@ def base_images(text: str) -> list[str]:
     stages: set[str] = set()
     bases: list[str] = []
     for ins in instructions(text):
-        if ins.step != 1:
+        if ins.stage == 0 or ins.step != 1:  # stage 0: ARGs before the first FROM
             continue
         words = [w for w in ins.text.split()[1:] if not w.startswith("--")]
         if not words:

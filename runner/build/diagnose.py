@@ -16,8 +16,8 @@ from runner.engine.buildah import Finished
 from runner.engine.buildargv import RETRIES
 from runner.pipeline.model import Registry
 
-_AUTH = re.compile(r"unauthorized|authentication required|401|invalid username/password",
-                   re.IGNORECASE)
+_AUTH = re.compile(r"unauthorized|authentication required|(?<![\w.:])401(?![\w.:])|"
+                   r"invalid username/password", re.IGNORECASE)
 _UNREACHABLE = re.compile(r"connection refused|no such host|i/o timeout|network is unreachable|"
                           r"no route to host|connection reset", re.IGNORECASE)
 _TLS = re.compile(r"x509:|certificate|tls:|server gave HTTP response to HTTPS", re.IGNORECASE)
@@ -27,7 +27,8 @@ def error_line(done: Finished) -> str:
     """buildah's own error message: its last ``Error:`` line, else its last line."""
     for line in reversed(done.tail):
         if line.startswith("Error: ") or "level=error" in line:
-            return line.removeprefix("Error: ").strip()
+            # buildah 1.28 appends a Go struct dump to parse errors; it helps nobody.
+            return line.removeprefix("Error: ").split(" &imagebuilder.Step{")[0].strip()
     return done.tail[-1].strip() if done.tail else f"exit status {done.code}"
 
 
@@ -56,7 +57,7 @@ def explain_push(done: Finished, destination: str, registries: Sequence[Registry
             fix = (f"check the password in secret '{known.password_secret}' for user "
                    f"'{known.username}' (registries.{host} in the pipeline)")
         else:
-            fix = (f"log in with `buildah login {host}` as this user, or give a pipeline "
+            fix = (f"log in with `buildah login {host}` as this user, or give the pipeline "
                    f"credentials under 'registries: {{{host}: {{username, password_secret}}}}'")
         return f"registry {host} refused the credentials for {destination}: {fix}. buildah " \
                f"said: {message}"

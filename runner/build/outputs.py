@@ -7,6 +7,7 @@ tenant store it was built in: no registry round trip, no copy.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -48,8 +49,16 @@ class BuildOutput:
 
 
 def substitute(text: str, outputs: Mapping[str, BuildOutput]) -> str:
-    """``text`` with every ``${{ jobs.X.field }}`` replaced (X is a finished build job)."""
-    return OUTPUT_REF.sub(lambda m: outputs[m.group(1)].field(m.group(2)), text)
+    """``text`` with every ``${{ jobs.X.field }}`` of a finished build job X replaced.
+
+    A reference to a job with no output (a build job's own, inherited from the
+    top level) stays as written.
+    """
+    def one(m: re.Match[str]) -> str:
+        output = outputs.get(m.group(1))
+        return m.group(0) if output is None else output.field(m.group(2))
+
+    return OUTPUT_REF.sub(one, text)
 
 
 def job_image(image: str, outputs: Mapping[str, BuildOutput]) -> tuple[str, StoreSpec | None]:

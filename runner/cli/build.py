@@ -86,8 +86,8 @@ def handle(args: argparse.Namespace) -> int:
         stores, runroots = store_roots(os.environ, Path.home())
         tenant = tenant_key(context)
         store = StoreSpec(stores / tenant, runroots / tenant)
-    authfile = args.authfile or standard_authfile(os.environ, Path.home())
-    env = BuildEnv(store, args.runtime, authfile)
+    env = BuildEnv(store, args.runtime, authfile=args.authfile,
+                   standard_authfile=standard_authfile(os.environ, Path.home()))
 
     def notice(text: str) -> None:
         print(text, file=sys.stderr, flush=True)

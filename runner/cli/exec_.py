@@ -190,7 +190,7 @@ def with_build_settings(settings: Settings, mode: str, environ: Mapping[str, str
         settings,
         build_stores=None if shared else stores,
         build_runroot=None if shared else runroots,
-        base_authfile=standard_authfile(environ, Path.home()),
+        standard_authfile=standard_authfile(environ, Path.home()),
     )
 
 

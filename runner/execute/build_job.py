@@ -15,7 +15,7 @@ from dataclasses import replace
 import structlog
 
 from runner.build.builder import BuildFailed, build_image
-from runner.build.outputs import BuildOutput
+from runner.build.outputs import BuildOutput, substitute
 from runner.errors import EngineError, RunnerError
 from runner.execute.job import Outcome, RunContext
 from runner.execute.results import JobStatus
@@ -118,12 +118,13 @@ class BuildAttempt:
 
     def _expanded(self) -> Build:
         """The build with ``$VAR`` of the job's variables expanded (never secrets)."""
+        outputs = self.ctx.outputs
         env = dict(self.ctx.predefined(self.job))
-        env.update(self.job.variables)
+        env.update((name, substitute(value, outputs)) for name, value in self.job.variables)
         b = self.build
 
         def x(text: str) -> str:
-            return expand(text, env)
+            return expand(substitute(text, outputs), env)
 
         return replace(
             b,

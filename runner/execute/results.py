@@ -85,5 +85,5 @@ class Settings:
     user's default store (layers of every project's builds feed each other)."""
     build_runroot: Path | None = None
     """Run-time state of those stores (a tmpfs under ``$XDG_RUNTIME_DIR``)."""
-    base_authfile: Path | None = None
-    """The user's own registry auth file, merged under pipeline credentials."""
+    standard_authfile: Path | None = None
+    """The user's own registry auth file, the base pipeline credentials are added to."""

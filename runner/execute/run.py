@@ -125,7 +125,7 @@ def build_env(settings: Settings, tenant: str) -> BuildEnv:
     store = None
     if settings.build_stores is not None and settings.build_runroot is not None:
         store = StoreSpec(settings.build_stores / tenant, settings.build_runroot / tenant)
-    return BuildEnv(store, settings.runtime, settings.base_authfile)
+    return BuildEnv(store, settings.runtime, standard_authfile=settings.standard_authfile)
 
 
 def write_result(layout: RunLayout, pipeline: Pipeline, results: list[JobResult]) -> None:

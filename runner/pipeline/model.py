@@ -213,9 +213,18 @@ class Job:
     build: Build | None = None
 
     def output_refs(self) -> frozenset[str]:
-        """Build jobs whose outputs (``${{ jobs.X.image }}``) this job's image or variables use."""
+        """Other build jobs whose outputs (``${{ jobs.X.image }}``) this job uses.
+
+        A job's references to its own output are left out: a build job
+        inherits top-level variables written for the jobs that use its image.
+        """
         texts = [self.image, *(value for _, value in self.variables)]
-        return frozenset(m.group(1) for text in texts for m in OUTPUT_REF.finditer(text))
+        if self.build is not None:
+            b = self.build
+            texts += [*b.tags, *(v for _, v in b.args), *(v for _, v in b.labels),
+                      *b.cache_from, b.cache_to or "", b.target or ""]
+        found = {m.group(1) for text in texts for m in OUTPUT_REF.finditer(text)}
+        return frozenset(found - {self.name})
 
 
 @dataclass(frozen=True)

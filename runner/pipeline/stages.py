@@ -96,8 +96,6 @@ def _output_needs(drafts: list[Draft]) -> None:
                        else "there is no such job" + dag.closest(ref, sorted(names)))
                 raise PipelineError(draft.spot, f"job '{draft.name}' uses an output of job "
                                     f"'{ref}' (${{{{ jobs.{ref}... }}}}), but {why}")
-            if ref == draft.name:
-                raise PipelineError(draft.spot, f"job '{draft.name}' uses its own output")
             if ref not in have:
                 added.append(Need(ref, artifacts=False))
         if added:
