@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -12,7 +13,10 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from runner.engine.argv import LABEL_RUN, list_containers_argv
+from runner.build.storage import store_roots
+from runner.engine.argv import LABEL_RUN, StoreSpec, list_containers_argv, store_options
+from runner.execute.layout import tenant_key
+from tests.registry import Registry
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -92,3 +96,96 @@ def said(out: str, job: str, text: str) -> bool:
     """Whether ``job`` printed a line starting with ``text`` (prefixes are padded)."""
     return any(re.match(rf"{re.escape(job)}\s*\| {re.escape(text)}", line)
                for line in out.splitlines())
+
+
+# --- image builds (build jobs) ---------------------------------------------------------------
+
+BUILD_TOOL_TIMEOUT = 300
+OUTPUT_IMAGE = "${{ jobs.img.image }}"
+"""How a later job names build job ``img``'s image (kept out of f-strings' braces)."""
+OUTPUT_DIGEST = "${{ jobs.img.digest }}"
+
+
+def new_project(root: Path, cache: Path) -> Project:
+    """Another fresh git project, for tests that need two (each gets its own tenant store)."""
+    root.mkdir(parents=True)
+    subprocess.run(["git", "init", "-q", str(root)], check=True, timeout=30)
+    return Project(root, cache)
+
+
+def job_results(project: Project) -> dict[str, dict[str, object]]:
+    """``.runner/result.json``'s jobs, by name."""
+    doc = json.loads((project.state / "result.json").read_text())
+    return {job["name"]: job for job in doc["jobs"]}
+
+
+def with_registry(pipeline: str, registry: Registry, ca_file: str | Path | None = None,
+                  secret: str = "REG_PW") -> str:
+    """``pipeline`` (dedented) plus ``secrets`` and ``registries`` for pushing to ``registry``.
+
+    The password comes from the environment variable named ``secret``; ``ca_file``
+    defaults to the registry's CA by absolute path.
+    """
+    ca = registry.ca_file if ca_file is None else ca_file
+    return (textwrap.dedent(pipeline)
+            + f"secrets: {{{secret}: {{env: {secret}}}}}\n"
+            + f"registries: {{\"{registry.host}\": {{ca_file: \"{ca}\", username: "
+              f"{registry.username}, password_secret: {secret}}}}}\n")
+
+
+def tenant_store(root: Path) -> StoreSpec:
+    """Where build jobs of the project at ``root`` keep their images (its tenant store)."""
+    stores, runroots = store_roots(os.environ, Path.home())
+    key = tenant_key(root)
+    return StoreSpec(stores / key, runroots / key)
+
+
+def buildah(*args: str, store: StoreSpec | None = None,
+            check: bool = True) -> subprocess.CompletedProcess[str]:
+    """``buildah`` on ``store`` (None: the user's default store), with a timeout."""
+    return subprocess.run(["buildah", *store_options(store), *args], capture_output=True,
+                          text=True, timeout=BUILD_TOOL_TIMEOUT, check=check)
+
+
+def podman(*args: str, store: StoreSpec | None = None,
+           check: bool = True) -> subprocess.CompletedProcess[str]:
+    """``podman`` on ``store`` (None: the user's default store), with a timeout."""
+    return subprocess.run(["podman", *store_options(store), *args], capture_output=True,
+                          text=True, timeout=BUILD_TOOL_TIMEOUT, check=check)
+
+
+def remove_build_store(root: Path) -> None:
+    """Delete the tenant store of the project at ``root`` (its files belong to subuids too)."""
+    store = tenant_store(root)
+    if store.root.exists():
+        buildah("rm", "--all", store=store, check=False)
+        buildah("rmi", "--all", "--force", store=store, check=False)
+    paths = [str(path) for path in (store.root, store.runroot) if path.exists()]
+    if paths:
+        subprocess.run(["podman", "unshare", "rm", "-rf", "--", *paths], capture_output=True,
+                       text=True, timeout=BUILD_TOOL_TIMEOUT, check=True)
+
+
+class Tenants:
+    """Projects whose tenant build stores a test created; remove_all() deletes the stores."""
+
+    def __init__(self) -> None:
+        self.roots: list[Path] = []
+
+    def add(self, project: Project) -> Project:
+        self.roots.append(project.root)
+        return project
+
+    def remove_all(self) -> None:
+        errors = []
+        for root in self.roots:
+            try:
+                remove_build_store(root)
+            except subprocess.SubprocessError as err:
+                errors.append(f"{root}: {err}")
+        assert not errors, errors
+
+
+def runtime_dir_mode() -> int:
+    """The permission bits of ``$XDG_RUNTIME_DIR``."""
+    return Path(os.environ["XDG_RUNTIME_DIR"]).stat().st_mode & 0o7777
