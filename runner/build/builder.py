@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from runner.build import access, containerfile
+from runner.build import access, containerfile, storelock
 from runner.build.diagnose import explain_build, explain_push
 from runner.build.outputs import BuildOutput
 from runner.engine import buildah, store_index
@@ -87,7 +87,8 @@ async def build_image(
         isolation=build.isolation, cache_from=build.cache_from, cache_to=build.cache_to,
         secrets=secret_files, access=plan.build, store=env.store, runtime=env.runtime,
     )
-    done = await buildah.run(build_argv(spec), sink)
+    async with storelock.using(env.store):
+        done = await buildah.run(build_argv(spec), sink)
     if done.code != 0 or not iidfile.is_file():
         relative = file.relative_to(workspace) if file.is_relative_to(workspace) else file
         raise BuildFailed(explain_build(done, str(relative), text))

@@ -123,3 +123,8 @@ def store_info_argv() -> list[str]:
     """
     return ["buildah", "info", "--format",
             "{{.store.GraphDriverName}}\n{{.store.GraphRoot}}\n{{.store.RunRoot}}"]
+
+
+def remove_working_containers_argv(store: StoreSpec | None) -> list[str]:
+    """Remove every buildah working container of ``store`` (podman's are not touched)."""
+    return ["buildah", *store_options(store), "rm", "--all"]

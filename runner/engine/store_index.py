@@ -30,3 +30,15 @@ def has_image(store: StoreSpec, ref: str) -> bool | None:
         if isinstance(image, dict) and name in (image.get("names") or ()):
             return True
     return None
+
+
+def has_containers(store: StoreSpec) -> bool | None:
+    """Whether the store lists any container (buildah's or podman's); None if unreadable."""
+    try:
+        with (store.root / f"{store.driver}-containers" / "containers.json").open("rb") as file:
+            containers = json.load(file)
+    except FileNotFoundError:
+        return False
+    except (OSError, ValueError):
+        return None
+    return bool(containers) if isinstance(containers, list) else None

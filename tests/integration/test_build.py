@@ -11,6 +11,7 @@ import gzip
 import re
 import secrets
 import shutil
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -174,6 +175,26 @@ def test_failing_run_step_names_its_line(built: Project) -> None:
     assert "exit status 3" in said_line
     result = job_results(built)["img"]
     assert (result["status"], result["exit_code"]) == ("failed", 1)
+
+
+def test_timed_out_build_leaves_no_working_container(built: Project) -> None:
+    """buildah killed at the job's timeout leaves its working container; the runner sweeps
+    it (and any left by an earlier killed build) once no other build uses the store."""
+    built.write("""
+        version: 1
+        jobs:
+          img:
+            timeout: 2s
+            build: {}
+        """, Containerfile=f"FROM {BASE}\nRUN sleep 60\n")
+    run = _run(built)
+    assert run.code == 1, run.out + run.err
+    assert job_results(built)["img"]["status"] == "timed out"
+    store = tenant_store(built.root)
+    left = buildah("containers", "--quiet", store=store).stdout.split()
+    assert left == []
+    assert "sleep 60" not in subprocess.run(["ps", "-eo", "args"], capture_output=True,
+                                            text=True, check=True, timeout=30).stdout
 
 
 @pytest.mark.parametrize(("containerfile", "line", "reason"), [
