@@ -34,6 +34,17 @@ class FieldReader:
         """The error to raise (returned, so call sites read ``raise self.fail(...)``)."""
         return PipelineError(self.spot(pos, key), message)
 
+    def child(self, mapping: Map, name: str, key: str, what: str) -> tuple[Node, str, str] | None:
+        """``mapping[name]`` as (node, key path, description) for the checkers; None if absent.
+
+        ``what`` names the mapping (``job 'build'``), so the child reads
+        ``'image' of job 'build'`` in messages.
+        """
+        found = mapping.get(name)
+        if found is None:
+            return None
+        return found.value, yamlsrc.join_key(key, name), f"'{name}' of {what}"
+
     def check_keys(self, mapping: Map, allowed: Sequence[str], key: str, where: str) -> None:
         """Unknown keys are typos far more often than intent, so they are errors with a hint.
 

@@ -8,6 +8,7 @@ are refused with the reason. Registry passwords are named, never written: a
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 from pathlib import Path
@@ -39,11 +40,7 @@ class BuildReader(FieldReader):
         spec = self.expect_map(node, key, what)
         self.check_keys(spec, BUILD_KEYS, key, f"in {what}")
 
-        def sub(name: str) -> tuple[Node, str, str] | None:
-            found = spec.get(name)
-            if found is None:
-                return None
-            return found.value, yamlsrc.join_key(key, name), f"'{name}' of {what}"
+        sub = functools.partial(self.child, spec, key=key, what=what)
 
         context = "." if (got := sub("context")) is None else values.rel_path(self, *got)
         containerfile = None if (got := sub("containerfile")) is None else values.rel_path(

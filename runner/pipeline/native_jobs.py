@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
@@ -83,11 +84,7 @@ class JobReader(FieldReader):
         body = self.expect_map(entry.value, key, what)
         self.check_keys(body, JOB_KEYS, key, f"in {what}")
 
-        def sub(k: str) -> tuple[Node, str, str] | None:
-            found = body.get(k)
-            if found is None:
-                return None
-            return found.value, yamlsrc.join_key(key, k), f"'{k}' of {what}"
+        sub = functools.partial(self.child, body, key=key, what=what)
 
         build: Build | None = None
         script: tuple[str, ...]
@@ -153,11 +150,7 @@ class JobReader(FieldReader):
     ) -> tuple[str, tuple[str, ...], tuple[str, ...]]:
         """A container job's image, script and after_script; image and script are required."""
 
-        def sub(k: str) -> tuple[Node, str, str] | None:
-            found = body.get(k)
-            if found is None:
-                return None
-            return found.value, yamlsrc.join_key(key, k), f"'{k}' of {what}"
+        sub = functools.partial(self.child, body, key=key, what=what)
 
         image = self.top.image
         if (got := sub("image")) is not None:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.harness import Project, podman_leftovers
+from tests.integration.harness import Project, Tenants, podman_leftovers
 
 
 @pytest.fixture
@@ -23,3 +23,11 @@ def project(tmp_path: Path, busybox_image: str) -> Iterator[Project]:
     work = root / ".runner" / "work"
     assert not work.exists() or list(work.iterdir()) == []
 
+
+
+@pytest.fixture
+def tenants() -> Iterator[Tenants]:
+    """Tenant build stores to delete after the test."""
+    made = Tenants()
+    yield made
+    made.remove_all()

@@ -21,6 +21,12 @@ from tests.registry import Registry
 REPO = Path(__file__).resolve().parents[2]
 
 
+BASE = "localhost/busybox:latest"
+"""The local base image build tests start FROM."""
+BUILD_TIMEOUT = 300
+"""How long a test gives one ``runner exec`` that builds images."""
+
+
 def podman_leftovers() -> list[str]:
     """Containers of any runner run (podman's and buildah's), by name."""
     proc = subprocess.run(list_containers_argv(LABEL_RUN), capture_output=True, text=True,

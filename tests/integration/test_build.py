@@ -12,12 +12,13 @@ import re
 import secrets
 import shutil
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.integration.harness import (
+    BASE,
+    BUILD_TIMEOUT,
     OUTPUT_DIGEST,
     OUTPUT_IMAGE,
     Project,
@@ -36,16 +37,6 @@ from tests.registry import Registry, unused_registry_host
 
 pytestmark = pytest.mark.podman
 
-BASE = "localhost/busybox:latest"
-BUILD_TIMEOUT = 300
-
-
-@pytest.fixture
-def tenants() -> Iterator[Tenants]:
-    """Tenant stores to delete after the test."""
-    made = Tenants()
-    yield made
-    made.remove_all()
 
 
 @pytest.fixture

@@ -7,12 +7,13 @@ import os
 import re
 import secrets
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.integration.harness import (
+    BASE,
+    BUILD_TIMEOUT,
     OUTPUT_IMAGE,
     Project,
     Run,
@@ -27,16 +28,6 @@ from tests.registry import Registry
 
 pytestmark = pytest.mark.podman
 
-BASE = "localhost/busybox:latest"
-BUILD_TIMEOUT = 300
-
-
-@pytest.fixture
-def tenants() -> Iterator[Tenants]:
-    """Tenant stores to delete after the test."""
-    made = Tenants()
-    yield made
-    made.remove_all()
 
 
 

@@ -10,22 +10,15 @@ from __future__ import annotations
 import difflib
 from collections.abc import Sequence
 
-from runner.pipeline import values, yamlsrc
+from runner.pipeline import values
 from runner.pipeline.fields import FieldReader
-from runner.pipeline.yamlsrc import Map, Node, Pos, Scalar, Seq, describe, join_index
+from runner.pipeline.yamlsrc import Node, Pos, Scalar, Seq, describe, join_index
 
 MAX_NESTING = 10
 
 
 class GitLabReader(FieldReader):
     """``FieldReader`` plus the value shapes GitLab's keywords take."""
-
-    def child(self, mapping: Map, name: str, key: str, what: str) -> tuple[Node, str, str] | None:
-        """``(node, key path, what)`` of ``mapping[name]``, or None when it is absent."""
-        entry = mapping.get(name)
-        if entry is None:
-            return None
-        return entry.value, yamlsrc.join_key(key, name), f"'{name}' of {what}"
 
     def strings(self, node: Node, key: str, what: str) -> list[tuple[str, Pos, str]]:
         """A string or a list of strings (nested lists from anchors flattened), with spots."""

@@ -15,18 +15,7 @@ from runner.build.containerfile import (
     line_of,
     progress,
 )
-
-MULTI = (
-    "FROM localhost/busybox:latest AS one\n"
-    "RUN echo ok\n"
-    "\n"
-    "FROM one\n"
-    "RUN echo a && \\\n"
-    "    false\n"
-    "RUN echo never\n"
-)
-"""The two-stage file behind the real buildah output in test_diagnose (fails at line 5)."""
-
+from tests.unit.builds.samples import MULTI
 
 # -- find ---------------------------------------------------------------------------
 

@@ -5,16 +5,8 @@ from __future__ import annotations
 from runner.build.diagnose import error_line, explain_build, explain_push
 from runner.engine.buildah import Finished
 from runner.pipeline.model import Registry
+from tests.unit.builds.samples import MULTI
 
-MULTI = (
-    "FROM localhost/busybox:latest AS one\n"
-    "RUN echo ok\n"
-    "\n"
-    "FROM one\n"
-    "RUN echo a && \\\n"
-    "    false\n"
-    "RUN echo never\n"
-)
 RUN_FAILED = Finished(1, (
     "[1/2] STEP 1/2: FROM localhost/busybox:latest AS one",
     "[1/2] STEP 2/2: RUN echo ok",
