@@ -57,6 +57,8 @@ class ContainerSpec:
     pull: str = "missing"
     store: StoreSpec | None = None
     """Where the image is (a tenant's build store); None: the user's default store."""
+    pod: str | None = None
+    """The job's pod (when it has services): the slice and network are the pod's."""
 
 
 def global_options(runtime: str | None, store: StoreSpec | None = None) -> list[str]:
@@ -80,10 +82,14 @@ def job_container_argv(spec: ContainerSpec, supervisor: str) -> list[str]:
     argv = ["podman", *global_options(spec.runtime, spec.store), "run", "--rm", "--interactive"]
     argv += ["--name", spec.name]
     argv += ["--label", f"{LABEL_RUN}={spec.run_id}", "--label", f"{LABEL_JOB}={spec.job}"]
-    mapping = f"0:{spec.id_base}:{spec.id_size}"
-    argv += ["--uidmap", mapping, "--gidmap", mapping, "--security-opt", "no-new-privileges"]
+    if spec.pod is not None:
+        argv += ["--pod", spec.pod]
+    else:
+        mapping = f"0:{spec.id_base}:{spec.id_size}"
+        argv += ["--uidmap", mapping, "--gidmap", mapping]
+    argv += ["--security-opt", "no-new-privileges"]
     argv += ["--log-driver", "none", f"--pull={spec.pull}", "--pidfile", str(spec.pidfile)]
-    if spec.network:
+    if spec.network and spec.pod is None:
         argv += ["--network", spec.network]
     argv += ["--volume", f"{spec.workspace}:{spec.project_dir}"]
     argv += ["--volume", f"{spec.control}:{CONTROL_DIR}"]

@@ -107,6 +107,11 @@ class NamespaceHelper:
         reply = await self._call(request)
         return Collected(tuple(reply["matched"]), tuple(reply["unmatched"]))
 
+    async def open_ports(self, pid: int, ports: Sequence[int]) -> list[int]:
+        """Which loopback ``ports`` accept connections in the network namespace of ``pid``."""
+        reply = await self._call({"op": "probe", "pid": pid, "ports": list(ports)})
+        return [int(port) for port in reply["open"]]
+
     async def remove(self, *paths: Path) -> None:
         """Remove paths whichever slice owns their contents."""
         await self._call({"op": "remove", "paths": [str(path) for path in paths]})

@@ -264,10 +264,60 @@ def remove(req: Request) -> Request:
     return {"ok": True}
 
 
+CLONE_NEWNET = 0x40000000
+PROBE_TIMEOUT_S = 0.2
+
+
+def _open_ports(netns: int, ports: list[int]) -> list[int]:
+    """In the network namespace ``netns`` (an fd), which loopback TCP ports accept."""
+    import ctypes  # noqa: PLC0415 - only services need it
+    import socket  # noqa: PLC0415
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.setns(netns, CLONE_NEWNET) != 0:  # this thread only: setns(NEWNET) is per thread
+        raise OSError(ctypes.get_errno(), "setns into the pod's network namespace failed")
+    found = []
+    for port in ports:
+        with contextlib.suppress(OSError), socket.create_connection(
+                ("127.0.0.1", port), timeout=PROBE_TIMEOUT_S):
+            found.append(port)
+    return found
+
+
+def probe(req: Request) -> Request:
+    """Which of ``ports`` accept connections on localhost of the pod process ``pid`` is in.
+
+    Services listen inside the job's pod, whose network the host cannot
+    reach (slirp4netns); as root of podman's namespace we may enter it. The
+    work runs in a throwaway thread so this process keeps its own network.
+    """
+    import threading  # noqa: PLC0415
+
+    fd = os.open(f"/proc/{int(req['pid'])}/ns/net", os.O_RDONLY)
+    result: dict[str, Any] = {}
+
+    def work() -> None:
+        try:
+            result["open"] = _open_ports(fd, [int(port) for port in req["ports"]])
+        except OSError as exc:
+            result["error"] = str(exc)
+
+    try:
+        thread = threading.Thread(target=work)
+        thread.start()
+        thread.join()
+    finally:
+        os.close(fd)
+    if "error" in result:
+        raise OSError(result["error"])
+    return {"ok": True, "open": result["open"]}
+
+
 OPERATIONS: dict[str, Callable[[Request], Request]] = {
     "prepare": prepare,
     "collect": collect,
     "remove": remove,
+    "probe": probe,
     "ping": lambda _req: {"ok": True, "uid": os.getuid()},
 }
 

@@ -112,7 +112,7 @@ class JobContainer:
         if proc is None or proc.returncode is not None:
             return
         signal_name = "USR2" if hard else "TERM"
-        code, out = await _run(podman_argv.signal_argv(self.spec.name, signal_name,
+        code, out = await run_captured(podman_argv.signal_argv(self.spec.name, signal_name,
                                                        self.spec.runtime, self.spec.store))
         if code:
             log.warning("signal_failed", container=self.spec.name, signal=signal_name,
@@ -219,7 +219,8 @@ class JobContainer:
             self._stderr = (self._stderr + chunk)[-8192:]
 
 
-async def _run(argv: list[str]) -> tuple[int, str]:
+async def run_captured(argv: list[str]) -> tuple[int, str]:
+    """Run a short podman command; its exit code and merged output."""
     proc = await asyncio.create_subprocess_exec(
         *argv,
         stdin=asyncio.subprocess.DEVNULL,
@@ -236,7 +237,7 @@ async def force_remove(names: list[str], runtime: str | None = None,
     """Remove containers by name at once; raises if podman refuses."""
     if not names:
         return
-    code, out = await _run(podman_argv.force_remove_argv(names, runtime, store))
+    code, out = await run_captured(podman_argv.force_remove_argv(names, runtime, store))
     if code:
         raise EngineError(f"podman could not remove containers {', '.join(names)}: {out.strip()}")
 

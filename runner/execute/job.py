@@ -22,6 +22,7 @@ from runner.build.outputs import BuildOutput, job_image, substitute
 from runner.engine.argv import CONTROL_DIR, ContainerSpec
 from runner.engine.boot import job_script
 from runner.engine.namespace import NamespaceHelper
+from runner.engine.podargv import PodSpec
 from runner.engine.podman import ContainerGone, JobContainer
 from runner.engine.slices import Lease, SliceAllocator
 from runner.errors import EngineError
@@ -30,6 +31,7 @@ from runner.execute.interrupt import Interruption
 from runner.execute.layout import RunLayout, safe_name
 from runner.execute.policy import caches_to_restore, caches_to_save, outcome_whens
 from runner.execute.results import JobStatus, Settings
+from runner.execute.services import JobPod
 from runner.logs.console import Console
 from runner.logs.joblog import JobLog
 from runner.pipeline.model import Job, Pipeline, RetryOn
@@ -59,6 +61,8 @@ class RunContext:
     """Where build jobs build (the project's own store unless sharing is configured)."""
     outputs: dict[str, BuildOutput] = field(default_factory=dict)
     """Images made by build jobs, for the jobs that use ``${{ jobs.NAME.image }}``."""
+    pods: set[JobPod] = field(default_factory=set)
+    """Pods of jobs with services not removed yet; the run removes any left at its end."""
 
     def predefined(self, job: Job) -> list[tuple[str, str]]:
         """The variables every job gets before its own (GitLab's predefined ones we know)."""
@@ -96,6 +100,7 @@ class JobAttempt:
         self.workspace = self.work / "ws"
         self.control = self.work / "ctl"
         self.container: JobContainer | None = None
+        self.pod: JobPod | None = None
         self._lease: Lease | None = None
 
     async def start(self) -> None:
@@ -110,8 +115,20 @@ class JobAttempt:
             raise ContainerGone(f"build job {', '.join(missing)} made no image for this job")
         image, store = job_image(self.job.image, self.ctx.outputs)
         self._lease = await self.ctx.slices.lease()
+        name = layout.container_name(self.job.name, self.attempt)
+        if self.job.services:
+            self.pod = JobPod(PodSpec(
+                name=f"{name}-pod", run_id=layout.run_id, job=self.job.name,
+                id_base=self._lease.base, hosts=_aliases(self.job),
+                network=settings.network, runtime=settings.runtime,
+            ), self.job.services, self.work)
+            self.ctx.pods.add(self.pod)
+            try:
+                await self.pod.create()
+            except EngineError as exc:
+                raise ContainerGone(str(exc)) from exc
         self.container = JobContainer(ContainerSpec(
-            name=layout.container_name(self.job.name, self.attempt),
+            name=name,
             image=image,
             store=store,
             run_id=layout.run_id,
@@ -124,9 +141,17 @@ class JobAttempt:
             network=settings.network,
             runtime=settings.runtime,
             pull=settings.pull,
+            pod=None if self.pod is None else self.pod.spec.name,
         ), hold_fds=(self._lease.fd,))
         self.ctx.live.add(self.container)
-        await self.container.start(timeout_s=self.job.timeout_s)
+        if self.pod is None:
+            await self.container.start(timeout_s=self.job.timeout_s)
+            return
+        try:
+            await asyncio.gather(self.container.start(timeout_s=self.job.timeout_s),
+                                 self.pod.start_services(self._service_env()))
+        except EngineError as exc:
+            raise ContainerGone(str(exc)) from exc
 
     async def run(self) -> Outcome:
         """Run the job in the started container.
@@ -160,6 +185,9 @@ class JobAttempt:
                     await container.kill()
             finally:
                 self.ctx.live.discard(container)
+        if self.pod is not None:
+            await self.pod.remove()
+            self.ctx.pods.discard(self.pod)
         if self._lease is not None:
             self._lease.release()
             self._lease = None
@@ -177,6 +205,9 @@ class JobAttempt:
         project_dir = self.ctx.layout.project_dir()
         image = substitute(self.job.image, self.ctx.outputs)
         self.joblog.notice(f"runner: image {image}, project dir {project_dir}")
+        if self.pod is not None:
+            await self.pod.wait_ready(self.ctx.helper, _pid(container.spec.pidfile),
+                                      self.joblog.notice)
         outcome = await self._section(container, "script.sh", self.job.timeout_s, True)
         if outcome.status is JobStatus.TIMED_OUT:
             self.joblog.notice(f"runner: job timed out after {self.job.timeout_s:g}s")
@@ -242,6 +273,12 @@ class JobAttempt:
             value = ctx.secrets[name]
             env.append((name, file_for("secret", name, value) if name in as_file else value))
         return env, files
+
+    def _service_env(self) -> list[tuple[str, str]]:
+        """What services see: predefined and plain job variables, never secrets or files."""
+        ctx = self.ctx
+        return [*ctx.predefined(self.job),
+                *((name, substitute(value, ctx.outputs)) for name, value in self.job.variables)]
 
     def _caches_to_restore(self) -> list[Path]:
         """Cache dirs to restore (``pull`` policies), falling back as GitLab does; says which."""
@@ -349,3 +386,16 @@ class JobAttempt:
             names = ", ".join(name for name, _ in report.variables)
             self.joblog.notice(f"runner: dotenv variables for jobs that take these artifacts: "
                                f"{names}")
+
+
+def _aliases(job: Job) -> tuple[str, ...]:
+    """Every service alias of the job, once each, for the pod's /etc/hosts."""
+    return tuple(dict.fromkeys(alias for service in job.services for alias in service.aliases))
+
+
+def _pid(pidfile: Path) -> int:
+    """The host pid of the job container's PID 1, which podman wrote at start."""
+    try:
+        return int(pidfile.read_text(encoding="ascii").strip())
+    except (OSError, ValueError) as exc:
+        raise ContainerGone(f"the job container's pid is unknown ({exc})") from exc

@@ -71,6 +71,9 @@ class Scheduler:
             for store, leftovers in by_store.items():
                 with contextlib.suppress(Exception):
                     await asyncio.shield(force_remove(leftovers, self.ctx.settings.runtime, store))
+            for pod in list(self.ctx.pods):
+                with contextlib.suppress(Exception):
+                    await asyncio.shield(pod.remove())
         return [self._results[job.name] for job in jobs]
 
     async def _job(self, job: Job) -> None:

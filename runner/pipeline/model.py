@@ -127,6 +127,23 @@ class SecretSource:
 
 
 @dataclass(frozen=True)
+class Service:
+    """A container beside the job's, in the job's pod: reachable on localhost and by alias.
+
+    ``aliases`` are host names for it (resolved to 127.0.0.1 in the pod);
+    ``ports`` are what readiness waits for (empty: the image's exposed ports).
+    ``entrypoint``/``command`` replace the image's when set.
+    """
+
+    image: str
+    aliases: tuple[str, ...] = ()
+    entrypoint: tuple[str, ...] | None = None
+    command: tuple[str, ...] | None = None
+    variables: tuple[tuple[str, str], ...] = ()
+    ports: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True)
 class Registry:
     """How to reach one registry (``host[:port]``): its CA, plain HTTP opt-in, credentials.
 
@@ -211,6 +228,8 @@ class Job:
     coverage: str | None = None
     """A Python regex; its last match in the job log is the job's coverage figure."""
     build: Build | None = None
+    services: tuple[Service, ...] = ()
+    """Containers started beside this one in its own pod (GitLab's ``services``)."""
 
     def output_refs(self) -> frozenset[str]:
         """Other build jobs whose outputs (``${{ jobs.X.image }}``) this job uses.

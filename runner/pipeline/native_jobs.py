@@ -21,6 +21,7 @@ from runner.pipeline.model import (
     When,
 )
 from runner.pipeline.native_build import BuildReader
+from runner.pipeline.native_services import ServiceReader
 from runner.pipeline.yamlsrc import Entry, Map, Node, Pos, Scalar, Seq, describe, join_index
 
 JOB_KEYS = (
@@ -38,6 +39,7 @@ JOB_KEYS = (
     "when",
     "secrets",
     "build",
+    "services",
 )
 ARTIFACTS_KEYS = ("paths", "when")
 CACHE_KEYS = ("key", "paths")
@@ -142,6 +144,8 @@ class JobReader(FieldReader):
             secrets=secrets,
             spot=Spot(self.file, entry.key_pos.line, entry.key_pos.column),
             build=build,
+            services=() if (got := sub("services")) is None
+            else ServiceReader(self.source).services(*got),
         )
         return stages.Draft(name, self.spot(entry.key_pos, key), job, stage, got_needs, need_spots)
 

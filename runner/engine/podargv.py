@@ -1,0 +1,94 @@
+"""Pure builders of podman argv for a job's pod and its service containers (no I/O).
+
+A job with services gets its own pod: one network namespace (services on
+localhost, aliases in /etc/hosts) and one user namespace, the job's UID
+slice, which every container of the pod shares (podman refuses a uidmap on a
+container that joins a pod, so the slice is set on the pod).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from runner.engine.argv import LABEL_JOB, LABEL_RUN, global_options
+
+LABEL_SERVICE = "io.github.runner.service"
+
+
+@dataclass(frozen=True)
+class PodSpec:
+    """Everything that decides the ``podman pod create`` of one job."""
+
+    name: str
+    run_id: str
+    job: str
+    id_base: int
+    id_size: int = 65536
+    hosts: tuple[str, ...] = ()
+    """Service aliases: each resolves to 127.0.0.1 in every container of the pod."""
+    network: str | None = None
+    runtime: str | None = None
+
+
+@dataclass(frozen=True)
+class ServiceSpec:
+    """One service container of a pod."""
+
+    name: str
+    image: str
+    env_file: Path
+    """Its variables, in a 0600 file: values never go on a command line."""
+    entrypoint: tuple[str, ...] | None = None
+    command: tuple[str, ...] | None = None
+    pull: str = "missing"
+
+
+def pod_create_argv(spec: PodSpec) -> list[str]:
+    """``podman pod create`` with the job's slice, network and service host names."""
+    mapping = f"0:{spec.id_base}:{spec.id_size}"
+    argv = ["podman", *global_options(spec.runtime), "pod", "create", "--name", spec.name]
+    argv += ["--label", f"{LABEL_RUN}={spec.run_id}", "--label", f"{LABEL_JOB}={spec.job}"]
+    argv += ["--uidmap", mapping, "--gidmap", mapping]
+    if spec.network:
+        argv += ["--network", spec.network]
+    for host in spec.hosts:
+        argv += ["--add-host", f"{host}:127.0.0.1"]
+    return argv
+
+
+def service_argv(pod: PodSpec, spec: ServiceSpec) -> list[str]:
+    """``podman run --detach`` of a service in ``pod``; its log stays for a failure report."""
+    argv = ["podman", *global_options(pod.runtime), "run", "--detach", "--pod", pod.name]
+    argv += ["--name", spec.name, "--label", f"{LABEL_RUN}={pod.run_id}"]
+    argv += ["--label", f"{LABEL_JOB}={pod.job}", "--label", f"{LABEL_SERVICE}={spec.image}"]
+    argv += ["--security-opt", "no-new-privileges", f"--pull={spec.pull}"]
+    argv += ["--env-file", str(spec.env_file)]
+    if spec.entrypoint is not None:
+        argv += ["--entrypoint", json.dumps(list(spec.entrypoint))]
+    argv.append(spec.image)
+    if spec.command is not None:
+        argv += list(spec.command)
+    return argv
+
+
+def pod_remove_argv(name: str, runtime: str | None = None) -> list[str]:
+    """Remove a pod and every container in it at once; an unknown pod is not an error."""
+    return ["podman", *global_options(runtime), "pod", "rm", "--force", "--ignore", "--time", "0",
+            name]
+
+
+def exposed_ports_argv(images: list[str]) -> list[str]:
+    """Each image's exposed ports (``{"5432/tcp":{}}``), one JSON object per line."""
+    return ["podman", "image", "inspect", "--format", "{{json .Config.ExposedPorts}}", *images]
+
+
+def logs_argv(name: str, tail: int) -> list[str]:
+    """The last ``tail`` lines a container wrote."""
+    return ["podman", "logs", "--tail", str(tail), name]
+
+
+def state_argv(name: str) -> list[str]:
+    """A container's state and exit code, e.g. ``running 0`` or ``exited 1``."""
+    return ["podman", "inspect", "--format", "{{.State.Status}} {{.State.ExitCode}}", name]

@@ -1,0 +1,61 @@
+"""The only place pods and service containers are made, inspected and removed."""
+
+from __future__ import annotations
+
+import json
+
+from runner.engine import podargv
+from runner.engine.podargv import PodSpec, ServiceSpec
+from runner.engine.podman import run_captured
+from runner.errors import EngineError
+
+
+async def create_pod(spec: PodSpec) -> None:
+    """Create the job's pod; raises with podman's words if it cannot."""
+    code, out = await run_captured(podargv.pod_create_argv(spec))
+    if code:
+        raise EngineError(f"podman could not create pod {spec.name}: {out.strip()}")
+
+
+async def start_service(pod: PodSpec, spec: ServiceSpec) -> None:
+    """Start one service container (pulling its image if missing)."""
+    code, out = await run_captured(podargv.service_argv(pod, spec))
+    if code:
+        raise EngineError(f"service {spec.image} did not start: {out.strip()}")
+
+
+async def remove_pod(name: str, runtime: str | None = None) -> None:
+    """Remove the pod and all its containers at once."""
+    code, out = await run_captured(podargv.pod_remove_argv(name, runtime))
+    if code:
+        raise EngineError(f"podman could not remove pod {name}: {out.strip()}")
+
+
+async def exposed_ports(images: list[str]) -> dict[str, tuple[int, ...]]:
+    """The TCP ports each image's config exposes (what readiness waits for by default)."""
+    unique = list(dict.fromkeys(images))
+    code, out = await run_captured(podargv.exposed_ports_argv(unique))
+    lines = [line for line in out.splitlines() if line.strip()]
+    if code or len(lines) != len(unique):
+        return dict.fromkeys(unique, ())
+    found: dict[str, tuple[int, ...]] = {}
+    for image, line in zip(unique, lines, strict=True):
+        try:
+            ports = json.loads(line) or {}
+        except ValueError:
+            ports = {}
+        found[image] = tuple(sorted(int(key.split("/")[0]) for key in ports
+                                    if key.endswith("/tcp") and key.split("/")[0].isdigit()))
+    return found
+
+
+async def logs(name: str, tail: int = 40) -> str:
+    """The last lines a container wrote (stdout and stderr)."""
+    _, out = await run_captured(podargv.logs_argv(name, tail))
+    return out
+
+
+async def state(name: str) -> str:
+    """``running 0``, ``exited 1`` ... or what podman said when it could not tell."""
+    code, out = await run_captured(podargv.state_argv(name))
+    return out.strip() if code == 0 else f"unknown ({out.strip()})"

@@ -1,0 +1,116 @@
+"""A job's services: its own pod, the service containers in it, readiness, removal.
+
+Each job with services gets a pod of its own, so two jobs may both have a
+``postgres`` on localhost:5432 without meeting. The pod carries the job's
+UID slice; services get the job's plain variables plus their own (never its
+secrets, which only the job's own container may see). Readiness is judged
+from inside the pod's network: a service is ready when every port it should
+listen on (``ports``, else its image's exposed ports) accepts a connection.
+A service that is not ready in time gets a clear line and its own log in
+the job log, and the job runs anyway, as with gitlab-runner.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from runner.engine import pods
+from runner.engine.namespace import NamespaceHelper
+from runner.engine.podargv import PodSpec, ServiceSpec
+from runner.errors import EngineError
+from runner.pipeline.model import Service
+
+READY_TIMEOUT_S = 30.0
+"""gitlab-runner's default ``wait_for_services_timeout``."""
+POLL_S = 0.05
+
+
+class JobPod:
+    """The pod of one job attempt and its service containers."""
+
+    def __init__(self, spec: PodSpec, services: Sequence[Service], scratch: Path) -> None:
+        self.spec = spec
+        self.services = tuple(services)
+        self.scratch = scratch
+        self.names = [f"{spec.name}-svc{index}" for index in range(len(services))]
+        self.created = False
+
+    async def create(self) -> None:
+        """Create the (empty) pod; the job container and the services join it."""
+        await pods.create_pod(self.spec)
+        self.created = True
+
+    async def start_services(self, env: Sequence[tuple[str, str]]) -> None:
+        """Start every service at once (their images pull in parallel)."""
+        starts = []
+        for index, (name, service) in enumerate(zip(self.names, self.services, strict=True)):
+            env_file = self.scratch / f"service{index}.env"
+            _write_env(env_file, [*env, *service.variables])
+            starts.append(pods.start_service(self.spec, ServiceSpec(
+                name=name, image=service.image, env_file=env_file,
+                entrypoint=service.entrypoint, command=service.command)))
+        results = await asyncio.gather(*starts, return_exceptions=True)
+        for result in results:
+            if isinstance(result, BaseException):
+                raise result
+
+    async def wait_ready(self, helper: NamespaceHelper, pid: int, notice: Callable[[str], None],
+                         timeout_s: float = READY_TIMEOUT_S) -> None:
+        """Wait until every service listens; say which did not, with its log."""
+        exposed = await pods.exposed_ports([s.image for s in self.services if not s.ports])
+        wanted = {name: service.ports or exposed.get(service.image, ())
+                  for name, service in zip(self.names, self.services, strict=True)}
+        ports = sorted({port for listed in wanted.values() for port in listed})
+        for name, service in zip(self.names, self.services, strict=True):
+            if not wanted[name]:
+                notice(f"runner: service {service.image} exposes no port; not waiting for it "
+                       "(give it 'ports' to wait)")
+        began = time.monotonic()
+        open_ports: set[int] = set()
+        while ports:
+            open_ports = set(await helper.open_ports(pid, ports))
+            if open_ports >= set(ports) or time.monotonic() - began > timeout_s:
+                break
+            await asyncio.sleep(POLL_S)
+        took = time.monotonic() - began
+        for name, service in zip(self.names, self.services, strict=True):
+            missing = [port for port in wanted[name] if port not in open_ports]
+            if wanted[name] and not missing:
+                notice(f"runner: service {service.image} ready on port "
+                       f"{', '.join(map(str, wanted[name]))} after {took:.2f}s")
+            elif missing:
+                await self._explain(name, service, missing, timeout_s, notice)
+
+    async def _explain(self, name: str, service: Service, missing: list[int], timeout_s: float,
+                       notice: Callable[[str], None]) -> None:
+        state = await pods.state(name)
+        notice(f"runner: warning: service {service.image} was not listening on port "
+               f"{', '.join(map(str, missing))} after {timeout_s:g}s (container {state}); "
+               "the job runs anyway. The service's last output:")
+        for line in (await pods.logs(name)).splitlines() or ["(none)"]:
+            notice(f"  {line}")
+
+    async def remove(self) -> None:
+        """Remove the pod with every container in it; safe to call twice."""
+        if not self.created:
+            return
+        with contextlib.suppress(EngineError):
+            await pods.remove_pod(self.spec.name, self.spec.runtime)
+        self.created = False
+
+
+def _write_env(path: Path, env: Sequence[tuple[str, str]]) -> None:
+    """An env file podman reads (``--env-file``): one ``NAME=value`` per line, 0600.
+
+    Values with a newline cannot be written in that format and are left out.
+    """
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as out:
+        for name, value in env:
+            if "\n" not in value:
+                out.write(f"{name}={value}\n")
