@@ -79,6 +79,12 @@ def pod_remove_argv(name: str, runtime: str | None = None) -> list[str]:
             name]
 
 
+def run_pods_argv(run_id: str) -> list[str]:
+    """Names of every pod of run ``run_id`` (to sweep after a crashed run)."""
+    return ["podman", "pod", "ps", "--filter", f"label={LABEL_RUN}={run_id}", "--format",
+            "{{.Name}}"]
+
+
 def exposed_ports_argv(images: list[str]) -> list[str]:
     """Each image's exposed ports (``{"5432/tcp":{}}``), one JSON object per line."""
     return ["podman", "image", "inspect", "--format", "{{json .Config.ExposedPorts}}", *images]

@@ -31,6 +31,15 @@ async def remove_pod(name: str, runtime: str | None = None) -> None:
         raise EngineError(f"podman could not remove pod {name}: {out.strip()}")
 
 
+async def remove_run_pods(run_id: str, runtime: str | None = None) -> list[str]:
+    """Remove the pods a crashed run ``run_id`` left (and their containers); their names."""
+    code, out = await run_captured(podargv.run_pods_argv(run_id))
+    names = [line.strip() for line in out.splitlines() if line.strip()] if code == 0 else []
+    for name in names:
+        await remove_pod(name, runtime)
+    return names
+
+
 async def exposed_ports(images: list[str]) -> dict[str, tuple[int, ...]]:
     """The TCP ports each image's config exposes (what readiness waits for by default)."""
     unique = list(dict.fromkeys(images))

@@ -15,6 +15,7 @@ from pathlib import Path
 from runner.build.builder import BuildEnv
 from runner.engine.argv import StoreSpec
 from runner.engine.namespace import NamespaceHelper
+from runner.engine.pods import remove_run_pods
 from runner.engine.slices import SliceAllocator
 from runner.errors import UserInputError
 from runner.execute.interrupt import Interruption
@@ -92,6 +93,8 @@ async def execute(
             await helper.remove(layout.work)
             for dead in await sweep_dead_runs(layout.work.parent, layout.run_id, helper):
                 stderr_notice(f"removed scratch files left by crashed run {dead}")
+                for pod in await remove_run_pods(dead, settings.runtime):
+                    stderr_notice(f"removed pod {pod} left by crashed run {dead}")
         await helper.close()
         (layout.work.parent / f"{layout.run_id}.lock").unlink(missing_ok=True)
         os.close(run_lock)
