@@ -21,6 +21,8 @@ from runner.execute.results import Settings
 from runner.execute.run import execute, stderr_notice
 from runner.logs.console import Console
 from runner.logs.summary import render
+from runner.pipeline.model import Limits
+from runner.pipeline.sizes import parse_size
 
 if TYPE_CHECKING:
     from runner.host.facts import HostFacts
@@ -65,10 +67,27 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser.add_argument("--network", help="podman network mode for jobs (default: podman's)")
     parser.add_argument("--cache-dir", type=Path,
                         help="where caches persist between runs (default: ~/.cache/runner)")
+    parser.add_argument("--memory", type=_size, metavar="SIZE",
+                        help="cap on every job's memory, e.g. 2g (enforced on cgroup v2 only)")
+    parser.add_argument("--pids-limit", type=int, metavar="N",
+                        help="cap on every job's processes (enforced on cgroup v2 only)")
+    parser.add_argument("--cpus", type=float, metavar="N",
+                        help="cap on every job's CPUs, e.g. 1.5 (enforced on cgroup v2 only)")
+    parser.add_argument("--disk-limit", type=_size, metavar="SIZE",
+                        help="cap on what each job's workspace and container writes take, "
+                        "e.g. 10g (watched on any host)")
     parser.add_argument("--build-storage", choices=MODES, default="project",
                         help="image store of build jobs: this project's own (default; no other "
                         "project's layers are reused) or the user's shared podman store")
     parser.set_defaults(func=handle)
+
+
+def _size(text: str) -> int:
+    """An argparse type: a size like ``512m``."""
+    try:
+        return parse_size(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from exc
 
 
 def _looks_like_file(word: str) -> bool:
@@ -154,6 +173,10 @@ def _run(args: argparse.Namespace, pipeline: Pipeline) -> int:
         subordinate_ids=min(sum(r.count for r in facts.subuids),
                             sum(r.count for r in facts.subgids)),
         runtime=args.runtime, network=args.network, manual=frozenset(args.manual),
+        limits=Limits(memory=args.memory, pids=args.pids_limit, cpus=args.cpus,
+                      disk=args.disk_limit),
+        controllers=(facts.delegated_controllers & {"memory", "pids", "cpu"}
+                     if facts.cgroup == "v2" else frozenset()),
     )
     settings = with_build_settings(settings, args.build_storage, os.environ)
     console = Console(sys.stdout.buffer, [job.name for job in pipeline.jobs], color=color)

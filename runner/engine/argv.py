@@ -6,7 +6,7 @@ in review as a changed expectation.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 LABEL_RUN = "io.github.runner.run"
@@ -37,6 +37,26 @@ def store_options(store: StoreSpec | None) -> list[str]:
 
 
 @dataclass(frozen=True)
+class Resources:
+    """cgroup limits to ask podman for (only those the host can enforce rootless)."""
+
+    memory: int | None = None
+    pids: int | None = None
+    cpus: float | None = None
+
+    def options(self) -> list[str]:
+        """``--memory`` (swap included: ``--memory-swap`` equal), ``--pids-limit``, ``--cpus``."""
+        argv: list[str] = []
+        if self.memory is not None:
+            argv += ["--memory", str(self.memory), "--memory-swap", str(self.memory)]
+        if self.pids is not None:
+            argv += ["--pids-limit", str(self.pids)]
+        if self.cpus is not None:
+            argv += ["--cpus", f"{self.cpus:g}"]
+        return argv
+
+
+@dataclass(frozen=True)
 class ContainerSpec:
     """Everything that decides the ``podman run`` of one job container."""
 
@@ -59,6 +79,7 @@ class ContainerSpec:
     """Where the image is (a tenant's build store); None: the user's default store."""
     pod: str | None = None
     """The job's pod (when it has services): the slice and network are the pod's."""
+    resources: Resources = field(default_factory=Resources)
 
 
 def global_options(runtime: str | None, store: StoreSpec | None = None) -> list[str]:
@@ -89,6 +110,7 @@ def job_container_argv(spec: ContainerSpec, supervisor: str) -> list[str]:
         argv += ["--uidmap", mapping, "--gidmap", mapping]
     argv += ["--security-opt", "no-new-privileges"]
     argv += ["--log-driver", "none", f"--pull={spec.pull}", "--pidfile", str(spec.pidfile)]
+    argv += spec.resources.options()
     if spec.network and spec.pod is None:
         argv += ["--network", spec.network]
     argv += ["--volume", f"{spec.workspace}:{spec.project_dir}"]
@@ -114,6 +136,13 @@ def list_containers_argv(label: str) -> list[str]:
     """Names of all containers (running or not, ours or buildah's) carrying ``label``."""
     return ["podman", "ps", "--all", "--external", "--filter", f"label={label}",
             "--format", "{{.Names}}"]
+
+
+def upper_dir_argv(name: str, runtime: str | None = None,
+                   store: StoreSpec | None = None) -> list[str]:
+    """Where a running container's own writes go (its overlay upper directory)."""
+    return ["podman", *global_options(runtime, store), "inspect", "--format",
+            "{{.GraphDriver.Data.UpperDir}}", name]
 
 
 def unshare_argv(command: list[str]) -> list[str]:

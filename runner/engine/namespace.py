@@ -112,6 +112,11 @@ class NamespaceHelper:
         reply = await self._call({"op": "probe", "pid": pid, "ports": list(ports)})
         return [int(port) for port in reply["open"]]
 
+    async def disk_usage(self, *paths: Path) -> int:
+        """Bytes of disk the trees under ``paths`` take, whichever slice owns them."""
+        reply = await self._call({"op": "usage", "paths": [str(path) for path in paths]})
+        return int(reply["bytes"])
+
     async def remove(self, *paths: Path) -> None:
         """Remove paths whichever slice owns their contents."""
         await self._call({"op": "remove", "paths": [str(path) for path in paths]})

@@ -264,6 +264,36 @@ def remove(req: Request) -> Request:
     return {"ok": True}
 
 
+def usage(req: Request) -> Request:
+    """Disk blocks used under ``paths`` (hard links and other file systems counted once/not).
+
+    Blocks, not apparent sizes: a sparse file costs what it really takes.
+    """
+    seen: set[tuple[int, int]] = set()
+    total = 0
+    for top in req["paths"]:
+        try:
+            device = os.lstat(top).st_dev
+        except FileNotFoundError:
+            continue
+        for dirpath, dirnames, filenames in os.walk(top, followlinks=False):
+            same_device = []
+            for name in dirnames + filenames:
+                try:
+                    info = os.lstat(os.path.join(dirpath, name))
+                except FileNotFoundError:  # the job removed it meanwhile
+                    continue
+                if info.st_dev != device:
+                    continue  # a mount point: not this job's disk
+                if name in dirnames:
+                    same_device.append(name)
+                if (info.st_dev, info.st_ino) not in seen:
+                    seen.add((info.st_dev, info.st_ino))
+                    total += info.st_blocks * 512
+            dirnames[:] = same_device
+    return {"ok": True, "bytes": total}
+
+
 CLONE_NEWNET = 0x40000000
 PROBE_TIMEOUT_S = 0.2
 
@@ -318,6 +348,7 @@ OPERATIONS: dict[str, Callable[[Request], Request]] = {
     "collect": collect,
     "remove": remove,
     "probe": probe,
+    "usage": usage,
     "ping": lambda _req: {"ok": True, "uid": os.getuid()},
 }
 

@@ -9,10 +9,10 @@ container that joins a pod, so the slice is set on the pod).
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from runner.engine.argv import LABEL_JOB, LABEL_RUN, global_options
+from runner.engine.argv import LABEL_JOB, LABEL_RUN, Resources, global_options
 
 LABEL_SERVICE = "io.github.runner.service"
 
@@ -43,6 +43,8 @@ class ServiceSpec:
     entrypoint: tuple[str, ...] | None = None
     command: tuple[str, ...] | None = None
     pull: str = "missing"
+    resources: Resources = field(default_factory=Resources)
+    """The job's limits apply to each of its services too."""
 
 
 def pod_create_argv(spec: PodSpec) -> list[str]:
@@ -64,7 +66,7 @@ def service_argv(pod: PodSpec, spec: ServiceSpec) -> list[str]:
     argv += ["--name", spec.name, "--label", f"{LABEL_RUN}={pod.run_id}"]
     argv += ["--label", f"{LABEL_JOB}={pod.job}", "--label", f"{LABEL_SERVICE}={spec.image}"]
     argv += ["--security-opt", "no-new-privileges", f"--pull={spec.pull}"]
-    argv += ["--env-file", str(spec.env_file)]
+    argv += ["--env-file", str(spec.env_file), *spec.resources.options()]
     if spec.entrypoint is not None:
         argv += ["--entrypoint", json.dumps(list(spec.entrypoint))]
     argv.append(spec.image)

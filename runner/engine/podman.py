@@ -163,6 +163,13 @@ class JobContainer:
             self._init.close()
         log.debug("container_removed", container=self.spec.name)
 
+    async def upper_dir(self) -> Path | None:
+        """The directory the container's own writes go to; None if podman does not say."""
+        code, out = await run_captured(podman_argv.upper_dir_argv(
+            self.spec.name, self.spec.runtime, self.spec.store))
+        text = out.strip()
+        return Path(text) if code == 0 and text.startswith("/") else None
+
     async def kill(self) -> None:
         """Remove the container at once, whatever it is doing.
 

@@ -19,7 +19,7 @@ import structlog
 
 from runner.build.builder import BuildEnv
 from runner.build.outputs import BuildOutput, job_image, substitute
-from runner.engine.argv import CONTROL_DIR, ContainerSpec
+from runner.engine.argv import CONTROL_DIR, ContainerSpec, Resources
 from runner.engine.boot import job_script
 from runner.engine.namespace import NamespaceHelper
 from runner.engine.podargv import PodSpec
@@ -35,8 +35,11 @@ from runner.execute.services import JobPod
 from runner.logs.console import Console
 from runner.logs.joblog import JobLog
 from runner.pipeline.model import Job, Pipeline, RetryOn
+from runner.pipeline.sizes import show_size
 
 log = structlog.get_logger(__name__)
+
+DISK_POLL_S = 2.0
 
 
 @dataclass
@@ -101,6 +104,7 @@ class JobAttempt:
         self.control = self.work / "ctl"
         self.container: JobContainer | None = None
         self.pod: JobPod | None = None
+        self.limits = job.limits.capped(ctx.settings.limits)
         self._lease: Lease | None = None
 
     async def start(self) -> None:
@@ -121,7 +125,7 @@ class JobAttempt:
                 name=f"{name}-pod", run_id=layout.run_id, job=self.job.name,
                 id_base=self._lease.base, hosts=_aliases(self.job),
                 network=settings.network, runtime=settings.runtime,
-            ), self.job.services, self.work)
+            ), self.job.services, self.work, self._resources())
             self.ctx.pods.add(self.pod)
             try:
                 await self.pod.create()
@@ -142,6 +146,7 @@ class JobAttempt:
             runtime=settings.runtime,
             pull=settings.pull,
             pod=None if self.pod is None else self.pod.spec.name,
+            resources=self._resources(),
         ), hold_fds=(self._lease.fd,))
         self.ctx.live.add(self.container)
         if self.pod is None:
@@ -205,6 +210,10 @@ class JobAttempt:
         project_dir = self.ctx.layout.project_dir()
         image = substitute(self.job.image, self.ctx.outputs)
         self.joblog.notice(f"runner: image {image}, project dir {project_dir}")
+        if unenforced := self._unenforced():
+            self.joblog.notice(f"runner: warning: {', '.join(unenforced)} limits are not enforced"
+                               " on this host (rootless podman needs cgroup v2 with delegated "
+                               "controllers; `runner doctor` says what is missing)")
         if self.pod is not None:
             await self.pod.wait_ready(self.ctx.helper, _pid(container.spec.pidfile),
                                       self.joblog.notice)
@@ -274,6 +283,21 @@ class JobAttempt:
             env.append((name, file_for("secret", name, value) if name in as_file else value))
         return env, files
 
+    def _resources(self) -> Resources:
+        """The job's limits that this host can enforce rootless."""
+        have, limits = self.ctx.settings.controllers, self.limits
+        return Resources(
+            memory=limits.memory if "memory" in have else None,
+            pids=limits.pids if "pids" in have else None,
+            cpus=limits.cpus if "cpu" in have else None,
+        )
+
+    def _unenforced(self) -> list[str]:
+        """Limits the job asked for that this host cannot enforce."""
+        asked = {"memory": self.limits.memory, "pids": self.limits.pids, "cpu": self.limits.cpus}
+        have = self.ctx.settings.controllers
+        return [name for name, value in asked.items() if value is not None and name not in have]
+
     def _service_env(self) -> list[tuple[str, str]]:
         """What services see: predefined and plain job variables, never secrets or files."""
         ctx = self.ctx
@@ -306,9 +330,11 @@ class JobAttempt:
         stop = asyncio.create_task(
             (interruption.canceling if cancelable else interruption.killing).wait()
         )
+        disk = self.limits.disk
+        watch = asyncio.create_task(self._watch_disk(container, disk)) if disk else None
         try:
-            done, _ = await asyncio.wait({task, stop}, timeout=timeout_s,
-                                         return_when=asyncio.FIRST_COMPLETED)
+            done, _ = await asyncio.wait({task, stop} | ({watch} if watch else set()),
+                                         timeout=timeout_s, return_when=asyncio.FIRST_COMPLETED)
             if task in done:
                 code = task.result()
                 if code == 0:
@@ -316,12 +342,34 @@ class JobAttempt:
                 return Outcome(JobStatus.FAILED, code, failure=RetryOn.SCRIPT_FAILURE)
             if stop in done:
                 return Outcome(JobStatus.CANCELED, await self._stop_script(container, task))
+            if watch is not None and watch in done:
+                stopped = await self._stop_script(container, task)
+                return Outcome(JobStatus.FAILED, stopped, note="disk limit exceeded",
+                               failure=RetryOn.SCRIPT_FAILURE)
             stopped = await self._stop_script(container, task)
             return Outcome(JobStatus.TIMED_OUT, stopped, failure=RetryOn.TIMEOUT)
         finally:
+            if watch is not None:
+                watch.cancel()
             stop.cancel()
             if not task.done():
                 task.cancel()
+
+    async def _watch_disk(self, container: JobContainer, limit: int) -> None:
+        """Return once the job's workspace and container writes take more than ``limit``.
+
+        Polled (rootless podman has no disk quota on ext4/overlay); a job can
+        overshoot by what it writes in one interval, which the host must spare.
+        """
+        upper = await container.upper_dir()
+        paths = [self.workspace, *([upper] if upper is not None else [])]
+        while True:
+            used = await self.ctx.helper.disk_usage(*paths)
+            if used > limit:
+                self.joblog.notice(f"runner: the job uses {show_size(used)} of disk, more than "
+                                   f"its limit of {show_size(limit)}; stopping it")
+                return
+            await asyncio.sleep(DISK_POLL_S)
 
     async def _stop_script(self, container: JobContainer, task: asyncio.Task[int]) -> int | None:
         """TERM the script; KILL it after the grace period or on a second Ctrl-C."""

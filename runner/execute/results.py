@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+
+from runner.pipeline.model import Limits
 
 
 class JobStatus(enum.Enum):
@@ -85,5 +87,9 @@ class Settings:
     user's default store (layers of every project's builds feed each other)."""
     build_runroot: Path | None = None
     """Run-time state of those stores (a tmpfs under ``$XDG_RUNTIME_DIR``)."""
+    limits: Limits = field(default_factory=Limits)
+    """Runner-wide caps on every job's own ``limits``."""
+    controllers: frozenset[str] = frozenset()
+    """cgroup controllers rootless podman can use here (``memory``, ``pids``, ``cpu``)."""
     standard_authfile: Path | None = None
     """The user's own registry auth file, the base pipeline credentials are added to."""

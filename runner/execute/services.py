@@ -20,6 +20,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from runner.engine import pods
+from runner.engine.argv import Resources
 from runner.engine.namespace import NamespaceHelper
 from runner.engine.podargv import PodSpec, ServiceSpec
 from runner.errors import EngineError
@@ -33,8 +34,10 @@ POLL_S = 0.05
 class JobPod:
     """The pod of one job attempt and its service containers."""
 
-    def __init__(self, spec: PodSpec, services: Sequence[Service], scratch: Path) -> None:
+    def __init__(self, spec: PodSpec, services: Sequence[Service], scratch: Path,
+                 resources: Resources | None = None) -> None:
         self.spec = spec
+        self.resources = resources or Resources()
         self.services = tuple(services)
         self.scratch = scratch
         self.names = [f"{spec.name}-svc{index}" for index in range(len(services))]
@@ -53,7 +56,8 @@ class JobPod:
             _write_env(env_file, [*env, *service.variables])
             starts.append(pods.start_service(self.spec, ServiceSpec(
                 name=name, image=service.image, env_file=env_file,
-                entrypoint=service.entrypoint, command=service.command)))
+                entrypoint=service.entrypoint, command=service.command,
+                resources=self.resources)))
         results = await asyncio.gather(*starts, return_exceptions=True)
         for result in results:
             if isinstance(result, BaseException):

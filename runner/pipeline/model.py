@@ -127,6 +127,35 @@ class SecretSource:
 
 
 @dataclass(frozen=True)
+class Limits:
+    """What one job may use; None is no limit. Runner-wide limits cap a job's own.
+
+    ``memory``, ``pids`` and ``cpus`` need cgroup v2 with delegated
+    controllers to be enforced rootless; ``disk`` (workspace plus the
+    container's own writes) is watched by the runner on any host.
+    """
+
+    memory: int | None = None
+    """Bytes of RAM (swap included)."""
+    pids: int | None = None
+    cpus: float | None = None
+    disk: int | None = None
+    """Bytes the job may write to its workspace and its container's file system."""
+
+    def capped(self, cap: Limits) -> Limits:
+        """The tighter of this and ``cap``, field by field."""
+
+        def low(mine: float | None, theirs: float | None) -> float | None:
+            values = [v for v in (mine, theirs) if v is not None]
+            return min(values) if values else None
+
+        memory, pids, disk = low(self.memory, cap.memory), low(self.pids, cap.pids), low(
+            self.disk, cap.disk)
+        return Limits(None if memory is None else int(memory), None if pids is None else int(pids),
+                      low(self.cpus, cap.cpus), None if disk is None else int(disk))
+
+
+@dataclass(frozen=True)
 class Service:
     """A container beside the job's, in the job's pod: reachable on localhost and by alias.
 
@@ -230,6 +259,7 @@ class Job:
     build: Build | None = None
     services: tuple[Service, ...] = ()
     """Containers started beside this one in its own pod (GitLab's ``services``)."""
+    limits: Limits = field(default_factory=Limits)
 
     def output_refs(self) -> frozenset[str]:
         """Other build jobs whose outputs (``${{ jobs.X.image }}``) this job uses.

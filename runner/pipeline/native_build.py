@@ -22,7 +22,8 @@ BUILD_KEYS = ("context", "containerfile", "tags", "args", "target", "platform", 
               "push", "cache", "layers", "isolation")
 BUILD_CACHE_KEYS = ("from", "to")
 REGISTRY_KEYS = ("ca_file", "insecure", "username", "password_secret")
-NOT_WITH_BUILD = ("image", "script", "after_script", "artifacts", "cache", "services")
+NOT_WITH_BUILD = ("image", "script", "after_script", "artifacts", "cache", "services",
+                  "limits")
 """Job keys that describe a container; a build job has none."""
 ISOLATIONS = ("rootless", "chroot")
 REGISTRY_HOST = re.compile(r"[A-Za-z0-9.-]+(:[0-9]{1,5})?|\[[0-9A-Fa-f:]+\](:[0-9]{1,5})?")

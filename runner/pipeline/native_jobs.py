@@ -15,6 +15,7 @@ from runner.pipeline.model import (
     Build,
     Cache,
     Job,
+    Limits,
     Need,
     SecretSource,
     Spot,
@@ -40,6 +41,7 @@ JOB_KEYS = (
     "secrets",
     "build",
     "services",
+    "limits",
 )
 ARTIFACTS_KEYS = ("paths", "when")
 CACHE_KEYS = ("key", "paths")
@@ -146,6 +148,7 @@ class JobReader(FieldReader):
             build=build,
             services=() if (got := sub("services")) is None
             else ServiceReader(self.source).services(*got),
+            limits=Limits() if (got := sub("limits")) is None else values.limits(self, *got),
         )
         return stages.Draft(name, self.spot(entry.key_pos, key), job, stage, got_needs, need_spots)
 

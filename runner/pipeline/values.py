@@ -12,7 +12,8 @@ import re
 from runner.pipeline import yamlsrc
 from runner.pipeline.durations import parse_duration
 from runner.pipeline.fields import FieldReader
-from runner.pipeline.model import OUTPUT_REF, When
+from runner.pipeline.model import OUTPUT_REF, Limits, When
+from runner.pipeline.sizes import parse_size
 from runner.pipeline.yamlsrc import Entry, Node, Pos, Scalar, describe, join_index
 
 VAR_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -139,3 +140,39 @@ def when(reader: FieldReader, node: Node, key: str, what: str) -> When:
         hint = f"did you mean '{close[0]}'?" if close else "use " + ", ".join(WHEN_WORDS)
         raise reader.fail(node.pos, key, f"{what} cannot be '{word}'; {hint}")
     return When(word)
+
+
+LIMIT_KEYS = ("memory", "pids", "cpus", "disk")
+
+
+def limits(reader: FieldReader, node: Node, key: str, what: str) -> Limits:
+    """``{memory, pids, cpus, disk}``: sizes like ``512m``, a process count, a CPU share."""
+    spec = reader.expect_map(node, key, what)
+    reader.check_keys(spec, LIMIT_KEYS, key, f"in {what}")
+    found: dict[str, int | float] = {}
+    for entry in spec:
+        path = yamlsrc.join_key(key, entry.key)
+        value = entry.value.value if isinstance(entry.value, Scalar) else None
+        try:
+            if entry.key in ("memory", "disk"):
+                if not isinstance(value, int | str):
+                    raise ValueError(f"expected a size like '512m', got {describe(entry.value)}")
+                found[entry.key] = parse_size(value)
+            elif entry.key == "pids":
+                if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                    raise ValueError(f"expected a whole number of processes, got"
+                                     f" {describe(entry.value)}")
+                found[entry.key] = value
+            else:
+                if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+                    raise ValueError(f"expected a number of CPUs like 1 or 0.5, got"
+                                     f" {describe(entry.value)}")
+                found[entry.key] = float(value)
+        except ValueError as exc:
+            raise reader.fail(entry.value.pos, path, f"'{entry.key}' of {what}: {exc}") from None
+    return Limits(
+        memory=None if "memory" not in found else int(found["memory"]),
+        pids=None if "pids" not in found else int(found["pids"]),
+        cpus=None if "cpus" not in found else float(found["cpus"]),
+        disk=None if "disk" not in found else int(found["disk"]),
+    )
