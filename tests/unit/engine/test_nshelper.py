@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import pytest
 
@@ -107,3 +108,20 @@ def test_exclude_everything_under_a_dir_leaves_no_subdir(tmp_path) -> None:
     regex = compile_pattern("d/**")
     _copy_filtered(str(ws), str(out), "d", Budget(None), lambda rel: bool(regex.match(rel)))
     assert _tree(out) == ["d/"]
+
+
+def test_usage_counts_blocks_once_per_inode(tmp_path: Path) -> None:
+    """Disk use: real blocks (a sparse file costs little), hard links counted once."""
+    from runner.engine.nshelper import usage  # noqa: PLC0415
+
+    top = tmp_path / "ws"
+    top.mkdir()
+    data = top / "data"
+    data.write_bytes(b"x" * (1 << 20))
+    (top / "link").hardlink_to(data)
+    with (top / "sparse").open("wb") as out:
+        out.truncate(1 << 30)
+    (top / "sub").mkdir()
+    (top / "sub" / "more").write_bytes(b"y" * 8192)
+    got = usage({"paths": [str(top), str(tmp_path / "missing")]})["bytes"]
+    assert (1 << 20) + 8192 <= got < (1 << 20) + 8192 + 64 * 4096

@@ -1,0 +1,80 @@
+"""Whole-list asserts for pods, services and resource limits."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from runner.engine import argv, podargv
+from runner.engine.argv import Resources
+from runner.engine.podargv import PodSpec, ServiceSpec
+from tests.unit.engine.test_argv import _spec
+
+POD = PodSpec(name="runner-r1-test-1-pod", run_id="r1", job="test", id_base=65537,
+              hosts=("postgres", "db"))
+
+
+def test_pod_create_carries_the_slice_the_labels_and_the_aliases() -> None:
+    assert podargv.pod_create_argv(POD) == [
+        "podman", "pod", "create", "--name", "runner-r1-test-1-pod",
+        "--label", "io.github.runner.run=r1", "--label", "io.github.runner.job=test",
+        "--uidmap", "0:65537:65536", "--gidmap", "0:65537:65536",
+        "--add-host", "postgres:127.0.0.1", "--add-host", "db:127.0.0.1",
+    ]
+
+
+def test_pod_create_with_network_and_runtime() -> None:
+    pod = PodSpec(name="p", run_id="r", job="j", id_base=1, network="none", runtime="runc")
+    assert podargv.pod_create_argv(pod) == [
+        "podman", "--runtime", "runc", "pod", "create", "--name", "p",
+        "--label", "io.github.runner.run=r", "--label", "io.github.runner.job=j",
+        "--uidmap", "0:1:65536", "--gidmap", "0:1:65536", "--network", "none",
+    ]
+
+
+def test_service_runs_detached_in_the_pod_with_an_env_file() -> None:
+    """Values go through a file, never argv; entrypoint as JSON keeps its words apart."""
+    spec = ServiceSpec(name="runner-r1-test-1-pod-svc0", image="localhost/pg:15",
+                       env_file=Path("/w/service0.env"), entrypoint=("docker-entrypoint.sh",),
+                       command=("postgres", "-c", "fsync=off"),
+                       resources=Resources(memory=1 << 30, pids=100, cpus=0.5))
+    assert podargv.service_argv(POD, spec) == [
+        "podman", "run", "--detach", "--pod", "runner-r1-test-1-pod",
+        "--name", "runner-r1-test-1-pod-svc0", "--label", "io.github.runner.run=r1",
+        "--label", "io.github.runner.job=test",
+        "--label", "io.github.runner.service=localhost/pg:15",
+        "--security-opt", "no-new-privileges", "--pull=missing",
+        "--env-file", "/w/service0.env",
+        "--memory", "1073741824", "--memory-swap", "1073741824", "--pids-limit", "100",
+        "--cpus", "0.5",
+        "--entrypoint", '["docker-entrypoint.sh"]', "localhost/pg:15",
+        "postgres", "-c", "fsync=off",
+    ]
+
+
+def test_pod_remove_list_and_inspect() -> None:
+    assert podargv.pod_remove_argv("p") == [
+        "podman", "pod", "rm", "--force", "--ignore", "--time", "0", "p"]
+    assert podargv.run_pods_argv("r1") == [
+        "podman", "pod", "ps", "--filter", "label=io.github.runner.run=r1", "--format",
+        "{{.Name}}"]
+    assert podargv.exposed_ports_argv(["a", "b"]) == [
+        "podman", "image", "inspect", "--format", "{{json .Config.ExposedPorts}}", "a", "b"]
+
+
+def test_job_container_in_a_pod_takes_the_pods_slice_and_network() -> None:
+    """podman refuses a uidmap on a pod member; the network is the pod's."""
+    got = argv.job_container_argv(_spec(pod="runner-r1-build-1-pod", network="none"), "S")
+    assert got[:10] == [
+        "podman", "run", "--rm", "--interactive", "--name", "runner-r1-build-1",
+        "--label", "io.github.runner.run=r1", "--label", "io.github.runner.job=build"][:10]
+    assert "--uidmap" not in got and "--gidmap" not in got and "--network" not in got
+    assert got[got.index("--pod") + 1] == "runner-r1-build-1-pod"
+
+
+def test_job_container_resources() -> None:
+    got = argv.job_container_argv(_spec(resources=Resources(memory=512 << 20, pids=64)), "S")
+    at = got.index("--memory")
+    assert got[at:at + 6] == ["--memory", "536870912", "--memory-swap", "536870912",
+                              "--pids-limit", "64"]
+    assert "--cpus" not in got
+    assert Resources().options() == []
