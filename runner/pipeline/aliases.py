@@ -2,31 +2,48 @@
 
 ``registry.example.com/team/redis:7`` is reachable as
 ``registry.example.com__team__redis`` and ``registry.example.com-team-redis``;
-``postgres:15`` as ``postgres``. Only the last path component carries a tag,
-so a registry's port stays. Dialect-neutral: the native format uses it too.
+``postgres:15`` as ``postgres``; a registry port is dropped
+(``domain.tld:8080/service`` is ``domain.tld__service``), as in gitlab-runner's
+``helpers/container/services`` (``SplitNameAndVersion``). Dialect-neutral: the
+native format uses it too.
 """
 
 from __future__ import annotations
 
 import re
 
-HOSTNAME = re.compile(r"(?!-)[A-Za-z0-9_-]{1,63}(?<!-)(\.(?!-)[A-Za-z0-9_-]{1,63}(?<!-))*")
+_COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
+_DOMAIN_PART = r"(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])"
+_DOMAIN = rf"(?:{_DOMAIN_PART}(?:\.{_DOMAIN_PART})*|\[[a-fA-F0-9:]+\])(?::[0-9]+)?"
+_REFERENCE = re.compile(
+    rf"((?:{_DOMAIN}/)?{_COMPONENT}(?:/{_COMPONENT})*)"
+    r"(?::([A-Za-z0-9_][A-Za-z0-9_.-]{0,127}))?"
+    r"(?:@[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,})?"
+)
+_NO_PORT = re.compile(r"(.*?)(|:[0-9]+)(|/.*)", re.DOTALL)
+"""The runner's referenceRegexpNoPort: registry host, its port, the path after it."""
+_LABEL = r"[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?"
+_HOSTNAME = re.compile(rf"(?=.{{1,253}}\Z){_LABEL}(?:\.{_LABEL})*")
+"""What /etc/hosts can carry: dotted labels of letters, digits, '-' and '_' (runner's
+own ``a__b`` aliases have underscores), no label starting or ending with '-'."""
 
 
-def default_aliases(image: str) -> tuple[str, ...]:
-    """The two default aliases of ``image`` (one when they coincide, none if not host names).
+def default_aliases(image: str) -> tuple[str, ...] | None:
+    """gitlab-runner's host names for ``image``, or None when it is no image reference.
 
-    A registry port (``registry:5000/x``) cannot be part of a host name, so
-    such an image only gets the aliases written for it.
+    Names that are not host names (a long path, an IPv6 registry) are left out,
+    as gitlab-runner's Kubernetes executor does.
     """
-    name = image.split("@", 1)[0]
-    head, _, last = name.rpartition("/")
-    last = last.split(":", 1)[0]
-    name = f"{head}/{last}" if head else last
-    both = (name.replace("/", "__"), name.replace("/", "-"))
-    return tuple(alias for alias in dict.fromkeys(both) if valid_alias(alias))
+    found = _REFERENCE.fullmatch(image)
+    if found is None:
+        return None
+    parts = _NO_PORT.fullmatch(found.group(1))
+    assert parts is not None  # (.*?)(|...)(|/.*) matches every string
+    service = parts.group(1) + parts.group(3)
+    names = dict.fromkeys((service.replace("/", "__"), service.replace("/", "-")))
+    return tuple(name for name in names if is_hostname(name))
 
 
-def valid_alias(alias: str) -> bool:
-    """Whether ``alias`` can be a host name in /etc/hosts."""
-    return len(alias) <= 253 and HOSTNAME.fullmatch(alias) is not None
+def is_hostname(text: str) -> bool:
+    """Whether ``text`` can be a host name in the job's pod."""
+    return _HOSTNAME.fullmatch(text) is not None

@@ -9,7 +9,7 @@ name (``postgres:15`` is ``postgres``).
 from __future__ import annotations
 
 from runner.pipeline import values, yamlsrc
-from runner.pipeline.aliases import default_aliases, valid_alias
+from runner.pipeline.aliases import default_aliases, is_hostname
 from runner.pipeline.fields import FieldReader
 from runner.pipeline.model import Service
 from runner.pipeline.yamlsrc import Node, Scalar, describe, join_index
@@ -30,17 +30,17 @@ class ServiceReader(FieldReader):
     def service(self, node: Node, key: str, what: str) -> Service:
         if isinstance(node, Scalar):
             image = values.image(self, node, key, what)
-            return Service(image, default_aliases(image))
+            return Service(image, default_aliases(image) or ())
         spec = self.expect_map(node, key, f"{what} (an image name or a mapping)")
         self.check_keys(spec, SERVICE_KEYS, key, f"in {what}")
         got = self.child(spec, "image", key, what)
         if got is None:
             raise self.fail(spec.pos, yamlsrc.join_key(key, "image"), f"{what} has no 'image'")
         image = values.image(self, *got)
-        aliases = list(default_aliases(image))
+        aliases = list(default_aliases(image) or ())
         if (got := self.child(spec, "alias", key, what)) is not None:
             for alias, pos, path in self.words(*got):
-                if not valid_alias(alias):
+                if not is_hostname(alias):
                     raise self.fail(pos, path, f"alias '{alias}' of {what} is not a valid host"
                                     " name (letters, digits, '-', '_' and dots)")
                 if alias not in aliases:

@@ -33,6 +33,7 @@ from runner.pipeline.gitlab.parallel import Instance, read_parallel, single
 from runner.pipeline.gitlab.reading import GitLabReader, Notes
 from runner.pipeline.gitlab.refs import Policy, read_policy
 from runner.pipeline.gitlab.rules import Rule, read_rules
+from runner.pipeline.gitlab.services import ServiceSpec, read_services
 from runner.pipeline.gitlab.variables import Var, read_inherit, read_variables
 from runner.pipeline.model import DEFAULT_TIMEOUT_S, RetryOn, Spot
 from runner.pipeline.yamlsrc import Map, Node, Pos
@@ -68,6 +69,7 @@ class JobSpec:
     retry_on: tuple[RetryOn, ...]
     coverage: str | None
     instances: tuple[Instance, ...]
+    services: tuple[ServiceSpec, ...]
 
 
 @dataclass(frozen=True)
@@ -201,6 +203,11 @@ def read_job(ctx: Context, name: str, body: Map) -> JobSpec:
         coverage=None if (got := get("coverage")) is None else read_coverage(reader, *got),
         instances=single(name) if (got := get("parallel")) is None else read_parallel(
             reader, *got, job=name
+        ),
+        services=(
+            ()
+            if (got := get("services")) is None
+            else read_services(reader, *got, notes=notes, job=name)
         ),
     )
 

@@ -18,6 +18,7 @@ from runner.pipeline.yamlsrc import Map, Pos
 JOB_KEYS = (
     "stage",
     "image",
+    "services",
     "script",
     "before_script",
     "after_script",
@@ -53,8 +54,6 @@ NO_EFFECT = (
 """Keywords about GitLab's server side (deployments, runner selection, cancelling)."""
 
 UNSUPPORTED = {
-    "services": "job services are not supported yet (they run as pods in a later version"
-    " of runner)",
     "trigger": "child and multi-project pipelines (trigger) are not supported yet",
     "release": "creating GitLab releases is not supported",
     "secrets": "external secrets (Vault and others) are not supported; pass them with"

@@ -36,6 +36,7 @@ from runner.pipeline.gitlab.parallel import Instance
 from runner.pipeline.gitlab.predefined import GitInfo, job_predefined, pipeline_predefined, read_git
 from runner.pipeline.gitlab.reading import GitLabReader, Notes
 from runner.pipeline.gitlab.rules import first_match, read_rules
+from runner.pipeline.gitlab.services import services_for
 from runner.pipeline.gitlab.variables import Var, final_values, inherited, read_variables
 from runner.pipeline.model import Job, Pipeline, SecretSource, When, container_project_dir
 from runner.pipeline.yamlsrc import Map
@@ -290,6 +291,9 @@ class _Translator:
             retry_on=spec.retry_on,
             file_variables=self.options.file_variables,
             coverage=spec.coverage,
+            services=services_for(
+                reader, spec.services, values, dict(variables), job=instance.name, notes=self.notes
+            ),
         )
         return Placed(
             job, spec.name, spec.stage, spec.spot, needs, spec.dependencies, instance.matrix

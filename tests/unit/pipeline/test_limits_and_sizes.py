@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from runner.errors import PipelineError
-from runner.pipeline.aliases import default_aliases, valid_alias
+from runner.pipeline.aliases import default_aliases, is_hostname
 from runner.pipeline.model import Limits
 from runner.pipeline.native import parse_native
 from runner.pipeline.sizes import parse_size, show_size
@@ -74,10 +74,11 @@ def test_unknown_limit_key_is_a_typo(tmp_path: Path) -> None:
 
 
 def test_default_aliases() -> None:
-    """gitlab-runner's two forms; a registry port cannot be in a host name."""
+    """gitlab-runner's two forms; a registry port is dropped."""
     assert default_aliases("postgres:15") == ("postgres",)
     assert default_aliases("registry.example.com/team/redis:7") == (
         "registry.example.com__team__redis", "registry.example.com-team-redis")
-    assert default_aliases("a/b@sha256:00") == ("a__b", "a-b")
-    assert default_aliases("registry:5000/x:1") == ()
-    assert valid_alias("db.internal") and not valid_alias("-db") and not valid_alias("a b")
+    assert default_aliases("a/b@sha256:" + "0" * 64) == ("a__b", "a-b")
+    assert default_aliases("Not A Reference") is None
+    assert default_aliases("registry:5000/x:1") == ("registry__x", "registry-x")
+    assert is_hostname("db.internal") and not is_hostname("-db") and not is_hostname("a b")

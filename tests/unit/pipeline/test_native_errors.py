@@ -376,7 +376,7 @@ CASES = [
         "jobs.build..note",
         "unknown key '.note' in job 'build'; valid keys are 'image', 'stage', 'script',"
         " 'after_script', 'variables', 'needs', 'artifacts', 'cache', 'timeout', 'retry',"
-        " 'allow_failure', 'when', 'secrets', 'build'",
+        " 'allow_failure', 'when', 'secrets', 'build', 'services', 'limits'",
     ),
     Case(
         "after-script-number",

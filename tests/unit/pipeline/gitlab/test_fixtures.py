@@ -1,7 +1,7 @@
 """Every fixture of the corpus (tests/fixtures/gitlab) translates as GitLab would, or is refused.
 
 Each fixture's ``expect.yml`` says which jobs GitLab creates for a push to
-``main`` (names, stages, when, needs, allow_failure, some variables) or
+``main`` (names, stages, when, needs, allow_failure, some variables, services) or
 which error stops the file before anything runs. The run of the offline
 fixtures is tested in tests/integration/test_gitlab_fixtures.py.
 """
@@ -19,7 +19,7 @@ from runner.errors import Fault, RunnerError
 from runner.pipeline.gitlab.compose import compose
 from runner.pipeline.gitlab.predefined import GitInfo
 from runner.pipeline.gitlab.translate import Options, translate
-from runner.pipeline.model import Pipeline
+from runner.pipeline.model import Pipeline, Service
 
 FIXTURES = Path(__file__).resolve().parents[3] / "fixtures" / "gitlab"
 CASES = sorted(path for path in FIXTURES.iterdir() if path.is_dir())
@@ -79,3 +79,19 @@ def test_fixture(case: Path, tmp_path: Path) -> None:
         variables = dict(job.variables)
         for name, value in (want.get("variables") or {}).items():
             assert variables.get(name) == str(value), f"{job.name}: {name}"
+        if "services" in want:
+            assert_services(job.name, job.services, want["services"])
+
+
+def assert_services(job: str, got: tuple[Service, ...], wanted: list[dict[str, Any]]) -> None:
+    """Images and aliases in order; entrypoint, command and variables where the fixture says."""
+    assert [(s.image, list(s.aliases)) for s in got] == [
+        (w["image"], w.get("aliases", [])) for w in wanted
+    ], job
+    for service, want in zip(got, wanted, strict=True):
+        for key in ("entrypoint", "command"):
+            if key in want:
+                assert list(getattr(service, key) or ()) == want[key], f"{job}: {key}"
+        if "variables" in want:
+            expected = {name: str(value) for name, value in want["variables"].items()}
+            assert dict(service.variables) == expected, f"{job}: {service.image}"

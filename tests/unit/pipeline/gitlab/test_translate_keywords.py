@@ -337,7 +337,7 @@ def test_unsupported_keywords_are_reported_together(tmp_path: Path) -> None:
     exc = error(
         """\
         default:
-          services: [postgres]
+          id_tokens: {ID_TOKEN: {aud: https://example.com}}
         a:
           image: i
           script: x
@@ -350,11 +350,10 @@ def test_unsupported_keywords_are_reported_together(tmp_path: Path) -> None:
         """,
         tmp_path,
     )
-    assert exc.spot == SourceSpot(FILE, 2, 3, "default.services")
+    assert exc.spot == SourceSpot(FILE, 2, 3, "default.id_tokens")
     assert exc.message == (
         "this pipeline uses 4 keywords runner does not support:"
-        f" 'default.services' at {FILE}:2 (job services are not supported yet (they run as pods"
-        " in a later version of runner));"
+        f" 'default.id_tokens' at {FILE}:2 (OIDC ID tokens are not supported);"
         f" 'a.trigger' at {FILE}:6 (child and multi-project pipelines (trigger) are not"
         " supported yet);"
         f" 'b.secrets' at {FILE}:10 (external secrets (Vault and others) are not supported;"
