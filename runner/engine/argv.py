@@ -11,6 +11,15 @@ from pathlib import Path
 
 LABEL_RUN = "io.github.runner.run"
 LABEL_JOB = "io.github.runner.job"
+CONTAINER_CAPS = ("CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID", "KILL", "NET_BIND_SERVICE",
+                  "SETFCAP", "SETGID", "SETPCAP", "SETUID", "SYS_CHROOT")
+"""The capabilities a job's root has, inside its own user namespace only (docs/security.md).
+
+podman 4.3's defaults, pinned so a containers.conf cannot widen them: what
+package managers need (CHOWN, DAC_OVERRIDE, FOWNER, FSETID, SETUID, SETGID,
+SETFCAP for dpkg), SYS_CHROOT for in-job ``buildah --isolation chroot``, KILL,
+SETPCAP and NET_BIND_SERVICE. No NET_RAW, MKNOD, AUDIT_WRITE or SYS_ADMIN.
+"""
 CONTROL_DIR = "/.runner"
 """Where a job container sees its control directory (scripts written by us)."""
 
@@ -87,6 +96,34 @@ def global_options(runtime: str | None, store: StoreSpec | None = None) -> list[
     return [*store_options(store), *(["--runtime", runtime] if runtime else [])]
 
 
+def qualified_image(image: str) -> str:
+    """``image`` with its registry written out, Docker's way: ``alpine`` is docker.io's.
+
+    podman matches a short name against *any* local image whose name ends
+    with it, so on a shared store one tenant could pull
+    ``evil.example/library/alpine`` and answer another tenant's ``alpine``.
+    Image ids and names with a registry (or ``localhost/``) stay as written.
+    """
+    if image.startswith("sha256:") or (len(image) == 64 and all(
+            c in "0123456789abcdef" for c in image)):
+        return image
+    first, sep, _ = image.partition("/")
+    if sep and ("." in first or ":" in first or first == "localhost"):
+        return image
+    return f"docker.io/{image}" if sep else f"docker.io/library/{image}"
+
+
+def hardening_options() -> list[str]:
+    """Options every job and service container gets, whatever containers.conf says.
+
+    Capabilities pinned to ``CONTAINER_CAPS``; no new privileges through
+    setuid binaries; and no ``--http-proxy`` pass-through, which would hand
+    the runner's own proxy settings (credentials included) to every job.
+    """
+    return ["--cap-drop", "all", "--cap-add", ",".join(CONTAINER_CAPS),
+            "--security-opt", "no-new-privileges", "--http-proxy=false"]
+
+
 def job_container_argv(spec: ContainerSpec, supervisor: str) -> list[str]:
     """``podman run`` for a job container whose PID 1 is the supervisor.
 
@@ -108,7 +145,7 @@ def job_container_argv(spec: ContainerSpec, supervisor: str) -> list[str]:
     else:
         mapping = f"0:{spec.id_base}:{spec.id_size}"
         argv += ["--uidmap", mapping, "--gidmap", mapping]
-    argv += ["--security-opt", "no-new-privileges"]
+    argv += hardening_options()
     argv += ["--log-driver", "none", f"--pull={spec.pull}", "--pidfile", str(spec.pidfile)]
     argv += spec.resources.options()
     if spec.network and spec.pod is None:

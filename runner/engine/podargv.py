@@ -12,7 +12,13 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from runner.engine.argv import LABEL_JOB, LABEL_RUN, Resources, global_options
+from runner.engine.argv import (
+    LABEL_JOB,
+    LABEL_RUN,
+    Resources,
+    global_options,
+    hardening_options,
+)
 
 LABEL_SERVICE = "io.github.runner.service"
 
@@ -65,7 +71,7 @@ def service_argv(pod: PodSpec, spec: ServiceSpec) -> list[str]:
     argv = ["podman", *global_options(pod.runtime), "run", "--detach", "--pod", pod.name]
     argv += ["--name", spec.name, "--label", f"{LABEL_RUN}={pod.run_id}"]
     argv += ["--label", f"{LABEL_JOB}={pod.job}", "--label", f"{LABEL_SERVICE}={spec.image}"]
-    argv += ["--security-opt", "no-new-privileges", f"--pull={spec.pull}"]
+    argv += [*hardening_options(), f"--pull={spec.pull}"]
     argv += ["--env-file", str(spec.env_file), *spec.resources.options()]
     if spec.entrypoint is not None:
         argv += ["--entrypoint", json.dumps(list(spec.entrypoint))]

@@ -24,7 +24,8 @@ from runner.execute.layout import RunLayout, clashing_names
 from runner.execute.results import JobResult, Settings
 from runner.execute.scheduler import Scheduler
 from runner.execute.secrets import resolve_secrets
-from runner.execute.source import STATE_DIR, source_files
+from runner.execute.source import STATE_DIR, source_files, without_secret_files
+from runner.execute.statedir import check_state_dir, open_new
 from runner.execute.sweep import hold_run_lock, sweep_dead_runs
 from runner.logs.console import Console
 from runner.pipeline.model import Pipeline
@@ -55,8 +56,14 @@ async def execute(
             "file-safe names collide); rename one of them."
         )
     state = settings.state_dir or pipeline.root / STATE_DIR
+    check_state_dir(state)
     layout = RunLayout(pipeline.root, new_run_id(), settings.cache_root, state)
-    files = source_files(pipeline.root, exclude=state)
+    files, kept_out = without_secret_files(
+        source_files(pipeline.root, exclude=state), pipeline.root,
+        [secret.file for secret in pipeline.secrets if secret.file is not None])
+    for name in kept_out:
+        stderr_notice(f"secret file {name} is inside the project: it is kept out of every "
+                      "job's workspace (jobs that list the secret still get its value)")
     if ":" in str(layout.work):
         raise UserInputError(
             f"runner's state directory {state} has a ':' in its path, which podman cannot "
@@ -156,7 +163,8 @@ def write_result(layout: RunLayout, pipeline: Pipeline, results: list[JobResult]
     }
     path: Path = layout.state / "result.json"
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(doc, indent=2) + "\n")
+    with os.fdopen(open_new(path), "w") as out:
+        out.write(json.dumps(doc, indent=2) + "\n")
 
 
 def stderr_notice(text: str) -> None:

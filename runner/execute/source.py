@@ -12,6 +12,21 @@ STATE_DIR = ".runner"
 """Runner's own state inside the project; never part of a workspace."""
 
 
+def without_secret_files(files: list[str], root: Path, secret_files: list[Path]
+                         ) -> tuple[list[str], list[str]]:
+    """``files`` minus the secret files among them, and those left out.
+
+    A ``file:`` secret kept in the project would otherwise be copied into every
+    job's workspace, including jobs that do not list it.
+    """
+    resolved = {os.path.realpath(path) for path in secret_files}
+    keep: list[str] = []
+    dropped: list[str] = []
+    for name in files:
+        (dropped if os.path.realpath(root / name) in resolved else keep).append(name)
+    return keep, dropped
+
+
 def source_files(root: Path, exclude: Path) -> list[str]:
     """Git-tracked plus untracked-but-not-ignored files under ``root``, relative to it.
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
@@ -19,7 +20,9 @@ class JobLog:
         self._masker = Masker(secrets)
         self._coverage: CoverageScanner | None = None
         path.parent.mkdir(parents=True, exist_ok=True)
-        self._file = path.open("wb")
+        # O_NOFOLLOW: a log path is never a link someone planted to steer our writes.
+        self._file = os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC
+                                       | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644), "wb")
         self._line_open = False
         """The file's last byte is not a newline: a notice must start its own line."""
 

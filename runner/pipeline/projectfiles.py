@@ -29,6 +29,17 @@ def project_files(root: Path, prune: str | None = None) -> list[str]:
     return sorted(name for name in set(listed) if not _under(name, prune))
 
 
+def git_argv(root: Path, *args: str) -> list[str]:
+    """``git -C root ARGS`` that runs nothing the project's own config names.
+
+    A project's ``.git/config`` is the tenant's to write: ``core.fsmonitor``
+    would run a program of its choosing on the host at ``git ls-files``, and
+    hooks likewise. Both are switched off for every git call runner makes.
+    """
+    return ["git", "-c", "core.fsmonitor=false", "-c", "core.hooksPath=/dev/null",
+            "-C", str(root), *args]
+
+
 def _under(name: str, prune: str | None) -> bool:
     return prune is not None and (name == prune or name.startswith(prune + "/"))
 
@@ -36,8 +47,7 @@ def _under(name: str, prune: str | None) -> bool:
 def _git_listing(root: Path) -> list[str] | None:
     try:
         proc = subprocess.run(
-            ["git", "-C", str(root), "ls-files", "-z", "--cached", "--others",
-             "--exclude-standard"],
+            git_argv(root, "ls-files", "-z", "--cached", "--others", "--exclude-standard"),
             capture_output=True,
             check=False,
             timeout=GIT_TIMEOUT_S,

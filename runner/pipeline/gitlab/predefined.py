@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from runner.pipeline.model import container_project_dir
-from runner.pipeline.projectfiles import GIT_TIMEOUT_S
+from runner.pipeline.projectfiles import GIT_TIMEOUT_S, git_argv
 
 ZERO_SHA = "0" * 40
 PLACEHOLDER_BRANCH = "main"
@@ -59,7 +59,7 @@ def _run(root: Path, *args: str) -> tuple[str | None, str]:
     """(stdout or None on failure, stderr) of ``git -C root ARGS``; missing or hung git fails."""
     try:
         proc = subprocess.run(
-            ["git", "-C", str(root), *args],
+            git_argv(root, *args),
             capture_output=True,
             check=False,
             timeout=GIT_TIMEOUT_S,

@@ -25,7 +25,10 @@ def test_job_container_argv_defaults() -> None:
         "podman", "run", "--rm", "--interactive", "--name", "runner-r1-build-1",
         "--label", "io.github.runner.run=r1", "--label", "io.github.runner.job=build",
         "--uidmap", "0:65537:65536", "--gidmap", "0:65537:65536",
-        "--security-opt", "no-new-privileges",
+        "--cap-drop", "all", "--cap-add",
+        "CHOWN,DAC_OVERRIDE,FOWNER,FSETID,KILL,NET_BIND_SERVICE,SETFCAP,SETGID,SETPCAP,SETUID,"
+        "SYS_CHROOT",
+        "--security-opt", "no-new-privileges", "--http-proxy=false",
         "--log-driver", "none", "--pull=missing",
         "--pidfile", "/p/.runner/work/r1/build.1/pid",
         "--volume", "/p/.runner/work/r1/build.1/ws:/builds/p",
@@ -66,3 +69,14 @@ def test_list_containers_argv() -> None:
 def test_unshare_argv() -> None:
     """A command is wrapped in podman unshare unchanged."""
     assert argv.unshare_argv(["python3", "-m", "x"]) == ["podman", "unshare", "python3", "-m", "x"]
+
+
+def test_qualified_image_writes_docker_hub_out() -> None:
+    """Short names are docker.io's: podman's local short-name match must never decide."""
+    assert argv.qualified_image("alpine") == "docker.io/library/alpine"
+    assert argv.qualified_image("alpine:3.20") == "docker.io/library/alpine:3.20"
+    assert argv.qualified_image("team/app:1") == "docker.io/team/app:1"
+    assert argv.qualified_image("localhost/busybox:latest") == "localhost/busybox:latest"
+    assert argv.qualified_image("quay.io/x/y") == "quay.io/x/y"
+    assert argv.qualified_image("reg:5000/x") == "reg:5000/x"
+    assert argv.qualified_image("sha256:" + "a" * 64) == "sha256:" + "a" * 64

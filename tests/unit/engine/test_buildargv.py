@@ -68,7 +68,10 @@ def test_job_container_argv_with_store() -> None:
         "--name", "runner-r1-use-1",
         "--label", "io.github.runner.run=r1", "--label", "io.github.runner.job=use",
         "--uidmap", "0:65537:65536", "--gidmap", "0:65537:65536",
-        "--security-opt", "no-new-privileges",
+        "--cap-drop", "all", "--cap-add",
+        "CHOWN,DAC_OVERRIDE,FOWNER,FSETID,KILL,NET_BIND_SERVICE,SETFCAP,SETGID,SETPCAP,SETUID,"
+        "SYS_CHROOT",
+        "--security-opt", "no-new-privileges", "--http-proxy=false",
         "--log-driver", "none", "--pull=missing", "--pidfile", "/p/w/pid",
         "--volume", "/p/w/ws:/builds/p", "--volume", "/p/w/ctl:/.runner",
         "--workdir", "/", "--entrypoint", "/bin/sh", "0123abcd", "-c", "SUP",

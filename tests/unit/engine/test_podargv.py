@@ -42,7 +42,11 @@ def test_service_runs_detached_in_the_pod_with_an_env_file() -> None:
         "--name", "runner-r1-test-1-pod-svc0", "--label", "io.github.runner.run=r1",
         "--label", "io.github.runner.job=test",
         "--label", "io.github.runner.service=localhost/pg:15",
-        "--security-opt", "no-new-privileges", "--pull=missing",
+        "--cap-drop", "all", "--cap-add",
+        "CHOWN,DAC_OVERRIDE,FOWNER,FSETID,KILL,NET_BIND_SERVICE,SETFCAP,SETGID,SETPCAP,SETUID,"
+        "SYS_CHROOT",
+        "--security-opt", "no-new-privileges", "--http-proxy=false",
+        "--pull=missing",
         "--env-file", "/w/service0.env",
         "--memory", "1073741824", "--memory-swap", "1073741824", "--pids-limit", "100",
         "--cpus", "0.5",
