@@ -136,17 +136,22 @@ def concurrent_podman_runs(count: int) -> Callable[[], None]:
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmarks")
     parser.add_argument("--repeat", type=int, default=5)
-    parser.add_argument("--only", choices=["exec", "build"], help="one group of rows")
+    parser.add_argument("--only", choices=["exec", "build", "services"],
+                        help="one group of rows")
     args = parser.parse_args()
     rows: list[tuple[str, str, str]] = []
     with tempfile.TemporaryDirectory(prefix="runner-bench-") as tmp:
         base = Path(tmp)
-        if args.only != "build":
+        if args.only in (None, "exec"):
             rows += exec_rows(base, args.repeat)
-        if args.only != "exec":
+        if args.only in (None, "build"):
             from benchmarks.builds import build_rows  # noqa: PLC0415
 
             rows += build_rows(base / "builds", args.repeat)
+        if args.only in (None, "services"):
+            from benchmarks.services import service_rows  # noqa: PLC0415
+
+            rows += service_rows(base / "services", args.repeat)
     width = max(len(row[0]) for row in rows)
     print(f"{'benchmark':<{width}}  {'median':>10}  target")
     for label, value, target in rows:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 from runner.engine import podargv
 from runner.engine.podargv import PodSpec, ServiceSpec
 from runner.engine.podman import run_captured
 from runner.errors import EngineError
+
+_INFRA_RACE = "paused or unknown state"
 
 
 async def create_pod(spec: PodSpec) -> None:
@@ -18,10 +21,21 @@ async def create_pod(spec: PodSpec) -> None:
 
 
 async def start_service(pod: PodSpec, spec: ServiceSpec) -> None:
-    """Start one service container (pulling its image if missing)."""
-    code, out = await run_captured(podargv.service_argv(pod, spec))
-    if code:
-        raise EngineError(f"service {spec.image} did not start: {out.strip()}")
+    """Start one service container (pulling its image if missing).
+
+    podman 4.3 can trip over its own pod when two containers start the pod's
+    infra container at once ("unable to restart a container in a paused or
+    unknown state"); that one error gets a second try.
+    """
+    for attempt in range(2):
+        code, out = await run_captured(podargv.service_argv(pod, spec))
+        if not code:
+            return
+        if attempt or _INFRA_RACE not in out:
+            break
+        await run_captured(["podman", "rm", "--force", "--ignore", spec.name])
+        await asyncio.sleep(0.2)
+    raise EngineError(f"service {spec.image} did not start: {out.strip()}")
 
 
 async def remove_pod(name: str, runtime: str | None = None) -> None:

@@ -35,6 +35,10 @@ class Lease:
 
     slot: int
     fd: int
+    pod_marker: Path | None = None
+    """``slot-K.pod``: names the pod using the slot while one does. Services run
+    detached and hold no lock, so a pod still named here when the slot is leased
+    again was left by a holder that died; the new holder removes it first."""
 
     @property
     def base(self) -> int:
@@ -71,7 +75,7 @@ class SliceAllocator:
             except BlockingIOError:
                 os.close(fd)
                 continue
-            return Lease(slot, fd)
+            return Lease(slot, fd, self._dir / f"slot-{slot}.pod")
         return None
 
     async def lease(self) -> Lease:

@@ -19,7 +19,7 @@ import structlog
 
 from runner.build.builder import BuildEnv
 from runner.build.outputs import BuildOutput, job_image, substitute
-from runner.engine.argv import CONTROL_DIR, ContainerSpec, Resources
+from runner.engine.argv import CONTROL_DIR, ContainerSpec, Resources, qualified_image
 from runner.engine.boot import job_script
 from runner.engine.namespace import NamespaceHelper
 from runner.engine.podargv import PodSpec
@@ -31,7 +31,7 @@ from runner.execute.interrupt import Interruption
 from runner.execute.layout import RunLayout, safe_name
 from runner.execute.policy import caches_to_restore, caches_to_save, outcome_whens
 from runner.execute.results import JobStatus, Settings
-from runner.execute.services import JobPod
+from runner.execute.services import READY_TIMEOUT_S, JobPod
 from runner.logs.console import Console
 from runner.logs.joblog import JobLog
 from runner.pipeline.model import Job, Pipeline, RetryOn
@@ -105,6 +105,8 @@ class JobAttempt:
         self.container: JobContainer | None = None
         self.pod: JobPod | None = None
         self.limits = job.limits.capped(ctx.settings.limits)
+        self._upper: Path | None = None
+        """The container's overlay upper dir, found once (disk limit only)."""
         self._lease: Lease | None = None
 
     async def start(self) -> None:
@@ -118,6 +120,7 @@ class JobAttempt:
         if missing:
             raise ContainerGone(f"build job {', '.join(missing)} made no image for this job")
         image, store = job_image(self.job.image, self.ctx.outputs)
+        image = image if store is not None else qualified_image(image)
         self._lease = await self.ctx.slices.lease()
         name = layout.container_name(self.job.name, self.attempt)
         if self.job.services:
@@ -128,7 +131,7 @@ class JobAttempt:
             ), self.job.services, self.work, self._resources())
             self.ctx.pods.add(self.pod)
             try:
-                await self.pod.create()
+                await self.pod.create(self._lease.pod_marker)
             except EngineError as exc:
                 raise ContainerGone(str(exc)) from exc
         self.container = JobContainer(ContainerSpec(
@@ -192,7 +195,8 @@ class JobAttempt:
                 self.ctx.live.discard(container)
         if self.pod is not None:
             await self.pod.remove()
-            self.ctx.pods.discard(self.pod)
+            if not self.pod.created:  # else the run's last pass tries again
+                self.ctx.pods.discard(self.pod)
         if self._lease is not None:
             self._lease.release()
             self._lease = None
@@ -216,7 +220,8 @@ class JobAttempt:
                                "controllers; `runner doctor` says what is missing)")
         if self.pod is not None:
             await self.pod.wait_ready(self.ctx.helper, _pid(container.spec.pidfile),
-                                      self.joblog.notice)
+                                      self.joblog.notice, self.ctx.interruption.canceling,
+                                      timeout_s=min(READY_TIMEOUT_S, self.job.timeout_s))
         outcome = await self._section(container, "script.sh", self.job.timeout_s, True)
         if outcome.status is JobStatus.TIMED_OUT:
             self.joblog.notice(f"runner: job timed out after {self.job.timeout_s:g}s")
@@ -336,10 +341,7 @@ class JobAttempt:
             done, _ = await asyncio.wait({task, stop} | ({watch} if watch else set()),
                                          timeout=timeout_s, return_when=asyncio.FIRST_COMPLETED)
             if task in done:
-                code = task.result()
-                if code == 0:
-                    return Outcome(JobStatus.SUCCESS, code)
-                return Outcome(JobStatus.FAILED, code, failure=RetryOn.SCRIPT_FAILURE)
+                return await self._ended(container, task.result(), disk)
             if stop in done:
                 return Outcome(JobStatus.CANCELED, await self._stop_script(container, task))
             if watch is not None and watch in done:
@@ -355,21 +357,35 @@ class JobAttempt:
             if not task.done():
                 task.cancel()
 
+    async def _ended(self, container: JobContainer, code: int, disk: int | None) -> Outcome:
+        """A script that ended by itself: its exit code, unless it went over its disk limit."""
+        if disk and await self._over_disk_limit(container, disk):
+            # one last look: a burst between two polls must not get through
+            return Outcome(JobStatus.FAILED, code, note="disk limit exceeded",
+                           failure=RetryOn.SCRIPT_FAILURE)
+        if code == 0:
+            return Outcome(JobStatus.SUCCESS, code)
+        return Outcome(JobStatus.FAILED, code, failure=RetryOn.SCRIPT_FAILURE)
+
     async def _watch_disk(self, container: JobContainer, limit: int) -> None:
         """Return once the job's workspace and container writes take more than ``limit``.
 
         Polled (rootless podman has no disk quota on ext4/overlay); a job can
         overshoot by what it writes in one interval, which the host must spare.
         """
-        upper = await container.upper_dir()
-        paths = [self.workspace, *([upper] if upper is not None else [])]
-        while True:
-            used = await self.ctx.helper.disk_usage(*paths)
-            if used > limit:
-                self.joblog.notice(f"runner: the job uses {show_size(used)} of disk, more than "
-                                   f"its limit of {show_size(limit)}; stopping it")
-                return
+        while not await self._over_disk_limit(container, limit):
             await asyncio.sleep(DISK_POLL_S)
+
+    async def _over_disk_limit(self, container: JobContainer, limit: int) -> bool:
+        """Whether the workspace and the container's own writes take more than ``limit``."""
+        if self._upper is None:
+            self._upper = await container.upper_dir() or self.workspace
+        used = await self.ctx.helper.disk_usage(self.workspace, self._upper)
+        if used <= limit:
+            return False
+        self.joblog.notice(f"runner: the job uses {show_size(used)} of disk, more than its "
+                           f"limit of {show_size(limit)}; stopping it")
+        return True
 
     async def _stop_script(self, container: JobContainer, task: asyncio.Task[int]) -> int | None:
         """TERM the script; KILL it after the grace period or on a second Ctrl-C."""
@@ -397,7 +413,7 @@ class JobAttempt:
         if artifacts and (artifacts.paths or artifacts.untracked) and artifacts.when in whens:
             got = await helper.collect(
                 self.workspace, artifacts.paths, layout.artifacts(job.name),
-                max_bytes=self.ctx.settings.max_result_bytes, replace=True,
+                max_bytes=self._result_budget(), replace=True,
                 exclude=artifacts.exclude,
                 untracked=self.ctx.files if artifacts.untracked else None,
             )
@@ -407,7 +423,12 @@ class JobAttempt:
             await self._keep_dotenv(artifacts.dotenv)
         for cache in caches_to_save(job.cache, status):
             await helper.collect(self.workspace, cache.paths, layout.cache(cache.key),
-                                 max_bytes=self.ctx.settings.max_result_bytes, replace=True)
+                                 max_bytes=self._result_budget(), replace=True)
+
+    def _result_budget(self) -> int:
+        """What one artifacts or cache collect may copy: the host's cap, or the job's disk."""
+        cap = self.ctx.settings.max_result_bytes
+        return min(cap, self.limits.disk) if self.limits.disk else cap
 
     async def _keep_dotenv(self, paths: tuple[str, ...]) -> None:
         """Read the job's dotenv reports for later jobs (GitLab keeps reports whatever the outcome).

@@ -19,16 +19,22 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+import structlog
+
 from runner.engine import pods
-from runner.engine.argv import Resources
+from runner.engine.argv import Resources, qualified_image
 from runner.engine.namespace import NamespaceHelper
 from runner.engine.podargv import PodSpec, ServiceSpec
 from runner.errors import EngineError
 from runner.pipeline.model import Service
 
+log = structlog.get_logger(__name__)
+
 READY_TIMEOUT_S = 30.0
 """gitlab-runner's default ``wait_for_services_timeout``."""
 POLL_S = 0.05
+STATE_EVERY = 10
+"""Every tenth poll (half a second), ask podman whether waited-for services still run."""
 
 
 class JobPod:
@@ -42,9 +48,23 @@ class JobPod:
         self.scratch = scratch
         self.names = [f"{spec.name}-svc{index}" for index in range(len(services))]
         self.created = False
+        self.marker: Path | None = None
 
-    async def create(self) -> None:
-        """Create the (empty) pod; the job container and the services join it."""
+    async def create(self, marker: Path | None = None) -> None:
+        """Create the (empty) pod; the job container and the services join it.
+
+        ``marker`` is the slice's pod marker: a pod named there belongs to a
+        dead holder of the slice (its services would share our ids) and is
+        removed first; then it names ours until ``remove``.
+        """
+        if marker is not None:
+            with contextlib.suppress(FileNotFoundError):
+                stale = marker.read_text().strip()
+                if stale:
+                    log.info("stale_pod_removed", pod=stale)
+                    await pods.remove_pod(stale, self.spec.runtime)
+            marker.write_text(self.spec.name + "\n")
+            self.marker = marker
         await pods.create_pod(self.spec)
         self.created = True
 
@@ -55,7 +75,7 @@ class JobPod:
             env_file = self.scratch / f"service{index}.env"
             _write_env(env_file, [*env, *service.variables])
             starts.append(pods.start_service(self.spec, ServiceSpec(
-                name=name, image=service.image, env_file=env_file,
+                name=name, image=qualified_image(service.image), env_file=env_file,
                 entrypoint=service.entrypoint, command=service.command,
                 resources=self.resources)))
         results = await asyncio.gather(*starts, return_exceptions=True)
@@ -64,10 +84,14 @@ class JobPod:
                 raise result
 
     async def wait_ready(self, helper: NamespaceHelper, pid: int, notice: Callable[[str], None],
-                         timeout_s: float = READY_TIMEOUT_S) -> None:
-        """Wait until every service listens; say which did not, with its log."""
-        exposed = await pods.exposed_ports([s.image for s in self.services if not s.ports])
-        wanted = {name: service.ports or exposed.get(service.image, ())
+                         canceled: asyncio.Event, timeout_s: float = READY_TIMEOUT_S) -> None:
+        """Wait until every service listens; say which did not, with its log.
+
+        Stops early on Ctrl-C (``canceled``) and for services that have exited.
+        """
+        exposed = await pods.exposed_ports(
+            [qualified_image(s.image) for s in self.services if not s.ports])
+        wanted = {name: service.ports or exposed.get(qualified_image(service.image), ())
                   for name, service in zip(self.names, self.services, strict=True)}
         ports = sorted({port for listed in wanted.values() for port in listed})
         for name, service in zip(self.names, self.services, strict=True):
@@ -76,11 +100,22 @@ class JobPod:
                        "(give it 'ports' to wait)")
         began = time.monotonic()
         open_ports: set[int] = set()
-        while ports:
+        exited: set[str] = set()
+        polls = 0
+        while ports and not canceled.is_set():
             open_ports = set(await helper.open_ports(pid, ports))
-            if open_ports >= set(ports) or time.monotonic() - began > timeout_s:
+            waiting = [n for n in self.names if n not in exited
+                       and not set(wanted[n]) <= open_ports]
+            if not waiting or time.monotonic() - began > timeout_s:
                 break
+            polls += 1
+            if polls % STATE_EVERY == 0:  # a service that has exited will never listen
+                for name in waiting:
+                    if not (await pods.state(name)).startswith("running"):
+                        exited.add(name)
             await asyncio.sleep(POLL_S)
+        if canceled.is_set():
+            return
         took = time.monotonic() - began
         for name, service in zip(self.names, self.services, strict=True):
             missing = [port for port in wanted[name] if port not in open_ports]
@@ -93,19 +128,30 @@ class JobPod:
     async def _explain(self, name: str, service: Service, missing: list[int], timeout_s: float,
                        notice: Callable[[str], None]) -> None:
         state = await pods.state(name)
+        waited = "it exited" if not state.startswith("running") else f"after {timeout_s:g}s"
         notice(f"runner: warning: service {service.image} was not listening on port "
-               f"{', '.join(map(str, missing))} after {timeout_s:g}s (container {state}); "
+               f"{', '.join(map(str, missing))} ({waited}; container {state}); "
                "the job runs anyway. The service's last output:")
         for line in (await pods.logs(name)).splitlines() or ["(none)"]:
             notice(f"  {line}")
 
     async def remove(self) -> None:
-        """Remove the pod with every container in it; safe to call twice."""
+        """Remove the pod with every container in it; safe to call twice.
+
+        If podman fails, the slice's marker stays, so the next holder of the
+        slice removes the pod before its own services could meet these.
+        """
         if not self.created:
             return
-        with contextlib.suppress(EngineError):
+        try:
             await pods.remove_pod(self.spec.name, self.spec.runtime)
+        except EngineError as exc:
+            log.warning("pod_not_removed", pod=self.spec.name, error=str(exc))
+            return
         self.created = False
+        if self.marker is not None:
+            self.marker.unlink(missing_ok=True)
+            self.marker = None
 
 
 def _write_env(path: Path, env: Sequence[tuple[str, str]]) -> None:
