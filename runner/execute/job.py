@@ -31,7 +31,7 @@ from runner.execute.interrupt import Interruption
 from runner.execute.layout import RunLayout, safe_name
 from runner.execute.policy import caches_to_restore, caches_to_save, outcome_whens
 from runner.execute.results import JobStatus, Settings
-from runner.execute.services import READY_TIMEOUT_S, JobPod
+from runner.execute.services import READY_TIMEOUT_S, JobPod, remove_stale_pod
 from runner.logs.console import Console
 from runner.logs.joblog import JobLog
 from runner.pipeline.model import Job, Pipeline, RetryOn
@@ -122,6 +122,14 @@ class JobAttempt:
         image, store = job_image(self.job.image, self.ctx.outputs)
         image = image if store is not None else qualified_image(image)
         self._lease = await self.ctx.slices.lease()
+        try:
+            stale = await remove_stale_pod(self._lease.pod_marker, settings.runtime)
+        except EngineError as exc:
+            raise ContainerGone(f"a pod left on this job's uid slice could not be removed: "
+                                f"{exc}") from exc
+        if stale:
+            self.joblog.notice(f"runner: removed pod {stale}, left on this job's uid slice by "
+                               "a run that ended without cleaning up")
         name = layout.container_name(self.job.name, self.attempt)
         if self.job.services:
             self.pod = JobPod(PodSpec(

@@ -13,7 +13,6 @@ the job log, and the job runs anyway, as with gitlab-runner.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import time
 from collections.abc import Callable, Sequence
@@ -53,16 +52,10 @@ class JobPod:
     async def create(self, marker: Path | None = None) -> None:
         """Create the (empty) pod; the job container and the services join it.
 
-        ``marker`` is the slice's pod marker: a pod named there belongs to a
-        dead holder of the slice (its services would share our ids) and is
-        removed first; then it names ours until ``remove``.
+        ``marker`` is the slice's pod marker (see ``remove_stale_pod``): it
+        names ours until ``remove``.
         """
         if marker is not None:
-            with contextlib.suppress(FileNotFoundError):
-                stale = marker.read_text().strip()
-                if stale:
-                    log.info("stale_pod_removed", pod=stale)
-                    await pods.remove_pod(stale, self.spec.runtime)
             marker.write_text(self.spec.name + "\n")
             self.marker = marker
         await pods.create_pod(self.spec)
@@ -152,6 +145,25 @@ class JobPod:
         if self.marker is not None:
             self.marker.unlink(missing_ok=True)
             self.marker = None
+
+
+async def remove_stale_pod(marker: Path | None, runtime: str | None) -> str | None:
+    """Remove the pod a slice's marker names, if any; its name.
+
+    Called right after the slice is leased: a pod still named then was left
+    by a holder that died (services run detached and hold no lock), and its
+    services would share the new job's ids.
+    """
+    if marker is None:
+        return None
+    try:
+        stale = marker.read_text().strip()
+    except FileNotFoundError:
+        return None
+    if stale:
+        await pods.remove_pod(stale, runtime)
+    marker.unlink(missing_ok=True)
+    return stale or None
 
 
 def _write_env(path: Path, env: Sequence[tuple[str, str]]) -> None:

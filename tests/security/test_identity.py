@@ -13,6 +13,7 @@ import os
 import pwd
 import re
 import signal
+import time
 from pathlib import Path
 
 import pytest
@@ -77,6 +78,10 @@ def test_each_job_is_a_private_slice_of_the_runner_subids(tmp_path: Path,
             base = ids["Uid"][0]
             span = range(base, base + SLICE)
             slices.append(span)
+            # The background sleep may still be between fork and exec at "squat-ready".
+            deadline = time.monotonic() + 30
+            while not host_pids_with(f"sleep {marker}") and time.monotonic() < deadline:
+                time.sleep(0.05)
             # PID 1 and every other process of the job: all ids in the slice, no host groups
             for process in [pid, *host_pids_with(f"sleep {marker}")]:
                 got = status_ids(process)
