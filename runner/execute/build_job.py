@@ -17,7 +17,7 @@ import structlog
 from runner.build.builder import BuildFailed, build_image
 from runner.build.outputs import BuildOutput, substitute
 from runner.errors import EngineError, RunnerError
-from runner.execute.job import Outcome, RunContext
+from runner.execute.context import Outcome, RunContext
 from runner.execute.results import JobStatus
 from runner.logs.joblog import JobLog
 from runner.pipeline.gitlab.expand import expand

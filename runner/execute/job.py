@@ -10,85 +10,31 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import posixpath
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import structlog
 
-from runner.build.builder import BuildEnv
-from runner.build.outputs import BuildOutput, job_image, substitute
+from runner.build.outputs import job_image, substitute
 from runner.engine.argv import CONTROL_DIR, ContainerSpec, Resources, qualified_image
 from runner.engine.boot import job_script
-from runner.engine.namespace import NamespaceHelper
 from runner.engine.podargv import PodSpec
 from runner.engine.podman import ContainerGone, JobContainer
-from runner.engine.slices import Lease, SliceAllocator
+from runner.engine.slices import Lease
 from runner.errors import EngineError
-from runner.execute import dotenv
-from runner.execute.interrupt import Interruption
-from runner.execute.layout import RunLayout, safe_name
-from runner.execute.policy import caches_to_restore, caches_to_save, outcome_whens
-from runner.execute.results import JobStatus, Settings
+from runner.execute.context import Outcome, RunContext
+from runner.execute.keep import keep_results
+from runner.execute.layout import safe_name
+from runner.execute.policy import caches_to_restore
+from runner.execute.results import JobStatus
 from runner.execute.services import READY_TIMEOUT_S, JobPod, remove_stale_pod
-from runner.logs.console import Console
 from runner.logs.joblog import JobLog
-from runner.pipeline.model import Job, Pipeline, RetryOn
+from runner.pipeline.model import Job, RetryOn
 from runner.pipeline.sizes import show_size
 
 log = structlog.get_logger(__name__)
 
 DISK_POLL_S = 2.0
-
-
-@dataclass
-class RunContext:
-    """What every job of one run shares."""
-
-    pipeline: Pipeline
-    settings: Settings
-    layout: RunLayout
-    helper: NamespaceHelper
-    files: list[str]
-    secrets: dict[str, str]
-    console: Console
-    interruption: Interruption
-    slices: SliceAllocator
-    live: set[JobContainer] = field(default_factory=set)
-    cleanups: list[asyncio.Task[None]] = field(default_factory=list)
-    """Container removals still under way; the run waits for all of them before it ends."""
-    dotenv: dict[str, tuple[tuple[str, str], ...]] = field(default_factory=dict)
-    """Variables from each job's dotenv reports, for the jobs that take its artifacts."""
-    build_env: BuildEnv = field(default_factory=lambda: BuildEnv(store=None))
-    """Where build jobs build (the project's own store unless sharing is configured)."""
-    outputs: dict[str, BuildOutput] = field(default_factory=dict)
-    """Images made by build jobs, for the jobs that use ``${{ jobs.NAME.image }}``."""
-    pods: set[JobPod] = field(default_factory=set)
-    """Pods of jobs with services not removed yet; the run removes any left at its end."""
-
-    def predefined(self, job: Job) -> list[tuple[str, str]]:
-        """The variables every job gets before its own (GitLab's predefined ones we know)."""
-        env = [("CI", "true"), ("CI_JOB_NAME", job.name)]
-        if job.stage:
-            env.append(("CI_JOB_STAGE", job.stage))
-        env.append(("CI_PROJECT_DIR", self.layout.project_dir()))
-        env.append(("RUNNER_RUN_ID", self.layout.run_id))
-        return env
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """How one attempt ended."""
-
-    status: JobStatus
-    exit_code: int | None = None
-    note: str = ""
-    failure: RetryOn | None = None
-    """What kind of failure it was, for ``retry:when``; None unless failed or timed out."""
-    output: BuildOutput | None = None
-    """The image a build job made."""
-
 
 
 class JobAttempt:
@@ -241,7 +187,8 @@ class JobAttempt:
                 status = after.status.value
                 self.joblog.notice(f"runner: after_script {status} (exit {after.exit_code})")
         await container.stop(self.ctx.settings.kill_grace_s)
-        await self._keep_results(outcome.status)
+        await keep_results(self.ctx, self.job, self.workspace, self.joblog, outcome.status,
+                           budget=self._result_budget())
         return outcome
 
     async def _prepare(self, container: JobContainer) -> None:
@@ -395,6 +342,11 @@ class JobAttempt:
                            f"limit of {show_size(limit)}; stopping it")
         return True
 
+    def _result_budget(self) -> int:
+        """What one artifacts or cache collect may copy: the host's cap, or the job's disk."""
+        cap = self.ctx.settings.max_result_bytes
+        return min(cap, self.limits.disk) if self.limits.disk else cap
+
     async def _stop_script(self, container: JobContainer, task: asyncio.Task[int]) -> int | None:
         """TERM the script; KILL it after the grace period or on a second Ctrl-C."""
         await container.interrupt()
@@ -411,58 +363,6 @@ class JobAttempt:
             return await task
         finally:
             kill.cancel()
-
-    async def _keep_results(self, status: JobStatus) -> None:
-        if status is JobStatus.CANCELED:
-            return
-        layout, job, helper = self.ctx.layout, self.job, self.ctx.helper
-        whens = outcome_whens(status)
-        artifacts = job.artifacts
-        if artifacts and (artifacts.paths or artifacts.untracked) and artifacts.when in whens:
-            got = await helper.collect(
-                self.workspace, artifacts.paths, layout.artifacts(job.name),
-                max_bytes=self._result_budget(), replace=True,
-                exclude=artifacts.exclude,
-                untracked=self.ctx.files if artifacts.untracked else None,
-            )
-            for pattern in got.unmatched:
-                self.joblog.notice(f"runner: warning: artifacts path {pattern!r} matched no file")
-        if artifacts and artifacts.dotenv:
-            await self._keep_dotenv(artifacts.dotenv)
-        for cache in caches_to_save(job.cache, status):
-            await helper.collect(self.workspace, cache.paths, layout.cache(cache.key),
-                                 max_bytes=self._result_budget(), replace=True)
-
-    def _result_budget(self) -> int:
-        """What one artifacts or cache collect may copy: the host's cap, or the job's disk."""
-        cap = self.ctx.settings.max_result_bytes
-        return min(cap, self.limits.disk) if self.limits.disk else cap
-
-    async def _keep_dotenv(self, paths: tuple[str, ...]) -> None:
-        """Read the job's dotenv reports for later jobs (GitLab keeps reports whatever the outcome).
-
-        The files are copied out first (bounded, symlinks kept as links) and
-        read from our copy, so nothing the job did can make us read a host file.
-        """
-        files = [posixpath.normpath(path) for path in paths]
-        dest = self.ctx.layout.dotenv(self.job.name)
-        try:
-            await self.ctx.helper.collect(
-                self.workspace, files, dest,
-                max_bytes=len(files) << 20, replace=True,  # the read below is tighter
-            )
-        except EngineError as exc:
-            self.joblog.notice(f"runner: warning: dotenv reports not read ({exc}); "
-                               "no variables passed on")
-            return
-        report = dotenv.read_reports(dest, files)
-        for problem in report.problems:
-            self.joblog.notice(f"runner: warning: {problem}")
-        self.ctx.dotenv[self.job.name] = report.variables
-        if report.variables:
-            names = ", ".join(name for name, _ in report.variables)
-            self.joblog.notice(f"runner: dotenv variables for jobs that take these artifacts: "
-                               f"{names}")
 
 
 def _aliases(job: Job) -> tuple[str, ...]:

@@ -18,8 +18,8 @@ from runner.engine.namespace import NamespaceHelper
 from runner.engine.pods import remove_run_pods
 from runner.engine.slices import SliceAllocator
 from runner.errors import UserInputError
+from runner.execute.context import RunContext
 from runner.execute.interrupt import Interruption
-from runner.execute.job import RunContext
 from runner.execute.layout import RunLayout, clashing_names
 from runner.execute.results import JobResult, Settings
 from runner.execute.scheduler import Scheduler

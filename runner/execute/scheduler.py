@@ -23,7 +23,8 @@ import structlog
 from runner.engine.argv import StoreSpec
 from runner.engine.podman import ContainerGone, force_remove
 from runner.execute.build_job import BuildAttempt
-from runner.execute.job import JobAttempt, Outcome, RunContext
+from runner.execute.context import Outcome, RunContext
+from runner.execute.job import JobAttempt
 from runner.execute.policy import failure_allowed, should_retry
 from runner.execute.results import JobResult, JobStatus
 from runner.logs.joblog import JobLog
