@@ -18,6 +18,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from runner.engine.argv import registry_of
 from runner.engine.buildargv import RegistryAccess
 from runner.errors import UserInputError
 from runner.pipeline.model import Registry
@@ -25,10 +26,7 @@ from runner.pipeline.model import Registry
 
 def registry_host(ref: str) -> str:
     """The registry part of an image reference (``docker.io`` for short names)."""
-    first, sep, _ = ref.partition("/")
-    if sep and ("." in first or ":" in first or first == "localhost"):
-        return first
-    return "docker.io"
+    return registry_of(ref) or "docker.io"
 
 
 def standard_authfile(environ: Mapping[str, str], home: Path) -> Path | None:

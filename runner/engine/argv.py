@@ -96,6 +96,18 @@ def global_options(runtime: str | None, store: StoreSpec | None = None) -> list[
     return [*store_options(store), *(["--runtime", runtime] if runtime else [])]
 
 
+def registry_of(ref: str) -> str | None:
+    """The registry an image reference names (``quay.io``, ``reg:5000``, ``localhost``), if any.
+
+    Docker's rule: the first path component is a registry when it has a dot
+    or a port, or is ``localhost``; otherwise the name is short.
+    """
+    first, sep, _ = ref.partition("/")
+    if sep and ("." in first or ":" in first or first == "localhost"):
+        return first
+    return None
+
+
 def qualified_image(image: str) -> str:
     """``image`` with its registry written out, Docker's way: ``alpine`` is docker.io's.
 
@@ -107,10 +119,9 @@ def qualified_image(image: str) -> str:
     if image.startswith("sha256:") or (len(image) == 64 and all(
             c in "0123456789abcdef" for c in image)):
         return image
-    first, sep, _ = image.partition("/")
-    if sep and ("." in first or ":" in first or first == "localhost"):
+    if registry_of(image) is not None:
         return image
-    return f"docker.io/{image}" if sep else f"docker.io/library/{image}"
+    return f"docker.io/{image}" if "/" in image else f"docker.io/library/{image}"
 
 
 def hardening_options() -> list[str]:

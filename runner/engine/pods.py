@@ -6,6 +6,7 @@ import asyncio
 import json
 
 from runner.engine import podargv
+from runner.engine.argv import force_remove_argv
 from runner.engine.podargv import PodSpec, ServiceSpec
 from runner.engine.podman import run_captured
 from runner.errors import EngineError
@@ -33,7 +34,7 @@ async def start_service(pod: PodSpec, spec: ServiceSpec) -> None:
             return
         if attempt or _INFRA_RACE not in out:
             break
-        await run_captured(["podman", "rm", "--force", "--ignore", spec.name])
+        await run_captured(force_remove_argv([spec.name], pod.runtime))
         await asyncio.sleep(0.2)
     raise EngineError(f"service {spec.image} did not start: {out.strip()}")
 

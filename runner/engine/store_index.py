@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import json
 
-from runner.engine.argv import StoreSpec
+from runner.engine.argv import StoreSpec, registry_of
 
 
 def has_image(store: StoreSpec, ref: str) -> bool | None:
     """True if ``ref`` is listed by its full name; None when only buildah can tell."""
-    first = ref.split("/", 1)[0]
-    if "/" not in ref or not ("." in first or ":" in first or first == "localhost"):
+    if registry_of(ref) is None:
         return None  # short names resolve through registries.conf: ask buildah
     name = ref if ":" in ref.rsplit("/", 1)[-1] or "@" in ref else f"{ref}:latest"
     try:
