@@ -201,7 +201,8 @@ class JobAttempt:
             scripts["after.sh"] = job_script(
                 job.after_script, workdir=project_dir, env=env, color=color
             )
-        layers = [layout.artifacts(need.job) for need in job.needs if need.artifacts]
+        layers = [*self.ctx.settings.extra_layers,
+                  *(layout.artifacts(need.job) for need in job.needs if need.artifacts)]
         await self.ctx.helper.prepare(
             workspace=self.workspace,
             control=self.control,

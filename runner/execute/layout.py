@@ -61,6 +61,10 @@ class RunLayout:
     cache_root: Path
     state: Path
     """Logs, artifacts, result.json and per-run scratch; ``ROOT/.runner`` by default."""
+    tenant_id: str | None = None
+    """Overrides the tenant derived from ``root`` (the agent's project id)."""
+    project_path: str | None = None
+    """Overrides the project dir derived from ``root``."""
 
     @property
     def work(self) -> Path:
@@ -86,6 +90,8 @@ class RunLayout:
 
     def tenant(self) -> str:
         """This project's tenant key (caches and build stores are kept per tenant)."""
+        if self.tenant_id is not None:
+            return safe_name(self.tenant_id)
         return tenant_key(self.root)
 
     def container_name(self, job: str, attempt: int) -> str:
@@ -93,4 +99,4 @@ class RunLayout:
 
     def project_dir(self) -> str:
         """The job's project directory inside its container, as GitLab lays it out."""
-        return container_project_dir(self.root)
+        return self.project_path or container_project_dir(self.root)

@@ -93,3 +93,16 @@ class Settings:
     """cgroup controllers rootless podman can use here (``memory``, ``pids``, ``cpu``)."""
     standard_authfile: Path | None = None
     """The user's own registry auth file, the base pipeline credentials are added to."""
+    run_id: str | None = None
+    """Default: a new time-based id. The agent names runs after its jobs, to find them after
+    a crash (containers carry the run id as a label)."""
+    tenant: str | None = None
+    """Who owns caches and build stores; default: a hash of the project directory. The agent
+    uses the coordinator's project id, since every job checks out into a new directory."""
+    project_dir: str | None = None
+    """Where jobs see the project inside their containers; default ``/builds/NAME``."""
+    extra_layers: tuple[Path, ...] = ()
+    """Trees restored into every job's workspace before its needs' artifacts: the agent's
+    downloads of artifacts from jobs of earlier stages."""
+    whole_tree: bool = False
+    """Copy every file of the project, ``.git`` and ignored files included (a fresh checkout)."""

@@ -44,8 +44,15 @@ async def execute(
     console: Console,
     environ: Mapping[str, str],
     on_interrupt: Callable[[Interruption], None] | None = None,
+    *,
+    interruption: Interruption | None = None,
 ) -> tuple[list[JobResult], Interruption]:
-    """Run ``pipeline``; returns per-job results and whether the user interrupted it."""
+    """Run ``pipeline``; returns per-job results and whether the user interrupted it.
+
+    Given an ``interruption``, the caller owns cancelling (the agent: its
+    coordinator says when) and no signal handler is installed: the process's
+    signals are the caller's too.
+    """
     secrets = resolve_secrets(pipeline, environ)
     check_registries(pipeline)
     clashes = clashing_names(job.name for job in pipeline.jobs)
@@ -57,9 +64,10 @@ async def execute(
         )
     state = settings.state_dir or pipeline.root / STATE_DIR
     check_state_dir(state)
-    layout = RunLayout(pipeline.root, new_run_id(), settings.cache_root, state)
+    layout = RunLayout(pipeline.root, settings.run_id or new_run_id(), settings.cache_root, state,
+                       tenant_id=settings.tenant, project_path=settings.project_dir)
     files, kept_out = without_secret_files(
-        source_files(pipeline.root, exclude=state), pipeline.root,
+        source_files(pipeline.root, exclude=state, everything=settings.whole_tree), pipeline.root,
         [secret.file for secret in pipeline.secrets if secret.file is not None])
     for name in kept_out:
         stderr_notice(f"secret file {name} is inside the project: it is kept out of every "
@@ -80,7 +88,8 @@ async def execute(
         ) from exc
     helper = NamespaceHelper()
     helper.launch()
-    interruption = Interruption()
+    own_signals = interruption is None
+    interruption = interruption or Interruption()
     slices = SliceAllocator(settings.slot_dir, settings.subordinate_ids)
     ctx = RunContext(pipeline, settings, layout, helper, files, secrets, console, interruption,
                      slices, build_env=build_env(settings, layout.tenant()))
@@ -91,8 +100,9 @@ async def execute(
         if on_interrupt is not None:
             on_interrupt(interruption)
 
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, interrupted)
+    if own_signals:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, interrupted)
     try:
         results = await Scheduler(ctx).run()
     finally:
@@ -109,8 +119,9 @@ async def execute(
             layout.work.parent.rmdir()  # only when no other run is using it
         # Handlers stay until here: a Ctrl-C during clean-up must not abort it and
         # leave scripts holding secret values behind.
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.remove_signal_handler(sig)
+        if own_signals:
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                loop.remove_signal_handler(sig)
     write_result(layout, pipeline, results)
     return results, interruption
 

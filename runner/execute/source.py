@@ -27,14 +27,15 @@ def without_secret_files(files: list[str], root: Path, secret_files: list[Path]
     return keep, dropped
 
 
-def source_files(root: Path, exclude: Path) -> list[str]:
+def source_files(root: Path, exclude: Path, *, everything: bool = False) -> list[str]:
     """Git-tracked plus untracked-but-not-ignored files under ``root``, relative to it.
 
     Outside a git work tree (or in one git refuses to read, such as another
     user's) every file is taken but ``.git``. Runner's state dir ``exclude`` is
     never taken. Copies, not mounts, so a job can never change the checkout.
+    ``everything`` takes ``.git`` and ignored files too (the agent's checkouts).
     """
     if not root.is_dir():
         raise UserInputError(f"project directory {root} does not exist")
-    names = project_files(root, prune=os.path.relpath(exclude, root))
+    names = project_files(root, prune=os.path.relpath(exclude, root), everything=everything)
     return [name for name in names if os.path.lexists(root / name)]

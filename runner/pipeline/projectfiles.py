@@ -15,14 +15,18 @@ GIT_TIMEOUT_S = 10.0
 """Any git call of runner's: a hung git (a stuck lock, a network filesystem) must not hang a run."""
 
 
-def project_files(root: Path, prune: str | None = None) -> list[str]:
+def project_files(root: Path, prune: str | None = None, *, everything: bool = False) -> list[str]:
     """Sorted relative paths (``/``-separated) under ``root``, without ``prune`` and below it.
 
     Outside a git work tree, or in one git refuses to read (such as another
     user's), or without a working git, every file is taken but ``.git``.
     Git lists tracked files even when they were deleted from the work tree;
-    callers that need existing files check for themselves.
+    callers that need existing files check for themselves. ``everything``
+    takes every file, ``.git`` included: the agent's fresh checkout is the
+    job's own, and GitLab jobs expect a working repository.
     """
+    if everything:
+        return sorted(_walk(root, prune, skip=()))
     listed = _git_listing(root)
     if listed is None:
         return sorted(_walk(root, prune))
@@ -60,11 +64,11 @@ def _git_listing(root: Path) -> list[str] | None:
     return [os.fsdecode(name) for name in proc.stdout.split(b"\0") if name]
 
 
-def _walk(root: Path, prune: str | None) -> list[str]:
+def _walk(root: Path, prune: str | None, skip: tuple[str, ...] = (".git",)) -> list[str]:
     found: list[str] = []
     for dirpath, dirnames, filenames in os.walk(root):
         rel = os.path.relpath(dirpath, root)
-        dirnames[:] = [d for d in dirnames if d != ".git"
+        dirnames[:] = [d for d in dirnames if d not in skip
                        and not _under(os.path.normpath(os.path.join(rel, d)), prune)]
         found += [os.path.normpath(os.path.join(rel, name)) for name in filenames]
     return found
