@@ -8,6 +8,7 @@
     │   └── UsageError               bad CLI arguments or combinations
     ├── HostSetupError               the machine is not set up for rootless containers -> 3
     ├── EngineError                  podman/buildah misbehaved while we drove it -> 3
+    ├── CoordinatorError             the coordinator (GitLab) refused us or sent nonsense -> 4
     └── JobError                     a job's own doing (never raised past the executor) -> 1
 
 The CLI maps ``RunnerError.fault`` to an exit code in exactly one place
@@ -85,6 +86,16 @@ class EngineError(RunnerError):
     """podman or buildah failed in a way that is not the job's doing."""
 
     fault = Fault.HOST_SETUP
+
+
+class CoordinatorError(RunnerError):
+    """The coordinator (GitLab's runner API) refused a request or answered something unusable."""
+
+    fault = Fault.COORDINATOR
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        self.status = status
+        super().__init__(message)
 
 
 class JobError(RunnerError):

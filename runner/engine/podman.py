@@ -264,3 +264,15 @@ async def spawn_unshared_python(module: str) -> asyncio.subprocess.Process:
         start_new_session=True,
         env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1", "PYTHONPATH": package_parent},
     )
+
+
+async def remove_run_containers(run_id: str, runtime: str | None = None) -> list[str]:
+    """Remove every container of run ``run_id`` (one whose runner died); their names."""
+    code, out = await run_captured(
+        podman_argv.list_containers_argv(f"{podman_argv.LABEL_RUN}={run_id}"))
+    if code:
+        raise EngineError(f"podman could not list the containers of run {run_id}: "
+                          f"{out.strip()}")
+    names = [line for line in out.split() if line]
+    await force_remove(names, runtime)
+    return names

@@ -1,0 +1,1 @@
+"""Coordinators: the servers an agent takes jobs from, each behind one adapter."""

@@ -1,0 +1,470 @@
+"""A GitLab job payload as a one-job ``Pipeline``, decided the way gitlab-runner decides it.
+
+GitLab has done the pipeline-level work (rules, ``extends``, needs) before it
+hands a job over; what is left for a runner is what this module does:
+
+* **Variables** (gitlab-runner ``common/build.go`` ``GetAllVariables``,
+  ``common/spec/variables.go``): the runner's own first, then the job's in
+  GitLab's order, the last definition of a key winning. ``CI_PROJECT_DIR``
+  and ``CI_BUILDS_DIR`` from the payload are dropped: where the job runs is
+  the runner's to say. Every value not marked ``raw`` is expanded once with
+  Go's ``os.Expand`` rules (``$$`` is ``$``, undefined is empty) against all
+  of these, *unexpanded*, as gitlab-runner's single ``Expand`` pass does; a
+  reference to a file-type variable is the path of its file.
+* **Image, services, cache, artifacts**: names, aliases, keys and paths are
+  expanded the same way over the job's final values, which is what
+  gitlab-runner does for them (``GetAllVariables().ExpandValue``).
+
+Nothing here raises for a job GitLab considered valid: what cannot be carried
+over (a path outside the project, an untracked cache, an alias that is no host
+name) is left out with a sentence in ``Pipeline.notes`` for the job log.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from runner.coordinator.gitlab.payload import (
+    ArtifactSpec,
+    CacheSpec,
+    JobPayload,
+    ServiceSpec,
+    Variable,
+)
+from runner.logs.mask import MIN_SECRET_LEN
+from runner.pipeline.aliases import default_aliases, is_hostname
+from runner.pipeline.gitlab.cache import dir_key
+from runner.pipeline.gitlab.expand import expand
+from runner.pipeline.model import (
+    DEFAULT_TIMEOUT_S,
+    Artifacts,
+    Cache,
+    CachePolicy,
+    Job,
+    Pipeline,
+    SecretSource,
+    Service,
+    When,
+    container_project_dir,
+)
+
+__all__ = [
+    "DEFAULT_IMAGE",
+    "DIALECT",
+    "RUNNER_OWNED",
+    "FilePath",
+    "artifact_elements",
+    "masked_values",
+    "to_pipeline",
+]
+
+DEFAULT_IMAGE = "busybox:latest"
+"""The image of a job that names none (gitlab-runner takes its config's ``image``)."""
+DIALECT = "gitlab-agent"
+RUNNER_OWNED = frozenset({"CI_PROJECT_DIR", "CI_BUILDS_DIR"})
+"""Payload variables dropped: the runner decides where the job's files are."""
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_OUTCOMES = {w.value: w for w in (When.ON_SUCCESS, When.ON_FAILURE, When.ALWAYS)}
+_POLICIES = {p.value: p for p in CachePolicy}
+_RESERVED_FALLBACK_SUFFIX = "-protected"
+"""gitlab-runner refuses a ``CACHE_FALLBACK_KEY`` ending so (trailing dots ignored): it
+would let an unprotected ref read a protected ref's cache."""
+
+FilePath = Callable[[Variable], str]
+"""Where the executor puts a file-type variable's file, in the job's container."""
+
+
+@dataclass(frozen=True)
+class _Final:
+    """A variable as the job sees it: the last definition of its key, its value expanded."""
+
+    variable: Variable
+    value: str = field(repr=False)
+
+
+class _Resolved:
+    """The job's variables resolved once; everything else is expanded against them."""
+
+    def __init__(
+        self,
+        payload: JobPayload,
+        root: Path,
+        runner_vars: Sequence[tuple[str, str]],
+        file_path: FilePath | None,
+    ) -> None:
+        entries = [Variable(key, value, public=True) for key, value in runner_vars]
+        entries += [v for v in payload.variables if v.key not in RUNNER_OWNED]
+        self.project_dir = dict(runner_vars).get("CI_PROJECT_DIR") or container_project_dir(root)
+
+        def seen_as(variable: Variable, value: str) -> str:
+            if not variable.file:
+                return value
+            return file_path(variable) if file_path is not None else "${" + variable.key + "}"
+
+        source = {"CI_PROJECT_DIR": self.project_dir}
+        source.update((v.key, seen_as(v, v.value)) for v in entries)
+        self.finals: dict[str, _Final] = {}
+        for variable in entries:
+            value = variable.value if variable.raw else expand(variable.value, source)
+            self.finals[variable.key] = _Final(variable, value)
+        self.values = {"CI_PROJECT_DIR": self.project_dir}
+        self.values.update((k, seen_as(f.variable, f.value)) for k, f in self.finals.items())
+        self.public = {
+            k: seen_as(f.variable, f.value) for k, f in self.finals.items() if f.variable.public
+        }
+
+    def expand(self, text: str) -> str:
+        """``text`` expanded the runner's way over the job's final values."""
+        return expand(text, self.values)
+
+    def project_path(self, text: str, what: str, notes: list[str]) -> str | None:
+        """A path or glob expanded and made project-relative; None (noted) when it cannot be.
+
+        gitlab-runner skips paths outside the build directory with a warning
+        rather than failing the job, so this does the same.
+        """
+        path = self.expand(text).strip()
+        if not path:
+            return None
+        project = self.project_dir.rstrip("/")
+        if path == project or path.startswith(project + "/"):
+            path = path[len(project) :].lstrip("/") or "."
+        normal = posixpath.normpath(path)
+        if path.startswith("/") or normal == ".." or normal.startswith("../"):
+            notes.append(f"{what} '{path}' is outside the project directory and is skipped")
+            return None
+        return normal if not path.endswith("/") or normal == "." else normal + "/"
+
+
+def to_pipeline(
+    payload: JobPayload,
+    root: Path,
+    *,
+    runner_vars: Sequence[tuple[str, str]] = (),
+    default_image: str = DEFAULT_IMAGE,
+    file_path: FilePath | None = None,
+) -> Pipeline:
+    """The one-job pipeline that runs ``payload`` with ``root`` as its project checkout.
+
+    ``runner_vars`` are the variables the runner adds (``CI_BUILDS_DIR``,
+    ``CI_SERVER=yes``, ``CI_RUNNER_VERSION``, ``CI_CONCURRENT_ID``,
+    ``CI_JOB_TIMEOUT``…); the job's own override them. Give ``CI_PROJECT_DIR``
+    among them whenever the executor's project dir is not
+    ``container_project_dir(root)``: references to it are expanded here.
+
+    ``file_path`` says where the executor will put a file-type variable's file;
+    a reference to such a variable (``KUBECONFIG: $KUBE_FILE``) becomes that
+    path, as in gitlab-runner. Without it the reference is kept as ``${NAME}``.
+
+    Masked variables (file type or not) become pipeline secrets that the job
+    lists, so the executor hides their values in every output. A value shorter
+    than ``runner.logs.mask.MIN_SECRET_LEN`` is kept as a secret all the same:
+    the masker silently skips such short values (so it is *not* hidden in the
+    log), and ``runner.execute.secrets.resolve_secrets`` refuses them; a note
+    says so. GitLab itself only accepts masked values of 8 characters or more.
+    A masked value that a plain variable pulls in by reference ends up in that
+    plain variable, as in gitlab-runner; the masker still hides it in the log.
+    """
+    notes: list[str] = []
+    resolved = _Resolved(payload, root, runner_vars, file_path)
+    variables, files, secrets = _split(resolved, notes)
+    name = payload.name or f"job-{payload.id}"
+    job = Job(
+        name=name,
+        image=_image(payload, resolved, default_image, notes),
+        script=payload.script,
+        after_script=payload.after_script,
+        variables=variables,
+        artifacts=_artifacts(_expanded_elements(payload, resolved, notes), notes),
+        cache=_caches(payload, resolved, notes),
+        timeout_s=_timeout(payload.timeout_s),
+        secrets=tuple(secret.name for secret in secrets),
+        stage=payload.stage,
+        file_variables=files,
+        services=_services(payload.services, resolved, notes),
+    )
+    return Pipeline(
+        source=Path(f"gitlab-job-{payload.id}"),
+        root=root,
+        jobs=(job,),
+        secrets=secrets,
+        dialect=DIALECT,
+        notes=tuple(dict.fromkeys(notes)),
+        stages=(payload.stage,) if payload.stage else (),
+    )
+
+
+def artifact_elements(
+    payload: JobPayload,
+    root: Path,
+    *,
+    runner_vars: Sequence[tuple[str, str]] = (),
+    file_path: FilePath | None = None,
+) -> tuple[ArtifactSpec, ...]:
+    """The payload's artifact elements with ``name``, ``paths`` and ``exclude`` expanded.
+
+    Paths are made project-relative exactly as for `to_pipeline`'s ``Artifacts``
+    (the union of these), so the agent can build each element's archive from
+    the tree the executor collected: that element's paths minus its own
+    excludes. Paths outside the project are dropped. Take the same arguments
+    as for `to_pipeline`.
+    """
+    return _expanded_elements(payload, _Resolved(payload, root, runner_vars, file_path), [])
+
+
+def masked_values(payload: JobPayload) -> list[str]:
+    """What the job's log must never show: masked values, tokens, registry passwords.
+
+    Each masked variable's value as sent and, when different, expanded over the
+    payload's variables (gitlab-runner masks the expanded value); the job token
+    (it is also inside ``CI_REPOSITORY_URL``, which GitLab does not mark
+    masked); dependency tokens; registry passwords. Empty values are left out,
+    duplicates removed, order kept.
+    """
+    lookup = {v.key: v.value for v in payload.variables}
+    found: list[str] = []
+    for variable in payload.variables:
+        if variable.masked:
+            found.append(variable.value)
+            if not variable.raw:
+                found.append(expand(variable.value, lookup))
+    found.append(payload.token)
+    found += [dep.token for dep in payload.dependencies]
+    found += [cred.password for cred in payload.credentials]
+    return [value for value in dict.fromkeys(found) if value]
+
+
+def _timeout(seconds: float | None) -> float:
+    """GitLab's ``runner_info.timeout``; none, or not positive, is the one-hour default
+    (gitlab-runner's ``GetBuildTimeout``)."""
+    return seconds if seconds is not None and seconds > 0 else DEFAULT_TIMEOUT_S
+
+
+# --- variables -------------------------------------------------------------------------------
+
+
+def _split(
+    resolved: _Resolved, notes: list[str]
+) -> tuple[tuple[tuple[str, str], ...], tuple[tuple[str, str], ...], tuple[SecretSource, ...]]:
+    """Plain variables, file variables and secrets, each key once, in first-definition order."""
+    plain: list[tuple[str, str]] = []
+    files: list[tuple[str, str]] = []
+    secrets: list[SecretSource] = []
+    for key, final in resolved.finals.items():
+        variable = final.variable
+        if not _ENV_NAME.fullmatch(key):
+            notes.append(
+                f"variable '{key}' is not passed to the job: it is not a valid shell variable name"
+            )
+        elif variable.masked:
+            secrets.append(SecretSource(name=key, value=final.value, as_file=variable.file))
+            if len(final.value) < MIN_SECRET_LEN:
+                notes.append(
+                    f"masked variable {key} is shorter than {MIN_SECRET_LEN} characters and"
+                    " cannot be masked in the job log"
+                )
+        elif variable.file:
+            files.append((key, final.value))
+        else:
+            plain.append((key, final.value))
+    return tuple(plain), tuple(files), tuple(secrets)
+
+
+# --- image and services ----------------------------------------------------------------------
+
+
+def _image(payload: JobPayload, resolved: _Resolved, default: str, notes: list[str]) -> str:
+    spec = payload.image
+    name = resolved.expand(spec.name).strip() if spec is not None else ""
+    if spec is not None and spec.entrypoint not in (None, ("",)):
+        notes.append(
+            "the image's entrypoint is ignored: runner starts the job's shell itself"
+        )
+    if not name:
+        notes.append(f"the job names no image; it runs in {default}")
+        return default
+    return name
+
+
+def _services(
+    specs: Iterable[ServiceSpec], resolved: _Resolved, notes: list[str]
+) -> tuple[Service, ...]:
+    """Services with their host names, as gitlab-runner's Docker executor names them.
+
+    Names are the image's default aliases (``runner.pipeline.aliases``) plus
+    those in ``alias`` (split on commas and spaces), as in the YAML dialect
+    (``runner.pipeline.gitlab.services``). A service whose names are all taken
+    by earlier ones is not started, as gitlab-runner does.
+    """
+    out: list[Service] = []
+    taken: set[str] = set()
+    for number, spec in enumerate(specs, 1):
+        what = f"service {number}"
+        image = resolved.expand(spec.name).strip()
+        if not image:
+            notes.append(f"{what} ('{spec.name}') has an empty image name and is not started")
+            continue
+        names = list(default_aliases(image) or ())
+        for alias in resolved.expand(spec.alias).replace(",", " ").split():
+            if is_hostname(alias):
+                names.append(alias)
+            else:
+                notes.append(f"alias '{alias}' of {what} ({image}) is not a host name; skipped")
+        unique = list(dict.fromkeys(names))
+        fresh = [alias for alias in unique if alias not in taken]
+        if unique and not fresh:
+            notes.append(
+                f"{what} ({image}) is not started: its host names are all taken by earlier"
+                " services"
+            )
+            continue
+        taken.update(fresh)
+        out.append(
+            Service(
+                image=image,
+                aliases=tuple(fresh),
+                entrypoint=spec.entrypoint,
+                command=spec.command,
+                variables=_service_variables(spec.variables, resolved.public),
+                ports=tuple(p for p in spec.ports if 0 < p < 65536),
+            )
+        )
+    return tuple(out)
+
+
+def _service_variables(
+    own: Sequence[Variable], public: Mapping[str, str]
+) -> tuple[tuple[str, str], ...]:
+    """The service's own variables, expanded over the job's public ones and its own.
+
+    gitlab-runner gives a service the job's public (and runner) variables plus
+    its own, expanded in one pass; the executor adds the job's variables
+    itself, so only the service's own are kept here (last definition wins).
+    """
+    source = dict(public)
+    source.update((v.key, v.value) for v in own)
+    values = {v.key: v.value if v.raw else expand(v.value, source) for v in own}
+    return tuple(values.items())
+
+
+# --- cache -----------------------------------------------------------------------------------
+
+
+def _caches(payload: JobPayload, resolved: _Resolved, notes: list[str]) -> tuple[Cache, ...]:
+    """Model caches; keys are made directory names with ``dir_key``, as the YAML dialect does.
+
+    An empty key is ``<job name>/<ref>`` and a key that expands to nothing
+    leaves the cache out, both as in gitlab-runner (``cacheFile``). The job's
+    ``CACHE_FALLBACK_KEY`` is tried after the cache's own fallback keys.
+    """
+    fallback_var = resolved.finals.get("CACHE_FALLBACK_KEY")
+    extra = fallback_var.value.strip() if fallback_var is not None else ""
+    if extra.rstrip(".").endswith(_RESERVED_FALLBACK_SUFFIX):
+        notes.append(
+            f"CACHE_FALLBACK_KEY '{extra}' is not used: it may not end in"
+            f" '{_RESERVED_FALLBACK_SUFFIX}'"
+        )
+        extra = ""
+    out: list[Cache] = []
+    for number, spec in enumerate(payload.cache, 1):
+        cache = _cache(spec, f"cache {number}", payload, resolved, notes=notes, extra=extra)
+        if cache is not None:
+            out.append(cache)
+    return tuple(out)
+
+
+def _cache(
+    spec: CacheSpec,
+    what: str,
+    payload: JobPayload,
+    resolved: _Resolved,
+    *,
+    notes: list[str],
+    extra: str,
+) -> Cache | None:
+    if spec.untracked:
+        notes.append(f"{what}: 'untracked: true' is not supported; only its paths are cached")
+    found = (resolved.project_path(p, f"{what} path", notes) for p in spec.paths)
+    paths = tuple(dict.fromkeys(p for p in found if p is not None))
+    if not paths:
+        return None
+    key = resolved.expand(spec.key) if spec.key else f"{payload.name}/{payload.git.ref}"
+    if not key.strip():
+        notes.append(f"{what}: its key '{spec.key}' expands to nothing; not cached")
+        return None
+    policy = _POLICIES.get(resolved.expand(spec.policy).strip() or CachePolicy.PULL_PUSH.value)
+    if policy is None:
+        notes.append(f"{what}: unknown policy '{spec.policy}'; not cached")
+        return None
+    when = _OUTCOMES.get(spec.when)
+    if when is None:
+        notes.append(f"{what}: unknown 'when: {spec.when}'; saved on success")
+        when = When.ON_SUCCESS
+    fallbacks = [resolved.expand(k).strip() for k in spec.fallback_keys]
+    fallbacks.append(extra)
+    return Cache(
+        key=dir_key(key.strip()),
+        paths=paths,
+        policy=policy,
+        when=when,
+        fallback_keys=tuple(dict.fromkeys(dir_key(k) for k in fallbacks if k)),
+    )
+
+
+# --- artifacts -------------------------------------------------------------------------------
+
+
+def _expanded_elements(
+    payload: JobPayload, resolved: _Resolved, notes: list[str]
+) -> tuple[ArtifactSpec, ...]:
+    out: list[ArtifactSpec] = []
+    for spec in payload.artifacts:
+        what = f"{spec.artifact_type} artifact"
+        paths = (resolved.project_path(p, f"{what} path", notes) for p in spec.paths)
+        exclude = (resolved.project_path(p, f"{what} exclude", notes) for p in spec.exclude)
+        out.append(
+            replace(
+                spec,
+                name=resolved.expand(spec.name),
+                paths=tuple(dict.fromkeys(p for p in paths if p is not None)),
+                exclude=tuple(dict.fromkeys(p for p in exclude if p is not None)),
+            )
+        )
+    return tuple(out)
+
+
+def _artifacts(elements: Sequence[ArtifactSpec], notes: list[str]) -> Artifacts | None:
+    """One model ``Artifacts`` collecting what every element needs.
+
+    The model keeps one set per job, GitLab sends one element per archive and
+    report, each with its own ``when`` and ``exclude``. The union is collected:
+    every element's paths, untracked files if any element wants them, kept
+    ``always`` when the elements' ``when`` differ (or any is ``always``).
+    Excludes are left to the agent, which applies each element's own when it
+    builds that element's archive: one element's exclude must not drop a file
+    another element wants. ``dotenv`` stays empty: GitLab parses dotenv reports
+    itself once they are uploaded.
+    """
+    wanted: list[ArtifactSpec] = []
+    for element in elements:
+        if not element.paths and not element.untracked:
+            continue
+        if element.when not in _OUTCOMES:
+            notes.append(
+                f"{element.artifact_type} artifact has unknown 'when: {element.when}'; not kept"
+            )
+            continue
+        wanted.append(element)
+    if not wanted:
+        return None
+    whens = {element.when for element in wanted}
+    when = When.ALWAYS if len(whens) > 1 else _OUTCOMES[whens.pop()]
+    return Artifacts(
+        paths=tuple(dict.fromkeys(p for element in wanted for p in element.paths)),
+        when=when,
+        untracked=any(element.untracked for element in wanted),
+    )
