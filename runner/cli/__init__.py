@@ -37,7 +37,7 @@ def exit_code_for(error: RunnerError) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     """The argparse tree with every subcommand registered."""
-    from runner.cli import build, doctor, exec_  # noqa: PLC0415 - keeps `runner --version` fast
+    from runner.cli import agent, build, doctor, exec_  # noqa: PLC0415 - keeps --version fast
 
     parser = argparse.ArgumentParser(
         prog="runner",
@@ -51,6 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
     exec_.register(sub)
     build.register(sub)
     doctor.register(sub)
+    agent.register(sub)
     return parser
 
 

@@ -195,6 +195,19 @@ def _run(args: argparse.Namespace, pipeline: Pipeline) -> int:
     return EXIT_JOB_FAILED if any(result.failed for result in results) else EXIT_OK
 
 
+def agent_settings(cache_root: Path) -> Settings:
+    """Host-wide settings of ``runner agent``: each job adds its own paths and limits."""
+    facts = _check_host()
+    settings = Settings(
+        concurrency=1, color=True, cache_root=cache_root, slot_dir=_slot_dir(),
+        subordinate_ids=min(sum(r.count for r in facts.subuids),
+                            sum(r.count for r in facts.subgids)),
+        controllers=(facts.delegated_controllers & {"memory", "pids", "cpu"}
+                     if facts.cgroup == "v2" else frozenset()),
+    )
+    return with_build_settings(settings, "project", os.environ)
+
+
 def _check_host() -> HostFacts:
     """The cheap host checks (no subprocess); full advice comes from ``runner doctor``."""
     from runner.host.doctor import ensure_ready  # noqa: PLC0415

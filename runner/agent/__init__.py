@@ -1,0 +1,1 @@
+"""runner agent: takes jobs from a coordinator and runs them like runner exec."""

@@ -1,0 +1,297 @@
+"""``runner agent``: poll the coordinator, run jobs, shut down gracefully.
+
+One poller per configured runner asks for a job whenever a slot is free
+(``concurrent`` for the agent, ``limit`` per runner). After a job it asks
+again at once, as gitlab-runner does, so a queue drains without waiting
+out ``check_interval``; with no job it waits ``check_interval``, and after
+errors it backs off with jitter (the client has already retried as the
+server asked). Only one request per runner is in flight at a time.
+
+Shutdown: the first SIGTERM/SIGINT stops polling and lets running jobs
+finish for ``shutdown_timeout`` seconds; a second signal, or the end of
+that time, stops them at once and reports them as system failures.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import shutil
+import signal
+import time
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import structlog
+
+from runner.agent import jobdir as jobdirs
+from runner.agent.config import AgentConfig, RunnerEntry
+from runner.agent.jobrun import JobEnv, JobRun, Stop, write_record
+from runner.agent.metrics import Metrics
+from runner.agent.recovery import recover
+from runner.coordinator.base import JobChannel
+from runner.coordinator.gitlab.client import GitLabClient
+from runner.coordinator.gitlab.payload import JobPayload, PayloadError, parse_payload
+from runner.coordinator.gitlab.retry import jittered
+from runner.errors import CoordinatorError
+from runner.execute.results import Settings
+
+log = structlog.get_logger(__name__)
+
+ERROR_BACKOFF_MAX_S = 60.0
+UNHEALTHY_BACKOFF_S = 300.0
+"""After the token is refused (403) there is no point asking again soon."""
+
+
+def short_token(token: str) -> str:
+    """gitlab-runner's short token: 9 characters after the token's prefixes."""
+    body = token
+    for prefix in ("glrt-", "glrtr-", "glcbt-"):
+        body = body.removeprefix(prefix)
+    if len(body) > 3 and body[0] == "t" and body[1].isdigit() and body[2] == "_":
+        body = body[3:]
+    return body[:9]
+
+
+@dataclass
+class _Poller:
+    entry: RunnerEntry
+    client: GitLabClient
+    limit: asyncio.Semaphore | None
+    last_update: str | None = None
+    failures: int = 0
+    jobs: set[asyncio.Task[None]] = field(default_factory=set)
+
+
+class Agent:
+    """The service; ``run`` returns when it has shut down."""
+
+    def __init__(self, config: AgentConfig, settings: Settings) -> None:
+        self.config = config
+        self.settings = settings
+        self.metrics = Metrics()
+        self.root = config.work_root()
+        self._slots = asyncio.Semaphore(config.concurrent)
+        self._slot_ids = list(range(config.concurrent))
+        self._stopping = asyncio.Event()
+        self._forced = asyncio.Event()
+        self._running: dict[int, JobRun] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._pollers = [
+            _Poller(entry, GitLabClient(entry.url, ca_file=entry.ca_file,
+                                        observer=self.metrics.observe),
+                    asyncio.Semaphore(entry.limit) if entry.limit else None)
+            for entry in config.runners
+        ]
+
+    async def run(self) -> None:
+        """Serve until told to stop, then stop as described in the module docstring."""
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, self.request_stop)
+        server = None
+        try:
+            await self._recover()
+            if self.config.listen_address:
+                from runner.agent.http import serve  # noqa: PLC0415
+
+                server = await serve(self.metrics, self.config.listen_address)
+            log.info("agent_started", runners=[p.entry.name for p in self._pollers],
+                     concurrent=self.config.concurrent, data_dir=str(self.root))
+            polls = [asyncio.create_task(self._poll(p)) for p in self._pollers]
+            await self._stopping.wait()
+            for task in polls:
+                task.cancel()
+            await asyncio.gather(*polls, return_exceptions=True)
+            await self._drain()
+        finally:
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                loop.remove_signal_handler(sig)
+            for poller in self._pollers:
+                await poller.client.close()
+            if server is not None:
+                await server.cleanup()
+            log.info("agent_stopped")
+
+    def request_stop(self) -> None:
+        """A signal: the first stops taking jobs, the second stops the running ones."""
+        if self._stopping.is_set():
+            log.warning("agent_forced_stop", jobs=sorted(self._running))
+            self._force()
+            return
+        log.info("agent_stopping", jobs=sorted(self._running),
+                 grace_s=self.config.shutdown_timeout_s)
+        self._stopping.set()
+
+    def _force(self) -> None:
+        self._forced.set()
+        for job in self._running.values():
+            job.stop(Stop.SHUTDOWN, graceful=False)
+
+    async def _drain(self) -> None:
+        """Wait for running jobs, up to the grace period; then stop them and wait again."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.config.shutdown_timeout_s
+        while True:
+            pending = {task for task in self._tasks if not task.done()}
+            if not pending:
+                return
+            if self._forced.is_set() or loop.time() >= deadline:
+                break
+            forced = asyncio.create_task(self._forced.wait())
+            await asyncio.wait({*pending, forced}, timeout=deadline - loop.time(),
+                               return_when=asyncio.FIRST_COMPLETED)
+            forced.cancel()
+        if not self._forced.is_set():
+            log.warning("agent_grace_over", jobs=sorted(self._running))
+            self._force()
+        await asyncio.gather(*pending, return_exceptions=True)
+
+    async def _poll(self, poller: _Poller) -> None:
+        entry = poller.entry
+        with structlog.contextvars.bound_contextvars(runner=entry.name):
+            while not self._stopping.is_set():
+                await self._slots.acquire()
+                if poller.limit is not None:
+                    await poller.limit.acquire()
+                took = False
+                try:
+                    took = await self._ask(poller)
+                finally:
+                    if not took:
+                        self._release(poller)
+                if took:
+                    continue
+                wait = self.config.check_interval_s
+                if poller.failures:
+                    wait = self._backoff(poller.failures)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stopping.wait(), wait)
+
+    def _backoff(self, failures: int) -> float:
+        ceiling = min(ERROR_BACKOFF_MAX_S, self.config.check_interval_s * 2 ** min(failures, 6))
+        return jittered(ceiling)
+
+    async def _ask(self, poller: _Poller) -> bool:
+        """One job request; True if a job was taken (its task now owns the slots)."""
+        entry = poller.entry
+        try:
+            doc, marker = await poller.client.request_job(entry.token, self.config.system_id,
+                                                          poller.last_update)
+        except CoordinatorError as exc:
+            poller.failures += 1
+            self.metrics.healthy = False
+            log.warning("job_request_failed", error=str(exc), failures=poller.failures)
+            if exc.status == 403:
+                poller.failures = max(poller.failures, 8)
+            return False
+        poller.failures = 0
+        self.metrics.healthy = True
+        if marker:
+            poller.last_update = marker
+        if doc is None:
+            return False
+        try:
+            payload = parse_payload(doc)
+        except PayloadError as exc:
+            log.error("job_payload_refused", error=str(exc))
+            await self._refuse(poller, doc, str(exc))
+            return False
+        slot = self._slot_ids.pop(0) if self._slot_ids else 0
+        task = asyncio.create_task(self._job(poller, payload, slot))
+        self._tasks.add(task)
+        poller.jobs.add(task)
+        task.add_done_callback(self._tasks.discard)
+        task.add_done_callback(poller.jobs.discard)
+        return True
+
+    async def _job(self, poller: _Poller, payload: JobPayload, slot: int) -> None:
+        entry = poller.entry
+        run_id = f"agent{payload.id}-{os.urandom(3).hex()}"
+        jobdir, lock = jobdirs.create(self.root / "jobs", payload.id, run_id)
+        channel = poller.client.channel(payload.id, payload.token)
+        started = time.monotonic()
+        with structlog.contextvars.bound_contextvars(job_id=payload.id):
+            try:
+                write_record(jobdir, payload, entry.url, entry.name)
+                job = JobRun(self._job_env(entry), channel, payload, jobdir, slot)
+                self._running[payload.id] = job
+                self.metrics.running += 1
+                if self._forced.is_set():
+                    job.stop(Stop.SHUTDOWN, graceful=False)
+                log.info("job_started", name=payload.name, project=payload.project_path)
+                verdict = await job.run()
+                state = "not_accepted" if verdict is None else (
+                    "canceled" if job.stopped is Stop.CANCELED else verdict.state)
+                self.metrics.finished[state] += 1
+                log.info("job_finished", state=state,
+                         seconds=round(time.monotonic() - started, 3))
+            except Exception:
+                log.exception("job_crashed")
+                self.metrics.finished["error"] += 1
+            finally:
+                if self._running.pop(payload.id, None) is not None:
+                    self.metrics.running -= 1
+                await _remove_jobdir(jobdir.root)
+                os.close(lock)
+                self._slot_ids.append(slot)
+                self._release(poller)
+
+    def _release(self, poller: _Poller) -> None:
+        self._slots.release()
+        if poller.limit is not None:
+            poller.limit.release()
+
+    def _job_env(self, entry: RunnerEntry) -> JobEnv:
+        settings = replace(self.settings, runtime=entry.runtime or self.settings.runtime,
+                           network=entry.network or self.settings.network,
+                           limits=entry.limits.capped(self.settings.limits))
+        return JobEnv(settings=settings, runner_name=entry.name,
+                      instance=urlsplit(entry.url).netloc or entry.url,
+                      system_id=self.config.system_id, short_token=short_token(entry.token),
+                      default_image=entry.image, output_limit=entry.output_limit_kib * 1024,
+                      cache_root=self.root / "cache")
+
+    async def _refuse(self, poller: _Poller, doc: dict[str, object], why: str) -> None:
+        """A payload we cannot read: fail the job at once so it does not hang."""
+        job_id, token = doc.get("id"), doc.get("token")
+        if not isinstance(job_id, int) or not isinstance(token, str):
+            return
+        channel = poller.client.channel(job_id, token)
+        with contextlib.suppress(CoordinatorError):
+            await channel.update("running")
+            await channel.update("failed", failure_reason="runner_system_failure")
+        log.error("job_refused", job_id=job_id, why=why)
+
+    async def _recover(self) -> None:
+        by_name = {p.entry.name: p for p in self._pollers}
+
+        def channel_for(runner: str, job_id: int, token: str) -> JobChannel | None:
+            poller = by_name.get(runner)
+            return None if poller is None else poller.client.channel(job_id, token)
+
+        runtimes = {p.entry.name: p.entry.runtime or self.settings.runtime
+                    for p in self._pollers}
+        reported = await recover(self.root / "jobs", channel_for, runtimes)
+        if reported:
+            log.warning("recovered_crashed_jobs", jobs=reported)
+
+
+async def _remove_jobdir(path: Path) -> None:
+    """The job's directory: ours except what the executor's helper already removed."""
+
+    def remove() -> None:
+        shutil.rmtree(path, ignore_errors=True)
+
+    await asyncio.to_thread(remove)
+    if path.exists():
+        from runner.engine.namespace import NamespaceHelper  # noqa: PLC0415
+
+        helper = NamespaceHelper()
+        helper.launch()
+        try:
+            await helper.remove(path)
+        finally:
+            await helper.close()
