@@ -35,9 +35,7 @@ def split_credentials(url: str) -> tuple[str, str | None, str | None]:
     parts = urlsplit(url)
     if not parts.scheme or parts.username is None:
         return url, None, None
-    host = parts.hostname or ""
-    if parts.port is not None:
-        host = f"{host}:{parts.port}"
+    host = parts.netloc.rpartition("@")[2]  # as written: an IPv6 host keeps its brackets
     return urlunsplit(parts._replace(netloc=host)), parts.username, parts.password
 
 
@@ -90,7 +88,8 @@ async def _run(argv: list[str], env: dict[str, str], output: Output) -> None:
         *argv, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.STDOUT, env=env, start_new_session=True)
     try:
-        out, _ = await asyncio.wait_for(proc.communicate(), CHECKOUT_TIMEOUT_S)
+        async with asyncio.timeout(CHECKOUT_TIMEOUT_S):
+            out, _ = await proc.communicate()
     except TimeoutError:
         proc.kill()
         await proc.wait()
@@ -99,5 +98,15 @@ async def _run(argv: list[str], env: dict[str, str], output: Output) -> None:
     if out:
         output(out)
     if proc.returncode != 0:
-        raise CheckoutError(f"git {argv[argv.index('-C') + 2] if '-C' in argv else argv[1]} "
-                            f"failed with exit status {proc.returncode}")
+        raise CheckoutError(f"git {_command(argv)} failed with exit status {proc.returncode}")
+
+
+def _command(argv: list[str]) -> str:
+    """The git command of ``argv`` (``fetch``), past the ``-c NAME=VALUE`` and ``-C DIR``."""
+    args = iter(argv[1:])
+    for arg in args:
+        if arg in ("-c", "-C"):
+            next(args, None)
+        elif not arg.startswith("-"):
+            return arg
+    return argv[0]

@@ -167,8 +167,9 @@ class Agent:
                 wait = self.config.check_interval_s
                 if poller.failures:
                     wait = self._backoff(poller.failures)
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._stopping.wait(), wait)
+                with contextlib.suppress(TimeoutError):  # not wait_for: see tracesend.py
+                    async with asyncio.timeout(wait):
+                        await self._stopping.wait()
 
     def _backoff(self, failures: int) -> float:
         ceiling = min(ERROR_BACKOFF_MAX_S, self.config.check_interval_s * 2 ** min(failures, 6))

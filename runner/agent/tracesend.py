@@ -79,8 +79,11 @@ class TraceSender:
 
     async def _loop(self) -> None:
         while not self.gone:
+            # asyncio.timeout, not wait_for: Python 3.11's wait_for can swallow the
+            # cancel that finish() sends when the event fires at the same moment.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), TOUCH_AFTER_S)
+                async with asyncio.timeout(TOUCH_AFTER_S):
+                    await self._wake.wait()
             self._wake.clear()
             gap = self.interval_s - (time.monotonic() - self._last_send)
             if gap > 0:

@@ -1,4 +1,4 @@
-"""Fixtures: the GitLab fake, a repository to check out, and agents that clean up after themselves."""
+"""Fixtures: the GitLab fake, a repository to check out, agents that clean up after themselves."""
 
 from __future__ import annotations
 

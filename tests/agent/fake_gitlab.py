@@ -226,8 +226,9 @@ class FakeGitLab:
         self._loop = None
 
     def pause(self) -> None:
-        """Close the listening socket and idle keep-alive connections: clients now get
-        "connection refused", as from a GitLab that is down. In-flight requests finish."""
+        """Close the listening socket and cut every open connection, as a GitLab going
+        down would: new connections are refused, pooled keep-alive ones and requests in
+        flight (a held long poll) see the connection drop."""
         self._call_in_loop(self._pause())
 
     def resume(self) -> None:
@@ -588,8 +589,10 @@ class FakeGitLab:
         self._site = None
         server = self._runner.server
         if server is not None:
+            # Not close(): on an idle keep-alive connection aiohttp 3.14 then stops
+            # reading but leaves the socket open, and the client hangs.
             for connection in server.connections:
-                connection.close()
+                connection.force_close()
 
     async def _resume(self) -> None:
         if self._site is not None or self._runner is None:
@@ -617,6 +620,7 @@ class FakeGitLab:
         if request.method == "POST" and request.path == API + "/jobs/request":
             with self._lock:
                 self._polls.append(time.monotonic())
+                self._changed.notify_all()
         injection = self._take_injection(request)
         response: web.StreamResponse
         if injection is not None:

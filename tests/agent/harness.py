@@ -1,4 +1,4 @@
-"""Running the real ``runner agent`` against the GitLab fake, and the repositories jobs check out."""
+"""Running the real ``runner agent`` against the GitLab fake, and the repositories jobs fetch."""
 
 from __future__ import annotations
 
@@ -116,7 +116,7 @@ class AgentProcess:
 
     def metrics(self) -> str:
         url = f"http://127.0.0.1:{self.metrics_port}/metrics"
-        with urllib.request.urlopen(url, timeout=5) as answer:  # noqa: S310 - loopback
+        with urllib.request.urlopen(url, timeout=5) as answer:
             return str(answer.read().decode())
 
     def leftover_jobs(self) -> list[str]:

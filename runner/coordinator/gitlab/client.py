@@ -337,7 +337,7 @@ class GitLabJobChannel:
         """``GET /jobs/:id/artifacts`` with the dependency's own token, into ``dest``."""
         answer = await self._client._send("download_artifacts", "GET",
                                           f"jobs/{job_id}/artifacts", job_token=token,
-                                          timeout_s=UPLOAD_TIMEOUT_S)
+                                          timeout_s=UPLOAD_TIMEOUT_S, into=dest)
         if answer.status == 404:
             return False
         if answer.status != 200:

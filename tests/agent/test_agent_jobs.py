@@ -1,0 +1,180 @@
+"""The real ``runner agent`` running jobs from the GitLab fake in rootless podman.
+
+Every test ends with the fake's protocol check (``gl.violations == []``), no
+container of any run left, and no job directory left in the agent's data dir.
+"""
+
+from __future__ import annotations
+
+import io
+import time
+import zipfile
+from collections.abc import Callable
+
+import pytest
+
+from tests.agent.fake_gitlab import FakeGitLab
+from tests.agent.harness import AgentProcess, GitRepo, job, wait_until
+
+pytestmark = pytest.mark.podman
+
+Start = Callable[..., AgentProcess]
+
+
+def text(gl: FakeGitLab, job_id: int) -> str:
+    return gl.trace(job_id).decode("utf-8", "replace")
+
+
+def test_successful_job_with_artifacts_feeds_a_dependent_job(
+        gl: FakeGitLab, repo: GitRepo, agent: Start) -> None:
+    build = gl.add_job(job(repo, name="build", script=[
+        "mkdir -p out", "echo built > out/app.txt", "echo junk > out/skip.log",
+        "cat README src/main.sh"],
+        artifacts=[{"name": "bin", "paths": ["out/"], "exclude": ["out/*.log"]}]))
+    agent(concurrent=1)
+    assert gl.wait(build) == "success", gl.dump(build)
+    trace = text(gl, build)
+    assert "hello" in trace and "echo main" in trace  # the checkout's files
+    (archive,) = gl.artifacts(build)
+    assert archive.artifact_type == "archive" and archive.artifact_format == "zip"
+    names = zipfile.ZipFile(io.BytesIO(archive.data)).namelist()
+    assert "out/app.txt" in names and "out/skip.log" not in names
+    final = gl.final_update(build)
+    assert final is not None and final["state"] == "success"
+
+    test = gl.add_job(job(repo, name="test", stage="test", script=["cat out/app.txt"],
+                          dependencies=[gl.dependency(build)]))
+    assert gl.wait(test) == "success", gl.dump(test)
+    assert "built" in text(gl, test)
+
+
+def test_failing_job_reports_script_failure_and_exit_code(
+        gl: FakeGitLab, repo: GitRepo, agent: Start) -> None:
+    failing = gl.add_job(job(repo, script=["echo before", "exit 7", "echo never"],
+                             after_script=["echo after $CI_JOB_STATUS"]))
+    agent()
+    assert gl.wait(failing) == "failed", gl.dump(failing)
+    final = gl.final_update(failing)
+    assert final is not None
+    assert final["failure_reason"] == "script_failure" and final["exit_code"] == 7
+    trace = text(gl, failing)
+    assert "before" in trace and "never" not in trace.replace("echo never", "")
+    assert "after" in trace
+
+
+def test_masked_variables_tokens_and_file_variables(
+        gl: FakeGitLab, repo: GitRepo, agent: Start) -> None:
+    secret = "s3cr3t-Value-0123"
+    build = gl.add_job(job(repo, masked={"DEPLOY_KEY": secret},
+                           file_vars={"CONFIG": "line-one\nline-two\n"},
+                           script=["echo key=$DEPLOY_KEY", "echo token=$CI_JOB_TOKEN",
+                                   "echo pat=glpat-abcdefghijklmnop1234",
+                                   "cat $CONFIG", "ls -l $CONFIG"]))
+    agent()
+    assert gl.wait(build) == "success", gl.dump(build)
+    trace = text(gl, build)
+    assert secret not in trace and "key=[MASKED]" in trace
+    assert gl.job_token(build) not in trace and "token=[MASKED]" in trace
+    assert "glpat-abcdefghijklmnop1234" not in trace and "pat=glpat-[MASKED]" in trace
+    assert "line-one" in trace and "line-two" in trace
+
+
+def test_checkout_is_the_exact_commit_with_a_working_git_dir(
+        gl: FakeGitLab, repo: GitRepo, agent: Start) -> None:
+    build = gl.add_job(job(repo, script=["cat .git/HEAD", "ls src", "pwd"]))
+    agent()
+    assert gl.wait(build) == "success", gl.dump(build)
+    trace = text(gl, build)
+    assert repo.sha in trace  # detached HEAD at the payload's sha
+    assert "main.sh" in trace and "/builds/group/project" in trace
+
+
+def test_job_timeout_is_a_timeout_failure(gl: FakeGitLab, repo: GitRepo, agent: Start) -> None:
+    slow = gl.add_job(job(repo, script=["echo start", "sleep 60"], timeout=3))
+    agent()
+    began = time.monotonic()
+    assert gl.wait(slow, timeout=60) == "failed", gl.dump(slow)
+    assert time.monotonic() - began < 40
+    final = gl.final_update(slow)
+    assert final is not None and final["failure_reason"] == "job_execution_timeout"
+
+
+def test_graceful_cancel_runs_after_script_then_stops(
+        gl: FakeGitLab, repo: GitRepo, agent: Start) -> None:
+    long = gl.add_job(job(repo, script=["echo started", "sleep 120"],
+                          after_script=["echo cleanup-ran"]))
+    agent()
+    wait_until(lambda: b"started" in gl.trace(long), what="the job to start")
+    gl.cancel(long, graceful=True)
+    assert gl.wait(long, timeout=60) == "canceled", gl.dump(long)
+    assert "cleanup-ran" in text(gl, long)
+
+
+def test_hard_cancel_stops_at_once_without_after_script(
+        gl: FakeGitLab, repo: GitRepo, agent: Start) -> None:
+    long = gl.add_job(job(repo, script=["echo started", "sleep 120"],
+                          after_script=["echo cleanup-ran"]))
+    process = agent()
+    wait_until(lambda: b"started" in gl.trace(long), what="the job to start")
+    gl.cancel(long, graceful=False)
+    wait_until(lambda: process.leftover_jobs() == [], timeout=60,
+               what="the canceled job's directory to go")
+    assert "cleanup-ran" not in text(gl, long)
+
+
+def test_trace_survives_416_and_502s_and_429s(gl: FakeGitLab, repo: GitRepo,
+                                              agent: Start) -> None:
+    lines = [f"echo line-{i}; sleep 0.1" for i in range(30)]
+    chatty = gl.add_job(job(repo, script=lines))
+    gl.inject(r"/trace$", 416, times=1, headers={"Range": "0-0"})
+    agent()
+    wait_until(lambda: b"line-3" in gl.trace(chatty), what="some output")
+    gl.inject(r"/trace$", 502, times=4)
+    gl.inject(r"/trace$", 429, times=2, headers={"Retry-After": "1"})
+    assert gl.wait(chatty) == "success", gl.dump(chatty)
+    trace = text(gl, chatty)
+    for i in range(30):
+        assert f"\nline-{i}\n" in trace, f"line-{i} lost"
+    statuses = [r.status for r in gl.requests if r.path.endswith("/trace")]
+    assert 416 in statuses and 502 in statuses and 429 in statuses
+
+
+def test_server_unreachable_for_a_while_loses_no_trace(gl: FakeGitLab, repo: GitRepo,
+                                                       agent: Start) -> None:
+    lines = [f"echo step-{i}; sleep 0.2" for i in range(25)]
+    chatty = gl.add_job(job(repo, script=lines))
+    agent()
+    wait_until(lambda: b"step-2" in gl.trace(chatty), what="some output")
+    gl.pause()
+    time.sleep(3)
+    gl.resume()
+    assert gl.wait(chatty) == "success", gl.dump(chatty)
+    trace = text(gl, chatty)
+    for i in range(25):
+        assert f"\nstep-{i}\n" in trace, f"step-{i} lost"
+
+
+def test_concurrent_limit_is_honoured(gl: FakeGitLab, repo: GitRepo, agent: Start) -> None:
+    ids = [gl.add_job(job(repo, name=f"j{i}", script=["sleep 1.5"])) for i in range(5)]
+    agent(concurrent=2)
+    peak = 0
+    end = time.monotonic() + 90
+    while time.monotonic() < end:
+        states = [gl.job_state(i) for i in ids]
+        peak = max(peak, states.count("running"))
+        if all(s in ("success", "failed", "canceled") for s in states):
+            break
+        time.sleep(0.05)
+    assert [gl.job_state(i) for i in ids] == ["success"] * 5
+    assert peak == 2
+
+
+def test_metrics_and_health(gl: FakeGitLab, repo: GitRepo, agent: Start) -> None:
+    done = gl.add_job(job(repo, script=["true"]))
+    process = agent()
+    assert gl.wait(done) == "success"
+    wait_until(lambda: 'runner_jobs_finished_total{state="success"} 1' in process.metrics(),
+               what="the metrics to count the job")
+    page = process.metrics()
+    assert "runner_jobs_running 0" in page and "runner_up 1" in page
+    assert "runner_poll_duration_seconds_count" in page
