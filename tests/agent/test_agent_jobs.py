@@ -6,6 +6,7 @@ container of any run left, and no job directory left in the agent's data dir.
 
 from __future__ import annotations
 
+import gzip
 import io
 import time
 import zipfile
@@ -178,3 +179,49 @@ def test_metrics_and_health(gl: FakeGitLab, repo: GitRepo, agent: Start) -> None
     page = process.metrics()
     assert "runner_jobs_running 0" in page and "runner_up 1" in page
     assert "runner_poll_duration_seconds_count" in page
+
+
+def test_reports_upload_even_when_the_job_fails(gl: FakeGitLab, repo: GitRepo,
+                                                agent: Start) -> None:
+    failing = gl.add_job(job(repo, script=[
+        "echo '<testsuite name=\"t\"/>' > junit.xml", "mkdir dist", "echo x > dist/x",
+        "exit 3"],
+        artifacts={"paths": ["dist/"], "expire_in": "1 week",
+                   "reports": {"junit": ["junit.xml"]}}))
+    agent()
+    assert gl.wait(failing) == "failed", gl.dump(failing)
+    uploads = {a.artifact_type: a for a in gl.artifacts(failing)}
+    assert set(uploads) == {"junit"}  # the archive is on_success only
+    junit = uploads["junit"]
+    assert junit.artifact_format == "gzip" and junit.expire_in == "1 week"
+    assert gzip.decompress(junit.data) == b'<testsuite name="t"/>\n'
+
+
+def test_cache_is_kept_per_project(gl: FakeGitLab, repo: GitRepo, agent: Start) -> None:
+    cache = [{"key": "deps", "paths": ["vendor/"], "policy": "pull-push", "when": "on_success"}]
+    write = gl.add_job(job(repo, cache=cache, project_id=1,
+                           script=["mkdir -p vendor", "echo from-project-1 > vendor/lib"]))
+    agent(concurrent=1)
+    assert gl.wait(write) == "success", gl.dump(write)
+    same = gl.add_job(job(repo, cache=cache, project_id=1,
+                          script=["cat vendor/lib || echo no-cache"]))
+    assert gl.wait(same) == "success", gl.dump(same)
+    assert "from-project-1" in text(gl, same)
+    other = gl.add_job(job(repo, cache=cache, project_id=2, project_path="other/project",
+                           script=["cat vendor/lib || echo no-cache"]))
+    assert gl.wait(other) == "success", gl.dump(other)
+    assert "from-project-1" not in text(gl, other).replace("echo from-project-1", "")
+    assert "no-cache" in text(gl, other)
+
+
+def test_job_requests_back_off_on_errors_and_echo_last_update(
+        gl: FakeGitLab, repo: GitRepo, agent: Start) -> None:
+    gl.inject(r"/jobs/request$", 502, times=7)
+    agent(check_interval=0.2)
+    wait_until(lambda: len(gl.job_requests) >= 3, timeout=60, what="polling to resume")
+    statuses = [r.status for r in gl.requests if r.path.endswith("/jobs/request")]
+    assert statuses[:7] == [502] * 7
+    late = gl.add_job(job(repo, script=["echo late"]))
+    assert gl.wait(late, timeout=60) == "success", gl.dump(late)
+    markers = [body.get("last_update") for body in gl.job_requests]
+    assert any(markers[1:]), "the X-GitLab-Last-Update marker was never sent back"
