@@ -15,7 +15,7 @@ from collections.abc import Callable
 import pytest
 
 from tests.agent.fake_gitlab import FakeGitLab
-from tests.agent.harness import AgentProcess, GitRepo, job, wait_until
+from tests.agent.harness import IMAGE, AgentProcess, GitRepo, job, wait_until
 
 pytestmark = pytest.mark.podman
 
@@ -225,3 +225,19 @@ def test_job_requests_back_off_on_errors_and_echo_last_update(
     assert gl.wait(late, timeout=60) == "success", gl.dump(late)
     markers = [body.get("last_update") for body in gl.job_requests]
     assert any(markers[1:]), "the X-GitLab-Last-Update marker was never sent back"
+
+
+def test_services_answer_on_localhost_and_their_aliases(gl: FakeGitLab, repo: GitRepo,
+                                                        agent: Start) -> None:
+    serve = ("mkdir -p /srv && cd /srv && echo served-by-service > index.html "
+             "&& exec httpd -f -p 8080 -h /srv")
+    web = gl.add_job(job(repo, services=[{
+        "name": IMAGE, "alias": "web,api.internal", "entrypoint": ["sh", "-c"],
+        "command": [serve], "ports": [{"number": 8080, "protocol": "http"}]}],
+        script=['for h in localhost web api.internal; do echo "$h=$(wget -qO- http://$h:8080/)";'
+                " done"]))
+    agent()
+    assert gl.wait(web) == "success", gl.dump(web)
+    trace = text(gl, web)
+    for host in ("localhost", "web", "api.internal"):
+        assert f"{host}=served-by-service" in trace, trace
