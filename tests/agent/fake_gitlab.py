@@ -512,6 +512,7 @@ class FakeGitLab:
     def _queue_changed(self) -> None:
         """New ``X-GitLab-Last-Update`` value, and wake held long polls. Lock held."""
         self._last_update = secrets.token_hex(8)
+        self._changed.notify_all()
         loop = self._loop
         if loop is not None:
             # RuntimeError: the loop closed under us, so nobody is waiting any more.
@@ -971,16 +972,18 @@ class FakeGitLab:
     async def _upload_artifacts(self, request: web.Request) -> web.Response:
         job_id = int(request.match_info["job_id"])
         what = f"POST /jobs/{job_id}/artifacts"
-        with self._lock:
+        refusal: web.Response | None = None
+        with self._lock:  # never held across an await: the loop thread would re-enter it
             job = self._jobs.get(job_id)
             if job is None or request.headers.get("JOB-TOKEN") != job.token:
-                await request.read()
-                return _error(403)
-            if job.state not in ("running", "canceling"):
-                await request.read()
+                refusal = _error(403)
+            elif job.state not in ("running", "canceling"):
                 if job.final_update is not None or job.state == "pending":
                     self._violations.append(f"{what}: upload while the job is {job.state}")
-                return self._job_forbidden(job)
+                refusal = self._job_forbidden(job)
+        if refusal is not None or job is None:
+            await request.read()
+            return refusal or _error(403)
         if request.content_type != "multipart/form-data":
             await request.read()
             self._violation(f"{what}: Content-Type {request.content_type!r} is not "
