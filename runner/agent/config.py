@@ -96,8 +96,8 @@ def load(path: Path, *, missing_ok: bool = False) -> AgentConfig:
         if missing_ok and not path.exists():
             return AgentConfig(path=path, system_id=new_system_id())
         raise
-    if not text.strip():
-        return AgentConfig(path=path, system_id=new_system_id())
+    if all(not line.strip() or line.lstrip().startswith("#") for line in text.splitlines()):
+        return AgentConfig(path=path, system_id=new_system_id())  # nothing but comments
     return _Reader(yamlsrc.load_text(text, str(path))).config(path)
 
 
@@ -106,11 +106,15 @@ def save(config: AgentConfig) -> None:
     config.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     temp = config.path.with_name(f".{config.path.name}.{os.getpid()}.tmp")
     fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as out:
-        out.write("# runner agent configuration; written by `runner register`. Holds tokens: "
-                  "keep it 0600.\n")
-        yaml.safe_dump(_document(config), out, sort_keys=False)
-    temp.replace(config.path)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            out.write("# runner agent configuration; written by `runner register`. Holds "
+                      "tokens: keep it 0600.\n")
+            yaml.safe_dump(_document(config), out, sort_keys=False)
+        temp.replace(config.path)
+    except BaseException:
+        temp.unlink(missing_ok=True)  # half a config with tokens in it is not left behind
+        raise
 
 
 def with_runner(config: AgentConfig, entry: RunnerEntry) -> AgentConfig:
@@ -171,15 +175,18 @@ class _Reader(FieldReader):
         if (found := self.child(root, "runners", "", "the agent config")) is not None:
             node, key, what = found
             for index, item in enumerate(self.expect_seq(node, key, what).items):
-                runners.append(self._runner(item, yamlsrc.join_index(key, index)))
-        names = [r.name for r in runners]
-        for name in names:
-            if names.count(name) > 1:
-                raise UserInputError(f"{path}: two runners are named {name!r}; names must "
-                                     "be unique (they name the runner's files)")
+                item_key = yamlsrc.join_index(key, index)
+                entry = self._runner(item, item_key)
+                if any(r.name == entry.name for r in runners):
+                    named = item.get("name") if isinstance(item, Map) else None
+                    raise self.fail(named.value.pos if named else item.pos,
+                                    yamlsrc.join_key(item_key, "name"),
+                                    f"two runners are named {entry.name!r}; names must be "
+                                    "unique (they name the runner's files)")
+                runners.append(entry)
         return AgentConfig(
             path=path, system_id=system_id, runners=tuple(runners),
-            concurrent=int(self._number(root, "concurrent", "", 1, minimum=1)),
+            concurrent=int(self._number(root, "concurrent", "", 1, minimum=1, whole=True)),
             check_interval_s=self._number(root, "check_interval", "", 3.0, minimum=0.05),
             shutdown_timeout_s=self._number(root, "shutdown_timeout", "", 30.0, minimum=0),
             listen_address=self._address(root),
@@ -194,10 +201,12 @@ class _Reader(FieldReader):
         token = self._str(mapping, "token", key, required=True) or ""
         return RunnerEntry(
             name=name, url=url, token=token,
-            id=None if mapping.get("id") is None else int(self._number(mapping, "id", key, 0)),
+            id=None if mapping.get("id") is None
+            else int(self._number(mapping, "id", key, 0, whole=True)),
             token_expires_at=self._str(mapping, "token_expires_at", key),
-            limit=int(self._number(mapping, "limit", key, 0, minimum=0)),
-            output_limit_kib=int(self._number(mapping, "output_limit", key, 4096, minimum=1)),
+            limit=int(self._number(mapping, "limit", key, 0, minimum=0, whole=True)),
+            output_limit_kib=int(self._number(mapping, "output_limit", key, 4096, minimum=1,
+                                              whole=True)),
             ca_file=self._path(mapping, "ca_file", key),
             image=self._str(mapping, "image", key) or "busybox:latest",
             network=self._str(mapping, "network", key),
@@ -213,7 +222,8 @@ class _Reader(FieldReader):
         limits = self.expect_map(node, sub, what)
         self.check_keys(limits, LIMIT_KEYS, sub, "in 'limits'")
         memory, disk = self._size(limits, "memory", sub), self._size(limits, "disk", sub)
-        pids = self._number(limits, "pids", sub, 0, minimum=1) if limits.get("pids") else None
+        pids = (self._number(limits, "pids", sub, 0, minimum=1, whole=True)
+                if limits.get("pids") else None)
         cpus = self._number(limits, "cpus", sub, 0, minimum=0.01) if limits.get("cpus") else None
         return Limits(memory=memory, pids=None if pids is None else int(pids), cpus=cpus,
                       disk=disk)
@@ -245,7 +255,7 @@ class _Reader(FieldReader):
         return None if text is None else Path(text).expanduser()
 
     def _number(self, mapping: Map, name: str, key: str, default: float,
-                minimum: float | None = None) -> float:
+                minimum: float | None = None, *, whole: bool = False) -> float:
         found = self.child(mapping, name, key, "a runner" if key else "the agent config")
         if found is None:
             return default
@@ -254,6 +264,8 @@ class _Reader(FieldReader):
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise self.fail(node.pos, sub, f"{what} must be a number, got "
                             f"{yamlsrc.describe(node)}")
+        if whole and not float(value).is_integer():
+            raise self.fail(node.pos, sub, f"{what} must be a whole number, got {value:g}")
         if minimum is not None and value < minimum:
             raise self.fail(node.pos, sub, f"{what} must be at least {minimum:g}")
         return float(value)
@@ -265,7 +277,8 @@ class _Reader(FieldReader):
         node, key, what = found
         text = self.nonempty_str(node, key, what)
         host, _, port = text.rpartition(":")
-        if host not in ("127.0.0.1", "localhost", "[::1]") or not port.isdigit():
+        if (host not in ("127.0.0.1", "localhost", "[::1]") or not port.isdigit()
+                or not 0 < int(port) < 65536):
             raise self.fail(node.pos, key, f"{what} must be a loopback HOST:PORT such as "
                             "127.0.0.1:9252 (metrics are not for other machines to read)")
         return text

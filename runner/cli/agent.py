@@ -66,11 +66,34 @@ def _secret_arg(value: str, env: str) -> str:
     return token
 
 
+def _check_register_args(args: argparse.Namespace) -> None:
+    """Refuse bad options before GitLab is asked: a legacy registration creates the runner
+    there, and a config ``runner agent`` cannot load must never be written."""
+    if args.concurrent is not None and args.concurrent < 1:
+        raise UsageError("--concurrent must be at least 1")
+    if args.limit < 0:
+        raise UsageError("--limit must be 0 (only --concurrent bounds the jobs) or more")
+    if not args.name.strip():
+        raise UsageError("--name must not be empty")
+    if not args.image.strip():
+        raise UsageError("--image must not be empty")
+    if args.ca_file is not None:
+        import ssl  # noqa: PLC0415
+
+        args.ca_file = args.ca_file.expanduser().absolute()
+        try:
+            ssl.create_default_context(cafile=str(args.ca_file))
+        except (OSError, ssl.SSLError) as exc:
+            raise UsageError(f"--ca-file {args.ca_file} is not a readable PEM file of CA "
+                             f"certificates ({exc})") from None
+
+
 def handle_register(args: argparse.Namespace) -> int:
     """Check the token with GitLab (or exchange a registration token) and save the config."""
     from runner.agent import config as agentconfig  # noqa: PLC0415
     from runner.coordinator.gitlab.client import GitLabClient  # noqa: PLC0415
 
+    _check_register_args(args)
     path = _config_path(args)
     cfg = agentconfig.load(path, missing_ok=True)
 
@@ -102,8 +125,6 @@ def handle_register(args: argparse.Namespace) -> int:
     entry = asyncio.run(talk())
     cfg = agentconfig.with_runner(cfg, entry)
     if args.concurrent is not None:
-        if args.concurrent < 1:
-            raise UsageError("--concurrent must be at least 1")
         from dataclasses import replace  # noqa: PLC0415
 
         cfg = replace(cfg, concurrent=args.concurrent)

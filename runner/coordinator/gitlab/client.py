@@ -112,8 +112,12 @@ class GitLabClient:
 
     def _open(self) -> aiohttp.ClientSession:
         if self._session is None:
-            context = ssl.create_default_context(
-                cafile=str(self._ca_file) if self._ca_file else None)
+            try:
+                context = ssl.create_default_context(
+                    cafile=str(self._ca_file) if self._ca_file else None)
+            except (OSError, ssl.SSLError) as exc:  # the poller survives CoordinatorError only
+                raise CoordinatorError(f"the CA file {self._ca_file} cannot be used to check "
+                                       f"GitLab's certificate ({exc})") from None
             self._session = aiohttp.ClientSession(
                 connector=aiohttp.TCPConnector(ssl=context, limit=64),
                 headers={"User-Agent": user_agent()},
