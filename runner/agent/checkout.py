@@ -78,7 +78,9 @@ async def checkout(git: GitInfo, dest: Path, output: Output,
     dest.mkdir(mode=0o700, parents=True)
     output(f"Fetching {url} at {git.sha[:8] or git.ref}\n".encode())
     for argv in checkout_steps(git, dest, url):
-        helped = [argv[0], "-c", f"credential.helper={_HELPER}", *argv[1:]]
+        # The empty value first clears helpers from the user's own git config.
+        helped = [argv[0], "-c", "credential.helper=", "-c", f"credential.helper={_HELPER}",
+                  *argv[1:]]
         await _run(helped if "fetch" in argv else argv, env, output)
     output(f"Checked out {git.sha[:8] or git.ref}\n".encode())
 

@@ -67,6 +67,9 @@ class AgentConfig:
     """``HOST:PORT`` of /metrics and /healthz; loopback only, None: not served."""
     data_dir: Path | None = None
     """Job workspaces, traces, caches; default ``$XDG_DATA_HOME/runner/agent``."""
+    fresh_system_id: bool = False
+    """The file had no ``system_id``, so one was made up now: save it, or GitLab sees a new
+    runner manager at every start."""
 
     def work_root(self) -> Path:
         """Where the agent keeps everything of its own."""
@@ -186,6 +189,7 @@ class _Reader(FieldReader):
                 runners.append(entry)
         return AgentConfig(
             path=path, system_id=system_id, runners=tuple(runners),
+            fresh_system_id=root.get("system_id") is None,
             concurrent=int(self._number(root, "concurrent", "", 1, minimum=1, whole=True)),
             check_interval_s=self._number(root, "check_interval", "", 3.0, minimum=0.05),
             shutdown_timeout_s=self._number(root, "shutdown_timeout", "", 30.0, minimum=0),

@@ -227,6 +227,11 @@ class JobRun:
             if ack.done:
                 log.info("job_reported", state=verdict.state, reason=verdict.failure_reason)
                 return
+            if ack.reset:
+                log.warning("trace_reset_requested")
+                self.sender.reset()
+                await self.sender.finish()
+                continue
             await asyncio.sleep(ack.interval_s or 1.0)
         log.error("final_update_gave_up", state=verdict.state)
 

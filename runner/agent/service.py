@@ -62,6 +62,8 @@ class _Poller:
     limit: asyncio.Semaphore | None
     last_update: str | None = None
     failures: int = 0
+    refused: bool = False
+    """The token was refused (403): ask again only after a long pause."""
     jobs: set[asyncio.Task[None]] = field(default_factory=set)
 
 
@@ -166,13 +168,16 @@ class Agent:
                     continue
                 wait = self.config.check_interval_s
                 if poller.failures:
-                    wait = self._backoff(poller.failures)
+                    wait = self._backoff(poller)
                 with contextlib.suppress(TimeoutError):  # not wait_for: see tracesend.py
                     async with asyncio.timeout(wait):
                         await self._stopping.wait()
 
-    def _backoff(self, failures: int) -> float:
-        ceiling = min(ERROR_BACKOFF_MAX_S, self.config.check_interval_s * 2 ** min(failures, 6))
+    def _backoff(self, poller: _Poller) -> float:
+        if poller.refused:
+            return jittered(UNHEALTHY_BACKOFF_S)
+        ceiling = min(ERROR_BACKOFF_MAX_S,
+                      self.config.check_interval_s * 2 ** min(poller.failures, 6))
         return jittered(ceiling)
 
     async def _ask(self, poller: _Poller) -> bool:
@@ -185,10 +190,10 @@ class Agent:
             poller.failures += 1
             self.metrics.healthy = False
             log.warning("job_request_failed", error=str(exc), failures=poller.failures)
-            if exc.status == 403:
-                poller.failures = max(poller.failures, 8)
+            poller.refused = exc.status == 403
             return False
         poller.failures = 0
+        poller.refused = False
         self.metrics.healthy = True
         if marker:
             poller.last_update = marker

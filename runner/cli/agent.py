@@ -177,6 +177,8 @@ def handle_agent(args: argparse.Namespace) -> int:
     cfg = agentconfig.load(path)
     if not cfg.runners:
         raise UsageError(f"{path} lists no runners; add one with `runner register`")
+    if cfg.fresh_system_id:
+        agentconfig.save(cfg)  # the same id at every start: one runner manager in GitLab
     runner_log.configure(verbosity=max(args.verbose, 1))
     settings = agent_settings(cfg.work_root() / "cache")
     asyncio.run(Agent(cfg, settings).run())

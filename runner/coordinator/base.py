@@ -45,6 +45,8 @@ class UpdateAck:
     done: bool
     """False: the server accepted but is not finished (GitLab's 202); send it again later."""
     interval_s: float | None = None
+    reset: bool = False
+    """The server lost the trace and wants all of it again before this update (GitLab's 412)."""
 
 
 @dataclass(frozen=True)

@@ -291,6 +291,8 @@ class GitLabJobChannel:
             return UpdateAck(remote_state(200, answer.headers), True, interval)
         if answer.status == 202:
             return UpdateAck(RemoteState.RUNNING, False, interval)
+        if answer.status == 412:  # the trace_reset feature: resend the whole trace
+            return UpdateAck(RemoteState.RUNNING, False, interval, reset=True)
         if answer.status in (403, 404):
             return UpdateAck(remote_state(answer.status, answer.headers), True, interval)
         raise GitLabClient._refused(f"the state {state!r} of job {self.job_id}", answer, {

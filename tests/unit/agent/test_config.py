@@ -330,3 +330,13 @@ def test_yaml_syntax_error_has_a_position(tmp_path: Path) -> None:
         load(write(tmp_path, "concurrent: 1\nrunners: [\n"))
     assert caught.value.spot.file == str(tmp_path / "agent.yml")
     assert caught.value.spot.line is not None
+
+
+def test_a_missing_system_id_is_made_up_and_marked_for_saving(tmp_path: Path) -> None:
+    path = tmp_path / "agent.yml"
+    path.write_text("concurrent: 2\n")
+    fresh = load(path)
+    assert fresh.fresh_system_id and SYSTEM_ID.fullmatch(fresh.system_id)
+    save(fresh)
+    again = load(path)
+    assert not again.fresh_system_id and again.system_id == fresh.system_id

@@ -691,6 +691,15 @@ def test_update_202_is_not_done_yet() -> None:
     run(script, test)
 
 
+def test_update_412_asks_for_the_whole_trace_again() -> None:
+    async def test(client: GitLabClient) -> None:
+        ack = await client.channel(21, JOB_TOKEN).update("success", checksum="crc32:00000000",
+                                                         bytesize=0)
+        assert (ack.done, ack.reset) == (False, True)
+
+    run(Script((412, "412", {})), test)
+
+
 def test_update_403_is_abort() -> None:
     async def test(client: GitLabClient) -> None:
         ack = await client.channel(21, JOB_TOKEN).update("running")
