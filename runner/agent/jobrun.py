@@ -33,6 +33,7 @@ from runner.coordinator.gitlab.failures import failure_reason
 from runner.coordinator.gitlab.payload import JobPayload, Variable
 from runner.coordinator.gitlab.tomodel import artifact_elements, masked_values, to_pipeline
 from runner.engine.argv import CONTROL_DIR
+from runner.engine.namespace import NamespaceHelper
 from runner.errors import CoordinatorError, RunnerError
 from runner.execute.interrupt import Interruption
 from runner.execute.layout import safe_name
@@ -70,6 +71,8 @@ class JobEnv:
     default_image: str
     output_limit: int
     cache_root: Path
+    helper: NamespaceHelper | None = None
+    """The agent's one namespace helper, shared by its jobs (None: each run starts its own)."""
 
 
 @dataclass(frozen=True)
@@ -169,7 +172,7 @@ class JobRun:
             project_dir=self._project_dir(), extra_layers=tuple(layers), whole_tree=True)
         self.console.section("step_script", "Executing the job script")
         results, _ = await execute(pipeline, settings, self.console, {},
-                                   interruption=self.interruption)
+                                   interruption=self.interruption, helper=env.helper)
         self.console.section("step_script", end=True)
         result = results[0]
         elements = artifact_elements(payload, self.dir.checkout, runner_vars=runner_vars,

@@ -35,6 +35,7 @@ from runner.coordinator.base import JobChannel
 from runner.coordinator.gitlab.client import GitLabClient
 from runner.coordinator.gitlab.payload import JobPayload, PayloadError, parse_payload
 from runner.coordinator.gitlab.retry import jittered
+from runner.engine.namespace import NamespaceHelper
 from runner.errors import CoordinatorError
 from runner.execute.results import Settings
 
@@ -81,6 +82,8 @@ class Agent:
         self._forced = asyncio.Event()
         self._running: dict[int, JobRun] = {}
         self._tasks: set[asyncio.Task[None]] = set()
+        self._helper = NamespaceHelper()
+        """One file helper for every job (each ``runner exec`` starts its own)."""
         self._pollers = [
             _Poller(entry, GitLabClient(entry.url, ca_file=entry.ca_file,
                                         observer=self.metrics.observe),
@@ -94,6 +97,7 @@ class Agent:
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self.request_stop)
         server = None
+        self._helper.launch()
         try:
             await self._recover()
             if self.config.listen_address:
@@ -115,6 +119,7 @@ class Agent:
                 await poller.client.close()
             if server is not None:
                 await server.cleanup()
+            await self._helper.close()
             log.info("agent_stopped")
 
     def request_stop(self) -> None:
@@ -251,6 +256,9 @@ class Agent:
             poller.limit.release()
 
     def _job_env(self, entry: RunnerEntry) -> JobEnv:
+        if not self._helper.alive():  # it died (OOM killer, podman upgrade): start another
+            log.warning("namespace_helper_restarted")
+            self._helper = NamespaceHelper.started()
         settings = replace(self.settings, runtime=entry.runtime or self.settings.runtime,
                            network=entry.network or self.settings.network,
                            limits=entry.limits.capped(self.settings.limits))
@@ -258,7 +266,7 @@ class Agent:
                       instance=urlsplit(entry.url).netloc or entry.url,
                       system_id=self.config.system_id, short_token=short_token(entry.token),
                       default_image=entry.image, output_limit=entry.output_limit_kib * 1024,
-                      cache_root=self.root / "cache")
+                      cache_root=self.root / "cache", helper=self._helper)
 
     async def _refuse(self, poller: _Poller, doc: dict[str, object], why: str) -> None:
         """A payload we cannot read: fail the job at once so it does not hang."""

@@ -30,6 +30,17 @@ class NamespaceHelper:
         self._lock = asyncio.Lock()
         self._starting: asyncio.Task[None] | None = None
 
+    @classmethod
+    def started(cls) -> NamespaceHelper:
+        """A new helper, already launching."""
+        helper = cls()
+        helper.launch()
+        return helper
+
+    def alive(self) -> bool:
+        """False once the helper process has ended (a long-lived owner then starts another)."""
+        return self._proc is None or self._proc.returncode is None
+
     def launch(self) -> None:
         """Start spawning the helper in the background; the first request waits for it.
 
