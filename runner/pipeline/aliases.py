@@ -11,6 +11,7 @@ native format uses it too.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 
 _COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
 _DOMAIN_PART = r"(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])"
@@ -47,3 +48,18 @@ def default_aliases(image: str) -> tuple[str, ...] | None:
 def is_hostname(text: str) -> bool:
     """Whether ``text`` can be a host name in the job's pod."""
     return _HOSTNAME.fullmatch(text) is not None
+
+
+def claim(names: Iterable[str], taken: set[str]) -> tuple[str, ...] | None:
+    """``names`` not yet in ``taken``, added to it; None if every one was taken already.
+
+    GitLab starts one service per host name: a service whose names are all
+    taken by earlier services is not started (both dialects and the agent
+    say so to the user). A service without names at all gets ``()``.
+    """
+    unique = list(dict.fromkeys(names))
+    fresh = tuple(name for name in unique if name not in taken)
+    if unique and not fresh:
+        return None
+    taken.update(fresh)
+    return fresh

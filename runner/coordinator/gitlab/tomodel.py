@@ -36,7 +36,7 @@ from runner.coordinator.gitlab.payload import (
     Variable,
 )
 from runner.logs.mask import MIN_SECRET_LEN
-from runner.pipeline.aliases import default_aliases, is_hostname
+from runner.pipeline.aliases import claim, default_aliases, is_hostname
 from runner.pipeline.gitlab.cache import dir_key
 from runner.pipeline.gitlab.expand import expand
 from runner.pipeline.model import (
@@ -314,19 +314,17 @@ def _services(
                 names.append(alias)
             else:
                 notes.append(f"alias '{alias}' of {what} ({image}) is not a host name; skipped")
-        unique = list(dict.fromkeys(names))
-        fresh = [alias for alias in unique if alias not in taken]
-        if unique and not fresh:
+        fresh = claim(names, taken)
+        if fresh is None:
             notes.append(
                 f"{what} ({image}) is not started: its host names are all taken by earlier"
                 " services"
             )
             continue
-        taken.update(fresh)
         out.append(
             Service(
                 image=image,
-                aliases=tuple(fresh),
+                aliases=fresh,
                 entrypoint=spec.entrypoint,
                 command=spec.command,
                 variables=_service_variables(spec.variables, resolved.public),

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 from runner.errors import PipelineError
 from runner.pipeline import yamlsrc
-from runner.pipeline.aliases import default_aliases, is_hostname
+from runner.pipeline.aliases import claim, default_aliases, is_hostname
 from runner.pipeline.gitlab.artifacts import Located
 from runner.pipeline.gitlab.expand import CircularReferenceError, expand, expand_all
 from runner.pipeline.gitlab.reading import MAX_NESTING, GitLabReader, Notes
@@ -187,9 +187,8 @@ def services_for(
         names = list(default_aliases(image) or ())
         if spec.alias is not None:
             names += _explicit_aliases(reader, spec, spec.alias, values)
-        unique = list(dict.fromkeys(names))
-        fresh = [name for name in unique if name not in taken]
-        if unique and not fresh:
+        fresh = claim(names, taken)
+        if fresh is None:
             where = f"{spec.name[1].file or reader.file}:{spec.name[1].line}"
             notes.add(
                 f"{spec.what} ({image}, at {where}) is not started: its host names are all"
@@ -197,11 +196,10 @@ def services_for(
                 " it an 'alias' of its own to run both"
             )
             continue
-        taken.update(fresh)
         out.append(
             Service(
                 image=image,
-                aliases=tuple(fresh),
+                aliases=fresh,
                 entrypoint=spec.entrypoint,
                 command=spec.command,
                 variables=_variables(reader, spec, public, job),
