@@ -42,6 +42,7 @@ from runner.execute.results import Settings
 log = structlog.get_logger(__name__)
 
 ERROR_BACKOFF_MAX_S = 60.0
+HELPER_IDLE_S = 30.0
 UNHEALTHY_BACKOFF_S = 300.0
 """After the token is refused (403) there is no point asking again soon."""
 
@@ -82,8 +83,11 @@ class Agent:
         self._forced = asyncio.Event()
         self._running: dict[int, JobRun] = {}
         self._tasks: set[asyncio.Task[None]] = set()
-        self._helper = NamespaceHelper()
-        """One file helper for every job (each ``runner exec`` starts its own)."""
+        self._helper: NamespaceHelper | None = None
+        """One file helper for all running jobs (each ``runner exec`` starts its own);
+        started with the first job, stopped after ``HELPER_IDLE_S`` without one, so an
+        idle agent is one small process."""
+        self._idle: asyncio.Task[None] | None = None
         self._pollers = [
             _Poller(entry, GitLabClient(entry.url, ca_file=entry.ca_file,
                                         observer=self.metrics.observe),
@@ -97,7 +101,6 @@ class Agent:
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self.request_stop)
         server = None
-        self._helper.launch()
         try:
             await self._recover()
             if self.config.listen_address:
@@ -119,7 +122,9 @@ class Agent:
                 await poller.client.close()
             if server is not None:
                 await server.cleanup()
-            await self._helper.close()
+            if self._idle is not None:
+                self._idle.cancel()
+            await self._close_helper()
             log.info("agent_stopped")
 
     def request_stop(self) -> None:
@@ -247,8 +252,22 @@ class Agent:
                     self.metrics.running -= 1
                 await _remove_jobdir(jobdir.root)
                 os.close(lock)
+                if not self._running and self._idle is None:
+                    self._idle = asyncio.create_task(self._helper_idle())
                 self._slot_ids.append(slot)
                 self._release(poller)
+
+    async def _helper_idle(self) -> None:
+        """Stop the file helper once no job has needed it for a while."""
+        await asyncio.sleep(HELPER_IDLE_S)
+        if not self._running:
+            self._idle = None
+            await self._close_helper()
+
+    async def _close_helper(self) -> None:
+        helper, self._helper = self._helper, None
+        if helper is not None:
+            await helper.close()
 
     def _release(self, poller: _Poller) -> None:
         self._slots.release()
@@ -256,8 +275,13 @@ class Agent:
             poller.limit.release()
 
     def _job_env(self, entry: RunnerEntry) -> JobEnv:
-        if not self._helper.alive():  # it died (OOM killer, podman upgrade): start another
-            log.warning("namespace_helper_restarted")
+        if self._idle is not None:
+            self._idle.cancel()
+            self._idle = None
+        if self._helper is not None and not self._helper.alive():
+            log.warning("namespace_helper_restarted")  # it died (OOM killer, podman upgrade)
+            self._helper = None
+        if self._helper is None:
             self._helper = NamespaceHelper.started()
         settings = replace(self.settings, runtime=entry.runtime or self.settings.runtime,
                            network=entry.network or self.settings.network,
