@@ -1,4 +1,4 @@
-"""GitLab's runner API over aiohttp: the only module that speaks HTTP to GitLab.
+"""GitLab's runner API over aiohttp: this module and jobchannel.py are all that speak to GitLab.
 
 Every request goes through ``_send``, which retries as gitlab-runner does
 (``retry.py``) and reports each answer to an observer (the agent's metrics).
@@ -15,11 +15,15 @@ import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import aiohttp
 import structlog
 
-from runner.coordinator.base import RemoteState, TraceAck, UpdateAck, Upload
+if TYPE_CHECKING:
+    from runner.coordinator.gitlab.jobchannel import GitLabJobChannel
+
+from runner.coordinator.base import RemoteState
 from runner.coordinator.gitlab import retry
 from runner.coordinator.gitlab.features import runner_info, user_agent
 from runner.errors import CoordinatorError
@@ -134,7 +138,7 @@ class GitLabClient:
 
     async def verify(self, token: str, system_id: str) -> dict[str, object]:
         """``POST /runners/verify``: the token is valid; GitLab's runner id and token expiry."""
-        answer = await self._send("verify", "POST", "runners/verify", runner_token=token,
+        answer = await self.send("verify", "POST", "runners/verify", runner_token=token,
                                   json={"token": token, "system_id": system_id,
                                         "info": self.info})
         if answer.status == 200:
@@ -142,19 +146,19 @@ class GitLabClient:
                 return answer.json("the token check")
             except CoordinatorError:
                 return {}  # GitLab before 16.x answered 200 with an empty body
-        raise self._refused("checking the runner token", answer, {
+        raise self.refused("checking the runner token", answer, {
             403: "the token is not valid (mistyped, reset, or the runner was deleted)",
             422: "the runner is orphaned on the GitLab side"})
 
     async def register(self, registration_token: str, fields: Mapping[str, object]
                        ) -> dict[str, object]:
         """``POST /runners`` with a legacy registration token; the new runner's id and token."""
-        answer = await self._send("register", "POST", "runners", runner_token=None,
+        answer = await self.send("register", "POST", "runners", runner_token=None,
                                   json={"token": registration_token, **fields,
                                         "info": self.info})
         if answer.status == 201:
             return answer.json("the registration")
-        raise self._refused("registering the runner", answer, {
+        raise self.refused("registering the runner", answer, {
             403: "the registration token is not valid",
             410: "this GitLab no longer accepts registration tokens; create the runner in "
                  "GitLab and register with its glrt- token"})
@@ -165,9 +169,9 @@ class GitLabClient:
             path, body = "runners/managers", {"token": token, "system_id": system_id}
         else:
             path, body = "runners", {"token": token}
-        answer = await self._send("unregister", "DELETE", path, runner_token=token, json=body)
+        answer = await self.send("unregister", "DELETE", path, runner_token=token, json=body)
         if answer.status != 204:
-            raise self._refused("unregistering the runner", answer, {
+            raise self.refused("unregistering the runner", answer, {
                 403: "the token is not valid (already unregistered?)",
                 404: "GitLab does not know this runner manager"})
 
@@ -177,24 +181,26 @@ class GitLabClient:
         body: dict[str, object] = {"token": token, "system_id": system_id, "info": self.info}
         if last_update:
             body["last_update"] = last_update
-        answer = await self._send("request_job", "POST", "jobs/request", runner_token=token,
+        answer = await self.send("request_job", "POST", "jobs/request", runner_token=token,
                                   json=body, timeout_s=POLL_TIMEOUT_S)
         marker = answer.headers.get("X-GitLab-Last-Update") or None
         if answer.status == 201:
             return answer.json("the job request"), marker
         if answer.status in (204, 409):  # 409: someone else took it; healthy, ask again
             return None, marker
-        raise self._refused("asking for a job", answer, {
+        raise self.refused("asking for a job", answer, {
             403: "the runner token is not valid (the runner was deleted or its token reset)",
             422: "the runner is orphaned on the GitLab side"})
 
     def channel(self, job_id: int, token: str) -> GitLabJobChannel:
         """The per-job side of the API, with that job's token."""
+        from runner.coordinator.gitlab.jobchannel import GitLabJobChannel  # noqa: PLC0415
+
         return GitLabJobChannel(self, job_id, token)
 
     # -- plumbing --------------------------------------------------------------------------
 
-    async def _send(self, endpoint: str, method: str, path: str, *,
+    async def send(self, endpoint: str, method: str, path: str, *,
                     runner_token: str | None = None, job_token: str | None = None,
                     json: object = None, data: bytes | None = None,
                     form: Callable[[], aiohttp.FormData] | None = None,
@@ -255,107 +261,10 @@ class GitLabClient:
             self._observer(endpoint, status, time.monotonic() - began)
 
     @staticmethod
-    def _refused(doing: str, answer: Answer, meanings: Mapping[int, str]) -> CoordinatorError:
+    def refused(doing: str, answer: Answer, meanings: Mapping[int, str]) -> CoordinatorError:
+        """The error for an answer that is not what ``doing`` needed, saying what it means."""
         meaning = meanings.get(answer.status, "an answer runner does not expect")
         detail = answer.body[:200].decode("utf-8", "replace").strip()
         more = f" ({detail})" if detail else ""
         return CoordinatorError(f"GitLab refused {doing}: HTTP {answer.status}, {meaning}{more}",
                                 answer.status)
-
-
-class GitLabJobChannel:
-    """One job's calls, authenticated with its job token (``JobChannel``)."""
-
-    def __init__(self, client: GitLabClient, job_id: int, token: str) -> None:
-        self._client = client
-        self.job_id = job_id
-        self._token = token
-
-    async def update(self, state: str, *, failure_reason: str | None = None,
-                     exit_code: int | None = None, checksum: str | None = None,
-                     bytesize: int | None = None) -> UpdateAck:
-        """``PUT /jobs/:id``; 202 (trace still being stored) comes back as ``done=False``."""
-        body: dict[str, object] = {"token": self._token, "state": state,
-                                   "info": self._client.info}
-        if failure_reason:
-            body["failure_reason"] = failure_reason
-        if exit_code:
-            body["exit_code"] = exit_code
-        if checksum is not None:
-            body["checksum"] = checksum
-            body["output"] = {"checksum": checksum, "bytesize": bytesize}
-        answer = await self._client._send("update_job", "PUT", f"jobs/{self.job_id}",
-                                          job_token=self._token, json=body)
-        interval = update_interval(answer.headers)
-        if answer.status == 200:
-            return UpdateAck(remote_state(200, answer.headers), True, interval)
-        if answer.status == 202:
-            return UpdateAck(RemoteState.RUNNING, False, interval)
-        if answer.status == 412:  # the trace_reset feature: resend the whole trace
-            return UpdateAck(RemoteState.RUNNING, False, interval, reset=True)
-        if answer.status in (403, 404):
-            return UpdateAck(remote_state(answer.status, answer.headers), True, interval)
-        raise GitLabClient._refused(f"the state {state!r} of job {self.job_id}", answer, {
-            400: "the state change is not valid for this job",
-            409: "another runner took this job"})
-
-    async def append_trace(self, offset: int, data: bytes) -> TraceAck:
-        """``PATCH /jobs/:id/trace`` with ``Content-Range``; a 416 tells where GitLab is."""
-        answer = await self._client._send(
-            "patch_trace", "PATCH", f"jobs/{self.job_id}/trace", job_token=self._token,
-            data=data, headers={"Content-Range": f"{offset}-{offset + len(data) - 1}",
-                                "Content-Type": "text/plain"})
-        interval = update_interval(answer.headers)
-        state = remote_state(answer.status, answer.headers)
-        if answer.status in (202, 416):
-            held = _range_end(answer.headers.get("Range", ""))
-            if held is None:
-                held = offset + len(data) if answer.status == 202 else offset
-            return TraceAck(state, held, interval)
-        if answer.status in (403, 404):
-            return TraceAck(state, offset, interval)
-        raise GitLabClient._refused(f"the log of job {self.job_id}", answer, {
-            400: "the Content-Range header was refused"})
-
-    async def upload(self, upload: Upload) -> None:
-        """``POST /jobs/:id/artifacts``: one multipart part named ``file``, streamed."""
-        params = {"artifact_format": upload.artifact_format,
-                  "artifact_type": upload.artifact_type}
-        if upload.expire_in:
-            params["expire_in"] = upload.expire_in
-
-        def form() -> aiohttp.FormData:
-            data = aiohttp.FormData()
-            data.add_field("file", upload.path.open("rb"), filename=upload.filename,
-                           content_type="application/octet-stream")
-            return data
-
-        answer = await self._client._send("upload_artifacts", "POST",
-                                          f"jobs/{self.job_id}/artifacts",
-                                          job_token=self._token, form=form, params=params,
-                                          timeout_s=UPLOAD_TIMEOUT_S)
-        if answer.status != 201:
-            raise GitLabClient._refused(f"the artifacts {upload.filename}", answer, {
-                403: "the job is not running any more", 413: "the archive is too large",
-                405: "artifacts are disabled on this GitLab"})
-
-    async def download(self, job_id: int, token: str, dest: Path) -> bool:
-        """``GET /jobs/:id/artifacts`` with the dependency's own token, into ``dest``."""
-        answer = await self._client._send("download_artifacts", "GET",
-                                          f"jobs/{job_id}/artifacts", job_token=token,
-                                          timeout_s=UPLOAD_TIMEOUT_S, into=dest)
-        if answer.status == 404:
-            return False
-        if answer.status != 200:
-            raise GitLabClient._refused(f"the artifacts of job {job_id}", answer, {
-                401: "the dependency's token was refused", 403: "access was denied"})
-        return True
-
-
-def _range_end(header: str) -> int | None:
-    """The stored size from a ``Range: 0-N`` header."""
-    _, _, end = header.partition("-")
-    try:
-        return int(end)
-    except ValueError:
-        return None
