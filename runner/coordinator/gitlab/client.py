@@ -1,6 +1,6 @@
 """GitLab's runner API over aiohttp: this module and jobchannel.py are all that speak to GitLab.
 
-Every request goes through ``_send``, which retries as gitlab-runner does
+Every request goes through ``send``, which retries as gitlab-runner does
 (``retry.py``) and reports each answer to an observer (the agent's metrics).
 Tokens travel in headers and JSON bodies only, never in URLs, so they never
 reach a proxy's or our own request log.
