@@ -265,7 +265,6 @@ class JobRun:
             ("CI_JOB_TIMEOUT", str(int(payload.timeout_s or DEFAULT_TIMEOUT_S))),
             ("CI_JOB_IMAGE", image),
             ("CI_DISPOSABLE_ENVIRONMENT", "true"),
-            ("CI_JOB_STATUS", "running"),
         ]
 
     def _project_dir(self) -> str:

@@ -45,7 +45,7 @@ class RunContext:
 
     def predefined(self, job: Job) -> list[tuple[str, str]]:
         """The variables every job gets before its own (GitLab's predefined ones we know)."""
-        env = [("CI", "true"), ("CI_JOB_NAME", job.name)]
+        env = [("CI", "true"), ("CI_JOB_NAME", job.name), ("CI_JOB_STATUS", "running")]
         if job.stage:
             env.append(("CI_JOB_STAGE", job.stage))
         env.append(("CI_PROJECT_DIR", self.layout.project_dir()))

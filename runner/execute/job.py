@@ -181,7 +181,8 @@ class JobAttempt:
             self.joblog.notice(f"runner: job timed out after {self.job.timeout_s:g}s")
         if self.job.after_script and not self.ctx.interruption.killing.is_set():
             after = await self._section(
-                container, "after.sh", self.ctx.settings.after_script_timeout_s, False
+                container, f"after-{_after_status(outcome.status)}.sh",
+                self.ctx.settings.after_script_timeout_s, False
             )
             if after.status is not JobStatus.SUCCESS:
                 status = after.status.value
@@ -197,10 +198,12 @@ class JobAttempt:
         env, files = self._environment()
         color = self.ctx.console.color
         scripts = {"script.sh": job_script(job.script, workdir=project_dir, env=env, color=color)}
-        if job.after_script:
-            scripts["after.sh"] = job_script(
-                job.after_script, workdir=project_dir, env=env, color=color
-            )
+        # One after_script per outcome, each with GitLab's CI_JOB_STATUS for it: the
+        # outcome is known only later, and the job's files are written only now.
+        for status in AFTER_STATUSES if job.after_script else ():
+            scripts[f"after-{status}.sh"] = job_script(
+                job.after_script, workdir=project_dir, env=[*env, ("CI_JOB_STATUS", status)],
+                color=color)
         layers = [*self.ctx.settings.extra_layers,
                   *(layout.artifacts(need.job) for need in job.needs if need.artifacts)]
         await self.ctx.helper.prepare(
@@ -364,6 +367,16 @@ class JobAttempt:
             return await task
         finally:
             kill.cancel()
+
+
+AFTER_STATUSES = ("success", "failed", "canceled")
+
+
+def _after_status(status: JobStatus) -> str:
+    """``CI_JOB_STATUS`` as after_script sees it in GitLab (a timeout is a failure)."""
+    if status is JobStatus.SUCCESS:
+        return "success"
+    return "canceled" if status is JobStatus.CANCELED else "failed"
 
 
 def _aliases(job: Job) -> tuple[str, ...]:

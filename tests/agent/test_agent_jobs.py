@@ -60,7 +60,7 @@ def test_failing_job_reports_script_failure_and_exit_code(
     assert final["failure_reason"] == "script_failure" and final["exit_code"] == 7
     trace = text(gl, failing)
     assert "before" in trace and "never" not in trace.replace("echo never", "")
-    assert "after" in trace
+    assert "\nafter failed\n" in trace  # CI_JOB_STATUS as GitLab gives after_script
 
 
 def test_masked_variables_tokens_and_file_variables(
@@ -102,13 +102,14 @@ def test_job_timeout_is_a_timeout_failure(gl: FakeGitLab, repo: GitRepo, agent: 
 
 def test_graceful_cancel_runs_after_script_then_stops(
         gl: FakeGitLab, repo: GitRepo, agent: Start) -> None:
-    long = gl.add_job(job(repo, script=["echo started", "sleep 120"],
-                          after_script=["echo cleanup-ran"]))
+    long = gl.add_job(job(repo, script=["echo started $CI_JOB_STATUS", "sleep 120"],
+                          after_script=["echo cleanup-ran $CI_JOB_STATUS"]))
     agent()
     wait_until(lambda: b"started" in gl.trace(long), what="the job to start")
     gl.cancel(long, graceful=True)
     assert gl.wait(long, timeout=60) == "canceled", gl.dump(long)
-    assert "cleanup-ran" in text(gl, long)
+    trace = text(gl, long)
+    assert "\nstarted running\n" in trace and "\ncleanup-ran canceled\n" in trace
 
 
 def test_hard_cancel_stops_at_once_without_after_script(
