@@ -160,7 +160,7 @@ class JobRun:
                                                  max_bytes=env.settings.max_result_bytes)
             self.console.section("download_artifacts", end=True)
         if self.interruption.canceling.is_set():
-            return Verdict("failed", "job_canceled")
+            return Verdict("failed", failure_reason("job_canceled", payload.failure_reasons))
         runner_vars = self._runner_vars()
         pipeline = to_pipeline(payload, self.dir.checkout, runner_vars=runner_vars,
                                default_image=env.default_image, file_path=_file_path)
