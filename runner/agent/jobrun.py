@@ -11,17 +11,16 @@ final state sent and its directory gone.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import dataclasses
 import enum
 import json
 import os
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
 import structlog
 
+from runner import __version__
 from runner.agent.artifacts import download_dependencies, upload_artifacts
 from runner.agent.checkout import checkout
 from runner.agent.jobdir import JobDir
@@ -145,7 +144,7 @@ class JobRun:
 
     async def _work(self) -> Verdict:
         payload, env = self.payload, self.env
-        self.console.line(f"Running with runner {_version()} on {env.runner_name} "
+        self.console.line(f"Running with runner {__version__} on {env.runner_name} "
                           f"{env.system_id}, rootless podman")
         for problem in payload.unsupported:
             self.console.line(f"WARNING: {problem}")
@@ -256,7 +255,7 @@ class JobRun:
             ("CI_BUILDS_DIR", "/builds"),
             ("CI_PROJECT_DIR", self._project_dir()),
             ("CI_SERVER", "yes"),
-            ("CI_RUNNER_VERSION", _version()),
+            ("CI_RUNNER_VERSION", __version__),
             ("CI_RUNNER_REVISION", "unknown"),
             ("CI_RUNNER_EXECUTABLE_ARCH", "linux/amd64"),
             ("CI_RUNNER_SHORT_TOKEN", env.short_token),
@@ -282,12 +281,6 @@ def _file_path(variable: Variable) -> str:
     return f"{CONTROL_DIR}/{kind}-{safe_name(variable.key)}"
 
 
-def _version() -> str:
-    from runner import __version__  # noqa: PLC0415
-
-    return __version__
-
-
 def write_record(jobdir: JobDir, payload: JobPayload, url: str, runner: str) -> None:
     """What crash recovery needs to report this job failed: kept 0600 beside its files."""
     record = {"id": payload.id, "token": payload.token, "url": url, "runner": runner,
@@ -295,9 +288,3 @@ def write_record(jobdir: JobDir, payload: JobPayload, url: str, runner: str) -> 
     fd = os.open(jobdir.record, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
     with os.fdopen(fd, "w") as out:
         json.dump(record, out)
-
-
-def remove_tree(path: Path) -> None:
-    """Best effort; what job slices own is removed by the executor's helper first."""
-    with contextlib.suppress(FileNotFoundError):
-        shutil.rmtree(path)

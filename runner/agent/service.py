@@ -250,12 +250,20 @@ class Agent:
             finally:
                 if self._running.pop(payload.id, None) is not None:
                     self.metrics.running -= 1
-                await _remove_jobdir(jobdir.root)
+                await self._remove_jobdir(jobdir.root)
                 os.close(lock)
                 if not self._running and self._idle is None:
                     self._idle = asyncio.create_task(self._helper_idle())
                 self._slot_ids.append(slot)
                 self._release(poller)
+
+    async def _remove_jobdir(self, path: Path) -> None:
+        """The job's directory: ours, but for what job slices own, which the helper removes."""
+        await asyncio.to_thread(shutil.rmtree, path, True)
+        if path.exists():
+            if self._helper is None or not self._helper.alive():
+                self._helper = NamespaceHelper.started()
+            await self._helper.remove(path)
 
     async def _helper_idle(self) -> None:
         """Stop the file helper once no job has needed it for a while."""
@@ -315,21 +323,3 @@ class Agent:
         reported = await recover(self.root / "jobs", channel_for, runtimes)
         if reported:
             log.warning("recovered_crashed_jobs", jobs=reported)
-
-
-async def _remove_jobdir(path: Path) -> None:
-    """The job's directory: ours except what the executor's helper already removed."""
-
-    def remove() -> None:
-        shutil.rmtree(path, ignore_errors=True)
-
-    await asyncio.to_thread(remove)
-    if path.exists():
-        from runner.engine.namespace import NamespaceHelper  # noqa: PLC0415
-
-        helper = NamespaceHelper()
-        helper.launch()
-        try:
-            await helper.remove(path)
-        finally:
-            await helper.close()
