@@ -180,10 +180,10 @@ def force_remove_argv(names: list[str], runtime: str | None = None,
             "0", *names]
 
 
-def list_containers_argv(label: str) -> list[str]:
+def list_containers_argv(label: str, store: StoreSpec | None = None) -> list[str]:
     """Names of all containers (running or not, ours or buildah's) carrying ``label``."""
-    return ["podman", "ps", "--all", "--external", "--filter", f"label={label}",
-            "--format", "{{.Names}}"]
+    return ["podman", *store_options(store), "ps", "--all", "--external", "--filter",
+            f"label={label}", "--format", "{{.Names}}"]
 
 
 def upper_dir_argv(name: str, runtime: str | None = None,

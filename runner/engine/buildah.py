@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from runner.engine import buildargv
+from runner.engine import buildargv, store_index
 from runner.engine.argv import StoreSpec
 from runner.errors import EngineError
 
@@ -82,6 +82,11 @@ async def image_id(ref: str, store: StoreSpec | None) -> str | None:
 async def copy_in(ref: str, source: StoreSpec, store: StoreSpec) -> Finished:
     """Copy image ``ref`` from store ``source`` into ``store``."""
     return await run(buildargv.copy_in_argv(ref, source, store))
+
+
+async def has_image(ref: str, store: StoreSpec) -> bool:
+    """Whether ``store`` has image ``ref``: its index first (~1 ms), buildah if unsure."""
+    return bool(store_index.has_image(store, ref) or await image_id(ref, store) is not None)
 
 
 async def default_store() -> StoreSpec:

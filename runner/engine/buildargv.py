@@ -116,6 +116,16 @@ def copy_in_argv(ref: str, source: StoreSpec, store: StoreSpec) -> list[str]:
     return ["buildah", *store_options(store), "pull", "--quiet", "--policy", "always", origin]
 
 
+def pull_argv(ref: str, access: RegistryAccess, store: StoreSpec | None = None) -> list[str]:
+    """``buildah pull`` of ``ref`` from its registry into ``store``, fetching it again.
+
+    Progress lines stay on (they are the job log's account of the pull);
+    credentials and CAs come only through ``access``'s files.
+    """
+    return ["buildah", *store_options(store), "pull", "--policy", "always", "--retry",
+            str(RETRIES), "--retry-delay", RETRY_DELAY, *access.options(), f"docker://{ref}"]
+
+
 def store_info_argv() -> list[str]:
     """The user's default store: driver, graph root and run root, one per line.
 

@@ -16,8 +16,10 @@ from runner.engine.argv import (
     LABEL_JOB,
     LABEL_RUN,
     Resources,
+    StoreSpec,
     global_options,
     hardening_options,
+    store_options,
 )
 
 LABEL_SERVICE = "io.github.runner.service"
@@ -36,6 +38,8 @@ class PodSpec:
     """Service aliases: each resolves to 127.0.0.1 in every container of the pod."""
     network: str | None = None
     runtime: str | None = None
+    store: StoreSpec | None = None
+    """The tenant's store when the job's images are there; None: the user's own."""
 
 
 @dataclass(frozen=True)
@@ -56,7 +60,8 @@ class ServiceSpec:
 def pod_create_argv(spec: PodSpec) -> list[str]:
     """``podman pod create`` with the job's slice, network and service host names."""
     mapping = f"0:{spec.id_base}:{spec.id_size}"
-    argv = ["podman", *global_options(spec.runtime), "pod", "create", "--name", spec.name]
+    argv = ["podman", *global_options(spec.runtime, spec.store), "pod", "create", "--name",
+            spec.name]
     argv += ["--label", f"{LABEL_RUN}={spec.run_id}", "--label", f"{LABEL_JOB}={spec.job}"]
     argv += ["--uidmap", mapping, "--gidmap", mapping]
     if spec.network:
@@ -68,7 +73,8 @@ def pod_create_argv(spec: PodSpec) -> list[str]:
 
 def service_argv(pod: PodSpec, spec: ServiceSpec) -> list[str]:
     """``podman run --detach`` of a service in ``pod``; its log stays for a failure report."""
-    argv = ["podman", *global_options(pod.runtime), "run", "--detach", "--pod", pod.name]
+    argv = ["podman", *global_options(pod.runtime, pod.store), "run", "--detach", "--pod",
+            pod.name]
     argv += ["--name", spec.name, "--label", f"{LABEL_RUN}={pod.run_id}"]
     argv += ["--label", f"{LABEL_JOB}={pod.job}", "--label", f"{LABEL_SERVICE}={spec.image}"]
     argv += [*hardening_options(), f"--pull={spec.pull}"]
@@ -81,28 +87,31 @@ def service_argv(pod: PodSpec, spec: ServiceSpec) -> list[str]:
     return argv
 
 
-def pod_remove_argv(name: str, runtime: str | None = None) -> list[str]:
+def pod_remove_argv(name: str, runtime: str | None = None,
+                    store: StoreSpec | None = None) -> list[str]:
     """Remove a pod and every container in it at once; an unknown pod is not an error."""
-    return ["podman", *global_options(runtime), "pod", "rm", "--force", "--ignore", "--time", "0",
-            name]
+    return ["podman", *global_options(runtime, store), "pod", "rm", "--force", "--ignore",
+            "--time", "0", name]
 
 
-def run_pods_argv(run_id: str) -> list[str]:
+def run_pods_argv(run_id: str, store: StoreSpec | None = None) -> list[str]:
     """Names of every pod of run ``run_id`` (to sweep after a crashed run)."""
-    return ["podman", "pod", "ps", "--filter", f"label={LABEL_RUN}={run_id}", "--format",
-            "{{.Name}}"]
+    return ["podman", *store_options(store), "pod", "ps", "--filter",
+            f"label={LABEL_RUN}={run_id}", "--format", "{{.Name}}"]
 
 
-def exposed_ports_argv(images: list[str]) -> list[str]:
+def exposed_ports_argv(images: list[str], store: StoreSpec | None = None) -> list[str]:
     """Each image's exposed ports (``{"5432/tcp":{}}``), one JSON object per line."""
-    return ["podman", "image", "inspect", "--format", "{{json .Config.ExposedPorts}}", *images]
+    return ["podman", *store_options(store), "image", "inspect", "--format",
+            "{{json .Config.ExposedPorts}}", *images]
 
 
-def logs_argv(name: str, tail: int) -> list[str]:
+def logs_argv(name: str, tail: int, store: StoreSpec | None = None) -> list[str]:
     """The last ``tail`` lines a container wrote."""
-    return ["podman", "logs", "--tail", str(tail), name]
+    return ["podman", *store_options(store), "logs", "--tail", str(tail), name]
 
 
-def state_argv(name: str) -> list[str]:
+def state_argv(name: str, store: StoreSpec | None = None) -> list[str]:
     """A container's state and exit code, e.g. ``running 0`` or ``exited 1``."""
-    return ["podman", "inspect", "--format", "{{.State.Status}} {{.State.ExitCode}}", name]
+    return ["podman", *store_options(store), "inspect", "--format",
+            "{{.State.Status}} {{.State.ExitCode}}", name]

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Sequence
 
 from runner.engine import podargv
-from runner.engine.argv import force_remove_argv
+from runner.engine.argv import StoreSpec, force_remove_argv
 from runner.engine.podargv import PodSpec, ServiceSpec
 from runner.engine.podman import run_captured
 from runner.errors import EngineError
@@ -34,31 +35,37 @@ async def start_service(pod: PodSpec, spec: ServiceSpec) -> None:
             return
         if attempt or _INFRA_RACE not in out:
             break
-        await run_captured(force_remove_argv([spec.name], pod.runtime))
+        await run_captured(force_remove_argv([spec.name], pod.runtime, pod.store))
         await asyncio.sleep(0.2)
     raise EngineError(f"service {spec.image} did not start: {out.strip()}")
 
 
-async def remove_pod(name: str, runtime: str | None = None) -> None:
+async def remove_pod(name: str, runtime: str | None = None,
+                     store: StoreSpec | None = None) -> None:
     """Remove the pod and all its containers at once."""
-    code, out = await run_captured(podargv.pod_remove_argv(name, runtime))
+    code, out = await run_captured(podargv.pod_remove_argv(name, runtime, store))
     if code:
         raise EngineError(f"podman could not remove pod {name}: {out.strip()}")
 
 
-async def remove_run_pods(run_id: str, runtime: str | None = None) -> list[str]:
-    """Remove the pods a crashed run ``run_id`` left (and their containers); their names."""
-    code, out = await run_captured(podargv.run_pods_argv(run_id))
-    names = [line.strip() for line in out.splitlines() if line.strip()] if code == 0 else []
-    for name in names:
-        await remove_pod(name, runtime)
+async def remove_run_pods(run_id: str, runtime: str | None = None,
+                          stores: Sequence[StoreSpec | None] = (None,)) -> list[str]:
+    """Remove the pods a crashed run ``run_id`` left in ``stores`` (and their containers)."""
+    names: list[str] = []
+    for store in stores:
+        code, out = await run_captured(podargv.run_pods_argv(run_id, store))
+        found = [line.strip() for line in out.splitlines() if line.strip()] if code == 0 else []
+        for name in found:
+            await remove_pod(name, runtime, store)
+        names += found
     return names
 
 
-async def exposed_ports(images: list[str]) -> dict[str, tuple[int, ...]]:
+async def exposed_ports(images: list[str], store: StoreSpec | None = None
+                        ) -> dict[str, tuple[int, ...]]:
     """The TCP ports each image's config exposes (what readiness waits for by default)."""
     unique = list(dict.fromkeys(images))
-    code, out = await run_captured(podargv.exposed_ports_argv(unique))
+    code, out = await run_captured(podargv.exposed_ports_argv(unique, store))
     lines = [line for line in out.splitlines() if line.strip()]
     if code or len(lines) != len(unique):
         return dict.fromkeys(unique, ())
@@ -73,13 +80,13 @@ async def exposed_ports(images: list[str]) -> dict[str, tuple[int, ...]]:
     return found
 
 
-async def logs(name: str, tail: int = 40) -> str:
+async def logs(name: str, tail: int = 40, store: StoreSpec | None = None) -> str:
     """The last lines a container wrote (stdout and stderr)."""
-    _, out = await run_captured(podargv.logs_argv(name, tail))
+    _, out = await run_captured(podargv.logs_argv(name, tail, store))
     return out
 
 
-async def state(name: str) -> str:
+async def state(name: str, store: StoreSpec | None = None) -> str:
     """``running 0``, ``exited 1`` ... or what podman said when it could not tell."""
-    code, out = await run_captured(podargv.state_argv(name))
+    code, out = await run_captured(podargv.state_argv(name, store))
     return out.strip() if code == 0 else f"unknown ({out.strip()})"

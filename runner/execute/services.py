@@ -13,6 +13,7 @@ the job log, and the job runs anyway, as with gitlab-runner.
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import time
 from collections.abc import Callable, Sequence
@@ -21,7 +22,7 @@ from pathlib import Path
 import structlog
 
 from runner.engine import pods
-from runner.engine.argv import Resources, qualified_image
+from runner.engine.argv import Resources, StoreSpec, qualified_image
 from runner.engine.namespace import NamespaceHelper
 from runner.engine.podargv import PodSpec, ServiceSpec
 from runner.errors import EngineError
@@ -56,7 +57,7 @@ class JobPod:
         names ours until ``remove``.
         """
         if marker is not None:
-            marker.write_text(self.spec.name + "\n")
+            marker.write_text(_marker_text(self.spec.name, self.spec.store))
             self.marker = marker
         await pods.create_pod(self.spec)
         self.created = True
@@ -83,7 +84,7 @@ class JobPod:
         Stops early on Ctrl-C (``canceled``) and for services that have exited.
         """
         exposed = await pods.exposed_ports(
-            [qualified_image(s.image) for s in self.services if not s.ports])
+            [qualified_image(s.image) for s in self.services if not s.ports], self.spec.store)
         wanted = {name: service.ports or exposed.get(qualified_image(service.image), ())
                   for name, service in zip(self.names, self.services, strict=True)}
         ports = sorted({port for listed in wanted.values() for port in listed})
@@ -104,7 +105,7 @@ class JobPod:
             polls += 1
             if polls % STATE_EVERY == 0:  # a service that has exited will never listen
                 for name in waiting:
-                    if not (await pods.state(name)).startswith("running"):
+                    if not (await pods.state(name, self.spec.store)).startswith("running"):
                         exited.add(name)
             await asyncio.sleep(POLL_S)
         if canceled.is_set():
@@ -120,12 +121,12 @@ class JobPod:
 
     async def _explain(self, name: str, service: Service, missing: list[int], timeout_s: float,
                        notice: Callable[[str], None]) -> None:
-        state = await pods.state(name)
+        state = await pods.state(name, self.spec.store)
         waited = "it exited" if not state.startswith("running") else f"after {timeout_s:g}s"
         notice(f"runner: warning: service {service.image} was not listening on port "
                f"{', '.join(map(str, missing))} ({waited}; container {state}); "
                "the job runs anyway. The service's last output:")
-        for line in (await pods.logs(name)).splitlines() or ["(none)"]:
+        for line in (await pods.logs(name, store=self.spec.store)).splitlines() or ["(none)"]:
             notice(f"  {line}")
 
     async def remove(self) -> None:
@@ -137,7 +138,7 @@ class JobPod:
         if not self.created:
             return
         try:
-            await pods.remove_pod(self.spec.name, self.spec.runtime)
+            await pods.remove_pod(self.spec.name, self.spec.runtime, self.spec.store)
         except EngineError as exc:
             log.warning("pod_not_removed", pod=self.spec.name, error=str(exc))
             return
@@ -157,13 +158,36 @@ async def remove_stale_pod(marker: Path | None, runtime: str | None) -> str | No
     if marker is None:
         return None
     try:
-        stale = marker.read_text().strip()
+        text = marker.read_text().strip()
     except FileNotFoundError:
         return None
+    stale, store = _read_marker(text)
     if stale:
-        await pods.remove_pod(stale, runtime)
+        await pods.remove_pod(stale, runtime, store)
     marker.unlink(missing_ok=True)
     return stale or None
+
+
+def _marker_text(pod: str, store: StoreSpec | None) -> str:
+    """A slice's pod marker: the pod's name and, if not the user's, its store."""
+    doc: dict[str, str] = {"pod": pod}
+    if store is not None:
+        doc |= {"root": str(store.root), "runroot": str(store.runroot), "driver": store.driver}
+    return json.dumps(doc) + "\n"
+
+
+def _read_marker(text: str) -> tuple[str, StoreSpec | None]:
+    """(pod, store) from a marker; a bare name (older runners) is a pod in the user's store."""
+    if not text.startswith("{"):
+        return text, None
+    try:
+        doc = json.loads(text)
+        store = None
+        if "root" in doc:
+            store = StoreSpec(Path(doc["root"]), Path(doc["runroot"]), str(doc["driver"]))
+        return str(doc["pod"]), store
+    except (ValueError, KeyError, TypeError):
+        return "", None
 
 
 def _write_env(path: Path, env: Sequence[tuple[str, str]]) -> None:

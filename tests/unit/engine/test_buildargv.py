@@ -12,6 +12,7 @@ from runner.engine.buildargv import (
     build_argv,
     copy_in_argv,
     image_id_argv,
+    pull_argv,
     push_argv,
     store_info_argv,
 )
@@ -253,6 +254,20 @@ def test_copy_in_argv() -> None:
         "buildah", *STORE_OPTS, "pull", "--quiet", "--policy", "always",
         "containers-storage:[vfs@/home/u/.local/share/containers/storage"
         "+/run/user/1001/containers]localhost/busybox:latest",
+    ]
+
+
+def test_pull_argv_fetches_from_the_registry_into_the_store_with_access() -> None:
+    """A pull always asks the registry (the caller decided it is needed), with retries;
+    credentials and CAs only as file paths; progress stays on for the job log."""
+    assert pull_argv("127.0.0.1:5000/team/app:1", RegistryAccess()) == [
+        "buildah", "pull", "--policy", "always", *RETRY, "docker://127.0.0.1:5000/team/app:1",
+    ]
+    access = RegistryAccess(Path("/w/registry/auth.json"), Path("/w/registry/certs-build"))
+    assert pull_argv("reg.example.com/team/app@sha256:ab", access, STORE) == [
+        "buildah", *STORE_OPTS, "pull", "--policy", "always", *RETRY,
+        "--authfile", "/w/registry/auth.json", "--cert-dir", "/w/registry/certs-build",
+        "docker://reg.example.com/team/app@sha256:ab",
     ]
 
 

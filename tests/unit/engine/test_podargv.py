@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from runner.engine import argv, podargv
-from runner.engine.argv import Resources
+from runner.engine.argv import Resources, StoreSpec
 from runner.engine.podargv import PodSpec, ServiceSpec
 from tests.unit.engine.test_argv import _spec
 
@@ -63,6 +63,33 @@ def test_pod_remove_list_and_inspect() -> None:
         "{{.Name}}"]
     assert podargv.exposed_ports_argv(["a", "b"]) == [
         "podman", "image", "inspect", "--format", "{{json .Config.ExposedPorts}}", "a", "b"]
+
+
+def test_a_pod_in_a_tenant_store_keeps_every_call_there() -> None:
+    """A pod's containers share one store: create, services, removal, sweeps, inspects."""
+    store = StoreSpec(Path("/d/builds/t1"), Path("/run/builds/t1"))
+    opts = ["--root", "/d/builds/t1", "--runroot", "/run/builds/t1", "--storage-driver",
+            "overlay"]
+    pod = PodSpec(name="p", run_id="r", job="j", id_base=1, runtime="runc", store=store)
+    assert podargv.pod_create_argv(pod)[:8] == ["podman", *opts, "--runtime"]
+    spec = ServiceSpec(name="p-svc0", image="reg.example/pg:15", env_file=Path("/w/e"))
+    assert podargv.service_argv(pod, spec)[:10] == ["podman", *opts, "--runtime", "runc", "run"]
+    assert podargv.pod_remove_argv("p", "runc", store) == [
+        "podman", *opts, "--runtime", "runc", "pod", "rm", "--force", "--ignore", "--time", "0",
+        "p"]
+    assert podargv.run_pods_argv("r1", store) == [
+        "podman", *opts, "pod", "ps", "--filter", "label=io.github.runner.run=r1", "--format",
+        "{{.Name}}"]
+    assert podargv.exposed_ports_argv(["a"], store) == [
+        "podman", *opts, "image", "inspect", "--format", "{{json .Config.ExposedPorts}}", "a"]
+    assert podargv.logs_argv("p-svc0", 5, store) == ["podman", *opts, "logs", "--tail", "5",
+                                                     "p-svc0"]
+    assert podargv.state_argv("p-svc0", store) == [
+        "podman", *opts, "inspect", "--format", "{{.State.Status}} {{.State.ExitCode}}",
+        "p-svc0"]
+    assert argv.list_containers_argv("l=v", store) == [
+        "podman", *opts, "ps", "--all", "--external", "--filter", "label=l=v", "--format",
+        "{{.Names}}"]
 
 
 def test_job_container_in_a_pod_takes_the_pods_slice_and_network() -> None:
