@@ -61,8 +61,7 @@ def handle(args: argparse.Namespace) -> int:
     """Build, push, print the image id, tags and digests; 1 if the build or a push fails."""
     from runner.build.access import standard_authfile  # noqa: PLC0415
     from runner.build.builder import BuildEnv, build_image  # noqa: PLC0415
-    from runner.build.storage import store_roots  # noqa: PLC0415
-    from runner.engine.argv import StoreSpec  # noqa: PLC0415
+    from runner.build.storage import store_roots, tenant_store  # noqa: PLC0415
     from runner.execute.layout import tenant_key  # noqa: PLC0415
     from runner.host.identity import refuse_root  # noqa: PLC0415
 
@@ -85,7 +84,7 @@ def handle(args: argparse.Namespace) -> int:
     if args.build_storage == "project":
         stores, runroots = store_roots(os.environ, Path.home())
         tenant = tenant_key(context)
-        store = StoreSpec(stores / tenant, runroots / tenant)
+        store = tenant_store(stores, runroots, tenant)
     env = BuildEnv(store, args.runtime, authfile=args.authfile,
                    standard_authfile=standard_authfile(os.environ, Path.home()))
 
