@@ -10,16 +10,18 @@ from __future__ import annotations
 
 import os
 import pwd
+import secrets
 import shutil
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
 import pytest
 
-from tests.registry import Registry, RegistryServer, registry_unavailable
+from tests.registry import Registry, RegistryServer, push_image, registry_unavailable
 
 REPO = Path(__file__).resolve().parent.parent
 BUSYBOX_IMAGE = "localhost/busybox:latest"
@@ -138,3 +140,44 @@ def registry_factory(tmp_path: Path) -> Iterator[Callable[[str], RegistryServer]
     yield make
     for server in servers:
         server.stop()
+
+
+@dataclass(frozen=True)
+class PrivateImage:
+    """An image only the registry's credentials can pull, and the file that proves it ran."""
+
+    reference: str
+    marker: str
+    """The content of ``/private-marker`` in the image (unique per test)."""
+
+
+@pytest.fixture
+def private_image(tmp_path: Path, registry: Registry, busybox_image: str
+                  ) -> Iterator[PrivateImage]:
+    """Busybox plus a unique ``/private-marker``, pushed to the authenticated registry.
+
+    The local copy is removed before the test runs: the user's store never holds it.
+    """
+    marker = f"private-layer-{secrets.token_hex(8)}"
+    name = f"private/app-{marker[-8:]}:1"
+    local = f"localhost/{name}"
+
+    def buildah(*args: str) -> str:
+        done = subprocess.run(["buildah", *args], capture_output=True, text=True, timeout=120,
+                              check=False)
+        assert done.returncode == 0, done.stderr
+        return done.stdout.strip()
+
+    container = buildah("from", "--pull=never", "--quiet", busybox_image)
+    try:
+        (tmp_path / "private-marker").write_text(marker + "\n")
+        buildah("copy", "--quiet", container, str(tmp_path / "private-marker"), "/private-marker")
+        buildah("commit", "--quiet", container, local)
+    finally:
+        buildah("rm", container)
+    try:
+        reference = push_image(registry, local, name)
+    finally:
+        buildah("rmi", local)
+    yield PrivateImage(reference, marker)
+

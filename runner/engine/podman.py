@@ -33,6 +33,15 @@ class ContainerGone(EngineError):
     """The job container ended while we still needed it."""
 
 
+class ImageUnavailable(ContainerGone):
+    """A job's image could not be pulled or copied: the job cannot start."""
+
+
+PULL_FAILED = ("Error: initializing source docker://", "Error: unable to copy from source "
+               "docker://", "Error: copying system image from manifest list")
+"""What podman 4.x says when ``run --pull`` could not fetch the image."""
+
+
 class JobContainer:
     """One running job container and the stream of its supervisor.
 
@@ -79,7 +88,10 @@ class JobContainer:
             raise ContainerGone(message) from None
         if not isinstance(event, Ready):
             await self._proc.wait()
-            raise ContainerGone(self._failure_text("could not start"))
+            text = self._failure_text("could not start")
+            if any(sign in text for sign in PULL_FAILED):
+                raise ImageUnavailable(text)
+            raise ContainerGone(text)
         self.uid, self.gid = event.uid, event.gid
         # No job code has run yet, so PID 1 is still our supervisor and its pid is not reused.
         self._init = InitWatch.open(self.spec.pidfile)
@@ -266,13 +278,14 @@ async def spawn_unshared_python(module: str) -> asyncio.subprocess.Process:
     )
 
 
-async def remove_run_containers(run_id: str, runtime: str | None = None) -> list[str]:
-    """Remove every container of run ``run_id`` (one whose runner died); their names."""
+async def remove_run_containers(run_id: str, runtime: str | None = None,
+                                store: podman_argv.StoreSpec | None = None) -> list[str]:
+    """Remove every container of run ``run_id`` (one whose runner died) in ``store``."""
     code, out = await run_captured(
-        podman_argv.list_containers_argv(f"{podman_argv.LABEL_RUN}={run_id}"))
+        podman_argv.list_containers_argv(f"{podman_argv.LABEL_RUN}={run_id}", store))
     if code:
         raise EngineError(f"podman could not list the containers of run {run_id}: "
                           f"{out.strip()}")
     names = [line for line in out.split() if line]
-    await force_remove(names, runtime)
+    await force_remove(names, runtime, store)
     return names

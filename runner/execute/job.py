@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import shutil
 import time
 from pathlib import Path
 
@@ -23,6 +24,7 @@ from runner.engine.podman import ContainerGone, JobContainer
 from runner.engine.slices import Lease
 from runner.errors import EngineError
 from runner.execute.context import Outcome, RunContext
+from runner.execute.images import Fetcher, ImagePlan, plan_images, tenant_hosts
 from runner.execute.keep import keep_results
 from runner.execute.layout import safe_name
 from runner.execute.policy import caches_to_restore
@@ -65,8 +67,12 @@ class JobAttempt:
         missing = sorted(self.job.output_refs() - self.ctx.outputs.keys())
         if missing:
             raise ContainerGone(f"build job {', '.join(missing)} made no image for this job")
-        image, store = job_image(self.job.image, self.ctx.outputs)
-        image = image if store is not None else qualified_image(image)
+        image, built = job_image(self.job.image, self.ctx.outputs)
+        image = image if built is not None else qualified_image(image)
+        plan = plan_images(image, built, [qualified_image(s.image) for s in self.job.services],
+                           self.ctx.build_env.store, tenant_hosts(self.ctx.pipeline.registries))
+        await self._fetch_images(plan)
+        store = plan.store
         self._lease = await self.ctx.slices.lease()
         try:
             stale = await remove_stale_pod(self._lease.pod_marker, settings.runtime)
@@ -81,7 +87,7 @@ class JobAttempt:
             self.pod = JobPod(PodSpec(
                 name=f"{name}-pod", run_id=layout.run_id, job=self.job.name,
                 id_base=self._lease.base, hosts=_aliases(self.job),
-                network=settings.network, runtime=settings.runtime,
+                network=settings.network, runtime=settings.runtime, store=store,
             ), self.job.services, self.work, self._resources())
             self.ctx.pods.add(self.pod)
             try:
@@ -114,6 +120,21 @@ class JobAttempt:
                                  self.pod.start_services(self._service_env()))
         except EngineError as exc:
             raise ContainerGone(str(exc)) from exc
+
+    async def _fetch_images(self, plan: ImagePlan) -> None:
+        """Pull or copy the images a job in a tenant store needs (the user's store pulls as
+        podman runs)."""
+        if plan.store is None:
+            return
+        fetcher = Fetcher(self.ctx.pipeline.registries, self.ctx.secrets,
+                          self.ctx.build_env.standard_authfile, self.ctx.settings.pull)
+        try:
+            await fetcher.fetch(plan, self.work / "registry", self.joblog.output,
+                                self.joblog.notice)
+        finally:
+            self.joblog.end_stream()
+            if self.work.joinpath("registry").exists():
+                shutil.rmtree(self.work / "registry", ignore_errors=True)
 
     async def run(self) -> Outcome:
         """Run the job in the started container.

@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
+from runner.build import storage
 from runner.build.builder import BuildEnv
 from runner.engine.argv import StoreSpec
 from runner.engine.namespace import NamespaceHelper
@@ -108,7 +109,7 @@ async def execute(
     try:
         results = await Scheduler(ctx).run()
     finally:
-        await _remove_scratch(layout, helper, settings.runtime)
+        await _remove_scratch(layout, helper, settings.runtime, ctx.build_env.store)
         if own_helper:
             await helper.close()
         (layout.work.parent / f"{layout.run_id}.lock").unlink(missing_ok=True)
@@ -124,14 +125,18 @@ async def execute(
     return results, interruption
 
 
-async def _remove_scratch(layout: RunLayout, helper: NamespaceHelper, runtime: str | None
-                          ) -> None:
-    """This run's scratch dir, and whatever crashed runs of the same state dir left."""
+async def _remove_scratch(layout: RunLayout, helper: NamespaceHelper, runtime: str | None,
+                          store: StoreSpec | None) -> None:
+    """This run's scratch dir, and whatever crashed runs of the same state dir left.
+
+    Those runs were of this project, so their pods are in its store or the user's.
+    """
     with contextlib.suppress(Exception):
         await helper.remove(layout.work)
         for dead in await sweep_dead_runs(layout.work.parent, layout.run_id, helper):
             stderr_notice(f"removed scratch files left by crashed run {dead}")
-            for pod in await remove_run_pods(dead, runtime):
+            stores = (None,) if store is None else (None, store)
+            for pod in await remove_run_pods(dead, runtime, stores):
                 stderr_notice(f"removed pod {pod} left by crashed run {dead}")
 
 
@@ -150,12 +155,17 @@ def check_registries(pipeline: Pipeline) -> None:
             ) from exc
 
 
+def tenant_store(settings: Settings, tenant: str) -> StoreSpec | None:
+    """The tenant's own image store (builds, privately pulled images); None if shared."""
+    if settings.build_stores is None or settings.build_runroot is None:
+        return None
+    return storage.tenant_store(settings.build_stores, settings.build_runroot, tenant)
+
+
 def build_env(settings: Settings, tenant: str) -> BuildEnv:
     """Where this run's build jobs build: the tenant's own store unless sharing is set."""
-    store = None
-    if settings.build_stores is not None and settings.build_runroot is not None:
-        store = StoreSpec(settings.build_stores / tenant, settings.build_runroot / tenant)
-    return BuildEnv(store, settings.runtime, standard_authfile=settings.standard_authfile)
+    return BuildEnv(tenant_store(settings, tenant), settings.runtime,
+                    standard_authfile=settings.standard_authfile)
 
 
 def write_result(layout: RunLayout, pipeline: Pipeline, results: list[JobResult]) -> None:

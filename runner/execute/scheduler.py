@@ -21,7 +21,7 @@ from collections.abc import Iterable, Sequence
 import structlog
 
 from runner.engine.argv import StoreSpec
-from runner.engine.podman import ContainerGone, force_remove
+from runner.engine.podman import ContainerGone, ImageUnavailable, force_remove
 from runner.execute.build_job import BuildAttempt
 from runner.execute.context import Outcome, RunContext
 from runner.execute.job import JobAttempt
@@ -142,8 +142,9 @@ class Scheduler:
         except ContainerGone as exc:
             attempt.joblog.notice(f"runner: {exc}")
             await attempt.discard()
-            return Outcome(JobStatus.FAILED, note="container did not start",
-                           failure=RetryOn.SYSTEM_FAILURE)
+            note = ("image could not be fetched" if isinstance(exc, ImageUnavailable)
+                    else "container did not start")
+            return Outcome(JobStatus.FAILED, note=note, failure=RetryOn.SYSTEM_FAILURE)
         return await attempt.run()
 
     async def _verdict_after_needs(self, job: Job) -> Outcome | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -13,7 +14,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from runner.build import storage
 from runner.build.storage import store_roots
+from runner.engine import store_index
 from runner.engine.argv import LABEL_RUN, StoreSpec, list_containers_argv, store_options
 from runner.execute.layout import tenant_key
 from tests.registry import Registry
@@ -27,11 +30,28 @@ BUILD_TIMEOUT = 300
 """How long a test gives one ``runner exec`` that builds images."""
 
 
+SESSION_START = time.time()
+
+
 def podman_leftovers() -> list[str]:
-    """Containers of any runner run (podman's and buildah's), by name."""
-    proc = subprocess.run(list_containers_argv(LABEL_RUN), capture_output=True, text=True,
-                          timeout=60, check=True)
-    return [line for line in proc.stdout.splitlines() if line.strip()]
+    """Containers of any runner run (podman's and buildah's), by name, in the user's store
+    and in every tenant store whose containers changed since the test session started."""
+    stores: list[StoreSpec | None] = [None]
+    parent, runroots = store_roots(os.environ, Path.home())
+    if parent.is_dir():
+        for root in sorted(path for path in parent.iterdir() if path.is_dir()):
+            store = storage.tenant_store(parent, runroots, root.name)
+            listing = root / "overlay-containers" / "containers.json"
+            with contextlib.suppress(OSError):
+                if (listing.stat().st_mtime >= SESSION_START
+                        and store_index.has_containers(store) is not False):
+                    stores.append(store)
+    found = []
+    for store in stores:
+        proc = subprocess.run(list_containers_argv(LABEL_RUN, store), capture_output=True,
+                              text=True, timeout=60, check=True)
+        found += [line for line in proc.stdout.splitlines() if line.strip()]
+    return found
 
 
 @dataclass

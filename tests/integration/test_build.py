@@ -446,3 +446,26 @@ def test_running_a_built_image_keeps_the_runtime_dir_private(built: Project) -> 
     assert runtime_dir_mode() & 0o066 == 0, f"{runtime_dir_mode():04o}"
     second = built.run(timeout=BUILD_TIMEOUT)
     assert second.code == 0, second.err
+
+
+def test_built_image_runs_with_a_service_in_its_own_store(built: Project) -> None:
+    """A job running a built image may have services: its pod and the service join the job
+    in the project's store (a pod cannot span stores), and nothing lands in the user's."""
+    built.write(f"""
+        version: 1
+        jobs:
+          img:
+            build: {{}}
+          use:
+            image: {OUTPUT_IMAGE}
+            services:
+              - image: {BASE}
+                alias: web
+                command: ["sh", "-c", "mkdir /s && echo up > /s/i && exec httpd -f -p 8080 -h /s"]
+                ports: [8080]
+            script: ["cat /made-here", "wget -qO- http://web:8080/i"]
+        """, Containerfile=f"FROM {BASE}\nRUN echo made-here > /made-here\n")
+    run = _run(built)
+    assert run.code == 0, run.out + run.err
+    assert said(run.out, "use", "made-here") and said(run.out, "use", "up"), run.out
+    assert "ready on port 8080" in built.log("use")

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.conftest import project  # noqa: F401 - the same fixture for these tests
+from tests.integration.conftest import project, tenants  # noqa: F401 - same fixtures here
 from tests.integration.harness import Project
 
 IMAGE = "localhost/busybox:latest"

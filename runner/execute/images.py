@@ -1,0 +1,137 @@
+"""Which image store a job's containers use, and getting its images there before they start.
+
+The user's own store holds public images and the user's local ones. No job
+writes to it but by pulling a fully qualified name with the host's own trust
+and credentials: what any tenant would get from that registry. An image that
+needs a tenant's own access (credentials, a CA or ``insecure`` for its
+registry, from the pipeline's ``registries`` or GitLab's job credentials)
+lives only in that tenant's store, as the images its build jobs make do.
+Another tenant naming it finds nothing and must pull it with access of its
+own, which the registry checks; and a tenant's unverified TLS can never put
+a forged image where another tenant would run it.
+
+A job with any such image runs wholly in the tenant store: a pod's
+containers must share one store, so its services move with it. Its other
+images are copied from the user's store if there (once per tenant), else
+pulled into the tenant's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from runner.build import access
+from runner.engine import buildah, buildargv
+from runner.engine.argv import StoreSpec
+from runner.engine.buildah import Sink
+from runner.engine.podman import ImageUnavailable
+from runner.pipeline.model import Registry
+
+Notice = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class ImagePlan:
+    """Where one job's containers live and what must be in that store first."""
+
+    store: StoreSpec | None
+    """The tenant's store, or None for the user's own (where podman pulls as it runs)."""
+    fetch: tuple[str, ...] = ()
+    """Images to have in ``store`` before any container starts (tenant store only)."""
+    private: frozenset[str] = frozenset()
+    """Those of ``fetch`` that only their registry may supply, with the tenant's access."""
+
+
+def tenant_hosts(registries: Iterable[Registry]) -> frozenset[str]:
+    """Registries the pipeline brings its own access to (credentials, CA or ``insecure``)."""
+    return frozenset(registry.host for registry in registries)
+
+
+def plan_images(image: str, built: StoreSpec | None, services: Sequence[str],
+                tenant_store: StoreSpec | None, hosts: frozenset[str]) -> ImagePlan:
+    """Decide where a job runs from its images; ``built`` is set when ``image`` is a build's.
+
+    ``image`` (unless built) and ``services`` are qualified names. With no
+    tenant store (``--build-storage shared``) everything is in the user's store.
+    """
+    refs = list(dict.fromkeys(services if built is not None else [image, *services]))
+    private = frozenset(ref for ref in refs if access.registry_host(ref) in hosts)
+    if built is not None:
+        store = built
+    elif private and tenant_store is not None:
+        store = tenant_store
+    else:
+        return ImagePlan(None)
+    if store is None:
+        return ImagePlan(None)
+    return ImagePlan(store, tuple(refs), private)
+
+
+@dataclass(frozen=True)
+class Fetcher:
+    """Fetches planned images with one job's registry access."""
+
+    registries: tuple[Registry, ...]
+    secrets: Mapping[str, str]
+    standard_authfile: Path | None
+    policy: str = "missing"
+    """``missing`` (pull what is not there), ``always`` (pull every time) or ``never``."""
+
+    async def fetch(self, plan: ImagePlan, scratch: Path, sink: Sink, notice: Notice) -> None:
+        """Get every image of ``plan`` into its store; ``scratch`` holds the auth file.
+
+        ``scratch`` must be private to us and never mounted into a container.
+        """
+        store = plan.store
+        if store is None or self.policy == "never":
+            return
+        wanted = [ref for ref in plan.fetch
+                  if self.policy == "always" or not await buildah.has_image(ref, store)]
+        if not wanted:
+            return
+        default: StoreSpec | None = None
+        pulls: list[str] = []
+        for ref in wanted:
+            if ref in plan.private or self.policy == "always":
+                pulls.append(ref)
+                continue
+            default = default or await buildah.default_store()
+            if not await buildah.has_image(ref, default):
+                pulls.append(ref)
+                continue
+            notice(f"runner: copying image {ref} into this project's image store")
+            done = await buildah.copy_in(ref, default, store)
+            if done.code != 0:
+                raise ImageUnavailable(f"image {ref} could not be copied into this project's "
+                                       f"image store: {done.text}")
+        if pulls:
+            await self._pull(pulls, store, scratch, sink, notice)
+
+    async def _pull(self, refs: list[str], store: StoreSpec, scratch: Path, sink: Sink,
+                    notice: Notice) -> None:
+        scratch.mkdir(mode=0o700)
+        plan = access.prepare(scratch, registries=self.registries, secrets=self.secrets,
+                              refs=refs, destinations=(), standard=self.standard_authfile)
+        for ref in refs:
+            notice(f"runner: pulling image {ref} into this project's image store")
+            done = await buildah.run(buildargv.pull_argv(ref, plan.build, store), sink)
+            if done.code != 0:
+                raise ImageUnavailable(explain_pull(ref, done.text))
+
+
+def explain_pull(ref: str, output: str) -> str:
+    """One paragraph on a failed pull: what buildah said, and the likely fix."""
+    last = next((line for line in reversed(output.splitlines()) if line.strip()), "")
+    hint = ""
+    lowered = output.lower()
+    if "unauthorized" in lowered or "authentication required" in lowered or "401" in output:
+        hint = (f" The registry refused access: give the pipeline credentials for "
+                f"{access.registry_host(ref)} ('registries' in the native format; GitLab "
+                "sends the job's own).")
+    elif "x509" in lowered or "certificate" in lowered:
+        hint = (f" TLS verification failed: give {access.registry_host(ref)} a 'ca_file' in "
+                "the pipeline's 'registries'.")
+    return f"image {ref} could not be pulled: {last}.{hint}"
+
