@@ -31,7 +31,7 @@ from runner.coordinator.base import JobChannel, RemoteState
 from runner.coordinator.gitlab.failures import failure_reason
 from runner.coordinator.gitlab.payload import JobPayload, Variable
 from runner.coordinator.gitlab.tomodel import artifact_elements, masked_values, to_pipeline
-from runner.engine.argv import CONTROL_DIR
+from runner.engine.argv import CONTROL_DIR, StoreSpec
 from runner.engine.namespace import NamespaceHelper
 from runner.errors import CoordinatorError, RunnerError
 from runner.execute.interrupt import Interruption
@@ -194,8 +194,8 @@ class JobRun:
         if result.status is JobStatus.TIMED_OUT:
             return Verdict("failed", failure_reason("job_execution_timeout", accepted),
                            result.exit_code)
-        if result.note in ("container ended unexpectedly", "workspace files could not be copied"):
-            return Verdict("failed", failure_reason("runner_system_failure", accepted))
+        if (kind := SYSTEM_NOTES.get(result.note)) is not None:
+            return Verdict("failed", failure_reason(kind, accepted))
         return Verdict("failed", failure_reason("script_failure", accepted), result.exit_code)
 
     def _final_words(self, verdict: Verdict) -> Verdict:
@@ -271,8 +271,22 @@ class JobRun:
         return f"/builds/{path}"
 
     def _tenant(self) -> str:
-        """Caches and build stores are per GitLab instance and project."""
-        return f"gitlab-{self.env.instance}-{self.payload.project_id}"
+        return tenant_for(self.env.instance, self.payload)
+
+
+SYSTEM_NOTES = {
+    "container ended unexpectedly": "runner_system_failure",
+    "workspace files could not be copied": "runner_system_failure",
+    "container did not start": "runner_system_failure",
+    "image could not be fetched": "image_pull_failure",
+}
+"""The executor's notes on failures that are not the script's, and GitLab's reason for each
+(``image_pull_failure`` falls back to ``runner_system_failure`` on older GitLab)."""
+
+
+def tenant_for(instance: str, payload: JobPayload) -> str:
+    """Caches and image stores are per GitLab instance and project."""
+    return f"gitlab-{instance}-{payload.project_id}"
 
 
 def _file_path(variable: Variable) -> str:
@@ -281,10 +295,17 @@ def _file_path(variable: Variable) -> str:
     return f"{CONTROL_DIR}/{kind}-{safe_name(variable.key)}"
 
 
-def write_record(jobdir: JobDir, payload: JobPayload, url: str, runner: str) -> None:
-    """What crash recovery needs to report this job failed: kept 0600 beside its files."""
-    record = {"id": payload.id, "token": payload.token, "url": url, "runner": runner,
-              "run_id": jobdir.run_id}
+def write_record(jobdir: JobDir, payload: JobPayload, url: str, runner: str,
+                 store: StoreSpec | None = None) -> None:
+    """What crash recovery needs to report this job failed: kept 0600 beside its files.
+
+    ``store`` is the project's image store, where its containers may be too.
+    """
+    record: dict[str, object] = {"id": payload.id, "token": payload.token, "url": url,
+                                 "runner": runner, "run_id": jobdir.run_id}
+    if store is not None:
+        record["store"] = {"root": str(store.root), "runroot": str(store.runroot),
+                           "driver": store.driver}
     fd = os.open(jobdir.record, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
     with os.fdopen(fd, "w") as out:
         json.dump(record, out)

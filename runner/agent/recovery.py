@@ -22,6 +22,7 @@ from runner.agent.jobdir import JobDir, abandoned
 from runner.agent.trace import TraceBuffer
 from runner.agent.tracesend import TraceSender
 from runner.coordinator.base import JobChannel
+from runner.engine.argv import StoreSpec
 from runner.engine.namespace import NamespaceHelper
 from runner.engine.podman import remove_run_containers
 from runner.engine.pods import remove_run_pods
@@ -65,8 +66,15 @@ async def _recover_one(jobdir: JobDir, channel_for: ChannelFor,
         job_id = int(str(record["id"]))
         run_id = str(record.get("run_id", jobdir.run_id))
         engine_runtime = runtime.get(str(record.get("runner", "")))
-        removed = await remove_run_containers(run_id, engine_runtime)
-        pods = await remove_run_pods(run_id, engine_runtime)
+        removed: list[str] = []
+        pods: list[str] = []
+        for store in (None, *_store(record)):
+            try:  # a store podman cannot read must not keep GitLab from hearing of the job
+                removed += await remove_run_containers(run_id, engine_runtime, store)
+                pods += await remove_run_pods(run_id, engine_runtime, (store,))
+            except RunnerError as exc:
+                log.warning("recovery_store_failed", job_id=job_id, error=str(exc),
+                            store=None if store is None else str(store.root))
         log.info("recovered_job", job_id=job_id, containers=removed, pods=pods)
         channel = channel_for(str(record.get("runner", "")), job_id, str(record["token"]))
         if channel is not None:
@@ -93,6 +101,18 @@ async def _report_failed(jobdir: JobDir, channel: JobChannel) -> None:
                                  checksum=trace.checksum(), bytesize=trace.size)
     finally:
         trace.close()
+
+
+def _store(record: Mapping[str, object]) -> list[StoreSpec]:
+    """The project's image store the job may have had containers in (none if unknown)."""
+    doc = record.get("store")
+    if not isinstance(doc, dict):
+        return []
+    try:
+        store = StoreSpec(Path(doc["root"]), Path(doc["runroot"]), str(doc["driver"]))
+    except KeyError:
+        return []
+    return [store] if store.root.is_dir() else []  # never used: nothing to look for
 
 
 def _read_record(path: Path) -> dict[str, object] | None:

@@ -28,7 +28,7 @@ import structlog
 
 from runner.agent import jobdir as jobdirs
 from runner.agent.config import AgentConfig, RunnerEntry
-from runner.agent.jobrun import JobEnv, JobRun, Stop, write_record
+from runner.agent.jobrun import JobEnv, JobRun, Stop, tenant_for, write_record
 from runner.agent.metrics import Metrics
 from runner.agent.recovery import recover
 from runner.coordinator.base import JobChannel
@@ -38,6 +38,7 @@ from runner.coordinator.gitlab.retry import jittered
 from runner.engine.namespace import NamespaceHelper
 from runner.errors import CoordinatorError
 from runner.execute.results import Settings
+from runner.execute.run import tenant_store
 
 log = structlog.get_logger(__name__)
 
@@ -231,8 +232,10 @@ class Agent:
         started = time.monotonic()
         with structlog.contextvars.bound_contextvars(job_id=payload.id):
             try:
-                write_record(jobdir, payload, entry.url, entry.name)
-                job = JobRun(self._job_env(entry), channel, payload, jobdir, slot)
+                env = self._job_env(entry)
+                write_record(jobdir, payload, entry.url, entry.name,
+                             tenant_store(env.settings, tenant_for(env.instance, payload)))
+                job = JobRun(env, channel, payload, jobdir, slot)
                 self._running[payload.id] = job
                 self.metrics.running += 1
                 if self._forced.is_set():

@@ -8,14 +8,19 @@ from __future__ import annotations
 
 import gzip
 import io
+import shutil
 import time
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 
 from tests.agent.fake_gitlab import FakeGitLab
 from tests.agent.harness import IMAGE, AgentProcess, GitRepo, job, wait_until
+from tests.agent.payloads import DEFAULT_FAILURE_REASONS
+from tests.conftest import PrivateImage
+from tests.registry import Registry
 
 pytestmark = pytest.mark.podman
 
@@ -242,3 +247,42 @@ def test_services_answer_on_localhost_and_their_aliases(gl: FakeGitLab, repo: Gi
     trace = text(gl, web)
     for host in ("localhost", "web", "api.internal"):
         assert f"{host}=served-by-service" in trace, trace
+
+
+@pytest.fixture
+def trusted(registry: Registry) -> Iterator[Registry]:
+    """The registry's CA in the user's ``certs.d``, as an admin would install it: GitLab
+    sends credentials, never a CA."""
+    host_dir = Path.home() / ".config" / "containers" / "certs.d" / registry.host
+    host_dir.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(registry.ca_file, host_dir / "ca.crt")
+    try:
+        yield registry
+    finally:
+        shutil.rmtree(host_dir)
+
+
+def test_private_image_pulls_with_the_jobs_credentials_for_its_project_only(
+        gl: FakeGitLab, repo: GitRepo, agent: Start, trusted: Registry,
+        private_image: PrivateImage) -> None:
+    """GitLab's job credentials pull a private image into the project's own store; a job of
+    another project on the same runner, without them, is refused by the registry."""
+    creds = [{"type": "registry", "url": trusted.host, "username": trusted.username,
+              "password": trusted.password}]
+    own = gl.add_job(job(repo, image=private_image.reference, credentials=creds,
+                         script=["cat /private-marker"]))
+    other = gl.add_job(job(repo, image=private_image.reference, project_id=4343,
+                           project_path="other/project", script=["cat /private-marker"],
+                           failure_reasons=(*DEFAULT_FAILURE_REASONS, "image_pull_failure")))
+    agent(concurrent=1)
+    assert gl.wait(own) == "success", gl.dump(own)
+    trace = text(gl, own)
+    assert private_image.marker in trace
+    assert f"pulling image {private_image.reference} into this project's image store" in trace
+    assert trusted.password not in trace
+    assert gl.wait(other) == "failed", gl.dump(other)
+    stolen = text(gl, other)
+    assert private_image.marker not in stolen
+    assert "unauthorized" in stolen, stolen
+    final = gl.final_update(other)
+    assert final is not None and final["failure_reason"] == "image_pull_failure"

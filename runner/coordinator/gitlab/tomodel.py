@@ -31,6 +31,7 @@ from pathlib import Path
 from runner.coordinator.gitlab.payload import (
     ArtifactSpec,
     CacheSpec,
+    Credential,
     JobPayload,
     ServiceSpec,
     Variable,
@@ -46,6 +47,7 @@ from runner.pipeline.model import (
     CachePolicy,
     Job,
     Pipeline,
+    Registry,
     SecretSource,
     Service,
     When,
@@ -187,11 +189,13 @@ def to_pipeline(
         file_variables=files,
         services=_services(payload.services, resolved, notes),
     )
+    registries, passwords = _registries(payload.credentials, notes)
     return Pipeline(
         source=Path(f"gitlab-job-{payload.id}"),
         root=root,
         jobs=(job,),
-        secrets=secrets,
+        secrets=(*secrets, *passwords),
+        registries=registries,
         dialect=DIALECT,
         notes=tuple(dict.fromkeys(notes)),
         stages=(payload.stage,) if payload.stage else (),
@@ -236,6 +240,37 @@ def masked_values(payload: JobPayload) -> list[str]:
     found += [dep.token for dep in payload.dependencies]
     found += [cred.password for cred in payload.credentials]
     return [value for value in dict.fromkeys(found) if value]
+
+
+def _registries(credentials: Iterable[Credential], notes: list[str]
+                ) -> tuple[tuple[Registry, ...], tuple[SecretSource, ...]]:
+    """The job's registry credentials, used to pull its images (and only for that).
+
+    Each password becomes a pipeline secret (masked, written only to the pull's
+    0600 auth file) that no job lists, so no container sees it. Images from
+    these registries then live in the project's own image store
+    (``runner.execute.images``). The first credential for a host wins.
+    """
+    registries: dict[str, Registry] = {}
+    passwords: list[SecretSource] = []
+    for cred in credentials:
+        host = _registry_host(cred.url)
+        if cred.type != "registry" or not host or host in registries or not cred.username:
+            continue
+        if len(cred.password) < MIN_SECRET_LEN:
+            notes.append(f"the credentials for registry {host} have a password too short to "
+                         "mask in the log; they are not used")
+            continue
+        name = f"registry password {len(passwords)}"
+        passwords.append(SecretSource(name=name, value=cred.password))
+        registries[host] = Registry(host=host, username=cred.username, password_secret=name)
+    return tuple(registries.values()), tuple(passwords)
+
+
+def _registry_host(url: str) -> str:
+    """``registry.example.com:5005`` from a credential's url, scheme and path or not."""
+    rest = url.strip().split("://", 1)[-1]
+    return rest.split("/", 1)[0]
 
 
 def _timeout(seconds: float | None) -> float:

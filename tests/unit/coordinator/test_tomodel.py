@@ -16,6 +16,7 @@ from runner.pipeline.model import (
     CachePolicy,
     Job,
     Pipeline,
+    Registry,
     SecretSource,
     Service,
     When,
@@ -113,14 +114,36 @@ def test_full_payload(tmp_path: Path) -> None:
                 ),
             ),
         ),
-        secrets=secrets,
+        secrets=(*secrets, SecretSource("registry password 0", value=JOB_TOKEN)),
         dialect="gitlab-agent",
         notes=(),
         stages=("test",),
+        registries=(Registry("registry.gitlab.example.com", username="gitlab-ci-token",
+                             password_secret="registry password 0"),),
     )
     job = got.jobs[0]
     assert ("CI_COMMIT_MESSAGE", "Pay $5 for $HOME") in job.variables  # raw: untouched
     assert dict(job.variables)["CI_PROJECT_DIR"] == "/builds/team/app"  # the runner's
+
+
+def test_registry_credentials_pull_images_and_reach_no_job(tmp_path: Path) -> None:
+    """Each registry's credentials become a secret no job lists, used only for its pulls;
+    the first per host wins, and other types, userless or unmaskable ones are dropped."""
+    got = pipeline_of(minimal(credentials=[
+        {"type": "registry", "url": "https://reg.example:5005/v2/", "username": "gitlab-ci-token",
+         "password": "first-password"},
+        {"type": "registry", "url": "reg.example:5005", "username": "other",
+         "password": "second-password"},
+        {"type": "registry", "url": "short.example", "username": "u", "password": "pw"},
+        {"type": "registry", "url": "anon.example", "username": "", "password": "long-enough"},
+        {"type": "other", "url": "other.example", "username": "u", "password": "long-enough"},
+    ]), tmp_path)
+    assert got.registries == (Registry("reg.example:5005", username="gitlab-ci-token",
+                                       password_secret="registry password 0"),)
+    assert got.secrets == (SecretSource("registry password 0", value="first-password"),)
+    assert got.jobs[0].secrets == ()
+    assert got.notes[-1:] == ("the credentials for registry short.example have a password too "
+                              "short to mask in the log; they are not used",)
 
 
 def test_masked_values() -> None:
