@@ -136,7 +136,7 @@ def concurrent_podman_runs(count: int) -> Callable[[], None]:
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmarks")
     parser.add_argument("--repeat", type=int, default=5)
-    parser.add_argument("--only", choices=["exec", "build", "services", "agent"],
+    parser.add_argument("--only", choices=["exec", "build", "services", "images", "agent"],
                         help="one group of rows")
     args = parser.parse_args()
     rows: list[tuple[str, str, str]] = []
@@ -152,6 +152,10 @@ def main() -> None:
             from benchmarks.services import service_rows  # noqa: PLC0415
 
             rows += service_rows(base / "services", args.repeat)
+        if args.only in (None, "images"):
+            from benchmarks.images import image_rows  # noqa: PLC0415
+
+            rows += image_rows(base / "images", args.repeat)
         if args.only in (None, "agent"):
             from benchmarks.agent import agent_rows  # noqa: PLC0415
 

@@ -1,0 +1,98 @@
+"""Jobs whose image lives in their project's own store: the first run pulls, later runs do not.
+
+A copy of busybox is pushed to a TLS + htpasswd registry. One project lists
+that registry with credentials, so its job pulls the image into the
+project's own store and runs from there; another runs the local busybox
+from the user's store. Rows: the first run of the private job (pull, a new
+store, the slice's id-shifted copy), then the medians of repeated runs of
+both, which should match: keeping images per tenant costs nothing per job.
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from runner.build.storage import store_roots, tenant_store
+from runner.execute.layout import tenant_key
+from tests.registry import RegistryServer, push_image
+
+IMAGE = "localhost/busybox:latest"
+Row = tuple[str, str, str]
+
+
+def image_rows(base: Path, repeat: int) -> list[Row]:
+    base.mkdir(parents=True, exist_ok=True)
+    server = RegistryServer(base / "registry")
+    registry = server.start()
+    private = base / "private"
+    try:
+        reference = push_image(registry, IMAGE, "bench/busybox:1")
+        _project(private, f"""version: 1
+secrets: {{REG_PW: {{env: REG_PW}}}}
+registries:
+  "{registry.host}": {{ca_file: "{registry.ca_file}", username: {registry.username},
+                      password_secret: REG_PW}}
+jobs:
+  only:
+    image: {reference}
+    script: ["echo ok"]
+""")
+        public = _project(base / "public", f"""version: 1
+jobs:
+  only:
+    image: {IMAGE}
+    script: ["echo ok"]
+""")
+        env = {**os.environ, "REG_PW": registry.password}
+        first = _exec(private, env)
+        if "pulling image" not in (private / ".runner/logs/only.log").read_text():
+            raise RuntimeError("the private job's first run did not pull its image")
+        _exec(public, env)  # warm-up
+        private_s, public_s = [], []
+        for _ in range(repeat):  # interleaved, so drift hits both alike
+            private_s.append(_exec(private, env))
+            public_s.append(_exec(public, env))
+        return [
+            ("job from its project's store (private image): first run", f"{first:.3f} s",
+             "(pull + id-shifted copy)"),
+            ("  same job, later runs", f"{statistics.median(private_s):.3f} s",
+             "<= user's store + 10 %"),
+            ("  same job, public image from the user's store",
+             f"{statistics.median(public_s):.3f} s", "(for scale)"),
+        ]
+    finally:
+        server.stop()
+        _remove_store(private)
+
+
+def _project(root: Path, pipeline: str) -> Path:
+    root.mkdir()
+    subprocess.run(["git", "init", "-q", str(root)], check=True, timeout=30)
+    (root / "pipeline.yml").write_text(pipeline)
+    return root
+
+
+def _exec(root: Path, env: dict[str, str]) -> float:
+    start = time.perf_counter()
+    done = subprocess.run([sys.executable, "-m", "runner", "exec", "--color", "never"],
+                          cwd=root, env=env, capture_output=True, text=True, timeout=300,
+                          check=False)
+    took = time.perf_counter() - start
+    if done.returncode != 0:
+        raise RuntimeError(f"runner exec failed in {root}:\n{done.stdout}{done.stderr}")
+    return took
+
+
+def _remove_store(root: Path) -> None:
+    """The project's store holds files of subordinate ids: removed inside podman's namespace."""
+    stores, runroots = store_roots(os.environ, Path.home())
+    store = tenant_store(stores, runroots, tenant_key(root))
+    paths = [str(path) for path in (store.root, store.runroot) if path.exists()]
+    if paths:
+        subprocess.run(["podman", "unshare", "rm", "-rf", "--", *paths], check=False,
+                       capture_output=True, timeout=300)
