@@ -24,7 +24,7 @@ from pathlib import Path
 
 from runner.build import access
 from runner.engine import buildah, buildargv
-from runner.engine.argv import StoreSpec
+from runner.engine.argv import StoreSpec, registry_of
 from runner.engine.buildah import Sink
 from runner.engine.podman import ImageUnavailable
 from runner.pipeline.model import Registry
@@ -88,13 +88,14 @@ class Fetcher:
         if store is None or self.policy == "never":
             return
         wanted = [ref for ref in plan.fetch
-                  if self.policy == "always" or not await buildah.has_image(ref, store)]
+                  if (self.policy == "always" and not _local(ref))
+                  or not await buildah.has_image(ref, store)]
         if not wanted:
             return
         default: StoreSpec | None = None
         pulls: list[str] = []
         for ref in wanted:
-            if ref in plan.private or self.policy == "always":
+            if ref in plan.private or (self.policy == "always" and not _local(ref)):
                 pulls.append(ref)
                 continue
             default = default or await buildah.default_store()
@@ -119,6 +120,11 @@ class Fetcher:
             done = await buildah.run(buildargv.pull_argv(ref, plan.build, store), sink)
             if done.code != 0:
                 raise ImageUnavailable(explain_pull(ref, done.text))
+
+
+def _local(ref: str) -> bool:
+    """``localhost/...`` names only the user's own images: there is no registry to ask."""
+    return registry_of(ref) == "localhost"
 
 
 def explain_pull(ref: str, output: str) -> str:

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
+import pytest
+
 from runner.engine.argv import StoreSpec
-from runner.execute.images import ImagePlan, explain_pull, plan_images, tenant_hosts
+from runner.engine.buildah import Finished
+from runner.execute import images
+from runner.execute.images import Fetcher, ImagePlan, explain_pull, plan_images, tenant_hosts
 from runner.execute.services import _marker_text, _read_marker
 from runner.pipeline.model import Registry
 
@@ -64,3 +69,64 @@ def test_slice_markers_name_the_pods_store() -> None:
     assert _read_marker(_marker_text("p1", None)) == ("p1", None)
     assert _read_marker("runner-old-pod") == ("runner-old-pod", None)  # older runners
     assert _read_marker("{broken") == ("", None)
+
+
+class FakeBuildah:
+    """Stands in for the buildah seam: which stores hold which images, and what was asked."""
+
+    def __init__(self, tenant: set[str], user: set[str]) -> None:
+        self.held = {TENANT: tenant, USER: user}
+        self.calls: list[str] = []
+
+    async def has_image(self, ref: str, store: StoreSpec) -> bool:
+        return ref in self.held[store]
+
+    async def default_store(self) -> StoreSpec:
+        return USER
+
+    async def copy_in(self, ref: str, source: StoreSpec, store: StoreSpec) -> Finished:
+        self.calls.append(f"copy {ref}")
+        return Finished(0, ())
+
+    async def run(self, argv: list[str], sink: object = None) -> Finished:
+        self.calls.append(f"pull {argv[-1]} auth={'--authfile' in argv}")
+        return Finished(0, ())
+
+
+USER = StoreSpec(Path("/home/u/.local/share/containers/storage"), Path("/run/user/1/c"))
+LOCAL, PUBLIC, SECRET = ("localhost/busybox:latest", "docker.io/library/redis:7",
+                         "reg.example:5000/team/db:1")
+PLAN = ImagePlan(TENANT, (LOCAL, PUBLIC, SECRET), frozenset({SECRET}))
+
+
+@pytest.mark.parametrize(("policy", "tenant", "user", "calls"), [
+    # Missing only: what the user has is copied; the private one always comes from its registry.
+    ("missing", set(), {LOCAL, PUBLIC, SECRET},
+     [f"copy {LOCAL}", f"copy {PUBLIC}", f"pull docker://{SECRET} auth=True"]),
+    ("missing", {LOCAL, PUBLIC, SECRET}, set(), []),
+    # Missing everywhere: pulled (a localhost name then fails, saying so).
+    ("missing", {SECRET}, set(), [f"pull docker://{LOCAL} auth=True",
+                                  f"pull docker://{PUBLIC} auth=True"]),
+    # Always: every registry image again; a localhost image has no registry to ask.
+    ("always", {LOCAL, PUBLIC, SECRET}, {LOCAL}, [f"pull docker://{PUBLIC} auth=True",
+                                                  f"pull docker://{SECRET} auth=True"]),
+    ("never", set(), set(), []),
+])
+def test_fetch_copies_what_the_user_has_and_pulls_the_rest(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path, policy: str, tenant: set[str],
+        user: set[str], calls: list[str]) -> None:
+    """Which images are copied from the user's store and which are pulled, by policy."""
+    fake = FakeBuildah(tenant, user)
+    for name in ("has_image", "default_store", "copy_in", "run"):
+        monkeypatch.setattr(images.buildah, name, getattr(fake, name))
+    fetcher = Fetcher((Registry("reg.example:5000", username="u", password_secret="pw"),),
+                      {"pw": "a-long-password"}, None, policy)
+    notices: list[str] = []
+    asyncio.run(fetcher.fetch(PLAN, tmp_path / "registry", lambda _b: None, notices.append))
+    assert fake.calls == calls
+    authfile = tmp_path / "registry" / "auth.json"
+    if any(call.startswith("pull") for call in calls):  # credentials only in a 0600 file
+        assert authfile.stat().st_mode & 0o777 == 0o600
+        assert "reg.example:5000" in authfile.read_text()
+    else:
+        assert not authfile.exists()
