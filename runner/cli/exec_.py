@@ -77,8 +77,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                         help="cap on what each job's workspace and container writes take, "
                         "e.g. 10g (watched on any host)")
     parser.add_argument("--build-storage", choices=MODES, default="project",
-                        help="image store of build jobs: this project's own (default; no other "
-                        "project's layers are reused) or the user's shared podman store")
+                        help="image store of build jobs and of images pulled with the "
+                        "pipeline's registry access: this project's own (default; nothing in "
+                        "it reaches another project) or the user's shared podman store")
     parser.set_defaults(func=handle)
 
 
