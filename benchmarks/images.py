@@ -94,5 +94,8 @@ def _remove_store(root: Path) -> None:
     store = tenant_store(stores, runroots, tenant_key(root))
     paths = [str(path) for path in (store.root, store.runroot) if path.exists()]
     if paths:
-        subprocess.run(["podman", "unshare", "rm", "-rf", "--", *paths], check=False,
+        # podman keeps the store's overlay directory bind-mounted in its namespace.
+        script = 'umount -l "$1" 2>/dev/null; shift; rm -rf -- "$@"'
+        subprocess.run(["podman", "unshare", "sh", "-c", script, "sh",
+                        str(store.root / "overlay"), *paths], check=False,
                        capture_output=True, timeout=300)

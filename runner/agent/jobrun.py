@@ -168,7 +168,8 @@ class JobRun:
         settings = dataclasses.replace(
             env.settings, concurrency=1, color=True, state_dir=self.dir.state,
             cache_root=env.cache_root, run_id=self.dir.run_id, tenant=self._tenant(),
-            project_dir=self._project_dir(), extra_layers=tuple(layers), whole_tree=True)
+            project_dir=self._project_dir(), extra_layers=tuple(layers), whole_tree=True,
+            recheck_private_images=True)
         self.console.section("step_script", "Executing the job script")
         results, _ = await execute(pipeline, settings, self.console, {},
                                    interruption=self.interruption, helper=env.helper)

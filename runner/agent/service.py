@@ -37,6 +37,7 @@ from runner.coordinator.gitlab.payload import JobPayload, PayloadError, parse_pa
 from runner.coordinator.gitlab.retry import jittered
 from runner.engine.namespace import NamespaceHelper
 from runner.errors import CoordinatorError
+from runner.execute.layout import safe_name
 from runner.execute.results import Settings
 from runner.execute.run import tenant_store
 
@@ -233,8 +234,8 @@ class Agent:
         with structlog.contextvars.bound_contextvars(job_id=payload.id):
             try:
                 env = self._job_env(entry)
-                write_record(jobdir, payload, entry.url, entry.name,
-                             tenant_store(env.settings, tenant_for(env.instance, payload)))
+                write_record(jobdir, payload, entry.url, entry.name, tenant_store(
+                    env.settings, safe_name(tenant_for(env.instance, payload))))
                 job = JobRun(env, channel, payload, jobdir, slot)
                 self._running[payload.id] = job
                 self.metrics.running += 1

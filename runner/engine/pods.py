@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from runner.engine import podargv
 from runner.engine.argv import StoreSpec, force_remove_argv
 from runner.engine.podargv import PodSpec, ServiceSpec
-from runner.engine.podman import run_captured
+from runner.engine.podman import PULL_FAILED, ImageUnavailable, run_captured
 from runner.errors import EngineError
 
 _INFRA_RACE = "paused or unknown state"
@@ -37,7 +37,10 @@ async def start_service(pod: PodSpec, spec: ServiceSpec) -> None:
             break
         await run_captured(force_remove_argv([spec.name], pod.runtime, pod.store))
         await asyncio.sleep(0.2)
-    raise EngineError(f"service {spec.image} did not start: {out.strip()}")
+    text = f"service {spec.image} did not start: {out.strip()}"
+    if any(sign in out for sign in PULL_FAILED):
+        raise ImageUnavailable(text)
+    raise EngineError(text)
 
 
 async def remove_pod(name: str, runtime: str | None = None,

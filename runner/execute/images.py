@@ -54,18 +54,16 @@ def plan_images(image: str, built: StoreSpec | None, services: Sequence[str],
     """Decide where a job runs from its images; ``built`` is set when ``image`` is a build's.
 
     ``image`` (unless built) and ``services`` are qualified names. With no
-    tenant store (``--build-storage shared``) everything is in the user's store.
+    tenant store (``--build-storage shared``) the job runs from the user's
+    store, and only images that need the pipeline's access are fetched first
+    (podman pulls the others as the job starts, with the host's access).
     """
-    refs = list(dict.fromkeys(services if built is not None else [image, *services]))
+    refs = [ref for ref in dict.fromkeys(services if built is not None else [image, *services])
+            if not _is_id(ref)]
     private = frozenset(ref for ref in refs if access.registry_host(ref) in hosts)
-    if built is not None:
-        store = built
-    elif private and tenant_store is not None:
-        store = tenant_store
-    else:
-        return ImagePlan(None)
+    store = built if built is not None else (tenant_store if private else None)
     if store is None:
-        return ImagePlan(None)
+        return ImagePlan(None, tuple(ref for ref in refs if ref in private), private)
     return ImagePlan(store, tuple(refs), private)
 
 
@@ -78,24 +76,29 @@ class Fetcher:
     standard_authfile: Path | None
     policy: str = "missing"
     """``missing`` (pull what is not there), ``always`` (pull every time) or ``never``."""
+    recheck_private: bool = False
+    """Ask the registry again for every private image, even one the store has: a tenant's
+    users may differ in access (a GitLab job token has its user's), and a copy another of
+    them pulled must not stand in for a registry that would refuse this one."""
 
     async def fetch(self, plan: ImagePlan, scratch: Path, sink: Sink, notice: Notice) -> None:
-        """Get every image of ``plan`` into its store; ``scratch`` holds the auth file.
+        """Get every image of ``plan`` into its store; ``scratch`` holds auth files.
 
         ``scratch`` must be private to us and never mounted into a container.
         """
-        store = plan.store
-        if store is None or self.policy == "never":
+        if not plan.fetch or self.policy == "never":
             return
+        default = None if plan.store is not None else await buildah.default_store()
+        target = plan.store or default
+        assert target is not None
         wanted = [ref for ref in plan.fetch
                   if (self.policy == "always" and not _local(ref))
-                  or not await buildah.has_image(ref, store)]
-        if not wanted:
-            return
-        default: StoreSpec | None = None
+                  or (self.recheck_private and ref in plan.private)
+                  or not await buildah.has_image(ref, target)]
         pulls: list[str] = []
         for ref in wanted:
-            if ref in plan.private or (self.policy == "always" and not _local(ref)):
+            if (plan.store is None or ref in plan.private
+                    or (self.policy == "always" and not _local(ref))):
                 pulls.append(ref)
                 continue
             default = default or await buildah.default_store()
@@ -103,23 +106,33 @@ class Fetcher:
                 pulls.append(ref)
                 continue
             notice(f"runner: copying image {ref} into this project's image store")
-            done = await buildah.copy_in(ref, default, store)
+            done = await buildah.copy_in(ref, default, plan.store)
             if done.code != 0:
                 raise ImageUnavailable(f"image {ref} could not be copied into this project's "
                                        f"image store: {done.text}")
         if pulls:
-            await self._pull(pulls, store, scratch, sink, notice)
+            await self._pull(pulls, plan.store, scratch, sink, notice)
 
-    async def _pull(self, refs: list[str], store: StoreSpec, scratch: Path, sink: Sink,
+    async def _pull(self, refs: list[str], store: StoreSpec | None, scratch: Path, sink: Sink,
                     notice: Notice) -> None:
-        scratch.mkdir(mode=0o700)
-        plan = access.prepare(scratch, registries=self.registries, secrets=self.secrets,
-                              refs=refs, destinations=(), standard=self.standard_authfile)
-        for ref in refs:
-            notice(f"runner: pulling image {ref} into this project's image store")
+        """Pull each image with the access of its own registry only (its CA, its TLS choice)."""
+        where = "the user's image store" if store is None else "this project's image store"
+        scratch.mkdir(mode=0o700, exist_ok=True)
+        for index, ref in enumerate(refs):
+            directory = scratch / str(index)
+            directory.mkdir(mode=0o700)
+            plan = access.prepare(directory, registries=self.registries, secrets=self.secrets,
+                                  refs=[ref], destinations=(), standard=self.standard_authfile)
+            notice(f"runner: pulling image {ref} into {where}")
             done = await buildah.run(buildargv.pull_argv(ref, plan.build, store), sink)
             if done.code != 0:
                 raise ImageUnavailable(explain_pull(ref, done.text))
+
+
+def _is_id(ref: str) -> bool:
+    """An image id (``sha256:...`` or 64 hex digits) names a local image, never a registry's."""
+    return ref.startswith("sha256:") or (
+        len(ref) == 64 and all(c in "0123456789abcdef" for c in ref))
 
 
 def _local(ref: str) -> bool:

@@ -20,9 +20,9 @@ from runner.build.outputs import job_image, substitute
 from runner.engine.argv import CONTROL_DIR, ContainerSpec, Resources, qualified_image
 from runner.engine.boot import job_script
 from runner.engine.podargv import PodSpec
-from runner.engine.podman import ContainerGone, JobContainer
+from runner.engine.podman import ContainerGone, ImageUnavailable, JobContainer
 from runner.engine.slices import Lease
-from runner.errors import EngineError
+from runner.errors import EngineError, UserInputError
 from runner.execute.context import Outcome, RunContext
 from runner.execute.images import Fetcher, ImagePlan, plan_images, tenant_hosts
 from runner.execute.keep import keep_results
@@ -118,6 +118,8 @@ class JobAttempt:
         try:
             await asyncio.gather(self.container.start(timeout_s=self.job.timeout_s),
                                  self.pod.start_services(self._service_env()))
+        except ContainerGone:
+            raise
         except EngineError as exc:
             raise ContainerGone(str(exc)) from exc
 
@@ -126,11 +128,21 @@ class JobAttempt:
         podman runs)."""
         if plan.store is None:
             return
+        settings = self.ctx.settings
         fetcher = Fetcher(self.ctx.pipeline.registries, self.ctx.secrets,
-                          self.ctx.build_env.standard_authfile, self.ctx.settings.pull)
+                          self.ctx.build_env.standard_authfile, settings.pull,
+                          recheck_private=settings.recheck_private_images)
         try:
-            await fetcher.fetch(plan, self.work / "registry", self.joblog.output,
-                                self.joblog.notice)
+            async with asyncio.timeout(self.job.timeout_s):
+                await fetcher.fetch(plan, self.work / "registry", self.joblog.output,
+                                    self.joblog.notice)
+        except TimeoutError:
+            raise ImageUnavailable(f"the job's images were not fetched within its timeout "
+                                   f"({self.job.timeout_s:g}s)") from None
+        except (EngineError, UserInputError, OSError) as exc:
+            if isinstance(exc, ImageUnavailable):
+                raise
+            raise ImageUnavailable(f"the job's images could not be fetched: {exc}") from exc
         finally:
             self.joblog.end_stream()
             if self.work.joinpath("registry").exists():

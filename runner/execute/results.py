@@ -104,5 +104,8 @@ class Settings:
     extra_layers: tuple[Path, ...] = ()
     """Trees restored into every job's workspace before its needs' artifacts: the agent's
     downloads of artifacts from jobs of earlier stages."""
+    recheck_private_images: bool = False
+    """Ask the registry again for private images at every job (the agent: a project's users
+    differ in access), instead of running the copy the project's store already has."""
     whole_tree: bool = False
     """Copy every file of the project, ``.git`` and ignored files included (a fresh checkout)."""

@@ -156,7 +156,10 @@ def check_registries(pipeline: Pipeline) -> None:
 
 
 def tenant_store(settings: Settings, tenant: str) -> StoreSpec | None:
-    """The tenant's own image store (builds, privately pulled images); None if shared."""
+    """The tenant's own image store (builds, privately pulled images); None if shared.
+
+    ``tenant`` is the key as ``RunLayout.tenant`` gives it (file-safe).
+    """
     if settings.build_stores is None or settings.build_runroot is None:
         return None
     return storage.tenant_store(settings.build_stores, settings.build_runroot, tenant)

@@ -56,8 +56,10 @@ class JobPod:
         ``marker`` is the slice's pod marker (see ``remove_stale_pod``): it
         names ours until ``remove``.
         """
-        if marker is not None:
-            marker.write_text(_marker_text(self.spec.name, self.spec.store))
+        if marker is not None:  # whole or not at all: a torn marker would hide the pod
+            partial = marker.with_name(marker.name + ".new")
+            partial.write_text(_marker_text(self.spec.name, self.spec.store))
+            partial.replace(marker)
             self.marker = marker
         await pods.create_pod(self.spec)
         self.created = True

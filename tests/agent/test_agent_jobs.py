@@ -266,11 +266,15 @@ def test_private_image_pulls_with_the_jobs_credentials_for_its_project_only(
         gl: FakeGitLab, repo: GitRepo, agent: Start, trusted: Registry,
         private_image: PrivateImage) -> None:
     """GitLab's job credentials pull a private image into the project's own store; a job of
-    another project on the same runner, without them, is refused by the registry."""
+    the same project whose token the registry refuses, and a job of another project without
+    credentials, are both refused by the registry."""
     creds = [{"type": "registry", "url": trusted.host, "username": trusted.username,
               "password": trusted.password}]
     own = gl.add_job(job(repo, image=private_image.reference, credentials=creds,
                          script=["cat /private-marker"]))
+    denied = gl.add_job(job(repo, image=private_image.reference, script=["cat /private-marker"],
+                            credentials=[{**creds[0], "password": "not-the-password-at-all"}],
+                            failure_reasons=(*DEFAULT_FAILURE_REASONS, "image_pull_failure")))
     other = gl.add_job(job(repo, image=private_image.reference, project_id=4343,
                            project_path="other/project", script=["cat /private-marker"],
                            failure_reasons=(*DEFAULT_FAILURE_REASONS, "image_pull_failure")))
@@ -280,6 +284,11 @@ def test_private_image_pulls_with_the_jobs_credentials_for_its_project_only(
     assert private_image.marker in trace
     assert f"pulling image {private_image.reference} into this project's image store" in trace
     assert trusted.password not in trace
+    # Same project, a token the registry refuses: the copy in the project's store must not
+    # stand in for the registry's answer (a GitLab job token has its own user's access).
+    assert gl.wait(denied) == "failed", gl.dump(denied)
+    assert private_image.marker not in text(gl, denied)
+    assert "unauthorized" in text(gl, denied), text(gl, denied)
     assert gl.wait(other) == "failed", gl.dump(other)
     stolen = text(gl, other)
     assert private_image.marker not in stolen

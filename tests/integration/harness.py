@@ -188,8 +188,16 @@ def remove_build_store(root: Path) -> None:
         buildah("rmi", "--all", "--force", store=store, check=False)
     paths = [str(path) for path in (store.root, store.runroot) if path.exists()]
     if paths:
-        subprocess.run(["podman", "unshare", "rm", "-rf", "--", *paths], capture_output=True,
-                       text=True, timeout=BUILD_TOOL_TIMEOUT, check=True)
+        subprocess.run(["podman", "unshare", *unmount_then_remove(store, paths)],
+                       capture_output=True, text=True, timeout=BUILD_TOOL_TIMEOUT, check=True)
+
+
+def unmount_then_remove(store: StoreSpec, paths: list[str]) -> list[str]:
+    """A shell line for ``podman unshare``: once podman has used a store, its overlay
+    directory stays bind-mounted in podman's namespace, so ``rm -rf`` alone fails (EBUSY)."""
+    overlay = store.root / "overlay"
+    return ["sh", "-c", 'umount -l "$1" 2>/dev/null; shift; rm -rf -- "$@"', "sh",
+            str(overlay), *paths]
 
 
 class Tenants:

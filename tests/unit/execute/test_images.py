@@ -41,9 +41,20 @@ def test_a_built_image_runs_from_its_own_store_with_its_services() -> None:
 
 
 def test_shared_storage_keeps_everything_in_the_users_store() -> None:
-    """``--build-storage shared`` is the user's explicit choice: no tenant stores at all."""
-    assert plan_images("reg.example:5000/app", None, [], None, PRIVATE) == ImagePlan(None)
+    """``--build-storage shared`` is the user's explicit choice: no tenant stores at all, but
+    images that need the pipeline's access are still fetched with it (podman would not)."""
+    private = frozenset({"reg.example:5000/app"})
+    assert plan_images("reg.example:5000/app", None, ["docker.io/library/redis:7"], None,
+                       PRIVATE) == ImagePlan(None, ("reg.example:5000/app",), private)
     assert plan_images("sha256:abc", None, [], None, PRIVATE) == ImagePlan(None)
+
+
+def test_image_ids_are_never_fetched() -> None:
+    """An id names a local image: no registry's access applies, whatever the hosts."""
+    everything = frozenset({"docker.io"})
+    ident = "a" * 64
+    assert plan_images(ident, None, [], TENANT, everything) == ImagePlan(None)
+    assert plan_images("sha256:" + ident, None, [], TENANT, everything) == ImagePlan(None)
 
 
 def test_tenant_hosts_are_every_listed_registry() -> None:
@@ -124,9 +135,43 @@ def test_fetch_copies_what_the_user_has_and_pulls_the_rest(
     notices: list[str] = []
     asyncio.run(fetcher.fetch(PLAN, tmp_path / "registry", lambda _b: None, notices.append))
     assert fake.calls == calls
-    authfile = tmp_path / "registry" / "auth.json"
-    if any(call.startswith("pull") for call in calls):  # credentials only in a 0600 file
+    authfiles = sorted((tmp_path / "registry").glob("*/auth.json"))
+    assert len(authfiles) == sum(call.startswith("pull") for call in calls)  # one per pull
+    for authfile in authfiles:  # credentials only ever in a 0600 file
         assert authfile.stat().st_mode & 0o777 == 0o600
         assert "reg.example:5000" in authfile.read_text()
-    else:
-        assert not authfile.exists()
+
+
+def test_shared_storage_fetches_private_images_into_the_users_store(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    fake = FakeBuildah(set(), set())
+    for name in ("has_image", "default_store", "copy_in", "run"):
+        monkeypatch.setattr(images.buildah, name, getattr(fake, name))
+    argvs: list[list[str]] = []
+
+    async def run(argv: list[str], sink: object = None) -> Finished:
+        argvs.append(argv)
+        return Finished(0, ())
+
+    monkeypatch.setattr(images.buildah, "run", run)
+    fetcher = Fetcher((Registry("reg.example:5000", username="u", password_secret="pw"),),
+                      {"pw": "a-long-password"}, None)
+    notices: list[str] = []
+    plan = ImagePlan(None, (SECRET,), frozenset({SECRET}))
+    asyncio.run(fetcher.fetch(plan, tmp_path / "registry", lambda _b: None, notices.append))
+    assert [argv[:2] + argv[-1:] for argv in argvs] == [["buildah", "pull",
+                                                         f"docker://{SECRET}"]]
+    assert notices == [f"runner: pulling image {SECRET} into the user's image store"]
+
+
+def test_recheck_asks_the_registry_for_private_images_the_store_has(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """The agent's mode: a copy pulled with one user's token does not stand in for another's."""
+    fake = FakeBuildah({LOCAL, PUBLIC, SECRET}, set())
+    for name in ("has_image", "default_store", "copy_in", "run"):
+        monkeypatch.setattr(images.buildah, name, getattr(fake, name))
+    fetcher = Fetcher((Registry("reg.example:5000", username="u", password_secret="pw"),),
+                      {"pw": "a-long-password"}, None, recheck_private=True)
+    asyncio.run(fetcher.fetch(PLAN, tmp_path / "registry", lambda _b: None, lambda _t: None))
+    assert fake.calls == [f"pull docker://{SECRET} auth=True"]
+
