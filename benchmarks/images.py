@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 
 from runner.build.storage import store_roots, tenant_store
+from runner.engine.argv import remove_store_argv
 from runner.execute.layout import tenant_key
 from tests.registry import RegistryServer, push_image
 
@@ -92,10 +93,5 @@ def _remove_store(root: Path) -> None:
     """The project's store holds files of subordinate ids: removed inside podman's namespace."""
     stores, runroots = store_roots(os.environ, Path.home())
     store = tenant_store(stores, runroots, tenant_key(root))
-    paths = [str(path) for path in (store.root, store.runroot) if path.exists()]
-    if paths:
-        # podman keeps the store's overlay directory bind-mounted in its namespace.
-        script = 'umount -l "$1" 2>/dev/null; shift; rm -rf -- "$@"'
-        subprocess.run(["podman", "unshare", "sh", "-c", script, "sh",
-                        str(store.root / "overlay"), *paths], check=False,
-                       capture_output=True, timeout=300)
+    subprocess.run(remove_store_argv(store), check=False, capture_output=True, timeout=300)
+    (store.root.parent / f"{store.root.name}.lock").unlink(missing_ok=True)

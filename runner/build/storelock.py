@@ -9,10 +9,12 @@ Podman containers in the store (jobs running built images) are left alone.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import fcntl
 import os
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 from runner.engine import buildah, buildargv, store_index
 from runner.engine.argv import StoreSpec
@@ -38,7 +40,7 @@ async def using(store: StoreSpec | None) -> AsyncIterator[None]:
         yield
         return
     store.root.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    fd = os.open(store.root.parent / f"{store.root.name}.lock", os.O_RDWR | os.O_CREAT, 0o600)
+    fd = os.open(lock_path(store), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
     try:
         fcntl.flock(fd, fcntl.LOCK_SH)
         await _sweep(store, fd)
@@ -48,3 +50,27 @@ async def using(store: StoreSpec | None) -> AsyncIterator[None]:
             await _sweep(store, fd)
     finally:
         os.close(fd)
+
+
+def lock_path(store: StoreSpec) -> Path:
+    """The flock file beside a tenant store: shared while in use, exclusive to prune it."""
+    return store.root.parent / f"{store.root.name}.lock"
+
+
+async def hold(store: StoreSpec) -> int:
+    """Hold ``store`` while a job uses it (so ``runner prune`` waits); close the fd to let go.
+
+    Waits (off the event loop) only while a prune is removing the store.
+    """
+    store.root.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    fd = os.open(lock_path(store), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            await asyncio.to_thread(fcntl.flock, fd, fcntl.LOCK_SH)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+

@@ -37,7 +37,7 @@ def exit_code_for(error: RunnerError) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     """The argparse tree with every subcommand registered."""
-    from runner.cli import agent, build, doctor, exec_  # noqa: PLC0415 - keeps --version fast
+    from runner.cli import agent, build, doctor, exec_, prune  # noqa: PLC0415 - fast --version
 
     parser = argparse.ArgumentParser(
         prog="runner",
@@ -52,6 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
     build.register(sub)
     doctor.register(sub)
     agent.register(sub)
+    prune.register(sub)
     return parser
 
 

@@ -193,6 +193,24 @@ def upper_dir_argv(name: str, runtime: str | None = None,
             "{{.GraphDriver.Data.UpperDir}}", name]
 
 
+REMOVE_STORE_SCRIPT = (
+    'awk -v r="$1/" \'index($5 "/", r) == 1 {print $5}\' /proc/self/mountinfo | sort -r |'
+    ' while read -r m; do umount -l "$m" 2>/dev/null; done; shift; rm -rf -- "$@"')
+"""Detach every mount under the store (deepest first), then delete: see ``remove_store_argv``."""
+
+
+def remove_store_argv(store: StoreSpec) -> list[str]:
+    """Delete a whole store, inside podman's namespace (its files belong to subordinate ids).
+
+    Once podman has used a store it keeps the store's driver directory
+    bind-mounted in that namespace, and a container that died uncleanly
+    leaves its shm mounted there too; a plain ``rm -rf`` would fail, busy.
+    They are detached lazily first (a process still in one keeps its view).
+    """
+    return ["podman", "unshare", "sh", "-c", REMOVE_STORE_SCRIPT, "sh", str(store.root),
+            str(store.root), str(store.runroot)]
+
+
 def unshare_argv(command: list[str]) -> list[str]:
     """Run ``command`` inside podman's rootless user namespace (as its root)."""
     return ["podman", "unshare", *command]

@@ -289,3 +289,11 @@ async def remove_run_containers(run_id: str, runtime: str | None = None,
     names = [line for line in out.split() if line]
     await force_remove(names, runtime, store)
     return names
+
+
+async def remove_store(store: podman_argv.StoreSpec) -> None:
+    """Delete ``store`` and its run root; raises with what podman's shell said."""
+    code, out = await run_captured(podman_argv.remove_store_argv(store))
+    if code:
+        raise EngineError(f"could not remove image store {store.root}: {out.strip()}")
+

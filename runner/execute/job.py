@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import shutil
 import time
 from pathlib import Path
 
 import structlog
 
+from runner.build import storelock
 from runner.build.outputs import job_image, substitute
 from runner.engine.argv import CONTROL_DIR, ContainerSpec, Resources, qualified_image
 from runner.engine.boot import job_script
@@ -56,6 +58,8 @@ class JobAttempt:
         self._upper: Path | None = None
         """The container's overlay upper dir, found once (disk limit only)."""
         self._lease: Lease | None = None
+        self._store_fd: int | None = None
+        """Held while the job uses a tenant store (``storelock.hold``)."""
 
     async def start(self) -> None:
         """Create scratch dirs and start the job container (before needs are met)."""
@@ -71,8 +75,10 @@ class JobAttempt:
         image = image if built is not None else qualified_image(image)
         plan = plan_images(image, built, [qualified_image(s.image) for s in self.job.services],
                            self.ctx.build_env.store, tenant_hosts(self.ctx.pipeline.registries))
-        await self._fetch_images(plan)
         store = plan.store
+        if store is not None:
+            self._store_fd = await storelock.hold(store)
+        await self._fetch_images(plan)
         self._lease = await self.ctx.slices.lease()
         try:
             stale = await remove_stale_pod(self._lease.pod_marker, settings.runtime)
@@ -187,6 +193,9 @@ class JobAttempt:
         if self._lease is not None:
             self._lease.release()
             self._lease = None
+        if self._store_fd is not None:
+            os.close(self._store_fd)
+            self._store_fd = None
         removed = time.monotonic()
         if self.work.exists():
             await self.ctx.helper.remove(self.work)

@@ -17,7 +17,13 @@ from pathlib import Path
 from runner.build import storage
 from runner.build.storage import store_roots
 from runner.engine import store_index
-from runner.engine.argv import LABEL_RUN, StoreSpec, list_containers_argv, store_options
+from runner.engine.argv import (
+    LABEL_RUN,
+    StoreSpec,
+    list_containers_argv,
+    remove_store_argv,
+    store_options,
+)
 from runner.execute.layout import tenant_key
 from tests.registry import Registry
 
@@ -186,18 +192,10 @@ def remove_build_store(root: Path) -> None:
     if store.root.exists():
         buildah("rm", "--all", store=store, check=False)
         buildah("rmi", "--all", "--force", store=store, check=False)
-    paths = [str(path) for path in (store.root, store.runroot) if path.exists()]
-    if paths:
-        subprocess.run(["podman", "unshare", *unmount_then_remove(store, paths)],
-                       capture_output=True, text=True, timeout=BUILD_TOOL_TIMEOUT, check=True)
-
-
-def unmount_then_remove(store: StoreSpec, paths: list[str]) -> list[str]:
-    """A shell line for ``podman unshare``: once podman has used a store, its overlay
-    directory stays bind-mounted in podman's namespace, so ``rm -rf`` alone fails (EBUSY)."""
-    overlay = store.root / "overlay"
-    return ["sh", "-c", 'umount -l "$1" 2>/dev/null; shift; rm -rf -- "$@"', "sh",
-            str(overlay), *paths]
+    if store.root.exists() or store.runroot.exists():
+        subprocess.run(remove_store_argv(store), capture_output=True, text=True,
+                       timeout=BUILD_TOOL_TIMEOUT, check=True)
+    (store.root.parent / f"{store.root.name}.lock").unlink(missing_ok=True)
 
 
 class Tenants:
