@@ -305,8 +305,7 @@ def write_record(jobdir: JobDir, payload: JobPayload, url: str, runner: str,
     record: dict[str, object] = {"id": payload.id, "token": payload.token, "url": url,
                                  "runner": runner, "run_id": jobdir.run_id}
     if store is not None:
-        record["store"] = {"root": str(store.root), "runroot": str(store.runroot),
-                           "driver": store.driver}
+        record["store"] = store.to_json()
     fd = os.open(jobdir.record, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
     with os.fdopen(fd, "w") as out:
         json.dump(record, out)

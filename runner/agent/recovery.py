@@ -105,14 +105,8 @@ async def _report_failed(jobdir: JobDir, channel: JobChannel) -> None:
 
 def _store(record: Mapping[str, object]) -> list[StoreSpec]:
     """The project's image store the job may have had containers in (none if unknown)."""
-    doc = record.get("store")
-    if not isinstance(doc, dict):
-        return []
-    try:
-        store = StoreSpec(Path(doc["root"]), Path(doc["runroot"]), str(doc["driver"]))
-    except KeyError:
-        return []
-    return [store] if store.root.is_dir() else []  # never used: nothing to look for
+    store = StoreSpec.from_json(record.get("store"))
+    return [store] if store is not None and store.root.is_dir() else []  # unused: none there
 
 
 def _read_record(path: Path) -> dict[str, object] | None:

@@ -36,6 +36,20 @@ class StoreSpec:
     runroot: Path
     driver: str = "overlay"
 
+    def to_json(self) -> dict[str, str]:
+        """For files that must name the store again later (slice markers, job records)."""
+        return {"root": str(self.root), "runroot": str(self.runroot), "driver": self.driver}
+
+    @classmethod
+    def from_json(cls, doc: object) -> StoreSpec | None:
+        """The store ``to_json`` wrote; None for anything else."""
+        if not isinstance(doc, dict):
+            return None
+        try:
+            return cls(Path(doc["root"]), Path(doc["runroot"]), str(doc["driver"]))
+        except (KeyError, TypeError):
+            return None
+
 
 def store_options(store: StoreSpec | None) -> list[str]:
     """Global podman/buildah options selecting ``store`` (none for the default store)."""

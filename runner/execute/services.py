@@ -172,10 +172,7 @@ async def remove_stale_pod(marker: Path | None, runtime: str | None) -> str | No
 
 def _marker_text(pod: str, store: StoreSpec | None) -> str:
     """A slice's pod marker: the pod's name and, if not the user's, its store."""
-    doc: dict[str, str] = {"pod": pod}
-    if store is not None:
-        doc |= {"root": str(store.root), "runroot": str(store.runroot), "driver": store.driver}
-    return json.dumps(doc) + "\n"
+    return json.dumps({"pod": pod, **(store.to_json() if store is not None else {})}) + "\n"
 
 
 def _read_marker(text: str) -> tuple[str, StoreSpec | None]:
@@ -184,10 +181,7 @@ def _read_marker(text: str) -> tuple[str, StoreSpec | None]:
         return text, None
     try:
         doc = json.loads(text)
-        store = None
-        if "root" in doc:
-            store = StoreSpec(Path(doc["root"]), Path(doc["runroot"]), str(doc["driver"]))
-        return str(doc["pod"]), store
+        return str(doc["pod"]), StoreSpec.from_json(doc) if "root" in doc else None
     except (ValueError, KeyError, TypeError):
         return "", None
 

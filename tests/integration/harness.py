@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from runner.build import storage
+from runner.build.prune import tenant_stores
 from runner.build.storage import store_roots
 from runner.engine import store_index
 from runner.engine.argv import (
@@ -43,15 +43,12 @@ def podman_leftovers() -> list[str]:
     """Containers of any runner run (podman's and buildah's), by name, in the user's store
     and in every tenant store whose containers changed since the test session started."""
     stores: list[StoreSpec | None] = [None]
-    parent, runroots = store_roots(os.environ, Path.home())
-    if parent.is_dir():
-        for root in sorted(path for path in parent.iterdir() if path.is_dir()):
-            store = storage.tenant_store(parent, runroots, root.name)
-            listing = root / "overlay-containers" / "containers.json"
-            with contextlib.suppress(OSError):
-                if (listing.stat().st_mtime >= SESSION_START
-                        and store_index.has_containers(store) is not False):
-                    stores.append(store)
+    for store in tenant_stores(*store_roots(os.environ, Path.home())):
+        listing = store.root / "overlay-containers" / "containers.json"
+        with contextlib.suppress(OSError):
+            if (listing.stat().st_mtime >= SESSION_START
+                    and store_index.has_containers(store) is not False):
+                stores.append(store)
     found = []
     for store in stores:
         proc = subprocess.run(list_containers_argv(LABEL_RUN, store), capture_output=True,

@@ -80,3 +80,12 @@ def test_qualified_image_writes_docker_hub_out() -> None:
     assert argv.qualified_image("quay.io/x/y") == "quay.io/x/y"
     assert argv.qualified_image("reg:5000/x") == "reg:5000/x"
     assert argv.qualified_image("sha256:" + "a" * 64) == "sha256:" + "a" * 64
+
+
+def test_store_spec_round_trips_through_json() -> None:
+    """Slice markers and agent job records name a store this way; anything else is None."""
+    store = argv.StoreSpec(Path("/d/builds/t1"), Path("/run/builds/t1"), "vfs")
+    assert argv.StoreSpec.from_json(store.to_json()) == store
+    assert argv.StoreSpec.from_json({"root": "/d/builds/t1"}) is None
+    assert argv.StoreSpec.from_json(["/d"]) is None
+    assert argv.StoreSpec.from_json(None) is None
