@@ -74,8 +74,7 @@ async def prune(stores: Path, runroots: Path, older_than_s: float, now: float,
 
 
 async def _remove_unless_used(store: StoreSpec, dry_run: bool) -> str:
-    lock = storelock.lock_path(store)
-    fd = os.open(lock, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    fd = storelock.open_lock(store)
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -87,7 +86,7 @@ async def _remove_unless_used(store: StoreSpec, dry_run: bool) -> str:
             await podman.remove_store(store)
         except EngineError as exc:
             return f"failed: {exc}"
-        lock.unlink(missing_ok=True)
+        storelock.lock_path(store).unlink(missing_ok=True)
         return "removed"
     finally:
         os.close(fd)

@@ -39,8 +39,7 @@ async def using(store: StoreSpec | None) -> AsyncIterator[None]:
     if store is None:  # the user's shared store: whose containers they are is unknowable
         yield
         return
-    store.root.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    fd = os.open(lock_path(store), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    fd = open_lock(store)
     try:
         fcntl.flock(fd, fcntl.LOCK_SH)
         await _sweep(store, fd)
@@ -57,13 +56,18 @@ def lock_path(store: StoreSpec) -> Path:
     return store.root.parent / f"{store.root.name}.lock"
 
 
+def open_lock(store: StoreSpec) -> int:
+    """An fd on ``store``'s lock file (made, with its parent, if missing); not yet locked."""
+    store.root.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    return os.open(lock_path(store), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+
+
 async def hold(store: StoreSpec) -> int:
     """Hold ``store`` while a job uses it (so ``runner prune`` waits); close the fd to let go.
 
     Waits (off the event loop) only while a prune is removing the store.
     """
-    store.root.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    fd = os.open(lock_path(store), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    fd = open_lock(store)
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)

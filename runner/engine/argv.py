@@ -122,6 +122,12 @@ def registry_of(ref: str) -> str | None:
     return None
 
 
+def is_image_id(ref: str) -> bool:
+    """An image id (``sha256:...`` or 64 hex digits) names a local image, never a registry's."""
+    return ref.startswith("sha256:") or (
+        len(ref) == 64 and all(c in "0123456789abcdef" for c in ref))
+
+
 def qualified_image(image: str) -> str:
     """``image`` with its registry written out, Docker's way: ``alpine`` is docker.io's.
 
@@ -130,8 +136,7 @@ def qualified_image(image: str) -> str:
     ``evil.example/library/alpine`` and answer another tenant's ``alpine``.
     Image ids and names with a registry (or ``localhost/``) stay as written.
     """
-    if image.startswith("sha256:") or (len(image) == 64 and all(
-            c in "0123456789abcdef" for c in image)):
+    if is_image_id(image):
         return image
     if registry_of(image) is not None:
         return image

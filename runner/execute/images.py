@@ -24,7 +24,7 @@ from pathlib import Path
 
 from runner.build import access
 from runner.engine import buildah, buildargv
-from runner.engine.argv import StoreSpec, registry_of
+from runner.engine.argv import StoreSpec, is_image_id, registry_of
 from runner.engine.buildah import Sink
 from runner.engine.podman import ImageUnavailable
 from runner.pipeline.model import Registry
@@ -39,7 +39,7 @@ class ImagePlan:
     store: StoreSpec | None
     """The tenant's store, or None for the user's own (where podman pulls as it runs)."""
     fetch: tuple[str, ...] = ()
-    """Images to have in ``store`` before any container starts (tenant store only)."""
+    """Images to have in ``store`` (the user's, if None) before any container starts."""
     private: frozenset[str] = frozenset()
     """Those of ``fetch`` that only their registry may supply, with the tenant's access."""
 
@@ -59,7 +59,7 @@ def plan_images(image: str, built: StoreSpec | None, services: Sequence[str],
     (podman pulls the others as the job starts, with the host's access).
     """
     refs = [ref for ref in dict.fromkeys(services if built is not None else [image, *services])
-            if not _is_id(ref)]
+            if not is_image_id(ref)]
     private = frozenset(ref for ref in refs if access.registry_host(ref) in hosts)
     store = built if built is not None else (tenant_store if private else None)
     if store is None:
@@ -127,12 +127,6 @@ class Fetcher:
             done = await buildah.run(buildargv.pull_argv(ref, plan.build, store), sink)
             if done.code != 0:
                 raise ImageUnavailable(explain_pull(ref, done.text))
-
-
-def _is_id(ref: str) -> bool:
-    """An image id (``sha256:...`` or 64 hex digits) names a local image, never a registry's."""
-    return ref.startswith("sha256:") or (
-        len(ref) == 64 and all(c in "0123456789abcdef" for c in ref))
 
 
 def _local(ref: str) -> bool:
