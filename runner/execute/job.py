@@ -130,9 +130,8 @@ class JobAttempt:
             raise ContainerGone(str(exc)) from exc
 
     async def _fetch_images(self, plan: ImagePlan) -> None:
-        """Pull or copy the images a job in a tenant store needs (the user's store pulls as
-        podman runs)."""
-        if plan.store is None:
+        """Pull or copy the images the plan names (podman pulls the rest as it runs)."""
+        if not plan.fetch:
             return
         settings = self.ctx.settings
         fetcher = Fetcher(self.ctx.pipeline.registries, self.ctx.secrets,

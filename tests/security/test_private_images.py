@@ -107,3 +107,26 @@ def test_private_image_is_never_run_without_credentials(
 def _results(project: Project) -> dict[str, object]:
     return json.loads((project.root / ".runner" / "result.json").read_text())
 
+
+
+def test_shared_storage_still_pulls_private_images_with_the_pipelines_access(
+        project: Project, registry: Registry, private_image: PrivateImage) -> None:
+    """``--build-storage shared`` (one user's choice) keeps images in the user's store, but a
+    private one is still fetched with the pipeline's credentials and CA: podman would have
+    neither."""
+    reference = private_image.reference
+    project.write(with_registry(f"""
+        version: 1
+        jobs:
+          app:
+            image: {reference}
+            script: ["cat /private-marker"]
+        """, registry))
+    try:
+        run = project.run("--build-storage", "shared", REG_PW=registry.password)
+        assert run.code == 0, run.out + run.err
+        assert said(run.out, "app", private_image.marker), run.out
+        assert f"pulling image {reference} into the user's image store" in project.log("app")
+        assert podman("image", "exists", reference, check=False).returncode == 0
+    finally:
+        podman("rmi", "--force", reference, check=False)
