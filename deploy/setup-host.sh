@@ -112,6 +112,23 @@ ensure_tun() {
     fi
 }
 
+ensure_fuse() {
+    # The runc engine shows image layers to each job's uid slice through
+    # fuse-overlayfs; distributions ship /dev/fuse 0666, some VMs 0600.
+    local fuse=/dev/fuse mode
+    if [[ ! -c $fuse ]]; then
+        log "warning: $fuse missing (try: modprobe fuse); jobs will start with podman"
+        return
+    fi
+    mode=$(stat -c %a "$fuse")
+    if (((8#$mode & 8#006) == 8#006)); then
+        ok "$fuse mode $mode"
+    else
+        change "chmod 666 $fuse (was $mode; the runc engine's fuse-overlayfs needs it)"
+        chmod 666 "$fuse"
+    fi
+}
+
 ensure_shared_root() {
     if findmnt -no PROPAGATION / | grep -q shared; then
         ok "/ is a shared mount"
@@ -230,6 +247,7 @@ install_packages
 ensure_user
 ensure_subids
 ensure_tun
+ensure_fuse
 ensure_shared_root
 ensure_container_confs
 ensure_runtime_dir

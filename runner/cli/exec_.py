@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from runner.build.access import standard_authfile
 from runner.build.storage import MODES, store_roots
 from runner.cli import EXIT_INTERRUPTED, EXIT_JOB_FAILED, EXIT_OK
-from runner.errors import UsageError
+from runner.errors import HostSetupError, UsageError
 from runner.execute.interrupt import Interruption
 from runner.execute.report import summary_rows
 from runner.execute.results import Settings
@@ -65,6 +65,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser.add_argument("--color", choices=["auto", "always", "never"], default="auto")
     parser.add_argument("--runtime", help="OCI runtime for podman (default: containers.conf)")
     parser.add_argument("--network", help="podman network mode for jobs (default: podman's)")
+    parser.add_argument(
+        "--engine", choices=["auto", "podman", "runc"], default="auto",
+        help="what starts job containers: runc directly (~0.15 s less per job; jobs on a "
+             "local image without services or limits), or podman for every job. Default "
+             "auto: runc where the host allows it (`runner doctor` says)")
     parser.add_argument("--cache-dir", type=Path,
                         help="where caches persist between runs (default: ~/.cache/runner)")
     parser.add_argument("--memory", type=_size, metavar="SIZE",
@@ -174,6 +179,7 @@ def _run(args: argparse.Namespace, pipeline: Pipeline) -> int:
         subordinate_ids=min(sum(r.count for r in facts.subuids),
                             sum(r.count for r in facts.subgids)),
         runtime=args.runtime, network=args.network, manual=frozenset(args.manual),
+        engine=_engine(args.engine, facts), runc_state=_slot_dir().parent / "runc",
         limits=Limits(memory=args.memory, pids=args.pids_limit, cpus=args.cpus,
                       disk=args.disk_limit),
         controllers=(facts.delegated_controllers & {"memory", "pids", "cpu"}
@@ -203,10 +209,21 @@ def agent_settings(cache_root: Path) -> Settings:
         concurrency=1, color=True, cache_root=cache_root, slot_dir=_slot_dir(),
         subordinate_ids=min(sum(r.count for r in facts.subuids),
                             sum(r.count for r in facts.subgids)),
+        engine=_engine("auto", facts), runc_state=_slot_dir().parent / "runc",
         controllers=(facts.delegated_controllers & {"memory", "pids", "cpu"}
                      if facts.cgroup == "v2" else frozenset()),
     )
     return with_build_settings(settings, "project", os.environ)
+
+
+def _engine(asked: str, facts: HostFacts) -> str:
+    """``auto`` is runc when the host has what it needs; ``runc`` asked for must be possible."""
+    if asked == "auto":
+        return "podman" if facts.runc_engine_missing else "runc"
+    if asked == "runc" and facts.runc_engine_missing:
+        raise HostSetupError(f"--engine runc: {'; '.join(facts.runc_engine_missing)}. Run "
+                             "`runner doctor` for the fix, or use --engine podman.")
+    return asked
 
 
 def _check_host() -> HostFacts:

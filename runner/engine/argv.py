@@ -230,6 +230,11 @@ def remove_store_argv(store: StoreSpec) -> list[str]:
             str(store.root), str(store.runroot)]
 
 
+def image_inspect_argv(ref: str) -> list[str]:
+    """The user's store's record of image ``ref`` (layers, config) as JSON."""
+    return ["podman", "image", "inspect", "--format", "json", ref]
+
+
 def unshare_argv(command: list[str]) -> list[str]:
     """Run ``command`` inside podman's rootless user namespace (as its root)."""
     return ["podman", "unshare", *command]

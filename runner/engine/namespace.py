@@ -29,6 +29,7 @@ class NamespaceHelper:
         self._proc: asyncio.subprocess.Process | None = None
         self._lock = asyncio.Lock()
         self._starting: asyncio.Task[None] | None = None
+        self._pid = 0
 
     @classmethod
     def started(cls) -> NamespaceHelper:
@@ -53,6 +54,15 @@ class NamespaceHelper:
         reply = await self._request({"op": "ping"})
         if reply.get("uid") != 0:
             raise EngineError("podman unshare did not make the helper root in its namespace")
+        self._pid = int(reply.get("pid") or 0)
+
+    async def pid(self) -> int:
+        """The helper's pid: ``nsenter --target`` it to join podman's user and mount namespace."""
+        if self._starting is not None:
+            await self._starting
+        if self._pid <= 0:
+            raise EngineError("the namespace helper did not say its pid")
+        return self._pid
 
     async def close(self) -> None:
         """Let the helper exit (it stops when its stdin closes)."""

@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import shutil
 import stat
 import sys
@@ -257,9 +258,39 @@ def _remove(path: str) -> None:
         shutil.rmtree(path, onerror=make_writable)
 
 
+def mounts_under(mountinfo: str, top: str) -> list[str]:
+    """Mount points at or below ``top`` in a mountinfo text, deepest first.
+
+    Octal escapes (``\\040`` for a space) are decoded as the kernel wrote them.
+    """
+    prefix = top.rstrip("/") + "/"
+    points = []
+    for line in mountinfo.splitlines():
+        fields = line.split()
+        if len(fields) > 4:
+            point = re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)), fields[4])
+            if (point + "/").startswith(prefix):
+                points.append(point)
+    return sorted(points, key=len, reverse=True)
+
+
+def _detach_mounts(top: str) -> None:
+    """Lazily unmount whatever is mounted under ``top`` (a runc job's root file system
+    whose monitor was killed), so removing the tree never walks into an image."""
+    with open("/proc/self/mountinfo", encoding="utf-8") as file:
+        points = mounts_under(file.read(), top)
+    if not points:
+        return
+    import ctypes  # noqa: PLC0415 - rarely needed: keep the helper's start cheap
+    libc = ctypes.CDLL(None, use_errno=True)
+    for point in points:
+        libc.umount2(point.encode(), 2)  # MNT_DETACH; a mount already gone is fine
+
+
 def remove(req: Request) -> Request:
-    """Remove paths (whatever slice owns what is inside them)."""
+    """Remove paths (whatever slice owns what is inside them), mounts under them first."""
     for path in req["paths"]:
+        _detach_mounts(path)
         _remove(path)
     return {"ok": True}
 
@@ -349,7 +380,7 @@ OPERATIONS: dict[str, Callable[[Request], Request]] = {
     "remove": remove,
     "probe": probe,
     "usage": usage,
-    "ping": lambda _req: {"ok": True, "uid": os.getuid()},
+    "ping": lambda _req: {"ok": True, "uid": os.getuid(), "pid": os.getpid()},
 }
 
 

@@ -70,7 +70,7 @@ class JobContainer:
         storage lock) removes the container and raises instead of hanging the run.
         """
         self._proc = await asyncio.create_subprocess_exec(
-            *podman_argv.job_container_argv(self.spec, supervisor_script(self._nonce)),
+            *self._launch_argv(supervisor_script(self._nonce)),
             stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,
@@ -124,8 +124,7 @@ class JobContainer:
         if proc is None or proc.returncode is not None:
             return
         signal_name = "USR2" if hard else "TERM"
-        code, out = await run_captured(podman_argv.signal_argv(self.spec.name, signal_name,
-                                                       self.spec.runtime, self.spec.store))
+        code, out = await run_captured(self._signal_argv(signal_name))
         if code:
             log.warning("signal_failed", container=self.spec.name, signal=signal_name,
                         output=out.strip())
@@ -161,7 +160,7 @@ class JobContainer:
             log.debug("container_emptied", container=self.spec.name)
             return
         log.warning("container_did_not_exit", container=self.spec.name, grace_s=grace_s)
-        await force_remove([self.spec.name], self.spec.runtime, self.spec.store)
+        await self._remove()
         await self.reap()
 
     async def reap(self) -> None:
@@ -190,10 +189,22 @@ class JobContainer:
         """
         proc = self._proc
         if proc is None or (proc.returncode is None and not self._emptied):
-            await force_remove([self.spec.name], self.spec.runtime, self.spec.store)
+            await self._remove()
         if proc is not None and proc.stdin is not None:
             proc.stdin.close()
         await self.reap()
+
+    def _launch_argv(self, supervisor: str) -> list[str]:
+        """The process that runs the container until it is removed (``podman run --rm``)."""
+        return podman_argv.job_container_argv(self.spec, supervisor)
+
+    def _signal_argv(self, signal_name: str) -> list[str]:
+        return podman_argv.signal_argv(self.spec.name, signal_name, self.spec.runtime,
+                                       self.spec.store)
+
+    async def _remove(self) -> None:
+        """Remove the container at once (SIGKILL); raises if that fails."""
+        await force_remove([self.spec.name], self.spec.runtime, self.spec.store)
 
     async def _next_event(self) -> Ready | Exited | None:
         """The next supervisor event; None (end of stream) stays None for every later call."""

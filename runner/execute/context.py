@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import resource
+import tempfile
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from runner.build.builder import BuildEnv
 from runner.build.outputs import BuildOutput
 from runner.engine.namespace import NamespaceHelper
 from runner.engine.podman import JobContainer
+from runner.engine.runc import ImageInfo, RuncHost, host_seccomp, image_info
 from runner.engine.slices import SliceAllocator
 from runner.execute.interrupt import Interruption
 from runner.execute.layout import RunLayout
@@ -42,6 +47,43 @@ class RunContext:
     """Images made by build jobs, for the jobs that use ``${{ jobs.NAME.image }}``."""
     pods: set[JobPod] = field(default_factory=set)
     """Pods of jobs with services not removed yet; the run removes any left at its end."""
+    _runc_host: asyncio.Task[RuncHost] | None = None
+    _runc_images: dict[str, asyncio.Task[ImageInfo | None]] = field(default_factory=dict)
+
+    async def runc_host(self) -> RuncHost:
+        """The runc engine's per-run facts, looked up by the first job that needs them."""
+        if self._runc_host is None:
+            self._runc_host = asyncio.create_task(self._look_up_runc_host())
+        return await self._runc_host
+
+    async def _look_up_runc_host(self) -> RuncHost:
+        state = self.settings.runc_state
+        assert state is not None, "engine 'runc' needs Settings.runc_state"
+        try:
+            resolv = Path("/etc/resolv.conf").read_text(encoding="utf-8")
+        except OSError:
+            resolv = ""
+        seccomp = host_seccomp()
+        mount_root = Path(tempfile.mkdtemp(prefix="runner-roots-"))
+        mount_root.chmod(0o711)  # see RuncHost.mount_root
+        return RuncHost(ns_pid=await self.helper.pid(), state_root=state, seccomp=seccomp,
+                        resolv_conf=resolv, mount_root=mount_root,
+                        nofile=resource.getrlimit(resource.RLIMIT_NOFILE)[1])
+
+    def remove_mount_root(self) -> None:
+        """The run's dir of root file system mount points, once its containers are gone."""
+        task = self._runc_host
+        if task is not None and task.done() and not task.cancelled() and not task.exception():
+            with contextlib.suppress(OSError):
+                task.result().mount_root.rmdir()
+
+    async def runc_image(self, ref: str) -> ImageInfo | None:
+        """``ref``'s layers and config, asked once per run however many jobs use it."""
+        task = self._runc_images.get(ref)
+        if task is None:
+            task = self._runc_images[ref] = asyncio.create_task(
+                image_info(ref, self.settings.cache_root.parent / "images"))
+        return await task
 
     def predefined(self, job: Job) -> list[tuple[str, str]]:
         """The variables every job gets before its own (GitLab's predefined ones we know)."""

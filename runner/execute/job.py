@@ -23,6 +23,7 @@ from runner.engine.argv import CONTROL_DIR, ContainerSpec, Resources, qualified_
 from runner.engine.boot import job_script
 from runner.engine.podargv import PodSpec
 from runner.engine.podman import ContainerGone, ImageUnavailable, JobContainer
+from runner.engine.runc import RuncContainer
 from runner.engine.slices import Lease
 from runner.errors import EngineError, UserInputError
 from runner.execute.context import Outcome, RunContext
@@ -52,6 +53,8 @@ class JobAttempt:
         self.work = ctx.layout.job_work(job.name, attempt)
         self.workspace = self.work / "ws"
         self.control = self.work / "ctl"
+        self.bundle = self.work / "bundle"
+        """A runc container's bundle (config, overlay upper dir, /etc files)."""
         self.container: JobContainer | None = None
         self.pod: JobPod | None = None
         self.limits = job.limits.capped(ctx.settings.limits)
@@ -100,7 +103,7 @@ class JobAttempt:
                 await self.pod.create(self._lease.pod_marker)
             except EngineError as exc:
                 raise ContainerGone(str(exc)) from exc
-        self.container = JobContainer(ContainerSpec(
+        spec = ContainerSpec(
             name=name,
             image=image,
             store=store,
@@ -116,7 +119,8 @@ class JobAttempt:
             pull=settings.pull,
             pod=None if self.pod is None else self.pod.spec.name,
             resources=self._resources(),
-        ), hold_fds=(self._lease.fd,))
+        )
+        self.container = await self._container(spec, runnable=built is None and store is None)
         self.ctx.live.add(self.container)
         if self.pod is None:
             await self.container.start(timeout_s=self.job.timeout_s)
@@ -128,6 +132,24 @@ class JobAttempt:
             raise
         except EngineError as exc:
             raise ContainerGone(str(exc)) from exc
+
+    async def _container(self, spec: ContainerSpec, *, runnable: bool) -> JobContainer:
+        """The job's container: runc's when the engine is runc and the job fits it, else podman's.
+
+        runc takes jobs on a public or local image from the user's store, run
+        as root, with neither services nor limits; podman pulls, makes pods and
+        sets cgroups, so every other job stays with it.
+        """
+        assert self._lease is not None
+        settings = self.ctx.settings
+        if (settings.engine == "runc" and runnable and self.pod is None
+                and spec.resources == Resources() and settings.pull != "always"
+                and settings.network in (None, "none")):
+            info = await self.ctx.runc_image(spec.image)
+            if info is not None and info.runs_as_root():
+                return RuncContainer(spec, self.bundle, info, await self.ctx.runc_host(),
+                                     hold_fds=(self._lease.fd,))
+        return JobContainer(spec, hold_fds=(self._lease.fd,))
 
     async def _fetch_images(self, plan: ImagePlan) -> None:
         """Pull or copy the images the plan names (podman pulls the rest as it runs)."""

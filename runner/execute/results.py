@@ -108,4 +108,9 @@ class Settings:
     """Ask the registry again for private images at every job (the agent: a project's users
     differ in access), instead of running the copy the project's store already has."""
     whole_tree: bool = False
+    engine: str = "podman"
+    """What starts job containers: ``podman`` for every job, or ``runc`` (``runc``'s module
+    says why) for the jobs it can take, podman for the rest."""
+    runc_state: Path | None = None
+    """runc's state directory (under ``$XDG_RUNTIME_DIR``); required with ``engine='runc'``."""
     """Copy every file of the project, ``.git`` and ignored files included (a fresh checkout)."""

@@ -110,6 +110,7 @@ async def execute(
         results = await Scheduler(ctx).run()
     finally:
         await _remove_scratch(layout, helper, settings.runtime, ctx.build_env.store)
+        ctx.remove_mount_root()
         if own_helper:
             await helper.close()
         (layout.work.parent / f"{layout.run_id}.lock").unlink(missing_ok=True)

@@ -13,7 +13,7 @@ import dataclasses
 import os
 import pwd
 import subprocess
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -56,6 +56,8 @@ class HostFacts:
     runtime_conf_from_env: bool
     runtime_dir: RuntimeDir
     config_errors: tuple[str, ...] = ()
+    runc_engine_missing: tuple[str, ...] = ()
+    """Why job containers cannot be started with runc directly (empty: they can)."""
 
     @property
     def limits_enforceable(self) -> bool:
@@ -102,7 +104,19 @@ def gather_quick(
         runtime_conf_from_env=bool(environ.get("CONTAINERS_CONF")),
         runtime_dir=probes.runtime_dir(environ.get("XDG_RUNTIME_DIR")),
         config_errors=storage_errors + runtime_errors,
+        runc_engine_missing=_runc_engine_missing(root, find),
     )
+
+
+def _runc_engine_missing(root: Path, find: Callable[[str], Binary]) -> tuple[str, ...]:
+    """What the runc engine (``runner.engine.runc``) needs and this host lacks."""
+    missing = [f"{name} not found" for name in ("runc", "nsenter", "fuse-overlayfs",
+                                                 "slirp4netns") if find(name).path is None]
+    if not probes.openable(root / "dev/fuse"):
+        missing.append("/dev/fuse not read-writable")
+    if not (root / "usr/share/containers/seccomp.json").is_file():
+        missing.append("/usr/share/containers/seccomp.json missing")
+    return tuple(missing)
 
 
 def gather_full(

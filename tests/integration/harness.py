@@ -9,6 +9,7 @@ import re
 import signal
 import subprocess
 import sys
+import tempfile
 import textwrap
 import time
 from dataclasses import dataclass
@@ -54,6 +55,22 @@ def podman_leftovers() -> list[str]:
         proc = subprocess.run(list_containers_argv(LABEL_RUN, store), capture_output=True,
                               text=True, timeout=60, check=True)
         found += [line for line in proc.stdout.splitlines() if line.strip()]
+    return found + runc_leftovers()
+
+
+def runc_leftovers() -> list[str]:
+    """What the runc engine may leave: containers runc still knows, root file system mounts
+    and their mount-point dirs (see ``runner.engine.runc``)."""
+    state = Path(os.environ.get("XDG_RUNTIME_DIR", "/nonexistent")) / "runner" / "runc"
+    proc = subprocess.run(["podman", "unshare", "sh", "-c",
+                           'runc --root "$1" list --quiet 2>/dev/null; cat /proc/self/mountinfo',
+                           "sh", str(state)], capture_output=True, text=True, timeout=60,
+                          check=True)
+    found = [f"runc container {line}" for line in proc.stdout.splitlines()
+             if line.startswith("runner-")]
+    found += [f"mount {line.split()[4]}" for line in proc.stdout.splitlines()
+              if " fuse.fuse-overlayfs " in line or "/runner-roots-" in line]
+    found += [f"dir {path}" for path in Path(tempfile.gettempdir()).glob("runner-roots-*")]
     return found
 
 

@@ -1,0 +1,220 @@
+"""Job containers started with runc directly: podman's work for a job, without podman per job.
+
+A ``podman run`` costs ~160 ms of podman's own time here (three at once
+~0.45 s), most of a short pipeline. ``RuncContainer`` is a ``JobContainer``
+whose process is a small monitor (see ``runcargv``) instead of ``podman
+run --rm``: the supervisor, its frames, the pidfd watch and the way a job
+ends are the same. podman still owns the images: their layers are read
+where podman stored them, found once per image id (``ImageInfo``).
+
+Only images in the user's own store, run as root, by jobs without
+services or resource limits take this path (``eligible``); everything
+else keeps podman, which pulls, makes pods and sets cgroups.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import platform
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from runner.engine import argv as podman_argv
+from runner.engine import ocispec, runcargv, seccomp
+from runner.engine.podman import JobContainer, run_captured
+from runner.errors import EngineError
+
+SECCOMP_PROFILE = Path("/usr/share/containers/seccomp.json")
+
+
+@dataclass(frozen=True)
+class ImageInfo:
+    """What runc needs of an image podman stored: its layer dirs (top first) and config."""
+
+    image_id: str
+    layers: tuple[Path, ...]
+    env: tuple[str, ...]
+    user: str
+
+    def runs_as_root(self) -> bool:
+        return self.user in ("", "root", "0", "0:0", "root:root")
+
+    def to_json(self) -> dict[str, Any]:
+        return {"id": self.image_id, "layers": [str(p) for p in self.layers],
+                "env": list(self.env), "user": self.user}
+
+    @classmethod
+    def from_json(cls, doc: object) -> ImageInfo | None:
+        if not isinstance(doc, dict):
+            return None
+        try:
+            return cls(str(doc["id"]), tuple(Path(p) for p in doc["layers"]),
+                       tuple(str(e) for e in doc["env"]), str(doc["user"]))
+        except (KeyError, TypeError):
+            return None
+
+
+def parse_inspect(text: str) -> ImageInfo:
+    """``podman image inspect`` JSON (one image) as ``ImageInfo``; raises on anything else."""
+    try:
+        doc = json.loads(text)[0]
+        data = doc["GraphDriver"]["Data"]
+        if doc["GraphDriver"]["Name"] != "overlay":
+            raise EngineError(f"image store driver is {doc['GraphDriver']['Name']}, not overlay")
+        lower = [p for p in (data.get("LowerDir") or "").split(":") if p]
+        config = doc.get("Config") or {}
+        return ImageInfo(str(doc["Id"]), tuple(Path(p) for p in [data["UpperDir"], *lower]),
+                         tuple(config.get("Env") or ()), str(config.get("User") or ""))
+    except (ValueError, KeyError, IndexError, TypeError) as exc:
+        raise EngineError(f"unexpected podman image inspect output: {exc}") from exc
+
+
+def _listed_id(store_root: Path, ref: str) -> str | None:
+    """The id the store's index gives ``ref`` now (a tag may have moved since we looked)."""
+    try:
+        with (store_root / "overlay-images" / "images.json").open("rb") as file:
+            images = json.load(file)
+    except (OSError, ValueError):
+        return None
+    for image in images if isinstance(images, list) else ():
+        if isinstance(image, dict) and ref in (image.get("names") or ()):
+            return str(image.get("id"))
+    return None
+
+
+async def image_info(ref: str, cache_dir: Path) -> ImageInfo | None:
+    """``ref``'s layers and config; None if podman's store does not have it.
+
+    Kept per reference under ``cache_dir`` and trusted while the store's own
+    index still gives the reference the same id and the layers exist: a
+    podman call (~70 ms) only when an image is new or its tag moved.
+    """
+    name = ref if ":" in ref.rsplit("/", 1)[-1] or "@" in ref else f"{ref}:latest"
+    path = cache_dir / (hashlib.sha256(name.encode()).hexdigest()[:32] + ".json")
+    try:
+        cached = ImageInfo.from_json(json.loads(path.read_text(encoding="utf-8")))
+    except (OSError, ValueError):
+        cached = None
+    if cached is not None and cached.layers:
+        store_root = cached.layers[0].parents[2]
+        if (_listed_id(store_root, name) == cached.image_id
+                and all(layer.is_dir() for layer in cached.layers)):
+            return cached
+    code, out = await run_captured(podman_argv.image_inspect_argv(name))
+    if code:
+        return None
+    info = parse_inspect(out)
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(f".{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(info.to_json()), encoding="utf-8")
+    tmp.replace(path)
+    return info
+
+
+@dataclass(frozen=True)
+class RuncHost:
+    """Per-run facts the runc engine needs, looked up once."""
+
+    ns_pid: int
+    """A process inside podman's user and mount namespace (the namespace helper)."""
+    state_root: Path
+    seccomp: dict[str, Any]
+    resolv_conf: str
+    nofile: int
+    mount_root: Path
+    """Where job root file systems are mounted: a new 0711 dir in /tmp. runc's init, as the
+    job's root, must reach its root file system along a path that uid may traverse, and a
+    project dir (or pytest's tmp dir, or a 0700 home) need not allow that."""
+
+
+def host_seccomp() -> dict[str, Any]:
+    """podman's default profile in OCI form, for this machine and the jobs' capabilities."""
+    try:
+        profile = seccomp.load_profile(SECCOMP_PROFILE.read_text(encoding="utf-8"))
+        return seccomp.oci_seccomp(profile, podman_argv.CONTAINER_CAPS, platform.machine(),
+                                   platform.release())
+    except (OSError, ValueError) as exc:
+        raise EngineError(f"cannot use seccomp profile {SECCOMP_PROFILE}: {exc}") from exc
+
+
+class RuncContainer(JobContainer):
+    """A job container run by runc under a monitor shell (same life cycle as podman's)."""
+
+    def __init__(self, spec: podman_argv.ContainerSpec, bundle: Path, image: ImageInfo,
+                 host: RuncHost, hold_fds: tuple[int, ...] = ()) -> None:
+        super().__init__(spec, hold_fds)
+        self.image_info = image
+        self.host = host
+        self.bundle = bundle
+        self.merged = host.mount_root / spec.name
+        """A new dir whose parents others may traverse; the monitor gives it to the job's root."""
+        self._config: dict[str, Any] = {}
+
+    async def start(self, timeout_s: float) -> None:
+        self._write_bundle()
+        await super().start(timeout_s)
+
+    def _write_bundle(self) -> None:
+        spec, bundle = self.spec, self.bundle
+        bundle.mkdir(mode=0o700)
+        for sub in ("upper", "work", "etc"):
+            (bundle / sub).mkdir()
+        networked = spec.network != "none"
+        hostname = spec.name[-63:].lstrip("-.") or "runner"
+        files = {
+            "hosts": ocispec.hosts_file(hostname, networked),
+            "hostname": hostname + "\n",
+            "resolv.conf": ocispec.resolv_conf(self.host.resolv_conf, networked),
+            "containerenv": ocispec.containerenv(spec.name, spec.image),
+        }
+        for name, text in files.items():
+            (bundle / "etc" / name).write_text(text, encoding="utf-8")
+            (bundle / "etc" / name).chmod(0o644)
+        config = ocispec.oci_config(ocispec.RuncSpec(
+            rootfs=self.merged, hostname=hostname, env=self.image_info.env,
+            id_base=spec.id_base, id_size=spec.id_size, workspace=spec.workspace,
+            project_dir=spec.project_dir, control=spec.control, etc=bundle / "etc",
+            args=(), nofile=self.host.nofile), self.host.seccomp)
+        if networked:
+            config["hooks"] = {"createRuntime": [runcargv.slirp_hook(bundle)]}
+        self._config = config
+
+    def _launch_argv(self, supervisor: str) -> list[str]:
+        bundle = self.bundle
+        self._config["process"]["args"] = ["/bin/sh", "-c", supervisor]
+        (bundle / "config.json").write_text(json.dumps(self._config), encoding="utf-8")
+        overlay = runcargv.overlay_options(list(self.image_info.layers), bundle / "upper",
+                                           bundle / "work", self.spec.id_base,
+                                           self.spec.id_size)
+        return runcargv.monitor_argv(self.host.ns_pid, bundle, self.merged, overlay=overlay,
+                                     runc_root=self.host.state_root, container_id=self.spec.name,
+                                     pidfile=self.spec.pidfile, id_base=self.spec.id_base)
+
+    def _signal_argv(self, signal_name: str) -> list[str]:
+        return runcargv.kill_argv(self.host.ns_pid, self.host.state_root, self.spec.name,
+                                  signal_name)
+
+    async def _remove(self) -> None:
+        code, out = await run_captured(runcargv.delete_argv(
+            self.host.ns_pid, self.host.state_root, [self.spec.name]))
+        if code:
+            raise EngineError(f"runc could not remove container {self.spec.name}: "
+                              f"{out.strip()}")
+
+    async def upper_dir(self) -> Path | None:
+        return self.bundle / "upper"
+
+
+async def remove_run_containers(ns_pid: int, state_root: Path, run_id: str) -> list[str]:
+    """Remove every runc container of run ``run_id`` (one whose runner died)."""
+    code, out = await run_captured(runcargv.list_argv(ns_pid, state_root))
+    if code:
+        return []
+    prefix = f"runner-{run_id}-"
+    ids = [line.strip() for line in out.splitlines() if line.strip().startswith(prefix)]
+    if ids:
+        await run_captured(runcargv.delete_argv(ns_pid, state_root, ids))
+    return ids
