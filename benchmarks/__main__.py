@@ -83,12 +83,14 @@ def timed(action: Callable[[], None], repeat: int) -> float:
     return statistics.median(samples)
 
 
-def exec_pipeline(root: Path, text: str, name: str = "pipeline.yml") -> Callable[[], None]:
+def exec_pipeline(root: Path, text: str, name: str = "pipeline.yml",
+                  engine: str = "auto") -> Callable[[], None]:
     (root / name).write_text(text)
 
     def run() -> None:
         subprocess.run([sys.executable, "-m", "runner", "exec", "--color", "never",
-                        "--cache-dir", str(root / ".cache"), str(root / name)],
+                        "--engine", engine, "--cache-dir", str(root / ".cache"),
+                        str(root / name)],
                        check=True, capture_output=True, timeout=300)
     return run
 
@@ -173,6 +175,11 @@ def exec_rows(base: Path, repeat: int) -> list[tuple[str, str, str]]:
         (base / name).mkdir()
     whole = timed(exec_pipeline(base / "three", THREE_JOBS), repeat)
     rows.append(("3 jobs, 7 steps (runner exec, wall)", f"{whole:.3f} s", "<= 0.5 s"))
+    (base / "three-podman").mkdir()
+    podman_engine = timed(exec_pipeline(base / "three-podman", THREE_JOBS, engine="podman"),
+                          repeat)
+    rows.append(("  same, --engine podman (every job via podman run)",
+                 f"{podman_engine:.3f} s", "(the runc engine's gain)"))
     gitlab = timed(exec_pipeline(base / "gitlab", THREE_JOBS_GITLAB, ".gitlab-ci.yml"),
                    repeat)
     rows.append(("same as .gitlab-ci.yml (runner exec, wall)", f"{gitlab:.3f} s",

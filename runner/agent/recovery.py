@@ -22,6 +22,7 @@ from runner.agent.jobdir import JobDir, abandoned
 from runner.agent.trace import TraceBuffer
 from runner.agent.tracesend import TraceSender
 from runner.coordinator.base import JobChannel
+from runner.engine import runc
 from runner.engine.argv import StoreSpec
 from runner.engine.namespace import NamespaceHelper
 from runner.engine.podman import remove_run_containers
@@ -75,6 +76,11 @@ async def _recover_one(jobdir: JobDir, channel_for: ChannelFor,
             except RunnerError as exc:
                 log.warning("recovery_store_failed", job_id=job_id, error=str(exc),
                             store=None if store is None else str(store.root))
+        try:  # the runc engine's containers of the run: runc, not podman, knows them
+            removed += await runc.remove_run_containers(await helper.pid(),
+                                                        runc.state_root(os.environ), run_id)
+        except RunnerError as exc:
+            log.warning("recovery_runc_failed", job_id=job_id, error=str(exc))
         log.info("recovered_job", job_id=job_id, containers=removed, pods=pods)
         channel = channel_for(str(record.get("runner", "")), job_id, str(record["token"]))
         if channel is not None:

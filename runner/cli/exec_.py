@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from runner.build.access import standard_authfile
 from runner.build.storage import MODES, store_roots
 from runner.cli import EXIT_INTERRUPTED, EXIT_JOB_FAILED, EXIT_OK
+from runner.engine.runc import state_root as runc_state_root
 from runner.errors import HostSetupError, UsageError
 from runner.execute.interrupt import Interruption
 from runner.execute.report import summary_rows
@@ -179,7 +180,7 @@ def _run(args: argparse.Namespace, pipeline: Pipeline) -> int:
         subordinate_ids=min(sum(r.count for r in facts.subuids),
                             sum(r.count for r in facts.subgids)),
         runtime=args.runtime, network=args.network, manual=frozenset(args.manual),
-        engine=_engine(args.engine, facts), runc_state=_slot_dir().parent / "runc",
+        engine=_engine(args.engine, facts), runc_state=runc_state_root(os.environ),
         limits=Limits(memory=args.memory, pids=args.pids_limit, cpus=args.cpus,
                       disk=args.disk_limit),
         controllers=(facts.delegated_controllers & {"memory", "pids", "cpu"}
@@ -209,7 +210,7 @@ def agent_settings(cache_root: Path) -> Settings:
         concurrency=1, color=True, cache_root=cache_root, slot_dir=_slot_dir(),
         subordinate_ids=min(sum(r.count for r in facts.subuids),
                             sum(r.count for r in facts.subgids)),
-        engine=_engine("auto", facts), runc_state=_slot_dir().parent / "runc",
+        engine=_engine("auto", facts), runc_state=runc_state_root(os.environ),
         controllers=(facts.delegated_controllers & {"memory", "pids", "cpu"}
                      if facts.cgroup == "v2" else frozenset()),
     )

@@ -14,10 +14,13 @@ else keeps podman, which pulls, makes pods and sets cgroups.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
 import platform
+import tempfile
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -124,10 +127,6 @@ class RuncHost:
     seccomp: dict[str, Any]
     resolv_conf: str
     nofile: int
-    mount_root: Path
-    """Where job root file systems are mounted: a new 0711 dir in /tmp. runc's init, as the
-    job's root, must reach its root file system along a path that uid may traverse, and a
-    project dir (or pytest's tmp dir, or a 0700 home) need not allow that."""
 
 
 def host_seccomp() -> dict[str, Any]:
@@ -149,13 +148,24 @@ class RuncContainer(JobContainer):
         self.image_info = image
         self.host = host
         self.bundle = bundle
-        self.merged = host.mount_root / spec.name
+        self.merged = Path("/nonexistent")
+        """The root file system's mount point, in a new 0711 dir in /tmp: runc's init, as the
+        job's root, must reach it along a path that uid may traverse, and a project dir (or
+        a 0700 home) need not allow that. The monitor removes both when it is done."""
         """A new dir whose parents others may traverse; the monitor gives it to the job's root."""
         self._config: dict[str, Any] = {}
 
     async def start(self, timeout_s: float) -> None:
-        self._write_bundle()
-        await super().start(timeout_s)
+        mount_dir = Path(tempfile.mkdtemp(prefix="runner-root-"))
+        mount_dir.chmod(0o711)
+        self.merged = mount_dir / "rootfs"
+        try:
+            self._write_bundle()
+            await super().start(timeout_s)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                mount_dir.rmdir()  # only if the monitor never made the mount point
+            raise
 
     def _write_bundle(self) -> None:
         spec, bundle = self.spec, self.bundle
@@ -206,6 +216,12 @@ class RuncContainer(JobContainer):
 
     async def upper_dir(self) -> Path | None:
         return self.bundle / "upper"
+
+
+def state_root(environ: Mapping[str, str]) -> Path:
+    """runc's state dir for runner's containers: per user, in a tmpfs, gone at reboot."""
+    runtime = environ.get("XDG_RUNTIME_DIR")
+    return (Path(runtime) if runtime else Path.home() / ".cache") / "runner" / "runc"
 
 
 async def remove_run_containers(ns_pid: int, state_root: Path, run_id: str) -> list[str]:

@@ -47,11 +47,11 @@ MONITOR_SCRIPT = r"""b=$1 merged=$2 opts=$3 root=$4 id=$5 pidfile=$6 base=$7
 cleanup() {
   [ -s "$b/slirp.pid" ] && kill "$(cat "$b/slirp.pid")" 2>/dev/null
   umount "$merged" 2>/dev/null || umount -l "$merged" 2>/dev/null
-  rmdir "$merged" 2>/dev/null
+  rmdir "$merged" "${merged%/*}" 2>/dev/null
 }
 chown "$base:$base" "$b"/etc/hosts "$b"/etc/hostname "$b"/etc/resolv.conf || exit 125
 mkdir "$merged" || exit 125
-fuse-overlayfs -o "$opts" "$merged" || { rmdir "$merged"; exit 125; }
+fuse-overlayfs -o "$opts" "$merged" || { rmdir "$merged" "${merged%/*}"; exit 125; }
 trap cleanup EXIT
 runc --root "$root" run --bundle "$b" --pid-file "$pidfile" "$id"
 """

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import resource
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -63,19 +61,9 @@ class RunContext:
             resolv = Path("/etc/resolv.conf").read_text(encoding="utf-8")
         except OSError:
             resolv = ""
-        seccomp = host_seccomp()
-        mount_root = Path(tempfile.mkdtemp(prefix="runner-roots-"))
-        mount_root.chmod(0o711)  # see RuncHost.mount_root
-        return RuncHost(ns_pid=await self.helper.pid(), state_root=state, seccomp=seccomp,
-                        resolv_conf=resolv, mount_root=mount_root,
+        return RuncHost(ns_pid=await self.helper.pid(), state_root=state,
+                        seccomp=host_seccomp(), resolv_conf=resolv,
                         nofile=resource.getrlimit(resource.RLIMIT_NOFILE)[1])
-
-    def remove_mount_root(self) -> None:
-        """The run's dir of root file system mount points, once its containers are gone."""
-        task = self._runc_host
-        if task is not None and task.done() and not task.cancelled() and not task.exception():
-            with contextlib.suppress(OSError):
-                task.result().mount_root.rmdir()
 
     async def runc_image(self, ref: str) -> ImageInfo | None:
         """``ref``'s layers and config, asked once per run however many jobs use it."""

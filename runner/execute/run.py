@@ -14,6 +14,7 @@ from pathlib import Path
 
 from runner.build import storage
 from runner.build.builder import BuildEnv
+from runner.engine import runc
 from runner.engine.argv import StoreSpec
 from runner.engine.namespace import NamespaceHelper
 from runner.engine.pods import remove_run_pods
@@ -109,8 +110,7 @@ async def execute(
     try:
         results = await Scheduler(ctx).run()
     finally:
-        await _remove_scratch(layout, helper, settings.runtime, ctx.build_env.store)
-        ctx.remove_mount_root()
+        await _remove_scratch(layout, helper, settings, ctx.build_env.store)
         if own_helper:
             await helper.close()
         (layout.work.parent / f"{layout.run_id}.lock").unlink(missing_ok=True)
@@ -126,16 +126,21 @@ async def execute(
     return results, interruption
 
 
-async def _remove_scratch(layout: RunLayout, helper: NamespaceHelper, runtime: str | None,
+async def _remove_scratch(layout: RunLayout, helper: NamespaceHelper, settings: Settings,
                           store: StoreSpec | None) -> None:
     """This run's scratch dir, and whatever crashed runs of the same state dir left.
 
     Those runs were of this project, so their pods are in its store or the user's.
     """
+    runtime = settings.runtime
     with contextlib.suppress(Exception):
         await helper.remove(layout.work)
         for dead in await sweep_dead_runs(layout.work.parent, layout.run_id, helper):
             stderr_notice(f"removed scratch files left by crashed run {dead}")
+            if settings.runc_state is not None:
+                for name in await runc.remove_run_containers(await helper.pid(),
+                                                             settings.runc_state, dead):
+                    stderr_notice(f"removed container {name} left by crashed run {dead}")
             stores = (None,) if store is None else (None, store)
             for pod in await remove_run_pods(dead, runtime, stores):
                 stderr_notice(f"removed pod {pod} left by crashed run {dead}")

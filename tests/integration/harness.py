@@ -69,8 +69,8 @@ def runc_leftovers() -> list[str]:
     found = [f"runc container {line}" for line in proc.stdout.splitlines()
              if line.startswith("runner-")]
     found += [f"mount {line.split()[4]}" for line in proc.stdout.splitlines()
-              if " fuse.fuse-overlayfs " in line or "/runner-roots-" in line]
-    found += [f"dir {path}" for path in Path(tempfile.gettempdir()).glob("runner-roots-*")]
+              if " fuse.fuse-overlayfs " in line or "/runner-root-" in line]
+    found += [f"dir {path}" for path in Path(tempfile.gettempdir()).glob("runner-root-*")]
     return found
 
 

@@ -24,14 +24,14 @@ PROBE = f"""
           - echo '192.0.2.9 extra' >> /etc/hosts && grep -c extra /etc/hosts
           - touch /in-rootfs && echo rootfs-writable
           - id -u; awk '$1 == 0 {{print "slice", $2}}' /proc/self/uid_map
-          - cat /run/.containerenv | grep engine
+          - test -f /run/.containerenv && echo in-a-container
     """
 
 
 def _probe(project: Project, engine: str) -> list[str]:
     run = project.run("--engine", engine)
     assert run.code == 0, run.out + run.err
-    lines = [line.split("| ", 1)[1] for line in run.out.splitlines() if line.startswith("probe ")]
+    lines = [line.split("| ", 1)[1] for line in run.out.splitlines() if line.startswith("probe | ")]
     return [line for line in lines if not line.startswith(("$ ", "runner: "))]
 
 
@@ -39,7 +39,7 @@ def test_runc_job_is_confined_exactly_as_a_podman_job(project: Project) -> None:
     project.write(PROBE)
     by_podman = _probe(project, "podman")
     by_runc = _probe(project, "runc")
-    assert by_runc[-1] == 'engine="runner"' and by_podman[-1] == 'engine="podman-4.3.1"'
+    assert by_runc[-1] == by_podman[-1] == "in-a-container"
     slices = [line for line in by_runc if line.startswith("slice ")]
     assert slices and slices[0] != "slice 0"
     same = [line for line in by_podman[:-1] if not line.startswith("slice ")]
