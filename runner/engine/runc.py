@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from runner.engine import argv as podman_argv
-from runner.engine import ocispec, runcargv, seccomp
+from runner.engine import ocispec, runcargv, seccomp, store_index
 from runner.engine.podman import JobContainer, run_captured
 from runner.errors import EngineError
 
@@ -75,19 +75,6 @@ def parse_inspect(text: str) -> ImageInfo:
         raise EngineError(f"unexpected podman image inspect output: {exc}") from exc
 
 
-def _listed_id(store_root: Path, ref: str) -> str | None:
-    """The id the store's index gives ``ref`` now (a tag may have moved since we looked)."""
-    try:
-        with (store_root / "overlay-images" / "images.json").open("rb") as file:
-            images = json.load(file)
-    except (OSError, ValueError):
-        return None
-    for image in images if isinstance(images, list) else ():
-        if isinstance(image, dict) and ref in (image.get("names") or ()):
-            return str(image.get("id"))
-    return None
-
-
 async def image_info(ref: str, cache_dir: Path) -> ImageInfo | None:
     """``ref``'s layers and config; None if podman's store does not have it.
 
@@ -95,7 +82,7 @@ async def image_info(ref: str, cache_dir: Path) -> ImageInfo | None:
     index still gives the reference the same id and the layers exist: a
     podman call (~70 ms) only when an image is new or its tag moved.
     """
-    name = ref if ":" in ref.rsplit("/", 1)[-1] or "@" in ref else f"{ref}:latest"
+    name = store_index.tagged(ref)
     path = cache_dir / (hashlib.sha256(name.encode()).hexdigest()[:32] + ".json")
     try:
         cached = ImageInfo.from_json(json.loads(path.read_text(encoding="utf-8")))
@@ -103,7 +90,7 @@ async def image_info(ref: str, cache_dir: Path) -> ImageInfo | None:
         cached = None
     if cached is not None and cached.layers:
         store_root = cached.layers[0].parents[2]
-        if (_listed_id(store_root, name) == cached.image_id
+        if (store_index.listed_id(store_root, "overlay", name) == cached.image_id
                 and all(layer.is_dir() for layer in cached.layers)):
             return cached
     code, out = await run_captured(podman_argv.image_inspect_argv(name))

@@ -9,17 +9,20 @@ the caller asks buildah, whose answer is authoritative.
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 from runner.engine.argv import StoreSpec, registry_of
 
 
-def has_image(store: StoreSpec, ref: str) -> bool | None:
-    """True if ``ref`` is listed by its full name; None when only buildah can tell."""
-    if registry_of(ref) is None:
-        return None  # short names resolve through registries.conf: ask buildah
-    name = ref if ":" in ref.rsplit("/", 1)[-1] or "@" in ref else f"{ref}:latest"
+def tagged(ref: str) -> str:
+    """``ref`` as the store's index names it: ``:latest`` added when no tag or digest is given."""
+    return ref if ":" in ref.rsplit("/", 1)[-1] or "@" in ref else f"{ref}:latest"
+
+
+def listed_id(root: Path, driver: str, name: str) -> str | None:
+    """The id the index of the store at ``root`` gives image ``name`` (as ``tagged`` spells it)."""
     try:
-        with (store.root / f"{store.driver}-images" / "images.json").open("rb") as file:
+        with (root / f"{driver}-images" / "images.json").open("rb") as file:
             images = json.load(file)
     except (OSError, ValueError):
         return None
@@ -27,8 +30,15 @@ def has_image(store: StoreSpec, ref: str) -> bool | None:
         return None
     for image in images:
         if isinstance(image, dict) and name in (image.get("names") or ()):
-            return True
+            return str(image.get("id"))
     return None
+
+
+def has_image(store: StoreSpec, ref: str) -> bool | None:
+    """True if ``ref`` is listed by its full name; None when only buildah can tell."""
+    if registry_of(ref) is None:
+        return None  # short names resolve through registries.conf: ask buildah
+    return True if listed_id(store.root, store.driver, tagged(ref)) is not None else None
 
 
 def has_containers(store: StoreSpec) -> bool | None:
