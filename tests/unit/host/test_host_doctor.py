@@ -280,3 +280,23 @@ def test_errors_filters_error_findings() -> None:
     assert [f.check for f in errors(evaluate(dataclasses.replace(HEALTHY, is_root=True)))] == [
         "user"
     ]
+
+
+def test_engine_finding_names_what_the_runc_engine_lacks_and_the_fix() -> None:
+    assert finding(HEALTHY, "engine").ok
+    f = broken("engine", runc_engine_missing=("/dev/fuse not read-writable",))
+    assert not f.ok and f.severity == "warning"
+    assert "/dev/fuse not read-writable" in f.detail and f.fix == "sudo chmod 666 /dev/fuse"
+    f = broken("engine", runc_engine_missing=("fuse-overlayfs not found",))
+    assert f.fix.startswith("sudo apt-get install") and "fuse-overlayfs" in f.fix
+
+
+def test_asking_for_an_engine_the_host_cannot_run_is_a_host_error() -> None:
+    from runner.cli.exec_ import _engine  # noqa: PLC0415 - the CLI's one rule
+
+    lacking = dataclasses.replace(HEALTHY, runc_engine_missing=("nsenter not found",))
+    assert _engine("auto", HEALTHY) == "runc"
+    assert _engine("auto", lacking) == "podman"
+    assert _engine("podman", HEALTHY) == "podman"
+    with pytest.raises(HostSetupError, match="--engine runc: nsenter not found"):
+        _engine("runc", lacking)
