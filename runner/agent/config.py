@@ -17,6 +17,7 @@ from pathlib import Path
 
 import yaml
 
+from runner.engine.imageref import why_not
 from runner.errors import UserInputError
 from runner.pipeline import yamlsrc
 from runner.pipeline.fields import FieldReader
@@ -212,11 +213,20 @@ class _Reader(FieldReader):
             output_limit_kib=int(self._number(mapping, "output_limit", key, 4096, minimum=1,
                                               whole=True)),
             ca_file=self._path(mapping, "ca_file", key),
-            image=self._str(mapping, "image", key) or "busybox:latest",
+            image=self._image(mapping, key),
             network=self._str(mapping, "network", key),
             runtime=self._str(mapping, "runtime", key),
             limits=self._limits(mapping, key),
         )
+
+    def _image(self, mapping: Map, key: str) -> str:
+        """The default image of jobs that name none: an image reference, checked here."""
+        image = self._str(mapping, "image", key) or "busybox:latest"
+        if (problem := why_not(image)) is not None:
+            found = self.child(mapping, "image", key, "a runner")
+            node, path = (found[0], found[1]) if found else (mapping, key)
+            raise self.fail(node.pos, path, problem)
+        return image
 
     def _limits(self, mapping: Map, key: str) -> Limits:
         found = self.child(mapping, "limits", key, "a runner")

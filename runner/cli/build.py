@@ -17,6 +17,7 @@ import tempfile
 from pathlib import Path
 
 from runner.cli import EXIT_OK
+from runner.engine.imageref import why_not
 from runner.errors import UsageError
 from runner.pipeline.model import Build, Registry
 
@@ -71,6 +72,11 @@ def handle(args: argparse.Namespace) -> int:
         raise UsageError(f"build context {args.context} is not a directory")
     if args.push and not args.tag:
         raise UsageError("--push needs at least one --tag to push to")
+    for option, refs in (("--tag", args.tag), ("--cache-from", args.cache_from),
+                         ("--cache-to", [args.cache_to] if args.cache_to else [])):
+        for ref in refs:
+            if (problem := why_not(ref)) is not None:
+                raise UsageError(f"{option}: {problem}")
     secrets = {name: _env_secret(name) for name in args.secret}
     build = Build(
         context=str(context), containerfile=str(args.file.resolve()) if args.file else None,

@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from runner.engine.imageref import ImageRef
+
 LABEL_RUN = "io.github.runner.run"
 LABEL_JOB = "io.github.runner.job"
 CONTAINER_CAPS = ("CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID", "KILL", "NET_BIND_SERVICE",
@@ -84,7 +86,7 @@ class ContainerSpec:
     """Everything that decides the ``podman run`` of one job container."""
 
     name: str
-    image: str
+    image: ImageRef
     run_id: str
     job: str
     workspace: Path
@@ -110,39 +112,6 @@ def global_options(runtime: str | None, store: StoreSpec | None = None) -> list[
     return [*store_options(store), *(["--runtime", runtime] if runtime else [])]
 
 
-def registry_of(ref: str) -> str | None:
-    """The registry an image reference names (``quay.io``, ``reg:5000``, ``localhost``), if any.
-
-    Docker's rule: the first path component is a registry when it has a dot
-    or a port, or is ``localhost``; otherwise the name is short.
-    """
-    first, sep, _ = ref.partition("/")
-    if sep and ("." in first or ":" in first or first == "localhost"):
-        return first
-    return None
-
-
-def is_image_id(ref: str) -> bool:
-    """An image id (``sha256:...`` or 64 hex digits) names a local image, never a registry's."""
-    return ref.startswith("sha256:") or (
-        len(ref) == 64 and all(c in "0123456789abcdef" for c in ref))
-
-
-def qualified_image(image: str) -> str:
-    """``image`` with its registry written out, Docker's way: ``alpine`` is docker.io's.
-
-    podman matches a short name against *any* local image whose name ends
-    with it, so on a shared store one tenant could pull
-    ``evil.example/library/alpine`` and answer another tenant's ``alpine``.
-    Image ids and names with a registry (or ``localhost/``) stay as written.
-    """
-    if is_image_id(image):
-        return image
-    if registry_of(image) is not None:
-        return image
-    return f"docker.io/{image}" if "/" in image else f"docker.io/library/{image}"
-
-
 def hardening_options() -> list[str]:
     """Options every job and service container gets, whatever containers.conf says.
 
@@ -166,12 +135,14 @@ def job_container_argv(spec: ContainerSpec, supervisor: str) -> list[str]:
     podman 4.3 exits on a proxied signal, so signals go via ``podman kill``.)
     ``--pidfile`` lets us watch PID 1 through a pidfd: its end proves every
     process of the container is gone, well before podman has removed it.
+    Values that come from a tenant (names, the image) are joined to their
+    option or follow ``--``: none can be read as an option (issue 14, H1).
     """
     argv = ["podman", *global_options(spec.runtime, spec.store), "run", "--rm", "--interactive"]
-    argv += ["--name", spec.name]
+    argv.append(f"--name={spec.name}")
     argv += ["--label", f"{LABEL_RUN}={spec.run_id}", "--label", f"{LABEL_JOB}={spec.job}"]
     if spec.pod is not None:
-        argv += ["--pod", spec.pod]
+        argv.append(f"--pod={spec.pod}")
     else:
         mapping = f"0:{spec.id_base}:{spec.id_size}"
         argv += ["--uidmap", mapping, "--gidmap", mapping]
@@ -182,21 +153,21 @@ def job_container_argv(spec: ContainerSpec, supervisor: str) -> list[str]:
         argv += ["--network", spec.network]
     argv += ["--volume", f"{spec.workspace}:{spec.project_dir}"]
     argv += ["--volume", f"{spec.control}:{CONTROL_DIR}"]
-    argv += ["--workdir", "/", "--entrypoint", "/bin/sh", spec.image, "-c", supervisor]
+    argv += ["--workdir", "/", "--entrypoint", "/bin/sh", "--", spec.image, "-c", supervisor]
     return argv
 
 
 def signal_argv(name: str, signal: str, runtime: str | None = None,
                 store: StoreSpec | None = None) -> list[str]:
     """Send ``signal`` to a container's PID 1 (our supervisor)."""
-    return ["podman", *global_options(runtime, store), "kill", "--signal", signal, name]
+    return ["podman", *global_options(runtime, store), "kill", "--signal", signal, "--", name]
 
 
 def force_remove_argv(names: list[str], runtime: str | None = None,
                       store: StoreSpec | None = None) -> list[str]:
     """Remove containers at once (SIGKILL, no grace); unknown names are not an error."""
     return ["podman", *global_options(runtime, store), "rm", "--force", "--ignore", "--time",
-            "0", *names]
+            "0", "--", *names]
 
 
 def list_containers_argv(label: str, store: StoreSpec | None = None) -> list[str]:
@@ -209,7 +180,7 @@ def upper_dir_argv(name: str, runtime: str | None = None,
                    store: StoreSpec | None = None) -> list[str]:
     """Where a running container's own writes go (its overlay upper directory)."""
     return ["podman", *global_options(runtime, store), "inspect", "--format",
-            "{{.GraphDriver.Data.UpperDir}}", name]
+            "{{.GraphDriver.Data.UpperDir}}", "--", name]
 
 
 REMOVE_STORE_SCRIPT = (
@@ -230,9 +201,9 @@ def remove_store_argv(store: StoreSpec) -> list[str]:
             str(store.root), str(store.runroot)]
 
 
-def image_inspect_argv(ref: str) -> list[str]:
+def image_inspect_argv(ref: ImageRef) -> list[str]:
     """The user's store's record of image ``ref`` (layers, config) as JSON."""
-    return ["podman", "image", "inspect", "--format", "json", ref]
+    return ["podman", "image", "inspect", "--format", "json", "--", ref]
 
 
 def unshare_argv(command: list[str]) -> list[str]:

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 
 from runner.engine import podargv
 from runner.engine.argv import StoreSpec, force_remove_argv
+from runner.engine.imageref import ImageRef
 from runner.engine.podargv import PodSpec, ServiceSpec
 from runner.engine.podman import PULL_FAILED, ImageUnavailable, run_captured
 from runner.errors import EngineError
@@ -64,7 +65,7 @@ async def remove_run_pods(run_id: str, runtime: str | None = None,
     return names
 
 
-async def exposed_ports(images: list[str], store: StoreSpec | None = None
+async def exposed_ports(images: list[ImageRef], store: StoreSpec | None = None
                         ) -> dict[str, tuple[int, ...]]:
     """The TCP ports each image's config exposes (what readiness waits for by default)."""
     unique = list(dict.fromkeys(images))

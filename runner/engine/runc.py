@@ -27,6 +27,7 @@ from typing import Any
 
 from runner.engine import argv as podman_argv
 from runner.engine import ocispec, runcargv, seccomp, store_index
+from runner.engine.imageref import ImageRef
 from runner.engine.podman import JobContainer, run_captured
 from runner.errors import EngineError
 
@@ -75,14 +76,14 @@ def parse_inspect(text: str) -> ImageInfo:
         raise EngineError(f"unexpected podman image inspect output: {exc}") from exc
 
 
-async def image_info(ref: str, cache_dir: Path) -> ImageInfo | None:
+async def image_info(ref: ImageRef, cache_dir: Path) -> ImageInfo | None:
     """``ref``'s layers and config; None if podman's store does not have it.
 
     Kept per reference under ``cache_dir`` and trusted while the store's own
     index still gives the reference the same id and the layers exist: a
     podman call (~70 ms) only when an image is new or its tag moved.
     """
-    name = store_index.tagged(ref)
+    name = ImageRef(store_index.tagged(ref))
     path = cache_dir / (hashlib.sha256(name.encode()).hexdigest()[:32] + ".json")
     try:
         cached = ImageInfo.from_json(json.loads(path.read_text(encoding="utf-8")))

@@ -19,7 +19,7 @@ import structlog
 
 from runner.build import storelock
 from runner.build.outputs import job_image, substitute
-from runner.engine.argv import CONTROL_DIR, ContainerSpec, Resources, qualified_image
+from runner.engine.argv import CONTROL_DIR, ContainerSpec, Resources
 from runner.engine.boot import job_script
 from runner.engine.podargv import PodSpec
 from runner.engine.podman import ContainerGone, ImageUnavailable, JobContainer
@@ -27,7 +27,7 @@ from runner.engine.runc import RuncContainer
 from runner.engine.slices import Lease
 from runner.errors import EngineError, UserInputError
 from runner.execute.context import Outcome, RunContext
-from runner.execute.images import Fetcher, ImagePlan, plan_images, tenant_hosts
+from runner.execute.images import Fetcher, ImagePlan, parse_images, plan_images, tenant_hosts
 from runner.execute.keep import keep_results
 from runner.execute.layout import safe_name
 from runner.execute.policy import caches_to_restore
@@ -74,10 +74,11 @@ class JobAttempt:
         missing = sorted(self.job.output_refs() - self.ctx.outputs.keys())
         if missing:
             raise ContainerGone(f"build job {', '.join(missing)} made no image for this job")
-        image, built = job_image(self.job.image, self.ctx.outputs)
-        image = image if built is not None else qualified_image(image)
-        plan = plan_images(image, built, [qualified_image(s.image) for s in self.job.services],
-                           self.ctx.build_env.store, tenant_hosts(self.ctx.pipeline.registries))
+        text, built = job_image(self.job.image, self.ctx.outputs)
+        image, services = parse_images(text, built is not None,
+                                       (s.image for s in self.job.services))
+        plan = plan_images(image, built, services, self.ctx.build_env.store,
+                           tenant_hosts(self.ctx.pipeline.registries))
         store = plan.store
         if store is not None:
             self._store_fd = await storelock.hold(store)
@@ -97,7 +98,7 @@ class JobAttempt:
                 name=f"{name}-pod", run_id=layout.run_id, job=self.job.name,
                 id_base=self._lease.base, hosts=_aliases(self.job),
                 network=settings.network, runtime=settings.runtime, store=store,
-            ), self.job.services, self.work, self._resources())
+            ), self.job.services, services, self.work, self._resources())
             self.ctx.pods.add(self.pod)
             try:
                 await self.pod.create(self._lease.pod_marker)

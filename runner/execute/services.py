@@ -22,7 +22,8 @@ from pathlib import Path
 import structlog
 
 from runner.engine import pods
-from runner.engine.argv import Resources, StoreSpec, qualified_image
+from runner.engine.argv import Resources, StoreSpec
+from runner.engine.imageref import ImageRef
 from runner.engine.namespace import NamespaceHelper
 from runner.engine.podargv import PodSpec, ServiceSpec
 from runner.errors import EngineError
@@ -40,11 +41,13 @@ STATE_EVERY = 10
 class JobPod:
     """The pod of one job attempt and its service containers."""
 
-    def __init__(self, spec: PodSpec, services: Sequence[Service], scratch: Path,
-                 resources: Resources | None = None) -> None:
+    def __init__(self, spec: PodSpec, services: Sequence[Service], images: Sequence[ImageRef],
+                 scratch: Path, resources: Resources | None = None) -> None:
+        """``images`` are the services' images, parsed and qualified (``service_images``)."""
         self.spec = spec
         self.resources = resources or Resources()
         self.services = tuple(services)
+        self.images = tuple(images)
         self.scratch = scratch
         self.names = [f"{spec.name}-svc{index}" for index in range(len(services))]
         self.created = False
@@ -67,11 +70,12 @@ class JobPod:
     async def start_services(self, env: Sequence[tuple[str, str]]) -> None:
         """Start every service at once (their images pull in parallel)."""
         starts = []
-        for index, (name, service) in enumerate(zip(self.names, self.services, strict=True)):
+        for index, (name, service, image) in enumerate(
+                zip(self.names, self.services, self.images, strict=True)):
             env_file = self.scratch / f"service{index}.env"
             _write_env(env_file, [*env, *service.variables])
             starts.append(pods.start_service(self.spec, ServiceSpec(
-                name=name, image=qualified_image(service.image), env_file=env_file,
+                name=name, image=image, env_file=env_file,
                 entrypoint=service.entrypoint, command=service.command,
                 resources=self.resources)))
         results = await asyncio.gather(*starts, return_exceptions=True)
@@ -86,9 +90,11 @@ class JobPod:
         Stops early on Ctrl-C (``canceled``) and for services that have exited.
         """
         exposed = await pods.exposed_ports(
-            [qualified_image(s.image) for s in self.services if not s.ports], self.spec.store)
-        wanted = {name: service.ports or exposed.get(qualified_image(service.image), ())
-                  for name, service in zip(self.names, self.services, strict=True)}
+            [image for s, image in zip(self.services, self.images, strict=True) if not s.ports],
+            self.spec.store)
+        wanted = {name: service.ports or exposed.get(image, ())
+                  for name, service, image in zip(self.names, self.services, self.images,
+                                                  strict=True)}
         ports = sorted({port for listed in wanted.values() for port in listed})
         for name, service in zip(self.names, self.services, strict=True):
             if not wanted[name]:

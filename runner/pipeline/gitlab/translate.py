@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
+from runner.engine.imageref import why_not
 from runner.errors import PipelineError
 from runner.pipeline import yamlsrc
 from runner.pipeline.gitlab import keywords, refs
@@ -309,9 +310,9 @@ class _Translator:
             )
         text, pos, key = spec.image
         name = expand(text, values).strip()
-        if not name or any(c.isspace() for c in name):
-            shown = f"'{name}'" if name else "empty"
-            raise self.reader.fail(
-                pos, key, f"the image of job '{spec.name}' is {shown} after expanding '{text}'"
-            )
+        after = f" after expanding '{text}'" if name != text else ""
+        if not name:
+            raise self.reader.fail(pos, key, f"the image of job '{spec.name}' is empty{after}")
+        if (problem := why_not(name)) is not None:
+            raise self.reader.fail(pos, key, f"the image of job '{spec.name}'{after}: {problem}")
         return name

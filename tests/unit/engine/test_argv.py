@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from runner.engine import argv
+from runner.engine.imageref import qualified_image
 
 
 def _spec(**over: object) -> argv.ContainerSpec:
@@ -22,7 +23,7 @@ def _spec(**over: object) -> argv.ContainerSpec:
 def test_job_container_argv_defaults() -> None:
     """A job container: --rm, own uid/gid slice, no new privileges, no podman log, supervisor."""
     assert argv.job_container_argv(_spec(), "SUP") == [
-        "podman", "run", "--rm", "--interactive", "--name", "runner-r1-build-1",
+        "podman", "run", "--rm", "--interactive", "--name=runner-r1-build-1",
         "--label", "io.github.runner.run=r1", "--label", "io.github.runner.job=build",
         "--uidmap", "0:65537:65536", "--gidmap", "0:65537:65536",
         "--cap-drop", "all", "--cap-add",
@@ -33,7 +34,7 @@ def test_job_container_argv_defaults() -> None:
         "--pidfile", "/p/.runner/work/r1/build.1/pid",
         "--volume", "/p/.runner/work/r1/build.1/ws:/builds/p",
         "--volume", "/p/.runner/work/r1/build.1/ctl:/.runner",
-        "--workdir", "/", "--entrypoint", "/bin/sh", "localhost/busybox", "-c", "SUP",
+        "--workdir", "/", "--entrypoint", "/bin/sh", "--", "localhost/busybox", "-c", "SUP",
     ]
 
 
@@ -47,13 +48,13 @@ def test_job_container_argv_runtime_network_pull() -> None:
 
 def test_signal_argv() -> None:
     """Signals reach the supervisor through podman kill."""
-    assert argv.signal_argv("c1", "TERM") == ["podman", "kill", "--signal", "TERM", "c1"]
+    assert argv.signal_argv("c1", "TERM") == ["podman", "kill", "--signal", "TERM", "--", "c1"]
 
 
 def test_force_remove_argv() -> None:
     """Force removal kills at once and ignores names already gone."""
     assert argv.force_remove_argv(["a", "b"]) == [
-        "podman", "rm", "--force", "--ignore", "--time", "0", "a", "b",
+        "podman", "rm", "--force", "--ignore", "--time", "0", "--", "a", "b",
     ]
     assert argv.force_remove_argv(["a"], "runc")[:3] == ["podman", "--runtime", "runc"]
 
@@ -73,13 +74,13 @@ def test_unshare_argv() -> None:
 
 def test_qualified_image_writes_docker_hub_out() -> None:
     """Short names are docker.io's: podman's local short-name match must never decide."""
-    assert argv.qualified_image("alpine") == "docker.io/library/alpine"
-    assert argv.qualified_image("alpine:3.20") == "docker.io/library/alpine:3.20"
-    assert argv.qualified_image("team/app:1") == "docker.io/team/app:1"
-    assert argv.qualified_image("localhost/busybox:latest") == "localhost/busybox:latest"
-    assert argv.qualified_image("quay.io/x/y") == "quay.io/x/y"
-    assert argv.qualified_image("reg:5000/x") == "reg:5000/x"
-    assert argv.qualified_image("sha256:" + "a" * 64) == "sha256:" + "a" * 64
+    assert qualified_image("alpine") == "docker.io/library/alpine"
+    assert qualified_image("alpine:3.20") == "docker.io/library/alpine:3.20"
+    assert qualified_image("team/app:1") == "docker.io/team/app:1"
+    assert qualified_image("localhost/busybox:latest") == "localhost/busybox:latest"
+    assert qualified_image("quay.io/x/y") == "quay.io/x/y"
+    assert qualified_image("reg:5000/x") == "reg:5000/x"
+    assert qualified_image("sha256:" + "a" * 64) == "sha256:" + "a" * 64
 
 
 def test_store_spec_round_trips_through_json() -> None:
