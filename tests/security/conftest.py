@@ -25,6 +25,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.agent.conftest import agent, gl, repo  # noqa: F401 - attacks through the agent
 from tests.integration.conftest import project, tenants  # noqa: F401 - same fixtures here
 from tests.integration.harness import Project
 
