@@ -1,4 +1,4 @@
-"""The image reference grammar every tenant-named image goes through (``runner.engine.imageref``)."""
+"""The image reference grammar every image a tenant names goes through (``imageref``)."""
 
 from __future__ import annotations
 
