@@ -25,6 +25,20 @@ def container_project_dir(root: Path) -> str:
     return f"/builds/{name or 'project'}"
 
 
+def builds_dir(full_path: str, fallback: str) -> str:
+    """``/builds/<group>/<project>`` for a project path a coordinator sent (``fallback`` if none).
+
+    The result is a mount target in podman's ``--volume SRC:DST`` and a
+    variable's value; a ``:`` or ``,`` in it would add mount options, a
+    ``..`` would climb. GitLab's own paths hold none of these, but the text is
+    a coordinator's: each component keeps letters, digits, '_', '.' and '-'
+    (others become '_'), and empty, '.' and '..' components are dropped.
+    """
+    parts = (re.sub(r"[^A-Za-z0-9_.-]", "_", part) for part in full_path.split("/"))
+    kept = [part for part in parts if part not in ("", ".", "..")]
+    return "/builds/" + ("/".join(kept) or fallback)
+
+
 class When(enum.Enum):
     """When a job runs, judged on the outcome of the jobs upstream of it.
 
