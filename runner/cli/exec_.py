@@ -21,6 +21,7 @@ from runner.execute.report import summary_rows
 from runner.execute.results import Settings
 from runner.execute.run import execute, stderr_notice
 from runner.logs.console import Console
+from runner.logs.pipe import GuardedStream
 from runner.logs.summary import render
 from runner.pipeline.model import Limits
 from runner.pipeline.sizes import parse_size
@@ -187,7 +188,7 @@ def _run(args: argparse.Namespace, pipeline: Pipeline) -> int:
                      if facts.cgroup == "v2" else frozenset()),
     )
     settings = with_build_settings(settings, args.build_storage, os.environ)
-    console = Console(sys.stdout.buffer, [job.name for job in pipeline.jobs], color=color)
+    interruption = Interruption()
 
     def told(interruption: Interruption) -> None:
         if interruption.killing.is_set():
@@ -195,10 +196,14 @@ def _run(args: argparse.Namespace, pipeline: Pipeline) -> int:
         else:
             stderr_notice("stopping: running after_script (Ctrl-C again to stop at once)")
 
-    results, interruption = asyncio.run(execute(pipeline, settings, console, os.environ, told))
-    sys.stdout.write("\n" + render(summary_rows(results), color=color))
-    sys.stdout.flush()
-    if interruption.canceling.is_set():
+    # A closed stdout (`runner exec | head -1`) stops the run quietly, as SIGPIPE would.
+    stdout = GuardedStream(sys.stdout.buffer, interruption.request)
+    console = Console(stdout, [job.name for job in pipeline.jobs], color=color)
+    results, _ = asyncio.run(execute(pipeline, settings, console, os.environ, told,
+                                     interruption=interruption, signals=True))
+    stdout.write(("\n" + render(summary_rows(results), color=color)).encode())
+    stdout.flush()
+    if interruption.canceling.is_set() or stdout.closed_by_reader:
         return EXIT_INTERRUPTED
     return EXIT_JOB_FAILED if any(result.failed for result in results) else EXIT_OK
 

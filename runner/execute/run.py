@@ -48,14 +48,17 @@ async def execute(
     on_interrupt: Callable[[Interruption], None] | None = None,
     *,
     interruption: Interruption | None = None,
+    signals: bool | None = None,
     helper: NamespaceHelper | None = None,
 ) -> tuple[list[JobResult], Interruption]:
     """Run ``pipeline``; returns per-job results and whether the user interrupted it.
 
     Given an ``interruption``, the caller owns cancelling (the agent: its
-    coordinator says when) and no signal handler is installed: the process's
-    signals are the caller's too. Given a ``helper``, it is used and left
-    running (the agent keeps one for all its jobs: starting one costs ~0.1 s).
+    coordinator says when) and no signal handler is installed unless
+    ``signals`` asks for one: the process's signals are the caller's too
+    (``runner exec`` keeps both: SIGINT, SIGTERM and a closed stdout stop it).
+    Given a ``helper``, it is used and left running (the agent keeps one for
+    all its jobs: starting one costs ~0.1 s).
     """
     secrets = resolve_secrets(pipeline, environ)
     check_registries(pipeline)
@@ -92,7 +95,7 @@ async def execute(
         ) from exc
     own_helper = helper is None
     helper = helper or NamespaceHelper.started()
-    own_signals = interruption is None
+    own_signals = interruption is None if signals is None else signals
     interruption = interruption or Interruption()
     slices = SliceAllocator(settings.slot_dir, settings.subordinate_ids)
     ctx = RunContext(pipeline, settings, layout, helper, files, secrets, console, interruption,

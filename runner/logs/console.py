@@ -6,15 +6,23 @@ waits for its newline (or the end of its job) so two jobs never share one.
 
 from __future__ import annotations
 
-from typing import BinaryIO
+from typing import Protocol
 
 _PALETTE = (36, 33, 35, 32, 34, 91, 96, 93, 95, 92, 94)
+
+
+class Stream(Protocol):
+    """What the console writes to: a binary file, or ``pipe.GuardedStream`` around one."""
+
+    def write(self, data: bytes, /) -> int: ...
+
+    def flush(self) -> None: ...
 
 
 class Console:
     """Writes prefixed job lines and runner notices to one binary stream."""
 
-    def __init__(self, stream: BinaryIO, job_names: list[str], *, color: bool) -> None:
+    def __init__(self, stream: Stream, job_names: list[str], *, color: bool) -> None:
         self._stream = stream
         self._color = color
         width = max((len(name) for name in job_names), default=0)
