@@ -14,6 +14,7 @@ import os
 from pathlib import Path
 
 from runner.pipeline import stages, values, yamlsrc
+from runner.pipeline.bounds import check_jobs
 from runner.pipeline.fields import FieldReader
 from runner.pipeline.model import Pipeline, Registry, SecretSource, Spot
 from runner.pipeline.native_build import BuildReader
@@ -68,6 +69,7 @@ class _Parser(FieldReader):
         jobs_map = self.expect_map(entry.value, "jobs", "'jobs'")
         if not len(jobs_map):
             raise self.fail(entry.value.pos, "jobs", "'jobs' is empty; add at least one job")
+        check_jobs(str(self.path), len(jobs_map))
         reader = JobReader(
             self.source, TopLevel(default_image, variables, variable_pos, stage_names, secrets)
         )

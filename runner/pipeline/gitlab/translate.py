@@ -26,6 +26,7 @@ from typing import Protocol
 from runner.engine.imageref import why_not
 from runner.errors import PipelineError
 from runner.pipeline import yamlsrc
+from runner.pipeline.bounds import check_jobs
 from runner.pipeline.gitlab import keywords, refs
 from runner.pipeline.gitlab.artifacts import artifacts_for
 from runner.pipeline.gitlab.cache import KeyDigests, caches_for
@@ -140,6 +141,7 @@ class _Translator:
         )
         # Read every job even when workflow says no pipeline: a broken file is still reported.
         specs = [read_job(ctx, job, body) for job, body in composed.jobs]
+        check_jobs(reader.file, sum(len(spec.instances) for spec in specs))
         if not created:
             return self.result((), stages)
         wide = _Shared(git, tuple(shared), globals_, workflow_vars)
