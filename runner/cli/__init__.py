@@ -8,11 +8,13 @@ for errors are decided here and nowhere else.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 
 from runner import __version__
 from runner.errors import Fault, RunnerError
+from runner.host.identity import adopt_runtime_dir
 
 EXIT_OK = 0
 EXIT_JOB_FAILED = 1
@@ -66,6 +68,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SystemExit as exc:  # argparse already printed its one-paragraph error
         return EXIT_OK if exc.code == 0 else EXIT_USER_INPUT
     log.configure(verbosity=args.verbose)
+    if os.geteuid() != 0:  # root is refused or re-executed with the user's own (refuse_root)
+        adopt_runtime_dir(os.environ, os.getuid())
     try:
         code: int = args.func(args)
     except RunnerError as exc:
