@@ -12,6 +12,7 @@ import os
 import re
 import secrets
 import string
+import urllib.parse
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -92,8 +93,14 @@ def new_system_id() -> str:
     return "r_" + "".join(secrets.choice(alphabet) for _ in range(12))
 
 
-def load(path: Path, *, missing_ok: bool = False) -> AgentConfig:
-    """Read and check the config; with ``missing_ok`` a missing file is an empty config."""
+def load(path: Path, *, missing_ok: bool = False, private: bool = True) -> AgentConfig:
+    """Read and check the config; with ``missing_ok`` a missing file is an empty config.
+
+    With ``private``, a config that holds tokens and that other users may read
+    is refused, as ssh refuses such a private key: the tokens take jobs, and
+    their secrets, from GitLab. ``register`` and ``unregister`` rewrite it
+    0600 instead (``save``).
+    """
     try:
         text = yamlsrc.read_text(path)
     except UserInputError:
@@ -102,7 +109,24 @@ def load(path: Path, *, missing_ok: bool = False) -> AgentConfig:
         raise
     if all(not line.strip() or line.lstrip().startswith("#") for line in text.splitlines()):
         return AgentConfig(path=path, system_id=new_system_id())  # nothing but comments
-    return _Reader(yamlsrc.load_text(text, str(path))).config(path)
+    config = _Reader(yamlsrc.load_text(text, str(path))).config(path)
+    if private and config.runners:
+        mode = path.stat().st_mode & 0o777
+        if mode & 0o077:
+            raise UserInputError(
+                f"{path} holds runner tokens but has mode {mode:04o}, so other users can read"
+                f" them; run: chmod 600 {path}")
+    return config
+
+
+def url_problem(url: str) -> str | None:
+    """Why ``url`` cannot be a GitLab URL (``gitlab.example.com`` lacks its scheme), or None."""
+    parts = urllib.parse.urlsplit(url)
+    if parts.scheme in ("http", "https") and parts.hostname:
+        return None
+    if not parts.scheme or not parts.netloc:
+        return f"{url!r} is not a URL; write it with its scheme: https://{url.split('://')[-1]}"
+    return f"{url!r} is not an http(s) URL; write it like https://gitlab.example.com"
 
 
 def save(config: AgentConfig) -> None:
@@ -203,6 +227,9 @@ class _Reader(FieldReader):
         self.check_keys(mapping, RUNNER_KEYS, key, "in a runner")
         name = self._str(mapping, "name", key, required=True) or ""
         url = self._str(mapping, "url", key, required=True) or ""
+        if (problem := url_problem(url)) is not None:
+            node, path, _ = self.child(mapping, "url", key, "a runner") or (mapping, key, "")
+            raise self.fail(node.pos, path, problem)
         token = self._str(mapping, "token", key, required=True) or ""
         return RunnerEntry(
             name=name, url=url, token=token,

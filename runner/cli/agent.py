@@ -69,6 +69,10 @@ def _secret_arg(value: str, env: str) -> str:
 def _check_register_args(args: argparse.Namespace) -> None:
     """Refuse bad options before GitLab is asked: a legacy registration creates the runner
     there, and a config ``runner agent`` cannot load must never be written."""
+    from runner.agent.config import url_problem  # noqa: PLC0415
+
+    if (problem := url_problem(args.url)) is not None:
+        raise UsageError(f"--url {problem}")
     if args.concurrent is not None and args.concurrent < 1:
         raise UsageError("--concurrent must be at least 1")
     if args.limit < 0:
@@ -95,7 +99,7 @@ def handle_register(args: argparse.Namespace) -> int:
 
     _check_register_args(args)
     path = _config_path(args)
-    cfg = agentconfig.load(path, missing_ok=True)
+    cfg = agentconfig.load(path, missing_ok=True, private=False)  # save() makes it 0600
 
     async def talk() -> agentconfig.RunnerEntry:
         async with GitLabClient(args.url, ca_file=args.ca_file) as client:
@@ -142,7 +146,7 @@ def handle_unregister(args: argparse.Namespace) -> int:
     from runner.coordinator.gitlab.client import GitLabClient  # noqa: PLC0415
 
     path = _config_path(args)
-    cfg = agentconfig.load(path)
+    cfg = agentconfig.load(path, private=False)  # save() makes it 0600
     chosen = [r for r in cfg.runners if args.name in (None, r.name)]
     if not chosen:
         raise UsageError(f"{path} has no runner named {args.name!r}")
