@@ -125,7 +125,8 @@ def url_problem(url: str) -> str | None:
     if parts.scheme in ("http", "https") and parts.hostname:
         return None
     if not parts.scheme or not parts.netloc:
-        return f"{url!r} is not a URL; write it with its scheme: https://{url.split('://')[-1]}"
+        host = url.rsplit("://", maxsplit=1)[-1]
+        return f"{url!r} is not a URL; write it with its scheme: https://{host}"
     return f"{url!r} is not an http(s) URL; write it like https://gitlab.example.com"
 
 
