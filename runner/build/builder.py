@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from runner.build import access, containerfile, storelock
-from runner.build.diagnose import explain_build, explain_push
+from runner.build.diagnose import PIPELINE_ADVICE, Advice, explain_build, explain_push
 from runner.build.outputs import BuildOutput
 from runner.engine import buildah, store_index
 from runner.engine.argv import StoreSpec
@@ -42,6 +42,8 @@ class BuildEnv:
     """An auth file the user named; None lets buildah look in the standard places."""
     standard_authfile: Path | None = None
     """The user's standard auth file, the base pipeline credentials are added to."""
+    advice: Advice = PIPELINE_ADVICE
+    """How a failure's message says to fix a registry's access (the pipeline's or the CLI's)."""
 
 
 async def build_image(
@@ -105,7 +107,7 @@ async def build_image(
         argv = push_argv(image_id, destination, digestfile, plan.for_push(destination), env.store)
         done = await buildah.run(argv, sink)
         if done.code != 0 or not digestfile.is_file():
-            raise BuildFailed(explain_push(done, destination, registries))
+            raise BuildFailed(explain_push(done, destination, registries, env.advice))
         pushed.append((destination, digestfile.read_text().strip()))
         notice(f"runner: pushed {destination}@{pushed[-1][1]}")
     return BuildOutput(image_id, build.tags, tuple(pushed), env.store)
