@@ -69,14 +69,22 @@ SLIRP_HOOK_SCRIPT = r"""b=$1
 pid=$(tr -d ' \n' | sed -n 's/.*"pid":\([0-9]*\).*/\1/p')
 [ -n "$pid" ] || { echo "runner: no pid in runc's state" >&2; exit 1; }
 rm -f "$b/ready"; mkfifo "$b/ready"
-slirp4netns OPTIONS --ready-fd=3 "$pid" tap0 3>"$b/ready" </dev/null >"$b/slirp.log" 2>&1 &
+unshare --mount --propagation private slirp4netns OPTIONS --ready-fd=3 "$pid" tap0 \
+  3>"$b/ready" </dev/null >"$b/slirp.log" 2>&1 &
 echo $! > "$b/slirp.pid"
 ok=$(head -c 1 < "$b/ready")
 [ "$ok" = 1 ] || { echo "runner: slirp4netns failed:" >&2; cat "$b/slirp.log" >&2; exit 1; }
 """
 """runc's ``createRuntime`` hook: slirp4netns on the new network namespace, ready before start.
 
-slirp4netns's output goes to a file: runc waits for the hook's pipes to close.
+The hook runs in podman's mount namespace, where ``$XDG_RUNTIME_DIR/netns``
+(every pod's network namespace) is a shared mount. slirp4netns's sandbox
+makes ``/`` private only non-recursively and then detaches the old root, so
+started there it unmounted every pod's namespace file, in podman's namespace
+too: pods could no longer be removed and ``podman ps`` failed. So it starts
+in a mount namespace of its own made private recursively first (``unshare``
+execs it: ``$!`` is slirp4netns), as podman does. Its output goes to a file:
+runc waits for the hook's pipes to close.
 """
 
 

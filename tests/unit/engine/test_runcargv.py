@@ -57,3 +57,11 @@ def test_slirp_hook_has_podmans_options_and_waits_for_ready() -> None:
             "--enable-seccomp --enable-ipv6 --ready-fd=3") in script
     assert "OPTIONS" not in script
     assert hook["timeout"] == 30
+
+
+def test_slirp4netns_starts_in_a_private_mount_namespace_of_its_own() -> None:
+    """Its sandbox's unmounts must not reach podman's shared netns mounts (H4)."""
+    start = [line for line in runcargv.SLIRP_HOOK_SCRIPT.splitlines()
+             if "slirp4netns OPTIONS" in line]
+    assert start == ['unshare --mount --propagation private slirp4netns OPTIONS --ready-fd=3 '
+                     '"$pid" tap0 \\']
