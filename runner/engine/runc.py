@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from runner.engine import argv as podman_argv
-from runner.engine import ocispec, runcargv, seccomp, store_index
+from runner.engine import childenv, ocispec, runcargv, seccomp, store_index
 from runner.engine.podman import JobContainer, run_captured
 from runner.errors import EngineError
 
@@ -190,13 +190,17 @@ class RuncContainer(JobContainer):
                                      runc_root=self.host.state_root, container_id=self.spec.name,
                                      pidfile=self.spec.pidfile, id_base=self.spec.id_base)
 
+    def _child_env(self) -> dict[str, str]:
+        """The monitor, runc and fuse-overlayfs read nothing of runner's environment."""
+        return childenv.helper_env(os.environ)
+
     def _signal_argv(self, signal_name: str) -> list[str]:
         return runcargv.kill_argv(self.host.ns_pid, self.host.state_root, self.spec.name,
                                   signal_name)
 
     async def _remove(self) -> None:
         code, out = await run_captured(runcargv.delete_argv(
-            self.host.ns_pid, self.host.state_root, [self.spec.name]))
+            self.host.ns_pid, self.host.state_root, [self.spec.name]), env=self._child_env())
         if code:
             raise EngineError(f"runc could not remove container {self.spec.name}: "
                               f"{out.strip()}")
