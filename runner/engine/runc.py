@@ -19,6 +19,7 @@ import hashlib
 import json
 import os
 import platform
+import signal
 import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -176,7 +177,7 @@ class RuncContainer(JobContainer):
             project_dir=spec.project_dir, control=spec.control, etc=bundle / "etc",
             args=(), nofile=self.host.nofile), self.host.seccomp)
         if networked:
-            config["hooks"] = {"createRuntime": [runcargv.slirp_hook(bundle)]}
+            config["hooks"] = {"createRuntime": [runcargv.slirp_hook(bundle, spec.run_id)]}
         self._config = config
 
     def _launch_argv(self, supervisor: str) -> list[str]:
@@ -216,12 +217,46 @@ def state_root(environ: Mapping[str, str]) -> Path:
 
 
 async def remove_run_containers(ns_pid: int, state_root: Path, run_id: str) -> list[str]:
-    """Remove every runc container of run ``run_id`` (one whose runner died)."""
-    code, out = await run_captured(runcargv.list_argv(ns_pid, state_root))
-    if code:
-        return []
-    prefix = f"runner-{run_id}-"
-    ids = [line.strip() for line in out.splitlines() if line.strip().startswith(prefix)]
+    """Remove every runc container of run ``run_id`` (one whose runner died) and stop the
+    slirp4netns its containers' hooks started (``stop_slirps``)."""
+    env = childenv.helper_env(os.environ)
+    code, out = await run_captured(runcargv.list_argv(ns_pid, state_root), env=env)
+    ids: list[str] = []
+    if not code:
+        prefix = f"runner-{run_id}-"
+        ids = [line.strip() for line in out.splitlines() if line.strip().startswith(prefix)]
     if ids:
-        await run_captured(runcargv.delete_argv(ns_pid, state_root, ids))
+        await run_captured(runcargv.delete_argv(ns_pid, state_root, ids), env=env)
+    stop_slirps(run_id)
     return ids
+
+
+def stop_slirps(run_id: str, proc: Path = Path("/proc")) -> list[int]:
+    """SIGKILL each slirp4netns started for run ``run_id``; the pids signalled.
+
+    Only for a run that is gone: its monitors may have died before they could
+    stop slirp4netns, or lost its pid file with the scratch dir. A process is
+    recognised by its environment (``runcargv.SLIRP_RUN_VAR``), read after a
+    pidfd pins it, so a reused pid is never signalled and no other run's
+    slirp4netns is touched.
+    """
+    mark = f"{runcargv.SLIRP_RUN_VAR}={run_id}".encode()
+    stopped = []
+    for entry in proc.iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            if (entry / "comm").read_text().strip() != "slirp4netns":
+                continue
+            pidfd = os.pidfd_open(int(entry.name))
+        except OSError:
+            continue
+        try:
+            if mark in (entry / "environ").read_bytes().split(b"\0"):
+                signal.pidfd_send_signal(pidfd, signal.SIGKILL)
+                stopped.append(int(entry.name))
+        except OSError:
+            pass  # gone meanwhile, or not ours to read
+        finally:
+            os.close(pidfd)
+    return stopped

@@ -16,6 +16,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from runner.engine.childenv import DEFAULT_PATH
+
 SLIRP_OPTIONS = ("--configure", "--mtu=65520", "--disable-host-loopback", "--enable-sandbox",
                  "--enable-seccomp", "--enable-ipv6")
 """podman 4.3's slirp4netns options for a rootless container."""
@@ -87,12 +89,16 @@ execs it: ``$!`` is slirp4netns), as podman does. Its output goes to a file:
 runc waits for the hook's pipes to close.
 """
 
+SLIRP_RUN_VAR = "RUNNER_RUN"
+"""Set in slirp4netns's environment to the run's id: the sweep of a crashed run finds that
+run's slirp4netns by it once the pid file went with the scratch dir (``runc.stop_slirps``)."""
 
-def slirp_hook(bundle: Path) -> dict[str, object]:
+
+def slirp_hook(bundle: Path, run_id: str) -> dict[str, object]:
     """The OCI hook entry that networks the container (see ``SLIRP_HOOK_SCRIPT``)."""
     script = SLIRP_HOOK_SCRIPT.replace("OPTIONS", " ".join(SLIRP_OPTIONS))
     return {"path": "/bin/sh", "args": ["sh", "-c", script, "hook", str(bundle)],
-            "env": ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"],
+            "env": [f"PATH={DEFAULT_PATH}", f"{SLIRP_RUN_VAR}={run_id}"],
             "timeout": 30}
 
 
