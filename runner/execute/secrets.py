@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping, MutableMapping
 
+from runner.engine.childenv import KEPT
 from runner.errors import UserInputError
 from runner.logs.mask import MIN_SECRET_LEN
 from runner.pipeline.model import Pipeline
@@ -54,8 +55,11 @@ def withhold_from_children(pipeline: Pipeline,
     conmon, slirp4netns, buildah, git) inherits the environment and keeps it
     readable in ``/proc/PID/environ`` for its whole life, while jobs get their
     secrets only through their scripts. A secret no job lists is dropped too.
+    ``childenv.KEPT`` names (PATH, HOME...) stay: without them nothing could
+    start, and every child gets them anyway.
     """
-    names = sorted({secret.env for secret in pipeline.secrets if secret.env is not None})
+    names = sorted({secret.env for secret in pipeline.secrets
+                    if secret.env is not None and secret.env not in KEPT})
     for name in names:
         environ.pop(name, None)
     return names

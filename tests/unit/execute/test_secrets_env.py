@@ -21,3 +21,12 @@ def test_every_env_secret_is_dropped_listed_by_a_job_or_not(tmp_path: Path) -> N
     assert environ == {"HOME": "/home/u", "PATH": "/usr/bin"}
     assert values == {"USED": "deploy-token-value", "IDLE": "other-token-value",
                       "FILE": "file-secret-value", "INLINE": "inline-secret-value"}
+
+
+def test_names_every_child_needs_stay(tmp_path: Path) -> None:
+    """A secret read from HOME (odd, but the pipeline's choice) must not break podman."""
+    pipeline = Pipeline(tmp_path / "pipeline.yml", tmp_path, (), secrets=(
+        SecretSource("ODD", env="HOME"), SecretSource("TOKEN", env="DEPLOY_TOKEN")))
+    environ = {"HOME": "/home/some-user", "DEPLOY_TOKEN": "deploy-token-value"}
+    assert withhold_from_children(pipeline, environ) == ["DEPLOY_TOKEN"]
+    assert environ == {"HOME": "/home/some-user"}
