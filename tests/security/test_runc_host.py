@@ -132,11 +132,11 @@ def _comm(pid: int) -> str:
         return ""
 
 
-def _slirps_of(runner_pid: int) -> list[int]:
+def slirps_of(runner_pid: int) -> list[int]:
     return [pid for pid in _descendants(runner_pid) if _comm(pid) == "slirp4netns"]
 
 
-def _alive(pid: int) -> bool:
+def slirp_alive(pid: int) -> bool:
     try:
         state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
     except OSError:
@@ -155,11 +155,11 @@ def test_sweep_after_sigkill_stops_the_dead_runs_slirp4netns(project: Project) -
     try:
         with project.start("--engine", "runc") as proc:
             wait_for_line(proc, "napping")
-            slirps = _slirps_of(proc.pid)
+            slirps = slirps_of(proc.pid)
             assert len(slirps) == 1
             proc.kill()
             proc.communicate(timeout=30)
-        assert _alive(slirps[0])  # the job still runs: nothing has stopped it yet
+        assert slirp_alive(slirps[0])  # the job still runs: nothing has stopped it yet
         project.write(f"""
             version: 1
             jobs:
@@ -169,12 +169,12 @@ def test_sweep_after_sigkill_stops_the_dead_runs_slirp4netns(project: Project) -
         assert run.code == 0, run.out + run.err
         assert "left by crashed run" in run.err
         deadline = time.monotonic() + WAIT_S
-        while _alive(slirps[0]) and time.monotonic() < deadline:
+        while slirp_alive(slirps[0]) and time.monotonic() < deadline:
             time.sleep(0.2)
-        assert not _alive(slirps[0])
+        assert not slirp_alive(slirps[0])
     finally:
         for pid in slirps:
-            if _alive(pid):
+            if slirp_alive(pid):
                 os.kill(pid, signal.SIGKILL)
 
 
