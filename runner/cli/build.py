@@ -86,6 +86,8 @@ def handle(args: argparse.Namespace) -> int:
             if (problem := why_not(ref)) is not None:
                 raise UsageError(f"{option}: {problem}")
     secrets = {name: _env_secret(name) for name in args.secret}
+    for name in secrets:  # read now: buildah and its children need not inherit them
+        os.environ.pop(name)
     build = Build(
         context=str(context), containerfile=str(args.file.resolve()) if args.file else None,
         tags=tuple(args.tag), args=_pairs(args.build_arg, "--build-arg"),

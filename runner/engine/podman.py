@@ -18,6 +18,7 @@ from pathlib import Path
 import structlog
 
 from runner.engine import argv as podman_argv
+from runner.engine import childenv
 from runner.engine.boot import supervisor_script
 from runner.engine.frames import Exited, FrameSplitter, Output, Ready
 from runner.engine.initwatch import InitWatch
@@ -78,6 +79,7 @@ class JobContainer:
             # podman inherits the slice lease's fd: the flock then lasts as long as the
             # container, even if runner itself dies, so no new job gets a live slice.
             pass_fds=self._hold_fds,
+            env=self._child_env(),
         )
         self._reader = asyncio.create_task(self._pump())
         try:
@@ -124,7 +126,7 @@ class JobContainer:
         if proc is None or proc.returncode is not None:
             return
         signal_name = "USR2" if hard else "TERM"
-        code, out = await run_captured(self._signal_argv(signal_name))
+        code, out = await run_captured(self._signal_argv(signal_name), env=self._child_env())
         if code:
             log.warning("signal_failed", container=self.spec.name, signal=signal_name,
                         output=out.strip())
@@ -198,6 +200,11 @@ class JobContainer:
         """The process that runs the container until it is removed (``podman run --rm``)."""
         return podman_argv.job_container_argv(self.spec, supervisor)
 
+    def _child_env(self) -> dict[str, str] | None:
+        """The environment of the launch and signal commands; None: runner's own (podman's
+        configuration comes from there)."""
+        return None
+
     def _signal_argv(self, signal_name: str) -> list[str]:
         return podman_argv.signal_argv(self.spec.name, signal_name, self.spec.runtime,
                                        self.spec.store)
@@ -249,14 +256,15 @@ class JobContainer:
             self._stderr = (self._stderr + chunk)[-8192:]
 
 
-async def run_captured(argv: list[str]) -> tuple[int, str]:
-    """Run a short podman command; its exit code and merged output."""
+async def run_captured(argv: list[str], env: dict[str, str] | None = None) -> tuple[int, str]:
+    """Run a short podman command (in ``env``, default runner's); its exit code and output."""
     proc = await asyncio.create_subprocess_exec(
         *argv,
         stdin=asyncio.subprocess.DEVNULL,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.STDOUT,
         start_new_session=True,
+        env=env,
     )
     out, _ = await proc.communicate()
     return proc.returncode or 0, out.decode("utf-8", "replace")
@@ -276,16 +284,18 @@ async def spawn_unshared_python(module: str) -> asyncio.subprocess.Process:
     """Start ``python -m module`` inside podman's user namespace, on pipes.
 
     PYTHONPATH names our own package directory so the helper imports this very
-    copy of runner, however it was installed.
+    copy of runner, however it was installed. podman unshare passes its whole
+    environment on, so the helper is started with only what it needs (``childenv``).
     """
     package_parent = str(Path(__file__).resolve().parents[2])
+    env = childenv.helper_env(os.environ, PYTHONDONTWRITEBYTECODE="1",
+                              PYTHONPATH=package_parent)
     return await asyncio.create_subprocess_exec(
-        *podman_argv.unshare_argv([sys.executable, "-m", module]),
+        *podman_argv.unshare_argv(childenv.with_only(env, [sys.executable, "-m", module])),
         stdin=asyncio.subprocess.PIPE,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
         start_new_session=True,
-        env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1", "PYTHONPATH": package_parent},
     )
 
 

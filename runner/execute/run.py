@@ -25,7 +25,7 @@ from runner.execute.interrupt import Interruption
 from runner.execute.layout import RunLayout, clashing_names
 from runner.execute.results import JobResult, Settings
 from runner.execute.scheduler import Scheduler
-from runner.execute.secrets import resolve_secrets
+from runner.execute.secrets import resolve_secrets, withhold_from_children
 from runner.execute.source import STATE_DIR, source_files, without_secret_files
 from runner.execute.statedir import check_state_dir, open_new
 from runner.execute.sweep import hold_run_lock, sweep_dead_runs
@@ -61,6 +61,7 @@ async def execute(
     all its jobs: starting one costs ~0.1 s).
     """
     secrets = resolve_secrets(pipeline, environ)
+    withhold_from_children(pipeline)
     check_registries(pipeline)
     clashes = clashing_names(job.name for job in pipeline.jobs)
     if clashes:
