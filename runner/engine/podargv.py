@@ -107,6 +107,24 @@ def exposed_ports_argv(images: list[ImageRef], store: StoreSpec | None = None) -
             "{{json .Config.ExposedPorts}}", "--", *images]
 
 
+REBIND_NETNS_SCRIPT = (
+    'for f; do grep -qF " $f " /proc/self/mountinfo || unshare --net mount --bind'
+    ' /proc/self/ns/net "$f"; done')
+"""Put an empty network namespace on each netns file that is no longer a mount."""
+
+
+def rebind_netns_argv(paths: list[Path]) -> list[str]:
+    """In podman's namespace, mount a fresh network namespace on netns files podman lost.
+
+    A pod's netns file under ``$XDG_RUNTIME_DIR/netns`` is a bind mount of the
+    namespace, in podman's mount namespace. When the mount is gone (a run
+    killed at the wrong moment, ``/run`` cleaned, or a process that detached
+    it), podman refuses every later call on the pod: "unknown FS magic".
+    An empty namespace there is enough for podman to tear the pod down.
+    """
+    return ["podman", "unshare", "sh", "-c", REBIND_NETNS_SCRIPT, "sh", *map(str, paths)]
+
+
 def logs_argv(name: str, tail: int, store: StoreSpec | None = None) -> list[str]:
     """The last ``tail`` lines a container wrote."""
     return ["podman", *store_options(store), "logs", "--tail", str(tail), "--", name]

@@ -32,7 +32,7 @@ from runner.execute.keep import keep_results
 from runner.execute.layout import safe_name
 from runner.execute.policy import caches_to_restore
 from runner.execute.results import JobStatus
-from runner.execute.services import READY_TIMEOUT_S, JobPod, remove_stale_pod
+from runner.execute.services import READY_TIMEOUT_S, JobPod, clean_slot
 from runner.logs.joblog import JobLog
 from runner.pipeline.model import Job, RetryOn
 from runner.pipeline.sizes import show_size
@@ -83,15 +83,10 @@ class JobAttempt:
         if store is not None:
             self._store_fd = await storelock.hold(store)
         await self._fetch_images(plan)
-        self._lease = await self.ctx.slices.lease()
         try:
-            stale = await remove_stale_pod(self._lease.pod_marker, settings.runtime)
+            self._lease = await clean_slot(self.ctx.slices, settings.runtime, self.joblog.notice)
         except EngineError as exc:
-            raise ContainerGone(f"a pod left on this job's uid slice could not be removed: "
-                                f"{exc}") from exc
-        if stale:
-            self.joblog.notice(f"runner: removed pod {stale}, left on this job's uid slice by "
-                               "a run that ended without cleaning up")
+            raise ContainerGone(str(exc)) from exc
         name = layout.container_name(self.job.name, self.attempt)
         if self.job.services:
             self.pod = JobPod(PodSpec(

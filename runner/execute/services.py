@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import shlex
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -25,7 +26,8 @@ from runner.engine import pods
 from runner.engine.argv import Resources, StoreSpec
 from runner.engine.imageref import ImageRef
 from runner.engine.namespace import NamespaceHelper
-from runner.engine.podargv import PodSpec, ServiceSpec
+from runner.engine.podargv import PodSpec, ServiceSpec, pod_remove_argv
+from runner.engine.slices import Lease, SliceAllocator
 from runner.errors import EngineError
 from runner.pipeline.model import Service
 
@@ -156,6 +158,36 @@ class JobPod:
             self.marker = None
 
 
+async def clean_slot(slices: SliceAllocator, runtime: str | None,
+                     notice: Callable[[str], None]) -> Lease:
+    """A uid slot with no pod left on it: stale pods are removed, or their slot set aside.
+
+    A slot whose pod podman cannot remove is not used again in this run, and
+    the job log says once what to run; the job takes the next slot.
+    """
+    while True:
+        lease = await slices.lease()
+        try:
+            stale = await remove_stale_pod(lease.pod_marker, runtime)
+        except StalePod as exc:
+            slices.put_aside(lease)
+            notice(f"runner: warning: {exc}; this job uses another uid slot (the pod's will"
+                   f" not be used again in this run). Remove it with: {exc.command}")
+            continue
+        if stale:
+            notice(f"runner: removed pod {stale}, left on this job's uid slice by a run that"
+                   " ended without cleaning up")
+        return lease
+
+
+class StalePod(EngineError):
+    """A pod left on a uid slot that podman could not remove; ``command`` removes it by hand."""
+
+    def __init__(self, text: str, command: str) -> None:
+        super().__init__(text)
+        self.command = command
+
+
 async def remove_stale_pod(marker: Path | None, runtime: str | None) -> str | None:
     """Remove the pod a slice's marker names, if any; its name.
 
@@ -171,7 +203,13 @@ async def remove_stale_pod(marker: Path | None, runtime: str | None) -> str | No
         return None
     stale, store = _read_marker(text)
     if stale:
-        await pods.remove_pod(stale, runtime, store)
+        try:
+            await pods.remove_pod(stale, runtime, store)
+        except EngineError as exc:
+            said = str(exc).splitlines()[0] if str(exc) else ""
+            command = shlex.join(pod_remove_argv(stale, runtime, store))
+            raise StalePod(f"pod {stale} was left on uid slot marker {marker.name} and podman"
+                           f" could not remove it ({said[:300]})", command) from exc
     marker.unlink(missing_ok=True)
     return stale or None
 

@@ -109,3 +109,12 @@ def test_job_container_resources() -> None:
                               "--pids-limit", "64"]
     assert "--cpus" not in got
     assert Resources().options() == []
+
+
+def test_rebind_netns_mounts_an_empty_namespace_on_each_lost_file() -> None:
+    paths = [Path("/run/user/1001/netns/netns-a"), Path("/run/user/1001/netns/netns-b")]
+    assert podargv.rebind_netns_argv(paths) == [
+        "podman", "unshare", "sh", "-c",
+        'for f; do grep -qF " $f " /proc/self/mountinfo || unshare --net mount --bind'
+        ' /proc/self/ns/net "$f"; done',
+        "sh", "/run/user/1001/netns/netns-a", "/run/user/1001/netns/netns-b"]
