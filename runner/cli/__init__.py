@@ -37,6 +37,13 @@ def exit_code_for(error: RunnerError) -> int:
     return _FAULT_EXIT[error.fault]
 
 
+def error_text(error: RunnerError) -> str:
+    """``runner: error: ...`` and, if the error has one, ``runner: hint: ...`` (no class names:
+    they tell the person at the terminal nothing)."""
+    text = f"runner: error: {error}"
+    return text if error.hint is None else f"{text}\nrunner: hint: {error.hint}"
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argparse tree with every subcommand registered."""
     from runner.cli import agent, build, doctor, exec_, prune  # noqa: PLC0415 - fast --version
@@ -73,7 +80,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         code: int = args.func(args)
     except RunnerError as exc:
-        print(f"runner: {type(exc).__name__}: {exc}", file=sys.stderr)
+        print(error_text(exc), file=sys.stderr)
         return exit_code_for(exc)
     except KeyboardInterrupt:
         print("runner: interrupted", file=sys.stderr)

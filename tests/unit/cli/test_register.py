@@ -97,7 +97,7 @@ def test_register_with_a_bad_token(gl: FakeGitLab, config: Path,
                                    capsys: pytest.CaptureFixture[str]) -> None:
     assert register(gl, config, token="glrt-wrongToken000000") == 4
     line = one_paragraph_error(capsys.readouterr().err)
-    assert line.startswith("runner: CoordinatorError: GitLab refused checking the runner token: "
+    assert line.startswith("runner: error: GitLab refused checking the runner token: "
                            "HTTP 403, the token is not valid")
     assert "glrt-wrongToken000000" not in line
     assert not config.exists()
