@@ -9,18 +9,20 @@ import socket
 from pathlib import Path
 
 from runner.cli import EXIT_OK
+from runner.cli.helptext import explain
 from runner.errors import UsageError
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the three subcommands."""
-    agent = sub.add_parser("agent", help="take jobs from GitLab and run them, each in its own "
-                           "rootless container (a gitlab-runner without a Docker daemon)")
+    agent = explain(sub.add_parser("agent", help="take jobs from GitLab and run them, each in"
+                                   " its own rootless container (a gitlab-runner without a Docker"
+                                   " daemon)"), "agent")
     _config_arg(agent)
     agent.set_defaults(func=handle_agent)
 
-    reg = sub.add_parser("register", help="register this machine as a GitLab runner and write "
-                         "the agent config")
+    reg = explain(sub.add_parser("register", help="register this machine as a GitLab runner"
+                                 " and write the agent config"), "register")
     _config_arg(reg)
     reg.add_argument("--url", required=True, help="GitLab URL, e.g. https://gitlab.example.com")
     token = reg.add_mutually_exclusive_group(required=True)
@@ -39,7 +41,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     reg.add_argument("--ca-file", type=Path, help="CA bundle for a GitLab with a private CA")
     reg.set_defaults(func=handle_register)
 
-    unreg = sub.add_parser("unregister", help="remove a runner from GitLab and the config")
+    unreg = explain(sub.add_parser("unregister", help="remove a runner from GitLab and the"
+                                   " config"), "unregister")
     _config_arg(unreg)
     unreg.add_argument("--name", help="the runner to remove (default: the only one)")
     unreg.set_defaults(func=handle_unregister)

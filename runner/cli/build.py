@@ -21,6 +21,7 @@ import tempfile
 from pathlib import Path
 
 from runner.cli import EXIT_OK
+from runner.cli.helptext import explain
 from runner.engine.argv import StoreSpec, store_options
 from runner.engine.imageref import why_not
 from runner.errors import UsageError
@@ -34,7 +35,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = sub.add_parser(
         "build", help="build (and push) an image rootlessly with buildah",
         description="Build an image from a Containerfile/Dockerfile as this user, in a user "
-        "namespace, with no daemon and no privileged socket; optionally push it.")
+        "namespace, with no daemon and no privileged socket; optionally push it. The image"
+        " goes to your own podman store unless --build-storage project.")
+    explain(parser, "build")
     parser.add_argument("context", nargs="?", type=Path, default=Path(),
                         help="build context directory (default: .)")
     parser.add_argument("-f", "--file", type=Path,

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from runner.build.access import standard_authfile
 from runner.build.storage import MODES, store_roots
 from runner.cli import EXIT_INTERRUPTED, EXIT_JOB_FAILED, EXIT_OK
+from runner.cli.helptext import explain
 from runner.engine.runc import state_root as runc_state_root
 from runner.errors import HostSetupError, UsageError
 from runner.execute.interrupt import Interruption
@@ -35,8 +36,8 @@ DEFAULT_FILES = ("pipeline.yml", ".gitlab-ci.yml")
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the ``exec`` subcommand."""
-    parser = sub.add_parser("exec", help="run a pipeline file locally, each job in its own "
-                            "rootless container")
+    parser = explain(sub.add_parser("exec", help="run a pipeline file locally, each job in its"
+                                    " own rootless container"), "exec")
     parser.add_argument("pipeline", nargs="?",
                         help=f"pipeline file (default: {' or '.join(DEFAULT_FILES)} here)")
     parser.add_argument("jobs", nargs="*", metavar="JOB",
@@ -111,7 +112,9 @@ def _pipeline_file(given: Path | None) -> Path:
         if Path(name).is_file():
             return Path(name)
     raise UsageError(f"no pipeline file given and none of {', '.join(DEFAULT_FILES)} "
-                     "found in the current directory")
+                     "found in the current directory").with_hint(
+        "name the file (runner exec path/to/pipeline.yml, or .gitlab-ci.yml), or run this in"
+        " the project's directory; `runner exec --help` shows the options")
 
 
 def _cache_root(given: Path | None) -> Path:
