@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Protocol
 
 from runner.engine.imageref import why_not
-from runner.errors import PipelineError
+from runner.errors import PipelineError, collecting, raise_all
 from runner.pipeline import yamlsrc
 from runner.pipeline.bounds import check_jobs
 from runner.pipeline.gitlab import keywords, refs
@@ -139,8 +139,14 @@ class _Translator:
             frozenset(job for job, _ in composed.jobs),
             KeyDigests(self.root),
         )
-        # Read every job even when workflow says no pipeline: a broken file is still reported.
-        specs = [read_job(ctx, job, body) for job, body in composed.jobs]
+        # Read every job even when workflow says no pipeline: a broken file is still reported,
+        # every broken job of it at once (as GitLab's lint lists every error).
+        specs: list[JobSpec] = []
+        errors: list[PipelineError] = []
+        for job, body in composed.jobs:
+            with collecting(errors):
+                specs.append(read_job(ctx, job, body))
+        raise_all(errors)
         check_jobs(reader.file, sum(len(spec.instances) for spec in specs))
         if not created:
             return self.result((), stages)
