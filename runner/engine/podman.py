@@ -27,6 +27,8 @@ log = structlog.get_logger(__name__)
 
 OutputSink = Callable[[bytes], None]
 _READ_CHUNK = 65536
+KILL_WAIT_S = 10.0
+"""How long PID 1 may take to die of a SIGKILL (every process of its namespace dies first)."""
 
 
 class ContainerGone(EngineError):
@@ -160,8 +162,7 @@ class JobContainer:
             log.debug("container_emptied", container=self.spec.name)
             return
         log.warning("container_did_not_exit", container=self.spec.name, grace_s=grace_s)
-        await self._remove()
-        await self.reap()
+        await self.kill()
 
     async def reap(self) -> None:
         """Wait until podman has exited (and so removed the container)."""
@@ -181,18 +182,42 @@ class JobContainer:
         text = out.strip()
         return Path(text) if code == 0 and text.startswith("/") else None
 
-    async def kill(self) -> None:
-        """Remove the container at once, whatever it is doing.
+    @property
+    def ended(self) -> bool:
+        """No process of the container is left (or it never started): it runs nothing more."""
+        proc = self._proc
+        return proc is None or proc.returncode is not None or self._emptied
 
-        Nothing to remove once podman exited, nor once PID 1 ended (podman is
-        removing it already; a second removal would only race with it).
+    async def kill(self) -> None:
+        """End the container at once, whatever it is doing; returns once it is removed.
+
+        First SIGKILL to PID 1 through its pidfd: the kernel's own doing, which
+        a job cannot delay by stopping or tracing PID 1 and which needs no
+        podman lock. Nothing to remove once podman exited, nor once PID 1 ended
+        (podman is removing it already; a second removal would only race with
+        it); else podman (or runc) removes it, SIGKILL included.
         """
         proc = self._proc
+        if proc is not None and proc.returncode is None and not self._emptied:
+            self._emptied = await self._kill_init()
         if proc is None or (proc.returncode is None and not self._emptied):
             await self._remove()
         if proc is not None and proc.stdin is not None:
             proc.stdin.close()
         await self.reap()
+
+    async def _kill_init(self) -> bool:
+        """SIGKILL PID 1 through its pidfd; whether it has ended (within ``KILL_WAIT_S``)."""
+        init = self._init
+        if init is None or not init.kill():
+            return False
+        try:
+            await asyncio.wait_for(init.ended(), KILL_WAIT_S)
+        except TimeoutError:
+            log.warning("init_survived_sigkill", container=self.spec.name)
+            return False
+        log.debug("container_killed", container=self.spec.name)
+        return True
 
     def _launch_argv(self, supervisor: str) -> list[str]:
         """The process that runs the container until it is removed (``podman run --rm``)."""

@@ -242,7 +242,9 @@ class JobAttempt:
         outcome = await self._section(container, "script.sh", self.job.timeout_s, True)
         if outcome.status is JobStatus.TIMED_OUT:
             self.joblog.notice(f"runner: job timed out after {self.job.timeout_s:g}s")
-        if self.job.after_script and not self.ctx.interruption.killing.is_set():
+        if container.ended and self.job.after_script:
+            self.joblog.notice("runner: after_script not run: the job's container was killed")
+        elif self.job.after_script and not self.ctx.interruption.killing.is_set():
             after = await self._section(
                 container, f"after-{_after_status(outcome.status)}.sh",
                 self.ctx.settings.after_script_timeout_s, False
@@ -415,19 +417,33 @@ class JobAttempt:
         return min(cap, self.limits.disk) if self.limits.disk else cap
 
     async def _stop_script(self, container: JobContainer, task: asyncio.Task[int]) -> int | None:
-        """TERM the script; KILL it after the grace period or on a second Ctrl-C."""
+        """TERM the script; KILL it after the grace period; end the container after another.
+
+        TERM and KILL go through the supervisor (PID 1), so that after_script
+        can still run; but the job can stop PID 1 (``ptrace``), so if the
+        script has not ended one more grace period later, or on a second
+        Ctrl-C, the container itself is killed from outside (``kill``), without
+        any cooperation from inside. Its exit status is then unknown (None).
+        """
         await container.interrupt()
         kill = asyncio.create_task(self.ctx.interruption.killing.wait())
         try:
-            done, _ = await asyncio.wait({task, kill}, timeout=self.ctx.settings.kill_grace_s,
-                                         return_when=asyncio.FIRST_COMPLETED)
-            if task in done:
-                return task.result()
-            if kill in done:
-                await container.kill()
+            for hard in (True, False):
+                done, _ = await asyncio.wait({task, kill}, timeout=self.ctx.settings.kill_grace_s,
+                                             return_when=asyncio.FIRST_COMPLETED)
+                if task in done:
+                    return task.result()
+                if kill in done:
+                    await container.kill()
+                    return await task  # the container is gone: the job is "killed"
+                if hard:
+                    await container.interrupt(hard=True)
+            self.joblog.notice("runner: the job's container did not stop its script; killing "
+                               "the container")
+            await container.kill()
+            with contextlib.suppress(ContainerGone):
                 return await task
-            await container.interrupt(hard=True)
-            return await task
+            return None
         finally:
             kill.cancel()
 

@@ -1,0 +1,110 @@
+"""A job tries to outlive its timeout by stopping the supervisor that should end it.
+
+Every job container's PID 1 is runner's supervisor (``runner.engine.boot``);
+the TERM and USR2 runner sends at a timeout, a Ctrl-C or an agent's cancel
+go to it, and it passes them on. The job runs as root in the container, so
+it may ``ptrace(PTRACE_ATTACH, 1)``: PID 1 is then stopped, every signal
+but SIGKILL waits for a tracer that never lets it through, and a runner that
+waits for the supervisor's answer waits forever. What must end the job is a
+SIGKILL from outside the container, whose PID 1's death takes its whole PID
+namespace with it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.integration.harness import Project
+from tests.security.conftest import IMAGE, host_pids_with, token
+
+pytestmark = pytest.mark.podman
+
+RUN_TIMEOUT_S = 120
+"""Far more than timeout + two grace periods: only a run that hangs takes this long."""
+
+ATTACH_C = r"""
+#include <signal.h>
+#include <stdio.h>
+#include <sys/ptrace.h>
+#include <unistd.h>
+
+/* Stop the container's PID 1 (runner's supervisor) and keep it stopped. */
+int main(void) {
+    signal(SIGTERM, SIG_IGN);
+    signal(SIGINT, SIG_IGN);
+    signal(SIGHUP, SIG_IGN);
+    if (ptrace(PTRACE_ATTACH, 1, 0, 0) != 0) {
+        perror("ptrace");
+        return 1;
+    }
+    puts("attached-to-pid-1");
+    fflush(stdout);
+    for (;;)
+        pause();
+}
+"""
+
+
+def _attach_program(where: Path) -> None:
+    """Compile the attacker statically (busybox has no ptrace tool and no libc to link)."""
+    if shutil.which("gcc") is None:
+        pytest.skip("gcc is needed to build the ptrace attacker")
+    source = where.with_suffix(".c")
+    source.write_text(ATTACH_C)
+    subprocess.run(["gcc", "-static", "-O1", "-o", str(where), str(source)], check=True,
+                   timeout=120, capture_output=True)
+    source.unlink()
+
+
+def _kill_stuck_containers(project: Project) -> None:
+    """Only when the run hung: SIGKILL every job container's PID 1, so nothing outlives the test."""
+    for pidfile in (project.state / "work").glob("*/*/pid"):
+        with contextlib.suppress(OSError, ValueError):
+            os.kill(int(pidfile.read_text().strip()), signal.SIGKILL)
+
+
+@pytest.mark.parametrize("engine", ["runc", "podman"])
+def test_job_that_stops_pid_1_still_ends_at_its_timeout(project: Project, engine: str) -> None:
+    """A job ptrace-stops its container's PID 1 and ignores TERM itself: at its timeout
+    (2 s) runner still ends it (SIGKILL from outside, after the grace periods), reports it
+    timed out, and leaves no container and no process of it behind."""
+    marker = token("stuck")
+    _attach_program(project.root / "attach")
+    project.write(f"""
+        version: 1
+        jobs:
+          stuck:
+            image: {IMAGE}
+            timeout: 2s
+            script:
+              - trap '' TERM INT
+              - ./attach {marker}
+            after_script: ["echo after-script-ran"]
+        """)
+    with project.start("--engine", engine) as proc:
+        try:
+            out, err = proc.communicate(timeout=RUN_TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            _kill_stuck_containers(project)
+            out, err = proc.communicate(timeout=60)
+            pytest.fail(f"runner was still waiting {RUN_TIMEOUT_S}s after a 2s timeout:\n"
+                        f"{out}{err}")
+    log = project.log("stuck")
+    assert "attached-to-pid-1" in log, log  # the attack really stopped PID 1
+    assert proc.returncode == 1, out + err
+    assert "job timed out after 2s" in log, log
+    result = json.loads((project.state / "result.json").read_text())
+    assert result["jobs"][0]["status"] == "timed out", result
+    deadline = time.monotonic() + 10
+    while host_pids_with(marker) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert host_pids_with(marker) == []
