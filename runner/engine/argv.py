@@ -6,6 +6,8 @@ in review as a changed expectation.
 
 from __future__ import annotations
 
+import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -178,6 +180,7 @@ def job_container_argv(spec: ContainerSpec, supervisor: str) -> list[str]:
     argv += hardening_options()
     argv += ["--log-driver", "none", f"--pull={spec.pull}", "--pidfile", str(spec.pidfile)]
     argv += spec.resources.options()
+    argv += bounded_writes_options(spec.resources)
     if spec.network and spec.pod is None:
         argv += ["--network", spec.network]
     argv += ["--volume", f"{spec.workspace}:{spec.project_dir}"]
@@ -205,11 +208,49 @@ def list_containers_argv(label: str, store: StoreSpec | None = None) -> list[str
             f"label={label}", "--format", "{{.Names}}"]
 
 
-def upper_dir_argv(name: str, runtime: str | None = None,
-                   store: StoreSpec | None = None) -> list[str]:
-    """Where a running container's own writes go (its overlay upper directory)."""
-    return ["podman", *global_options(runtime, store), "inspect", "--format",
-            "{{.GraphDriver.Data.UpperDir}}", name]
+def bounded_writes_options(resources: Resources) -> list[str]:
+    """Keep a job container's writes where its disk limit counts them, or small.
+
+    An image's ``VOLUME`` would be an anonymous volume outside the overlay
+    upper dir: ``--image-volume ignore`` leaves such paths in the container's
+    own layer (as the runc engine does). On cgroup v1, podman puts a writable
+    tmpfs without a size at /sys/fs/cgroup (RAM, half the host's, for the
+    taking); masked, it is an empty read-only dir, as under the runc engine.
+    A job with cgroup limits (possible only on v2, with a cgroup2 mount and no
+    such tmpfs) keeps it, so that its tools can read their limits.
+    """
+    argv = ["--image-volume", "ignore"]
+    if resources == Resources():
+        argv += ["--security-opt", "mask=/sys/fs/cgroup"]
+    return argv
+
+
+def written_paths_argv(name: str, runtime: str | None = None,
+                       store: StoreSpec | None = None) -> list[str]:
+    """A container's record as JSON: where its own writes go (see ``written_dirs``)."""
+    return ["podman", *global_options(runtime, store), "container", "inspect", "--format",
+            "json", name]
+
+
+def written_dirs(inspect_json: str) -> list[Path]:
+    """Host dirs holding what a container can write outside its mounted volumes.
+
+    Its overlay upper dir, and the dirs of the files podman bind-mounts
+    read-write into it: /etc/hosts, /etc/resolv.conf (a pod's infra
+    container's, for a job in a pod), /etc/hostname and /run/.containerenv
+    (beside the hostname file). Empty if ``inspect_json`` is not podman's;
+    podman's own warnings before the JSON are skipped.
+    """
+    start = re.search(r"^\[", inspect_json, re.MULTILINE)  # podman may warn first
+    try:
+        doc = json.loads(inspect_json[start.start() if start else 0:])[0]
+        upper = ((doc.get("GraphDriver") or {}).get("Data") or {}).get("UpperDir")
+        files = [doc.get(key) for key in ("HostsPath", "ResolvConfPath", "HostnamePath")]
+    except (ValueError, IndexError, TypeError, AttributeError):
+        return []
+    dirs = [Path(upper)] if isinstance(upper, str) else []
+    dirs += [Path(path).parent for path in files if isinstance(path, str)]
+    return list(dict.fromkeys(p for p in dirs if p.is_absolute() and p != Path("/")))
 
 
 REMOVE_STORE_SCRIPT = (

@@ -175,12 +175,14 @@ class JobContainer:
             self._init.close()
         log.debug("container_removed", container=self.spec.name)
 
-    async def upper_dir(self) -> Path | None:
-        """The directory the container's own writes go to; None if podman does not say."""
-        code, out = await run_captured(podman_argv.upper_dir_argv(
+    async def written_dirs(self) -> list[Path]:
+        """Host dirs the container writes to besides its volumes (``argv.written_dirs``).
+
+        Empty if podman does not say (the caller then counts what it knows).
+        """
+        code, out = await run_captured(podman_argv.written_paths_argv(
             self.spec.name, self.spec.runtime, self.spec.store))
-        text = out.strip()
-        return Path(text) if code == 0 and text.startswith("/") else None
+        return podman_argv.written_dirs(out) if code == 0 else []
 
     @property
     def ended(self) -> bool:

@@ -27,6 +27,7 @@ from runner.engine.runc import RuncContainer
 from runner.engine.slices import Lease
 from runner.errors import EngineError, UserInputError
 from runner.execute.context import Outcome, RunContext
+from runner.execute.diskwatch import DiskWatch
 from runner.execute.images import Fetcher, ImagePlan, plan_images, tenant_hosts
 from runner.execute.keep import keep_results
 from runner.execute.layout import safe_name
@@ -35,11 +36,8 @@ from runner.execute.results import JobStatus
 from runner.execute.services import READY_TIMEOUT_S, JobPod, remove_stale_pod
 from runner.logs.joblog import JobLog
 from runner.pipeline.model import Job, RetryOn
-from runner.pipeline.sizes import show_size
 
 log = structlog.get_logger(__name__)
-
-DISK_POLL_S = 2.0
 
 
 class JobAttempt:
@@ -58,8 +56,8 @@ class JobAttempt:
         self.container: JobContainer | None = None
         self.pod: JobPod | None = None
         self.limits = job.limits.capped(ctx.settings.limits)
-        self._upper: Path | None = None
-        """The container's overlay upper dir, found once (disk limit only)."""
+        self._disk = (DiskWatch(ctx.helper, self.limits.disk, [self.workspace, self.control],
+                                joblog.notice) if self.limits.disk else None)
         self._lease: Lease | None = None
         self._store_fd: int | None = None
         """Held while the job uses a tenant store (``storelock.hold``)."""
@@ -359,8 +357,8 @@ class JobAttempt:
         stop = asyncio.create_task(
             (interruption.canceling if cancelable else interruption.killing).wait()
         )
-        disk = self.limits.disk
-        watch = asyncio.create_task(self._watch_disk(container, disk)) if disk else None
+        disk = self._disk
+        watch = asyncio.create_task(disk.watch(container)) if disk else None
         try:
             done, _ = await asyncio.wait({task, stop} | ({watch} if watch else set()),
                                          timeout=timeout_s, return_when=asyncio.FIRST_COMPLETED)
@@ -381,35 +379,15 @@ class JobAttempt:
             if not task.done():
                 task.cancel()
 
-    async def _ended(self, container: JobContainer, code: int, disk: int | None) -> Outcome:
+    async def _ended(self, container: JobContainer, code: int, disk: DiskWatch | None) -> Outcome:
         """A script that ended by itself: its exit code, unless it went over its disk limit."""
-        if disk and await self._over_disk_limit(container, disk):
+        if disk and await disk.over(container):
             # one last look: a burst between two polls must not get through
             return Outcome(JobStatus.FAILED, code, note="disk limit exceeded",
                            failure=RetryOn.SCRIPT_FAILURE)
         if code == 0:
             return Outcome(JobStatus.SUCCESS, code)
         return Outcome(JobStatus.FAILED, code, failure=RetryOn.SCRIPT_FAILURE)
-
-    async def _watch_disk(self, container: JobContainer, limit: int) -> None:
-        """Return once the job's workspace and container writes take more than ``limit``.
-
-        Polled (rootless podman has no disk quota on ext4/overlay); a job can
-        overshoot by what it writes in one interval, which the host must spare.
-        """
-        while not await self._over_disk_limit(container, limit):
-            await asyncio.sleep(DISK_POLL_S)
-
-    async def _over_disk_limit(self, container: JobContainer, limit: int) -> bool:
-        """Whether the workspace and the container's own writes take more than ``limit``."""
-        if self._upper is None:
-            self._upper = await container.upper_dir() or self.workspace
-        used = await self.ctx.helper.disk_usage(self.workspace, self._upper)
-        if used <= limit:
-            return False
-        self.joblog.notice(f"runner: the job uses {show_size(used)} of disk, more than its "
-                           f"limit of {show_size(limit)}; stopping it")
-        return True
 
     def _result_budget(self) -> int:
         """What one artifacts or cache collect may copy: the host's cap, or the job's disk."""

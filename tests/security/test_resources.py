@@ -17,6 +17,7 @@ import re
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -168,6 +169,113 @@ def test_disk_burst_between_polls_is_caught(project: Project) -> None:
                if path.is_file())
     assert kept <= 16 << 20, kept
     assert run.code == 1, run.out + run.err
+
+
+FILL_MB = 400
+VOLUME_IMAGE = "localhost/runner-security-volume:latest"
+
+
+def _bytes_under(top: Path) -> int:
+    return sum(path.lstat().st_blocks * 512 for path in top.rglob("*"))
+
+
+@pytest.mark.parametrize("engine", ["runc", "podman"])
+@pytest.mark.parametrize("target", ["/.runner/fill", "/etc/hosts"])
+def test_disk_limit_counts_control_dir_and_etc_files(project: Project, engine: str,
+                                                     target: str) -> None:
+    """A job writes 400 MB, past its 50 MB disk limit, into places outside its workspace
+    and its container's own layer: the control dir (``/.runner``) and a bind-mounted /etc
+    file. It must fail for its disk use (or its write must fail), and nothing of what it
+    wrote may stay on the host."""
+    project.write(f"""
+        version: 1
+        jobs:
+          fill:
+            image: {IMAGE}
+            limits: {{disk: 50m}}
+            script:
+              - dd if=/dev/zero of={target} bs=1M count={FILL_MB} 2>&1 | tail -n 1
+              - ls -ls {target}
+              - echo fill-ended
+        """)
+    run = project.run("--engine", engine)
+    log = project.log("fill")
+    assert run.code == 1, run.out + run.err
+    result = json.loads((project.state / "result.json").read_text())["jobs"][0]
+    assert result["status"] == "failed", (result, log)
+    wrote_it = "fill-ended" in log.splitlines()
+    if result.get("note") != "disk limit exceeded":  # else the write itself must have failed
+        assert not wrote_it and re.search(r"No space left|Read-only", log), (result, log)
+    assert _bytes_under(project.state) < 50 << 20
+
+
+@pytest.fixture(scope="module")
+def volume_image(busybox_image: str) -> Iterator[str]:
+    """busybox declaring ``VOLUME /data``: podman would make that an anonymous volume."""
+    def buildah(*args: str) -> str:
+        done = subprocess.run(["buildah", *args], capture_output=True, text=True, timeout=120,
+                              check=False)
+        assert done.returncode == 0, f"buildah {' '.join(args)}: {done.stderr}"
+        return done.stdout.strip()
+
+    container = buildah("from", "--pull=never", "--quiet", busybox_image)
+    try:
+        buildah("config", "--volume", "/data", container)
+        buildah("commit", "--quiet", "--rm", container, VOLUME_IMAGE)
+    except BaseException:
+        subprocess.run(["buildah", "rm", container], capture_output=True, timeout=120,
+                       check=False)
+        raise
+    yield VOLUME_IMAGE
+    subprocess.run(["podman", "rmi", "--force", "--ignore", VOLUME_IMAGE], capture_output=True,
+                   timeout=120, check=False)
+
+
+@pytest.mark.parametrize("engine", ["runc", "podman"])
+def test_disk_limit_counts_an_image_volume(project: Project, engine: str,
+                                           volume_image: str) -> None:
+    """An image's ``VOLUME`` is no way around the disk limit: 400 MB written there under a
+    50 MB limit fail the job."""
+    project.write(f"""
+        version: 1
+        jobs:
+          fill:
+            image: {volume_image}
+            limits: {{disk: 50m}}
+            script:
+              - mkdir -p /data
+              - dd if=/dev/zero of=/data/fill bs=1M count={FILL_MB} 2>&1 | tail -n 1
+              - echo fill-ended
+        """)
+    run = project.run("--engine", engine)
+    result = json.loads((project.state / "result.json").read_text())["jobs"][0]
+    assert run.code == 1, run.out + run.err
+    assert result.get("note") == "disk limit exceeded", (result, project.log("fill"))
+
+
+@pytest.mark.parametrize("engine", ["runc", "podman"])
+def test_memory_backed_dirs_a_job_can_write_are_small(project: Project, engine: str) -> None:
+    """What a job can write that is not on disk (tmpfs: RAM) is small whatever its limits:
+    /dev and /dev/shm hold 64 MB each, and /sys/fs/cgroup (a tmpfs without a size under
+    podman on cgroup v1) takes nothing."""
+    project.write(f"""
+        version: 1
+        jobs:
+          fill:
+            image: {IMAGE}
+            script:
+              - for d in /dev/shm /dev /sys/fs/cgroup; do
+                  dd if=/dev/zero of=$d/fill bs=1M count={FILL_MB} 2>/dev/null || true;
+                  echo "$d holds $(du -k $d/fill 2>/dev/null | cut -f1)k";
+                  rm -f $d/fill;
+                done
+        """)
+    run = project.run("--engine", engine)
+    assert run.code == 0, run.out + run.err
+    held = dict(re.findall(r"^fill \| (/\S+) holds (\d*)k$", run.out, re.MULTILINE))
+    assert set(held) == {"/dev/shm", "/dev", "/sys/fs/cgroup"}, run.out
+    for where, kib in held.items():
+        assert int(kib or 0) <= 64 << 10, (where, kib)
 
 
 @pytest.mark.skipif(not _limits_enforceable(), reason="needs cgroup v2 with memory and pids "

@@ -109,3 +109,6 @@ def test_job_container_resources() -> None:
                               "--pids-limit", "64"]
     assert "--cpus" not in got
     assert Resources().options() == []
+    # a job with cgroup limits (cgroup v2 only) keeps its cgroup mount to read them
+    assert got[at + 6:at + 8] == ["--image-volume", "ignore"]
+    assert "mask=/sys/fs/cgroup" not in got
