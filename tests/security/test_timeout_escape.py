@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.harness import Project
+from tests.integration.harness import Project, wait_for_line
 from tests.security.conftest import IMAGE, host_pids_with, token
 
 pytestmark = pytest.mark.podman
@@ -104,6 +104,40 @@ def test_job_that_stops_pid_1_still_ends_at_its_timeout(project: Project, engine
     assert "job timed out after 2s" in log, log
     result = json.loads((project.state / "result.json").read_text())
     assert result["jobs"][0]["status"] == "timed out", result
+    deadline = time.monotonic() + 10
+    while host_pids_with(marker) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert host_pids_with(marker) == []
+
+
+@pytest.mark.parametrize("engine", ["runc", "podman"])
+def test_job_that_stops_pid_1_still_ends_on_ctrl_c(project: Project, engine: str) -> None:
+    """The same attack against one Ctrl-C (as an agent's graceful cancel, which takes the
+    same path): runner ends the job without its cooperation and exits, job canceled."""
+    marker = token("stuck")
+    _attach_program(project.root / "attach")
+    project.write(f"""
+        version: 1
+        jobs:
+          stuck:
+            image: {IMAGE}
+            timeout: 1h
+            script:
+              - trap '' TERM INT
+              - ./attach {marker}
+        """)
+    with project.start("--engine", engine) as proc:
+        try:
+            wait_for_line(proc, "attached-to-pid-1")
+            proc.send_signal(signal.SIGINT)
+            out, err = proc.communicate(timeout=RUN_TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            _kill_stuck_containers(project)
+            out, err = proc.communicate(timeout=60)
+            pytest.fail(f"runner was still waiting {RUN_TIMEOUT_S}s after a Ctrl-C:\n{out}{err}")
+    result = json.loads((project.state / "result.json").read_text())
+    assert result["jobs"][0]["status"] == "canceled", (result, out, err)
+    assert proc.returncode not in (0, 1), out + err  # interrupted
     deadline = time.monotonic() + 10
     while host_pids_with(marker) and time.monotonic() < deadline:
         time.sleep(0.2)
