@@ -179,26 +179,29 @@ def _bytes_under(top: Path) -> int:
     return sum(path.lstat().st_blocks * 512 for path in top.rglob("*"))
 
 
-@pytest.mark.parametrize("engine", ["runc", "podman"])
+@pytest.mark.parametrize("engine", ["runc", "podman", "pod"])
 @pytest.mark.parametrize("target", ["/.runner/fill", "/etc/hosts"])
 def test_disk_limit_counts_control_dir_and_etc_files(project: Project, engine: str,
                                                      target: str) -> None:
     """A job writes 400 MB, past its 50 MB disk limit, into places outside its workspace
     and its container's own layer: the control dir (``/.runner``) and a bind-mounted /etc
-    file. It must fail for its disk use (or its write must fail), and nothing of what it
-    wrote may stay on the host."""
+    file (in a pod, the infra container's). It must fail for its disk use (or its write must
+    fail), and nothing of what it wrote may stay on the host."""
+    service = ('services: [{image: "' + IMAGE + '", command: [sleep, "600"]}]'
+               if engine == "pod" else "")
     project.write(f"""
         version: 1
         jobs:
           fill:
             image: {IMAGE}
             limits: {{disk: 50m}}
+            {service}
             script:
               - dd if=/dev/zero of={target} bs=1M count={FILL_MB} 2>&1 | tail -n 1
               - ls -ls {target}
               - echo fill-ended
         """)
-    run = project.run("--engine", engine)
+    run = project.run("--engine", "podman" if engine == "pod" else engine)
     log = project.log("fill")
     assert run.code == 1, run.out + run.err
     result = json.loads((project.state / "result.json").read_text())["jobs"][0]
