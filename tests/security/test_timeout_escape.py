@@ -19,10 +19,14 @@ import shutil
 import signal
 import subprocess
 import time
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import pytest
 
+from tests.agent.conftest import agent, gl  # noqa: F401 - the agent's fixtures here
+from tests.agent.fake_gitlab import FakeGitLab
+from tests.agent.harness import AgentProcess, GitRepo, job, make_repo, wait_until
 from tests.integration.harness import Project, wait_for_line
 from tests.security.conftest import IMAGE, host_pids_with, token
 
@@ -67,7 +71,11 @@ def _attach_program(where: Path) -> None:
 
 def _kill_stuck_containers(project: Project) -> None:
     """Only when the run hung: SIGKILL every job container's PID 1, so nothing outlives the test."""
-    for pidfile in (project.state / "work").glob("*/*/pid"):
+    _kill_pids_in((project.state / "work").glob("*/*/pid"))
+
+
+def _kill_pids_in(pidfiles: Iterable[Path]) -> None:
+    for pidfile in pidfiles:
         with contextlib.suppress(OSError, ValueError):
             os.kill(int(pidfile.read_text().strip()), signal.SIGKILL)
 
@@ -138,6 +146,38 @@ def test_job_that_stops_pid_1_still_ends_on_ctrl_c(project: Project, engine: str
     result = json.loads((project.state / "result.json").read_text())
     assert result["jobs"][0]["status"] == "canceled", (result, out, err)
     assert proc.returncode not in (0, 1), out + err  # interrupted
+    deadline = time.monotonic() + 10
+    while host_pids_with(marker) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert host_pids_with(marker) == []
+
+
+def test_job_that_stops_pid_1_still_ends_on_agent_cancel(
+        gl: FakeGitLab, agent: Callable[..., AgentProcess], tmp_path: Path) -> None:  # noqa: F811
+    """The same attack in a GitLab job that its user cancels (gracefully, so runner tries
+    TERM and after_script first): the agent still ends it and reports it canceled."""
+    marker = token("stuck")
+    repo = make_repo(tmp_path / "repo", {"README": "hello\n"})
+    _attach_program(repo.path / "attach")
+    env = {**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.com",
+           "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.com"}
+    for args in (["add", "attach"], ["commit", "-q", "-m", "attacker"]):
+        subprocess.run(["git", "-C", str(repo.path), *args], env=env, check=True, timeout=30)
+    sha = subprocess.run(["git", "-C", str(repo.path), "rev-parse", "HEAD"], check=True,
+                         capture_output=True, text=True, timeout=30).stdout.strip()
+    stuck = gl.add_job(job(GitRepo(repo.path, sha), script=["trap '' TERM INT",
+                                                            f"./attach {marker}"],
+                           after_script=["echo after-script-ran"]))
+    process = agent()
+    wait_until(lambda: b"attached-to-pid-1" in gl.trace(stuck), timeout=120,
+               what="the attack to stop PID 1")
+    gl.cancel(stuck, graceful=True)
+    try:
+        state = gl.wait(stuck, timeout=RUN_TIMEOUT_S)
+    except AssertionError:
+        _kill_pids_in(path for path in process.data.rglob("pid") if path.is_file())
+        raise
+    assert state == "canceled", gl.dump(stuck)
     deadline = time.monotonic() + 10
     while host_pids_with(marker) and time.monotonic() < deadline:
         time.sleep(0.2)
