@@ -133,9 +133,13 @@ class NamespaceHelper:
         reply = await self._call({"op": "probe", "pid": pid, "ports": list(ports)})
         return [int(port) for port in reply["open"]]
 
-    async def disk_usage(self, *paths: Path) -> int:
-        """Bytes of disk the trees under ``paths`` take, whichever slice owns them."""
-        reply = await self._call({"op": "usage", "paths": [str(path) for path in paths]})
+    async def disk_usage(self, *paths: Path, pid: int | None = None) -> int:
+        """Bytes of disk the trees under ``paths`` take, whichever slice owns them, plus the
+        deleted files held open in the PID namespace of ``pid`` (a container's PID 1)."""
+        request: dict[str, Any] = {"op": "usage", "paths": [str(path) for path in paths]}
+        if pid is not None:
+            request["pid"] = pid
+        reply = await self._call(request)
         return int(reply["bytes"])
 
     async def remove(self, *paths: Path) -> None:

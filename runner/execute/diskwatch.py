@@ -5,9 +5,10 @@ a job can overshoot by what it writes in one interval, which the host must
 spare. What counts is every host dir the job can grow, not only its
 workspace: the container's overlay upper dir (its /, /tmp, /var...), the
 control dir (``/.runner``, which holds its scripts and file variables and
-stays writable so a job may delete a secret file), and the dirs of the
-files bind-mounted read-write into the container (/etc/hosts,
-/etc/resolv.conf, /etc/hostname and podman's /run/.containerenv). What is
+stays writable so a job may delete a secret file), the dirs of the files
+bind-mounted read-write into the container (/etc/hosts, /etc/resolv.conf,
+/etc/hostname and podman's /run/.containerenv), and files the job deleted
+but holds open (``engine.diskusage``). What is
 not on disk is bounded by size instead (/dev and /dev/shm are 64 MB
 tmpfs; podman's /sys/fs/cgroup tmpfs is masked: ``argv.bounded_writes_options``).
 """
@@ -37,6 +38,8 @@ class DiskWatch:
         self.notice = notice
         self._container_dirs: list[Path] | None = None
         """The container's own writable dirs, asked for once."""
+        self._init_pid: int | None = None
+        """The host pid of the container's PID 1: deleted files its namespace holds open count."""
 
     async def watch(self, container: JobContainer) -> None:
         """Return once the job takes more than its limit (polled every ``DISK_POLL_S``)."""
@@ -47,9 +50,20 @@ class DiskWatch:
         """Whether every dir the job writes to takes more than the limit together."""
         if self._container_dirs is None:
             self._container_dirs = await container.written_dirs()
-        used = await self.helper.disk_usage(*self.own_dirs, *self._container_dirs)
+            self._init_pid = _pid(container.spec.pidfile)
+        used = await self.helper.disk_usage(*self.own_dirs, *self._container_dirs,
+                                            pid=self._init_pid)
         if used <= self.limit:
             return False
         self.notice(f"runner: the job uses {show_size(used)} of disk, more than its "
                     f"limit of {show_size(self.limit)}; stopping it")
         return True
+
+
+def _pid(pidfile: Path) -> int | None:
+    """The host pid podman or runc wrote for PID 1 (a host path no job can reach)."""
+    try:
+        pid = int(pidfile.read_text(encoding="ascii").strip())
+    except (OSError, ValueError):
+        return None
+    return pid if pid > 1 else None

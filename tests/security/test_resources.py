@@ -212,6 +212,29 @@ def test_disk_limit_counts_control_dir_and_etc_files(project: Project, engine: s
     assert _bytes_under(project.state) < 50 << 20
 
 
+@pytest.mark.parametrize("engine", ["runc", "podman"])
+def test_disk_limit_counts_files_deleted_but_held_open(project: Project, engine: str) -> None:
+    """A file the job deleted but keeps open still takes its disk blocks, which no walk of
+    the job's dirs sees: 400 MB written that way under a 50 MB limit fail the job."""
+    project.write(f"""
+        version: 1
+        jobs:
+          fill:
+            image: {IMAGE}
+            limits: {{disk: 50m}}
+            script:
+              - exec 3>/tmp/hidden && rm /tmp/hidden
+              - dd if=/dev/zero bs=1M count={FILL_MB} >&3 2>/dev/null
+              - echo filled; sleep 8; echo fill-ended
+        """)
+    run = project.run("--engine", engine)
+    log = project.log("fill")
+    result = json.loads((project.state / "result.json").read_text())["jobs"][0]
+    assert run.code == 1, run.out + run.err
+    assert result.get("note") == "disk limit exceeded", (result, log)
+    assert "fill-ended" not in log.splitlines(), log
+
+
 @pytest.fixture(scope="module")
 def volume_image(busybox_image: str) -> Iterator[str]:
     """busybox declaring ``VOLUME /data``: podman would make that an anonymous volume."""

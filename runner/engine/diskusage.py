@@ -1,0 +1,80 @@
+"""Disk blocks a job takes, as the namespace helper (``nshelper``) measures them.
+
+Two parts: the trees of every dir the job can write (walked, each inode
+once, mount points skipped), and the files it deleted but still holds
+open. The latter no walk can see, yet their blocks stay taken until the
+last descriptor closes: without them ``exec 3>f; rm f; dd >&3`` wrote past
+any limit. Stdlib only, like the helper that imports it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import stat
+
+DELETED = " (deleted)"
+"""How /proc names an open file's path once it is gone: fuse-overlayfs (the runc engine's
+root) still reports one link for a file deleted in the container."""
+
+
+def tree_blocks(tops: list[str], seen: set[tuple[int, int]]) -> int:
+    """Bytes of blocks under ``tops``; hard links and other file systems counted once/not.
+
+    Blocks, not apparent sizes: a sparse file costs what it really takes.
+    """
+    total = 0
+    for top in tops:
+        try:
+            device = os.lstat(top).st_dev
+        except FileNotFoundError:
+            continue
+        for dirpath, dirnames, filenames in os.walk(top, followlinks=False):
+            same_device = []
+            for name in dirnames + filenames:
+                try:
+                    info = os.lstat(os.path.join(dirpath, name))
+                except FileNotFoundError:  # the job removed it meanwhile
+                    continue
+                if info.st_dev != device:
+                    continue  # a mount point: not this job's disk
+                if name in dirnames:
+                    same_device.append(name)
+                if (info.st_dev, info.st_ino) not in seen:
+                    seen.add((info.st_dev, info.st_ino))
+                    total += info.st_blocks * 512
+            dirnames[:] = same_device
+    return total
+
+
+def held_deleted_blocks(init_pid: int, seen: set[tuple[int, int]]) -> int:
+    """Bytes of blocks of regular files with no name left that processes in the PID
+    namespace of ``init_pid`` (a job container's PID 1, as the host numbers it) hold open.
+
+    A job can only make itself look bigger here (a deleted name whose file has
+    another link is counted again), never smaller. Files on tmpfs count too (a
+    job's tmpfs mounts are small and bounded anyway). Processes we may not
+    inspect (not the job's) are skipped.
+    """
+    try:
+        namespace = os.stat(f"/proc/{init_pid}/ns/pid")
+    except OSError:
+        return 0
+    total = 0
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        with contextlib.suppress(OSError):
+            mine = os.stat(f"/proc/{entry}/ns/pid")
+            if (mine.st_dev, mine.st_ino) != (namespace.st_dev, namespace.st_ino):
+                continue
+            for fd in os.listdir(f"/proc/{entry}/fd"):
+                with contextlib.suppress(OSError):
+                    link = f"/proc/{entry}/fd/{fd}"
+                    info = os.stat(link)
+                    key = (info.st_dev, info.st_ino)
+                    if (stat.S_ISREG(info.st_mode) and key not in seen
+                            and (info.st_nlink == 0 or os.readlink(link).endswith(DELETED))):
+                        seen.add(key)
+                        total += info.st_blocks * 512
+    return total
