@@ -2,9 +2,9 @@
 
 Two parts: the trees of every dir the job can write (walked, each inode
 once, mount points skipped), and the files it deleted but still holds
-open. The latter no walk can see, yet their blocks stay taken until the
-last descriptor closes: without them ``exec 3>f; rm f; dd >&3`` wrote past
-any limit. Stdlib only, like the helper that imports it.
+open or mapped. The latter no walk can see, yet their blocks stay taken
+until the last descriptor and mapping are gone: without them
+``exec 3>f; rm f; dd >&3`` wrote past any limit. Stdlib only, like the helper that imports it.
 """
 
 from __future__ import annotations
@@ -49,7 +49,8 @@ def tree_blocks(tops: list[str], seen: set[tuple[int, int]]) -> int:
 
 def held_deleted_blocks(init_pid: int, seen: set[tuple[int, int]]) -> int:
     """Bytes of blocks of regular files with no name left that processes in the PID
-    namespace of ``init_pid`` (a job container's PID 1, as the host numbers it) hold open.
+    namespace of ``init_pid`` (a job container's PID 1, as the host numbers it) hold open
+    or keep mapped.
 
     A job can only make itself look bigger here (a deleted name whose file has
     another link is counted again), never smaller. Files on tmpfs count too (a
@@ -60,21 +61,65 @@ def held_deleted_blocks(init_pid: int, seen: set[tuple[int, int]]) -> int:
         namespace = os.stat(f"/proc/{init_pid}/ns/pid")
     except OSError:
         return 0
-    total = 0
+    members = []
     for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
+        if entry.isdigit():
+            with contextlib.suppress(OSError):
+                mine = os.stat(f"/proc/{entry}/ns/pid")
+                if (mine.st_dev, mine.st_ino) == (namespace.st_dev, namespace.st_ino):
+                    members.append(entry)
+    total = sum(_open_deleted(pid, seen) for pid in members)
+    for pid in members:
         with contextlib.suppress(OSError):
-            mine = os.stat(f"/proc/{entry}/ns/pid")
-            if (mine.st_dev, mine.st_ino) != (namespace.st_dev, namespace.st_ino):
+            total += _mapped_deleted(pid, seen)
+    return total
+
+
+def _open_deleted(pid: str, seen: set[tuple[int, int]]) -> int:
+    """Bytes of blocks of deleted regular files process ``pid`` has descriptors of."""
+    total = 0
+    with contextlib.suppress(OSError):
+        for fd in os.listdir(f"/proc/{pid}/fd"):
+            with contextlib.suppress(OSError):
+                link = f"/proc/{pid}/fd/{fd}"
+                info = os.stat(link)
+                key = (info.st_dev, info.st_ino)
+                if (stat.S_ISREG(info.st_mode) and key not in seen
+                        and (info.st_nlink == 0 or os.readlink(link).endswith(DELETED))):
+                    seen.add(key)
+                    total += info.st_blocks * 512
+    return total
+
+
+MEMORY_PATHS = ("/memfd:", "/dev/shm/", "/SYSV")  # noqa: S108 - names in /proc, not files we use
+"""Deleted mappings that are RAM (shared memory), not a file on disk."""
+
+
+def _mapped_deleted(pid: str, seen: set[tuple[int, int]]) -> int:
+    """Bytes of deleted files process ``pid`` only maps (its descriptors closed).
+
+    A mapping's blocks cannot be read without CAP_SYS_ADMIN (``map_files``),
+    so each file counts as far as it is mapped: the largest ``offset + length``
+    among its mappings. Counted after the files of every descriptor, whose real
+    blocks win where the kernel gives both the same device and inode (not so
+    through overlayfs: a file both open and mapped may count twice, which only
+    makes the job look bigger).
+    """
+    extent: dict[tuple[int, int], int] = {}
+    with open(f"/proc/{pid}/maps", encoding="utf-8", errors="replace") as maps:
+        for line in maps:
+            fields = line.split(maxsplit=5)
+            if len(fields) < 6 or not fields[5].rstrip("\n").endswith(DELETED):
                 continue
-            for fd in os.listdir(f"/proc/{entry}/fd"):
-                with contextlib.suppress(OSError):
-                    link = f"/proc/{entry}/fd/{fd}"
-                    info = os.stat(link)
-                    key = (info.st_dev, info.st_ino)
-                    if (stat.S_ISREG(info.st_mode) and key not in seen
-                            and (info.st_nlink == 0 or os.readlink(link).endswith(DELETED))):
-                        seen.add(key)
-                        total += info.st_blocks * 512
+            if fields[4] == "0" or fields[5].startswith(MEMORY_PATHS):
+                continue
+            start, end = (int(value, 16) for value in fields[0].split("-"))
+            major, minor = (int(value, 16) for value in fields[3].split(":"))
+            key = (os.makedev(major, minor), int(fields[4]))
+            extent[key] = max(extent.get(key, 0), int(fields[2], 16) + end - start)
+    total = 0
+    for key, size in extent.items():
+        if key not in seen:
+            seen.add(key)
+            total += size
     return total

@@ -24,7 +24,7 @@ import pytest
 
 from runner.host import facts
 from tests.integration.harness import REPO, Project, wait_for_line
-from tests.security.conftest import IMAGE, host_pids_with, token
+from tests.security.conftest import IMAGE, host_pids_with, static_program, token
 
 pytestmark = pytest.mark.podman
 
@@ -226,6 +226,53 @@ def test_disk_limit_counts_files_deleted_but_held_open(project: Project, engine:
               - exec 3>/tmp/hidden && rm /tmp/hidden
               - dd if=/dev/zero bs=1M count={FILL_MB} >&3 2>/dev/null
               - echo filled; sleep 8; echo fill-ended
+        """)
+    run = project.run("--engine", engine)
+    log = project.log("fill")
+    result = json.loads((project.state / "result.json").read_text())["jobs"][0]
+    assert run.code == 1, run.out + run.err
+    assert result.get("note") == "disk limit exceeded", (result, log)
+    assert "fill-ended" not in log.splitlines(), log
+
+
+MAP_AND_FORGET_C = r"""
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+/* Write a deleted file, then keep only a mapping of it: its blocks stay, no name, no fd. */
+int main(void) {
+    static char chunk[1 << 20];
+    const size_t size = (size_t)400 << 20;
+    int fd = open("/tmp/mapped", O_RDWR | O_CREAT | O_TRUNC, 0600);
+    unlink("/tmp/mapped");
+    memset(chunk, 'x', sizeof chunk);
+    for (size_t done = 0; done < size; done += sizeof chunk)
+        if (write(fd, chunk, sizeof chunk) != sizeof chunk) { perror("write"); return 1; }
+    void *kept = mmap(NULL, size, PROT_READ, MAP_SHARED, fd, 0);
+    if (kept == MAP_FAILED) { perror("mmap"); return 1; }
+    close(fd);
+    puts("mapped-and-deleted");
+    fflush(stdout);
+    sleep(10);
+    return 0;
+}
+"""
+
+
+@pytest.mark.parametrize("engine", ["runc", "podman"])
+def test_disk_limit_counts_files_deleted_but_still_mapped(project: Project, engine: str) -> None:
+    """The same with neither name nor descriptor left, only a mapping: still counted."""
+    static_program(MAP_AND_FORGET_C, project.root / "mapper")
+    project.write(f"""
+        version: 1
+        jobs:
+          fill:
+            image: {IMAGE}
+            limits: {{disk: 50m}}
+            script: ["./mapper", "echo fill-ended"]
         """)
     run = project.run("--engine", engine)
     log = project.log("fill")

@@ -15,7 +15,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import shutil
 import signal
 import subprocess
 import time
@@ -28,7 +27,7 @@ from tests.agent.conftest import agent, gl  # noqa: F401 - the agent's fixtures 
 from tests.agent.fake_gitlab import FakeGitLab
 from tests.agent.harness import AgentProcess, GitRepo, job, make_repo, wait_until
 from tests.integration.harness import Project, wait_for_line
-from tests.security.conftest import IMAGE, host_pids_with, token
+from tests.security.conftest import IMAGE, host_pids_with, static_program, token
 
 pytestmark = pytest.mark.podman
 
@@ -59,14 +58,8 @@ int main(void) {
 
 
 def _attach_program(where: Path) -> None:
-    """Compile the attacker statically (busybox has no ptrace tool and no libc to link)."""
-    if shutil.which("gcc") is None:
-        pytest.skip("gcc is needed to build the ptrace attacker")
-    source = where.with_suffix(".c")
-    source.write_text(ATTACH_C)
-    subprocess.run(["gcc", "-static", "-O1", "-o", str(where), str(source)], check=True,
-                   timeout=120, capture_output=True)
-    source.unlink()
+    """The attacker, static: busybox has no ptrace tool."""
+    static_program(ATTACH_C, where)
 
 
 def _kill_stuck_containers(project: Project) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
@@ -50,3 +51,38 @@ def test_tree_blocks_counts_hard_links_once_and_skips_what_is_missing(tmp_path: 
     (tmp_path / "b").hardlink_to(tmp_path / "a")
     total = tree_blocks([str(tmp_path), str(tmp_path / "missing")], set())
     assert MIB <= total < MIB + 64 * 1024
+
+
+MAP_AND_FORGET = """
+import ctypes, os, sys
+path = sys.argv[1]
+fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+os.write(fd, b"x" * (4 << 20))
+os.fsync(fd)
+libc = ctypes.CDLL(None, use_errno=True)
+libc.mmap.restype = ctypes.c_void_p
+libc.mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int,
+                      ctypes.c_int, ctypes.c_long]
+assert libc.mmap(None, 4 << 20, 3, 1, fd, 0) not in (None, ctypes.c_void_p(-1).value)
+os.close(fd)  # Python's own mmap would keep a dup of the fd; only the mapping is left
+os.unlink(path)
+print("ready", flush=True)
+sys.stdin.readline()
+"""
+
+
+@pytest.mark.skipif(shutil.which("unshare") is None, reason="util-linux unshare missing")
+def test_deleted_files_only_mapped_count_too(tmp_path: Path) -> None:
+    """A file written, mapped, closed and deleted keeps its blocks while mapped: counted."""
+    with subprocess.Popen(
+        ["unshare", "--user", "--map-root-user", "--pid", "--fork", sys.executable, "-c",
+         MAP_AND_FORGET, str(tmp_path / "big")], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+    ) as proc:
+        try:
+            assert proc.stdout is not None and proc.stdout.readline() == b"ready\n"
+            (init,) = _children(proc.pid)
+            assert not list(tmp_path.iterdir())
+            assert 4 * MIB <= held_deleted_blocks(init, set()) < 5 * MIB
+        finally:
+            proc.kill()
+            proc.wait()
