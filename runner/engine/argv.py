@@ -208,6 +208,11 @@ def list_containers_argv(label: str, store: StoreSpec | None = None) -> list[str
             f"label={label}", "--format", "{{.Names}}"]
 
 
+def cgroup_mask_options(resources: Resources) -> list[str]:
+    """Hide /sys/fs/cgroup from a container without cgroup limits (see below)."""
+    return [] if resources != Resources() else ["--security-opt", "mask=/sys/fs/cgroup"]
+
+
 def bounded_writes_options(resources: Resources) -> list[str]:
     """Keep a job container's writes where its disk limit counts them, or small.
 
@@ -219,10 +224,7 @@ def bounded_writes_options(resources: Resources) -> list[str]:
     A job with cgroup limits (possible only on v2, with a cgroup2 mount and no
     such tmpfs) keeps it, so that its tools can read their limits.
     """
-    argv = ["--image-volume", "ignore"]
-    if resources == Resources():
-        argv += ["--security-opt", "mask=/sys/fs/cgroup"]
-    return argv
+    return ["--image-volume", "ignore", *cgroup_mask_options(resources)]
 
 
 def written_paths_argv(name: str, runtime: str | None = None,
@@ -232,25 +234,41 @@ def written_paths_argv(name: str, runtime: str | None = None,
             "json", name]
 
 
-def written_dirs(inspect_json: str) -> list[Path]:
-    """Host dirs holding what a container can write outside its mounted volumes.
+@dataclass(frozen=True)
+class Written:
+    """Where a running container can write on the host, from podman's record of it."""
 
-    Its overlay upper dir, and the dirs of the files podman bind-mounts
+    dirs: tuple[Path, ...] = ()
+    pid: int | None = None
+    """Its PID 1 as the host numbers it (deleted files held open there count too)."""
+
+
+def written_dirs(inspect_json: str) -> Written:
+    """Host dirs holding what a container can write besides runner's own mounts.
+
+    Its overlay upper dir; the dirs of the files podman bind-mounts
     read-write into it: /etc/hosts, /etc/resolv.conf (a pod's infra
     container's, for a job in a pod), /etc/hostname and /run/.containerenv
-    (beside the hostname file). Empty if ``inspect_json`` is not podman's;
-    podman's own warnings before the JSON are skipped.
+    (beside the hostname file); and its named and anonymous volumes (an
+    image's ``VOLUME``, for a service). Empty if ``inspect_json`` is not
+    podman's; podman's own warnings before the JSON are skipped.
     """
     start = re.search(r"^\[", inspect_json, re.MULTILINE)  # podman may warn first
     try:
         doc = json.loads(inspect_json[start.start() if start else 0:])[0]
         upper = ((doc.get("GraphDriver") or {}).get("Data") or {}).get("UpperDir")
         files = [doc.get(key) for key in ("HostsPath", "ResolvConfPath", "HostnamePath")]
+        volumes = [mount.get("Source") for mount in doc.get("Mounts") or ()
+                   if mount.get("Type") == "volume"]
+        pid = (doc.get("State") or {}).get("Pid")
     except (ValueError, IndexError, TypeError, AttributeError):
-        return []
+        return Written()
     dirs = [Path(upper)] if isinstance(upper, str) else []
     dirs += [Path(path).parent for path in files if isinstance(path, str)]
-    return list(dict.fromkeys(p for p in dirs if p.is_absolute() and p != Path("/")))
+    dirs += [Path(path) for path in volumes if isinstance(path, str)]
+    return Written(
+        tuple(dict.fromkeys(p for p in dirs if p.is_absolute() and p != Path("/"))),
+        pid if isinstance(pid, int) and pid > 1 else None)
 
 
 REMOVE_STORE_SCRIPT = (

@@ -47,7 +47,19 @@ def tree_blocks(tops: list[str], seen: set[tuple[int, int]]) -> int:
     return total
 
 
-def held_deleted_blocks(init_pid: int, seen: set[tuple[int, int]]) -> int:
+def start_time(pid: int) -> int | None:
+    """When process ``pid`` started (clock ticks after boot): with the pid, a process's
+    identity, which a recycled pid does not share; None if there is no such process."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as stat_file:
+            fields = stat_file.read().rpartition(")")[2].split()
+        return int(fields[19])
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def held_deleted_blocks(init_pid: int, seen: set[tuple[int, int]],
+                        started: int | None = None) -> int:
     """Bytes of blocks of regular files with no name left that processes in the PID
     namespace of ``init_pid`` (a job container's PID 1, as the host numbers it) hold open
     or keep mapped.
@@ -55,8 +67,11 @@ def held_deleted_blocks(init_pid: int, seen: set[tuple[int, int]]) -> int:
     A job can only make itself look bigger here (a deleted name whose file has
     another link is counted again), never smaller. Files on tmpfs count too (a
     job's tmpfs mounts are small and bounded anyway). Processes we may not
-    inspect (not the job's) are skipped.
+    inspect (not the job's) are skipped. With ``started``, nothing is counted
+    unless ``init_pid`` is still the process that started then.
     """
+    if started is not None and start_time(init_pid) != started:
+        return 0
     try:
         namespace = os.stat(f"/proc/{init_pid}/ns/pid")
     except OSError:

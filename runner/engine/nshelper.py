@@ -297,12 +297,13 @@ def remove(req: Request) -> Request:
 
 
 def usage(req: Request) -> Request:
-    """Disk blocks used under ``paths``, plus deleted files the job's processes hold open
-    (given ``pid``, its container's PID 1): see ``diskusage``."""
+    """Disk blocks used under ``paths``, plus deleted files the job's processes hold (those
+    in the PID namespaces of ``pids``, its containers' PID 1s as ``[pid, start time]``, so
+    that a recycled pid counts nothing): see ``diskusage``."""
     seen: set[tuple[int, int]] = set()
     total = tree_blocks(list(req["paths"]), seen)
-    if req.get("pid"):
-        total += held_deleted_blocks(int(req["pid"]), seen)
+    for pid, started in req.get("pids") or ():
+        total += held_deleted_blocks(int(pid), seen, int(started))
     return {"ok": True, "bytes": total}
 
 

@@ -176,13 +176,12 @@ class JobContainer:
         log.debug("container_removed", container=self.spec.name)
 
     async def written_dirs(self) -> list[Path]:
-        """Host dirs the container writes to besides its volumes (``argv.written_dirs``).
+        """Host dirs the container writes to besides runner's mounts (``argv.written_dirs``).
 
         Empty if podman does not say (the caller then counts what it knows).
         """
-        code, out = await run_captured(podman_argv.written_paths_argv(
-            self.spec.name, self.spec.runtime, self.spec.store))
-        return podman_argv.written_dirs(out) if code == 0 else []
+        written = await container_written(self.spec.name, self.spec.runtime, self.spec.store)
+        return list(written.dirs)
 
     @property
     def ended(self) -> bool:
@@ -287,6 +286,13 @@ async def run_captured(argv: list[str]) -> tuple[int, str]:
     )
     out, _ = await proc.communicate()
     return proc.returncode or 0, out.decode("utf-8", "replace")
+
+
+async def container_written(name: str, runtime: str | None = None,
+                            store: podman_argv.StoreSpec | None = None) -> podman_argv.Written:
+    """Where a running container writes on the host; nothing if podman does not say."""
+    code, out = await run_captured(podman_argv.written_paths_argv(name, runtime, store))
+    return podman_argv.written_dirs(out) if code == 0 else podman_argv.Written()
 
 
 async def force_remove(names: list[str], runtime: str | None = None,

@@ -19,8 +19,10 @@ import asyncio
 from collections.abc import Callable
 from pathlib import Path
 
+from runner.engine.diskusage import start_time
 from runner.engine.namespace import NamespaceHelper
 from runner.engine.podman import JobContainer
+from runner.execute.services import JobPod
 from runner.pipeline.sizes import show_size
 
 DISK_POLL_S = 2.0
@@ -30,16 +32,19 @@ class DiskWatch:
     """Counts one job's disk use against ``limit``; says so in the job log when it is over."""
 
     def __init__(self, helper: NamespaceHelper, limit: int, own_dirs: list[Path],
-                 notice: Callable[[str], None]) -> None:
+                 notice: Callable[[str], None], pod: JobPod | None = None) -> None:
         self.helper = helper
         self.limit = limit
         self.own_dirs = own_dirs
         """Dirs runner made for the job and mounts into it (workspace, control dir)."""
         self.notice = notice
-        self._container_dirs: list[Path] | None = None
-        """The container's own writable dirs, asked for once."""
-        self._init_pid: int | None = None
-        """The host pid of the container's PID 1: deleted files its namespace holds open count."""
+        self.pod = pod
+        """The job's services (tenant code too): their layers, volumes and processes count."""
+        self._dirs: list[Path] | None = None
+        """Every dir counted, the containers' asked for once."""
+        self._inits: list[tuple[int, int]] = []
+        """Host pid and start time of each container's PID 1, whose PID namespace's deleted
+        but held files count."""
 
     async def watch(self, container: JobContainer) -> None:
         """Return once the job takes more than its limit (polled every ``DISK_POLL_S``)."""
@@ -48,16 +53,28 @@ class DiskWatch:
 
     async def over(self, container: JobContainer) -> bool:
         """Whether every dir the job writes to takes more than the limit together."""
-        if self._container_dirs is None:
-            self._container_dirs = await container.written_dirs()
-            self._init_pid = _pid(container.spec.pidfile)
-        used = await self.helper.disk_usage(*self.own_dirs, *self._container_dirs,
-                                            pid=self._init_pid)
+        if self._dirs is None:
+            await self._find(container)
+        assert self._dirs is not None
+        used = await self.helper.disk_usage(*self._dirs, pids=self._inits)
         if used <= self.limit:
             return False
         self.notice(f"runner: the job uses {show_size(used)} of disk, more than its "
                     f"limit of {show_size(self.limit)}; stopping it")
         return True
+
+    async def _find(self, container: JobContainer) -> None:
+        """Ask once where the job's container and services write (they are running now)."""
+        dirs = [*self.own_dirs, *await container.written_dirs()]
+        pids = [_pid(container.spec.pidfile)]
+        for service in await self.pod.written() if self.pod is not None else []:
+            dirs += service.dirs
+            pids.append(service.pid)
+        for pid in pids:
+            started = start_time(pid) if pid is not None else None
+            if pid is not None and started is not None:
+                self._inits.append((pid, started))
+        self._dirs = list(dict.fromkeys(dirs))
 
 
 def _pid(pidfile: Path) -> int | None:

@@ -56,8 +56,8 @@ class JobAttempt:
         self.container: JobContainer | None = None
         self.pod: JobPod | None = None
         self.limits = job.limits.capped(ctx.settings.limits)
-        self._disk = (DiskWatch(ctx.helper, self.limits.disk, [self.workspace, self.control],
-                                joblog.notice) if self.limits.disk else None)
+        self._disk: DiskWatch | None = None
+        """Set in ``start`` for a job with a disk limit (with its pod, if any)."""
         self._lease: Lease | None = None
         self._store_fd: int | None = None
         """Held while the job uses a tenant store (``storelock.hold``)."""
@@ -119,6 +119,9 @@ class JobAttempt:
             resources=self._resources(),
         )
         self.container = await self._container(spec, runnable=built is None and store is None)
+        if self.limits.disk:
+            self._disk = DiskWatch(self.ctx.helper, self.limits.disk,
+                                   [self.workspace, self.control], self.joblog.notice, self.pod)
         self.ctx.live.add(self.container)
         if self.pod is None:
             await self.container.start(timeout_s=self.job.timeout_s)

@@ -22,9 +22,10 @@ from pathlib import Path
 import structlog
 
 from runner.engine import pods
-from runner.engine.argv import Resources, StoreSpec, qualified_image
+from runner.engine.argv import Resources, StoreSpec, Written, qualified_image
 from runner.engine.namespace import NamespaceHelper
 from runner.engine.podargv import PodSpec, ServiceSpec
+from runner.engine.podman import container_written
 from runner.errors import EngineError
 from runner.pipeline.model import Service
 
@@ -130,6 +131,11 @@ class JobPod:
                "the job runs anyway. The service's last output:")
         for line in (await pods.logs(name, store=self.spec.store)).splitlines() or ["(none)"]:
             notice(f"  {line}")
+
+    async def written(self) -> list[Written]:
+        """Where each running service writes on the host (its layer, volumes, PID 1)."""
+        return [await container_written(name, self.spec.runtime, self.spec.store)
+                for name in self.names]
 
     async def remove(self) -> None:
         """Remove the pod with every container in it; safe to call twice.

@@ -326,6 +326,29 @@ def test_disk_limit_counts_an_image_volume(project: Project, engine: str,
     assert result.get("note") == "disk limit exceeded", (result, project.log("fill"))
 
 
+@pytest.mark.parametrize("target", ["/fill", "/data/fill"])
+def test_disk_limit_counts_what_a_service_writes(project: Project, volume_image: str,
+                                                 target: str) -> None:
+    """A service is the tenant's code too: 400 MB it writes into its own layer or its
+    image's ``VOLUME`` count against the job's 50 MB limit."""
+    project.write(f"""
+        version: 1
+        jobs:
+          fill:
+            image: {IMAGE}
+            limits: {{disk: 50m}}
+            services:
+              - image: {volume_image}
+                command: ["sh", "-c", "dd if=/dev/zero of={target} bs=1M count={FILL_MB};
+                                       sleep 600"]
+            script: ["sleep 12", "echo fill-ended"]
+        """)
+    run = project.run()
+    result = json.loads((project.state / "result.json").read_text())["jobs"][0]
+    assert run.code == 1, run.out + run.err
+    assert result.get("note") == "disk limit exceeded", (result, project.log("fill"))
+
+
 @pytest.mark.parametrize("engine", ["runc", "podman"])
 def test_memory_backed_dirs_a_job_can_write_are_small(project: Project, engine: str) -> None:
     """What a job can write that is not on disk (tmpfs: RAM) is small whatever its limits:

@@ -77,23 +77,30 @@ def test_written_paths_argv() -> None:
 INSPECT = """[{"GraphDriver": {"Name": "overlay", "Data": {"UpperDir": "/s/overlay/abc/diff"}},
   "HostsPath": "/run/c/infra/userdata/hosts",
   "ResolvConfPath": "/run/c/infra/userdata/resolv.conf",
-  "HostnamePath": "/run/c/job/userdata/hostname"}]"""
+  "HostnamePath": "/run/c/job/userdata/hostname",
+  "State": {"Pid": 4242},
+  "Mounts": [{"Type": "bind", "Source": "/p/ws", "Destination": "/builds/p"},
+             {"Type": "volume", "Source": "/s/volumes/0a1b/_data", "Destination": "/data"}]}]"""
+DIRS = (Path("/s/overlay/abc/diff"), Path("/run/c/infra/userdata"), Path("/run/c/job/userdata"),
+        Path("/s/volumes/0a1b/_data"))
 
 
-def test_written_dirs_are_the_upper_dir_and_the_dirs_of_the_etc_files() -> None:
-    """Each dir once; a pod's infra container's dir for the files a job shares with it."""
-    assert argv.written_dirs(INSPECT) == [
-        Path("/s/overlay/abc/diff"), Path("/run/c/infra/userdata"), Path("/run/c/job/userdata")]
+def test_written_dirs_are_the_upper_dir_the_etc_files_dirs_and_volumes() -> None:
+    """Each dir once; a pod's infra container's dir for the files a job shares with it;
+    volumes but not runner's own bind mounts (counted already); PID 1's host pid."""
+    assert argv.written_dirs(INSPECT) == argv.Written(DIRS, 4242)
 
 
 def test_written_dirs_skip_podmans_warnings_and_what_is_missing() -> None:
     warned = 'time="x" level=warning msg="[ignored]"\n' + INSPECT.replace(
-        '"HostsPath": "/run/c/infra/userdata/hosts"', '"HostsPath": ""')
-    assert argv.written_dirs(warned) == [
-        Path("/s/overlay/abc/diff"), Path("/run/c/infra/userdata"), Path("/run/c/job/userdata")]
-    assert argv.written_dirs('[{"HostsPath": "relative/hosts", "HostnamePath": "/hostname"}]') == []
-    assert argv.written_dirs("Error: no such container c1") == []
-    assert argv.written_dirs("[]") == []
+        '"HostsPath": "/run/c/infra/userdata/hosts"', '"HostsPath": ""').replace(
+        '"Pid": 4242', '"Pid": 0')
+    assert argv.written_dirs(warned) == argv.Written(DIRS)
+    nothing = argv.Written()
+    assert argv.written_dirs('[{"HostsPath": "relative/hosts", "HostnamePath": "/h"}]') == nothing
+    assert argv.written_dirs("Error: no such container c1") == nothing
+    assert argv.written_dirs("[]") == nothing
+    assert argv.written_dirs('[{"Mounts": "bogus"}]') == nothing
 
 
 def test_unshare_argv() -> None:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from runner.engine.diskusage import held_deleted_blocks, tree_blocks
+from runner.engine.diskusage import held_deleted_blocks, start_time, tree_blocks
 
 MIB = 1 << 20
 
@@ -37,6 +37,10 @@ def test_deleted_files_held_open_in_the_namespace_count_once(tmp_path: Path) -> 
             (init,) = _children(proc.pid)
             held = held_deleted_blocks(init, set())
             assert 4 * MIB <= held < 5 * MIB
+            started = start_time(init)
+            assert started is not None
+            assert held_deleted_blocks(init, set(), started) == held
+            assert held_deleted_blocks(init, set(), started + 1) == 0  # another process
             seen: set[tuple[int, int]] = set()
             assert held_deleted_blocks(init, seen) == held
             assert held_deleted_blocks(init, seen) == 0  # each file once
