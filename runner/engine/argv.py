@@ -6,6 +6,8 @@ in review as a changed expectation.
 
 from __future__ import annotations
 
+import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -149,6 +151,7 @@ def job_container_argv(spec: ContainerSpec, supervisor: str) -> list[str]:
     argv += hardening_options()
     argv += ["--log-driver", "none", f"--pull={spec.pull}", "--pidfile", str(spec.pidfile)]
     argv += spec.resources.options()
+    argv += bounded_writes_options(spec.resources)
     if spec.network and spec.pod is None:
         argv += ["--network", spec.network]
     argv += ["--volume", f"{spec.workspace}:{spec.project_dir}"]
@@ -176,11 +179,67 @@ def list_containers_argv(label: str, store: StoreSpec | None = None) -> list[str
             f"label={label}", "--format", "{{.Names}}"]
 
 
-def upper_dir_argv(name: str, runtime: str | None = None,
-                   store: StoreSpec | None = None) -> list[str]:
-    """Where a running container's own writes go (its overlay upper directory)."""
-    return ["podman", *global_options(runtime, store), "inspect", "--format",
-            "{{.GraphDriver.Data.UpperDir}}", "--", name]
+def cgroup_mask_options(resources: Resources) -> list[str]:
+    """Hide /sys/fs/cgroup from a container without cgroup limits (see below)."""
+    return [] if resources != Resources() else ["--security-opt", "mask=/sys/fs/cgroup"]
+
+
+def bounded_writes_options(resources: Resources) -> list[str]:
+    """Keep a job container's writes where its disk limit counts them, or small.
+
+    An image's ``VOLUME`` would be an anonymous volume outside the overlay
+    upper dir: ``--image-volume ignore`` leaves such paths in the container's
+    own layer (as the runc engine does). On cgroup v1, podman puts a writable
+    tmpfs without a size at /sys/fs/cgroup (RAM, half the host's, for the
+    taking); masked, it is an empty read-only dir, as under the runc engine.
+    A job with cgroup limits (possible only on v2, with a cgroup2 mount and no
+    such tmpfs) keeps it, so that its tools can read their limits.
+    """
+    return ["--image-volume", "ignore", *cgroup_mask_options(resources)]
+
+
+def written_paths_argv(name: str, runtime: str | None = None,
+                       store: StoreSpec | None = None) -> list[str]:
+    """A container's record as JSON: where its own writes go (see ``written_dirs``)."""
+    return ["podman", *global_options(runtime, store), "container", "inspect", "--format",
+            "json", "--", name]
+
+
+@dataclass(frozen=True)
+class Written:
+    """Where a running container can write on the host, from podman's record of it."""
+
+    dirs: tuple[Path, ...] = ()
+    pid: int | None = None
+    """Its PID 1 as the host numbers it (deleted files held open there count too)."""
+
+
+def written_dirs(inspect_json: str) -> Written:
+    """Host dirs holding what a container can write besides runner's own mounts.
+
+    Its overlay upper dir; the dirs of the files podman bind-mounts
+    read-write into it: /etc/hosts, /etc/resolv.conf (a pod's infra
+    container's, for a job in a pod), /etc/hostname and /run/.containerenv
+    (beside the hostname file); and its named and anonymous volumes (an
+    image's ``VOLUME``, for a service). Empty if ``inspect_json`` is not
+    podman's; podman's own warnings before the JSON are skipped.
+    """
+    start = re.search(r"^\[", inspect_json, re.MULTILINE)  # podman may warn first
+    try:
+        doc = json.loads(inspect_json[start.start() if start else 0:])[0]
+        upper = ((doc.get("GraphDriver") or {}).get("Data") or {}).get("UpperDir")
+        files = [doc.get(key) for key in ("HostsPath", "ResolvConfPath", "HostnamePath")]
+        volumes = [mount.get("Source") for mount in doc.get("Mounts") or ()
+                   if mount.get("Type") == "volume"]
+        pid = (doc.get("State") or {}).get("Pid")
+    except (ValueError, IndexError, TypeError, AttributeError):
+        return Written()
+    dirs = [Path(upper)] if isinstance(upper, str) else []
+    dirs += [Path(path).parent for path in files if isinstance(path, str)]
+    dirs += [Path(path) for path in volumes if isinstance(path, str)]
+    return Written(
+        tuple(dict.fromkeys(p for p in dirs if p.is_absolute() and p != Path("/"))),
+        pid if isinstance(pid, int) and pid > 1 else None)
 
 
 REMOVE_STORE_SCRIPT = (

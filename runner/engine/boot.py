@@ -11,7 +11,9 @@ GitLab does), with stdin at /dev/null so a step can never eat the commands
 meant for the supervisor. Signals reach the supervisor through podman's
 signal proxy: TERM/INT stop the running script gracefully, USR2 kills
 every process in the container except the supervisor, so after_script can
-still run afterwards.
+still run afterwards. The job can stop the supervisor (``ptrace`` of PID 1),
+so none of this is relied on: a script still running a grace period after
+USR2 has its whole container killed from outside (``JobContainer.kill``).
 
 On ``exit`` (or end of input) the supervisor SIGKILLs every other process
 in the container and exits, which ends the container at once.

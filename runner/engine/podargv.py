@@ -17,6 +17,7 @@ from runner.engine.argv import (
     LABEL_RUN,
     Resources,
     StoreSpec,
+    cgroup_mask_options,
     global_options,
     hardening_options,
     store_options,
@@ -80,6 +81,7 @@ def service_argv(pod: PodSpec, spec: ServiceSpec) -> list[str]:
     argv += ["--label", f"{LABEL_JOB}={pod.job}", "--label", f"{LABEL_SERVICE}={spec.image}"]
     argv += [*hardening_options(), f"--pull={spec.pull}"]
     argv += ["--env-file", str(spec.env_file), *spec.resources.options()]
+    argv += cgroup_mask_options(spec.resources)
     if spec.entrypoint is not None:
         argv.append(f"--entrypoint={json.dumps(list(spec.entrypoint))}")
     argv += ["--", spec.image]

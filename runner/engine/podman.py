@@ -28,6 +28,8 @@ log = structlog.get_logger(__name__)
 
 OutputSink = Callable[[bytes], None]
 _READ_CHUNK = 65536
+KILL_WAIT_S = 10.0
+"""How long PID 1 may take to die of a SIGKILL (every process of its namespace dies first)."""
 
 
 class ContainerGone(EngineError):
@@ -162,8 +164,7 @@ class JobContainer:
             log.debug("container_emptied", container=self.spec.name)
             return
         log.warning("container_did_not_exit", container=self.spec.name, grace_s=grace_s)
-        await self._remove()
-        await self.reap()
+        await self.kill()
 
     async def reap(self) -> None:
         """Wait until podman has exited (and so removed the container)."""
@@ -176,25 +177,50 @@ class JobContainer:
             self._init.close()
         log.debug("container_removed", container=self.spec.name)
 
-    async def upper_dir(self) -> Path | None:
-        """The directory the container's own writes go to; None if podman does not say."""
-        code, out = await run_captured(podman_argv.upper_dir_argv(
-            self.spec.name, self.spec.runtime, self.spec.store))
-        text = out.strip()
-        return Path(text) if code == 0 and text.startswith("/") else None
+    async def written_dirs(self) -> list[Path]:
+        """Host dirs the container writes to besides runner's mounts (``argv.written_dirs``).
+
+        Empty if podman does not say (the caller then counts what it knows).
+        """
+        written = await container_written(self.spec.name, self.spec.runtime, self.spec.store)
+        return list(written.dirs)
+
+    @property
+    def ended(self) -> bool:
+        """No process of the container is left (or it never started): it runs nothing more."""
+        proc = self._proc
+        return proc is None or proc.returncode is not None or self._emptied
 
     async def kill(self) -> None:
-        """Remove the container at once, whatever it is doing.
+        """End the container at once, whatever it is doing; returns once it is removed.
 
-        Nothing to remove once podman exited, nor once PID 1 ended (podman is
-        removing it already; a second removal would only race with it).
+        First SIGKILL to PID 1 through its pidfd: the kernel's own doing, which
+        a job cannot delay by stopping or tracing PID 1 and which needs no
+        podman lock. Nothing to remove once podman exited, nor once PID 1 ended
+        (podman is removing it already; a second removal would only race with
+        it); else podman (or runc) removes it, SIGKILL included.
         """
         proc = self._proc
+        if proc is not None and proc.returncode is None and not self._emptied:
+            self._emptied = await self._kill_init()
         if proc is None or (proc.returncode is None and not self._emptied):
             await self._remove()
         if proc is not None and proc.stdin is not None:
             proc.stdin.close()
         await self.reap()
+
+    async def _kill_init(self) -> bool:
+        """SIGKILL PID 1 through its pidfd; whether it has ended (within ``KILL_WAIT_S``)."""
+        init = self._init
+        if init is None or not init.kill():
+            return False
+        try:
+            await asyncio.wait_for(init.ended(), KILL_WAIT_S)
+        except TimeoutError:
+            log.warning("init_survived_sigkill", container=self.spec.name)
+            return False
+        log.debug("container_killed", container=self.spec.name)
+        return True
 
     def _launch_argv(self, supervisor: str) -> list[str]:
         """The process that runs the container until it is removed (``podman run --rm``)."""
@@ -268,6 +294,13 @@ async def run_captured(argv: list[str], env: dict[str, str] | None = None) -> tu
     )
     out, _ = await proc.communicate()
     return proc.returncode or 0, out.decode("utf-8", "replace")
+
+
+async def container_written(name: str, runtime: str | None = None,
+                            store: podman_argv.StoreSpec | None = None) -> podman_argv.Written:
+    """Where a running container writes on the host; nothing if podman does not say."""
+    code, out = await run_captured(podman_argv.written_paths_argv(name, runtime, store))
+    return podman_argv.written_dirs(out) if code == 0 else podman_argv.Written()
 
 
 async def force_remove(names: list[str], runtime: str | None = None,

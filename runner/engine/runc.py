@@ -207,8 +207,9 @@ class RuncContainer(JobContainer):
             raise EngineError(f"runc could not remove container {self.spec.name}: "
                               f"{out.strip()}")
 
-    async def upper_dir(self) -> Path | None:
-        return self.bundle / "upper"
+    async def written_dirs(self) -> list[Path]:
+        """The overlay upper dir and the dir of the /etc files bind-mounted read-write."""
+        return [self.bundle / "upper", self.bundle / "etc"]
 
 
 def state_root(environ: Mapping[str, str]) -> Path:

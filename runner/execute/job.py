@@ -27,6 +27,7 @@ from runner.engine.runc import RuncContainer
 from runner.engine.slices import Lease
 from runner.errors import EngineError, UserInputError
 from runner.execute.context import Outcome, RunContext
+from runner.execute.diskwatch import DiskWatch
 from runner.execute.images import Fetcher, ImagePlan, parse_images, plan_images, tenant_hosts
 from runner.execute.keep import keep_results
 from runner.execute.layout import safe_name
@@ -35,11 +36,8 @@ from runner.execute.results import JobStatus
 from runner.execute.services import READY_TIMEOUT_S, JobPod, clean_slot
 from runner.logs.joblog import JobLog
 from runner.pipeline.model import Job, RetryOn
-from runner.pipeline.sizes import show_size
 
 log = structlog.get_logger(__name__)
-
-DISK_POLL_S = 2.0
 
 
 class JobAttempt:
@@ -58,8 +56,8 @@ class JobAttempt:
         self.container: JobContainer | None = None
         self.pod: JobPod | None = None
         self.limits = job.limits.capped(ctx.settings.limits)
-        self._upper: Path | None = None
-        """The container's overlay upper dir, found once (disk limit only)."""
+        self._disk: DiskWatch | None = None
+        """Set in ``start`` for a job with a disk limit (with its pod, if any)."""
         self._lease: Lease | None = None
         self._store_fd: int | None = None
         """Held while the job uses a tenant store (``storelock.hold``)."""
@@ -117,6 +115,9 @@ class JobAttempt:
             resources=self._resources(),
         )
         self.container = await self._container(spec, runnable=built is None and store is None)
+        if self.limits.disk:
+            self._disk = DiskWatch(self.ctx.helper, self.limits.disk,
+                                   [self.workspace, self.control], self.joblog.notice, self.pod)
         self.ctx.live.add(self.container)
         if self.pod is None:
             await self.container.start(timeout_s=self.job.timeout_s)
@@ -238,7 +239,9 @@ class JobAttempt:
         outcome = await self._section(container, "script.sh", self.job.timeout_s, True)
         if outcome.status is JobStatus.TIMED_OUT:
             self.joblog.notice(f"runner: job timed out after {self.job.timeout_s:g}s")
-        if self.job.after_script and not self.ctx.interruption.killing.is_set():
+        if container.ended and self.job.after_script:
+            self.joblog.notice("runner: after_script not run: the job's container was killed")
+        elif self.job.after_script and not self.ctx.interruption.killing.is_set():
             after = await self._section(
                 container, f"after-{_after_status(outcome.status)}.sh",
                 self.ctx.settings.after_script_timeout_s, False
@@ -353,8 +356,8 @@ class JobAttempt:
         stop = asyncio.create_task(
             (interruption.canceling if cancelable else interruption.killing).wait()
         )
-        disk = self.limits.disk
-        watch = asyncio.create_task(self._watch_disk(container, disk)) if disk else None
+        disk = self._disk
+        watch = asyncio.create_task(disk.watch(container)) if disk else None
         try:
             done, _ = await asyncio.wait({task, stop} | ({watch} if watch else set()),
                                          timeout=timeout_s, return_when=asyncio.FIRST_COMPLETED)
@@ -375,9 +378,9 @@ class JobAttempt:
             if not task.done():
                 task.cancel()
 
-    async def _ended(self, container: JobContainer, code: int, disk: int | None) -> Outcome:
+    async def _ended(self, container: JobContainer, code: int, disk: DiskWatch | None) -> Outcome:
         """A script that ended by itself: its exit code, unless it went over its disk limit."""
-        if disk and await self._over_disk_limit(container, disk):
+        if disk and await disk.over(container):
             # one last look: a burst between two polls must not get through
             return Outcome(JobStatus.FAILED, code, note="disk limit exceeded",
                            failure=RetryOn.SCRIPT_FAILURE)
@@ -385,45 +388,39 @@ class JobAttempt:
             return Outcome(JobStatus.SUCCESS, code)
         return Outcome(JobStatus.FAILED, code, failure=RetryOn.SCRIPT_FAILURE)
 
-    async def _watch_disk(self, container: JobContainer, limit: int) -> None:
-        """Return once the job's workspace and container writes take more than ``limit``.
-
-        Polled (rootless podman has no disk quota on ext4/overlay); a job can
-        overshoot by what it writes in one interval, which the host must spare.
-        """
-        while not await self._over_disk_limit(container, limit):
-            await asyncio.sleep(DISK_POLL_S)
-
-    async def _over_disk_limit(self, container: JobContainer, limit: int) -> bool:
-        """Whether the workspace and the container's own writes take more than ``limit``."""
-        if self._upper is None:
-            self._upper = await container.upper_dir() or self.workspace
-        used = await self.ctx.helper.disk_usage(self.workspace, self._upper)
-        if used <= limit:
-            return False
-        self.joblog.notice(f"runner: the job uses {show_size(used)} of disk, more than its "
-                           f"limit of {show_size(limit)}; stopping it")
-        return True
-
     def _result_budget(self) -> int:
         """What one artifacts or cache collect may copy: the host's cap, or the job's disk."""
         cap = self.ctx.settings.max_result_bytes
         return min(cap, self.limits.disk) if self.limits.disk else cap
 
     async def _stop_script(self, container: JobContainer, task: asyncio.Task[int]) -> int | None:
-        """TERM the script; KILL it after the grace period or on a second Ctrl-C."""
+        """TERM the script; KILL it after the grace period; end the container after another.
+
+        TERM and KILL go through the supervisor (PID 1), so that after_script
+        can still run; but the job can stop PID 1 (``ptrace``), so if the
+        script has not ended one more grace period later, or on a second
+        Ctrl-C, the container itself is killed from outside (``kill``), without
+        any cooperation from inside. Its exit status is then unknown (None).
+        """
         await container.interrupt()
         kill = asyncio.create_task(self.ctx.interruption.killing.wait())
         try:
-            done, _ = await asyncio.wait({task, kill}, timeout=self.ctx.settings.kill_grace_s,
-                                         return_when=asyncio.FIRST_COMPLETED)
-            if task in done:
-                return task.result()
-            if kill in done:
-                await container.kill()
+            for hard in (True, False):
+                done, _ = await asyncio.wait({task, kill}, timeout=self.ctx.settings.kill_grace_s,
+                                             return_when=asyncio.FIRST_COMPLETED)
+                if task in done:
+                    return task.result()
+                if kill in done:
+                    await container.kill()
+                    return await task  # the container is gone: the job is "killed"
+                if hard:
+                    await container.interrupt(hard=True)
+            self.joblog.notice("runner: the job's container did not stop its script; killing "
+                               "the container")
+            await container.kill()
+            with contextlib.suppress(ContainerGone):
                 return await task
-            await container.interrupt(hard=True)
-            return await task
+            return None
         finally:
             kill.cancel()
 

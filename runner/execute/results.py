@@ -75,7 +75,8 @@ class Settings:
     network: str | None = None
     pull: str = "missing"
     kill_grace_s: float = 5.0
-    """After TERM, how long a script may take to stop before it is killed."""
+    """After TERM, how long a script may take to stop before it is killed; after that KILL
+    (which goes through the supervisor), how long before the container is killed from outside."""
     after_script_timeout_s: float = 300.0
     """GitLab gives after_script five minutes of its own."""
     max_result_bytes: int = 4 << 30

@@ -23,10 +23,11 @@ from pathlib import Path
 import structlog
 
 from runner.engine import pods
-from runner.engine.argv import Resources, StoreSpec
+from runner.engine.argv import Resources, StoreSpec, Written
 from runner.engine.imageref import ImageRef
 from runner.engine.namespace import NamespaceHelper
 from runner.engine.podargv import PodSpec, ServiceSpec, pod_remove_argv
+from runner.engine.podman import container_written
 from runner.engine.slices import Lease, SliceAllocator
 from runner.errors import EngineError
 from runner.pipeline.model import Service
@@ -138,6 +139,11 @@ class JobPod:
                "the job runs anyway. The service's last output:")
         for line in (await pods.logs(name, store=self.spec.store)).splitlines() or ["(none)"]:
             notice(f"  {line}")
+
+    async def written(self) -> list[Written]:
+        """Where each running service writes on the host (its layer, volumes, PID 1)."""
+        return [await container_written(name, self.spec.runtime, self.spec.store)
+                for name in self.names]
 
     async def remove(self) -> None:
         """Remove the pod with every container in it; safe to call twice.

@@ -145,8 +145,8 @@ class Limits:
     """What one job may use; None is no limit. Runner-wide limits cap a job's own.
 
     ``memory``, ``pids`` and ``cpus`` need cgroup v2 with delegated
-    controllers to be enforced rootless; ``disk`` (workspace plus the
-    container's own writes) is watched by the runner on any host.
+    controllers to be enforced rootless; ``disk`` (everything the job can
+    write on disk, see ``execute.diskwatch``) is watched by the runner on any host.
     """
 
     memory: int | None = None

@@ -105,6 +105,18 @@ def token(prefix: str) -> str:
     return f"{prefix}-{secrets.token_hex(12)}"
 
 
+def static_program(source: str, dest: Path) -> None:
+    """Compile C ``source`` statically to ``dest``: an attack tool busybox lacks, runnable in
+    any image (it needs no libc there)."""
+    if shutil.which("gcc") is None:
+        pytest.skip("gcc is needed to build the attack program")
+    path = dest.with_suffix(".c")
+    path.write_text(source)
+    subprocess.run(["gcc", "-static", "-O1", "-o", str(dest), str(path)], check=True,
+                   timeout=120, capture_output=True)
+    path.unlink()
+
+
 # --- the host's view --------------------------------------------------------------------------
 
 def host_pids_with(needle: str) -> list[int]:

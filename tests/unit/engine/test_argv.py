@@ -32,6 +32,7 @@ def test_job_container_argv_defaults() -> None:
         "--security-opt", "no-new-privileges", "--http-proxy=false",
         "--log-driver", "none", "--pull=missing",
         "--pidfile", "/p/.runner/work/r1/build.1/pid",
+        "--image-volume", "ignore", "--security-opt", "mask=/sys/fs/cgroup",
         "--volume", "/p/.runner/work/r1/build.1/ws:/builds/p",
         "--volume", "/p/.runner/work/r1/build.1/ctl:/.runner",
         "--workdir", "/", "--entrypoint", "/bin/sh", "--", "localhost/busybox", "-c", "SUP",
@@ -65,6 +66,42 @@ def test_list_containers_argv() -> None:
         "podman", "ps", "--all", "--external", "--filter", "label=io.github.runner.run=r1",
         "--format", "{{.Names}}",
     ]
+
+
+def test_written_paths_argv() -> None:
+    """A container's whole record, as JSON, in its own store."""
+    assert argv.written_paths_argv("c1") == [
+        "podman", "container", "inspect", "--format", "json", "--", "c1"]
+    assert argv.written_paths_argv("c1", "crun")[:3] == ["podman", "--runtime", "crun"]
+
+
+INSPECT = """[{"GraphDriver": {"Name": "overlay", "Data": {"UpperDir": "/s/overlay/abc/diff"}},
+  "HostsPath": "/run/c/infra/userdata/hosts",
+  "ResolvConfPath": "/run/c/infra/userdata/resolv.conf",
+  "HostnamePath": "/run/c/job/userdata/hostname",
+  "State": {"Pid": 4242},
+  "Mounts": [{"Type": "bind", "Source": "/p/ws", "Destination": "/builds/p"},
+             {"Type": "volume", "Source": "/s/volumes/0a1b/_data", "Destination": "/data"}]}]"""
+DIRS = (Path("/s/overlay/abc/diff"), Path("/run/c/infra/userdata"), Path("/run/c/job/userdata"),
+        Path("/s/volumes/0a1b/_data"))
+
+
+def test_written_dirs_are_the_upper_dir_the_etc_files_dirs_and_volumes() -> None:
+    """Each dir once; a pod's infra container's dir for the files a job shares with it;
+    volumes but not runner's own bind mounts (counted already); PID 1's host pid."""
+    assert argv.written_dirs(INSPECT) == argv.Written(DIRS, 4242)
+
+
+def test_written_dirs_skip_podmans_warnings_and_what_is_missing() -> None:
+    warned = 'time="x" level=warning msg="[ignored]"\n' + INSPECT.replace(
+        '"HostsPath": "/run/c/infra/userdata/hosts"', '"HostsPath": ""').replace(
+        '"Pid": 4242', '"Pid": 0')
+    assert argv.written_dirs(warned) == argv.Written(DIRS)
+    nothing = argv.Written()
+    assert argv.written_dirs('[{"HostsPath": "relative/hosts", "HostnamePath": "/h"}]') == nothing
+    assert argv.written_dirs("Error: no such container c1") == nothing
+    assert argv.written_dirs("[]") == nothing
+    assert argv.written_dirs('[{"Mounts": "bogus"}]') == nothing
 
 
 def test_unshare_argv() -> None:

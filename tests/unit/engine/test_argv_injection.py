@@ -40,7 +40,7 @@ BUILDERS: dict[str, Callable[[], list[str]]] = {
         id_base=65537, pod=EVIL), EVIL),
     "signal": lambda: argv.signal_argv(EVIL, "TERM", "runc", STORE),
     "force remove": lambda: argv.force_remove_argv([EVIL, EVIL], "runc", STORE),
-    "upper dir": lambda: argv.upper_dir_argv(EVIL, "runc", STORE),
+    "written paths": lambda: argv.written_paths_argv(EVIL, "runc", STORE),
     "image inspect": lambda: argv.image_inspect_argv(forged()),
     "pod create": lambda: podargv.pod_create_argv(POD),
     "service": lambda: podargv.service_argv(POD, podargv.ServiceSpec(

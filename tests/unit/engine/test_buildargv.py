@@ -74,6 +74,7 @@ def test_job_container_argv_with_store() -> None:
         "SYS_CHROOT",
         "--security-opt", "no-new-privileges", "--http-proxy=false",
         "--log-driver", "none", "--pull=missing", "--pidfile", "/p/w/pid",
+        "--image-volume", "ignore", "--security-opt", "mask=/sys/fs/cgroup",
         "--volume", "/p/w/ws:/builds/p", "--volume", "/p/w/ctl:/.runner",
         "--workdir", "/", "--entrypoint", "/bin/sh", "--", "0123abcd", "-c", "SUP",
     ]

@@ -55,6 +55,15 @@ def test_service_runs_detached_in_the_pod_with_an_env_file() -> None:
     ]
 
 
+def test_service_without_limits_has_its_cgroup_tmpfs_masked() -> None:
+    """podman's /sys/fs/cgroup tmpfs (cgroup v1, no size) is hidden, its volumes kept."""
+    spec = ServiceSpec(name="s", image="localhost/pg:15", env_file=Path("/w/e"))
+    got = podargv.service_argv(POD, spec)
+    at = got.index("--env-file")
+    assert got[at:at + 4] == ["--env-file", "/w/e", "--security-opt", "mask=/sys/fs/cgroup"]
+    assert "--image-volume" not in got
+
+
 def test_pod_remove_list_and_inspect() -> None:
     assert podargv.pod_remove_argv("p") == [
         "podman", "pod", "rm", "--force", "--ignore", "--time", "0", "--", "p"]
@@ -109,6 +118,9 @@ def test_job_container_resources() -> None:
                               "--pids-limit", "64"]
     assert "--cpus" not in got
     assert Resources().options() == []
+    # a job with cgroup limits (cgroup v2 only) keeps its cgroup mount to read them
+    assert got[at + 6:at + 8] == ["--image-volume", "ignore"]
+    assert "mask=/sys/fs/cgroup" not in got
 
 
 def test_rebind_netns_mounts_an_empty_namespace_on_each_lost_file() -> None:
