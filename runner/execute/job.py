@@ -27,19 +27,17 @@ from runner.engine.runc import RuncContainer
 from runner.engine.slices import Lease
 from runner.errors import EngineError, UserInputError
 from runner.execute.context import Outcome, RunContext
+from runner.execute.diskwatch import DiskWatch
 from runner.execute.images import Fetcher, ImagePlan, parse_images, plan_images, tenant_hosts
+from runner.execute.jobenv import job_environment, service_env
 from runner.execute.keep import keep_results
-from runner.execute.layout import safe_name
 from runner.execute.policy import caches_to_restore
 from runner.execute.results import JobStatus
 from runner.execute.services import READY_TIMEOUT_S, JobPod, clean_slot
 from runner.logs.joblog import JobLog
 from runner.pipeline.model import Job, RetryOn
-from runner.pipeline.sizes import show_size
 
 log = structlog.get_logger(__name__)
-
-DISK_POLL_S = 2.0
 
 
 class JobAttempt:
@@ -58,8 +56,8 @@ class JobAttempt:
         self.container: JobContainer | None = None
         self.pod: JobPod | None = None
         self.limits = job.limits.capped(ctx.settings.limits)
-        self._upper: Path | None = None
-        """The container's overlay upper dir, found once (disk limit only)."""
+        self._disk = (None if self.limits.disk is None else
+                      DiskWatch(ctx.helper, self.workspace, self.limits.disk, joblog.notice))
         self._lease: Lease | None = None
         self._store_fd: int | None = None
         """Held while the job uses a tenant store (``storelock.hold``)."""
@@ -123,7 +121,7 @@ class JobAttempt:
             return
         try:
             await asyncio.gather(self.container.start(timeout_s=self.job.timeout_s),
-                                 self.pod.start_services(self._service_env()))
+                                 self.pod.start_services(service_env(self.ctx, self.job)))
         except ContainerGone:
             raise
         except EngineError as exc:
@@ -254,7 +252,7 @@ class JobAttempt:
     async def _prepare(self, container: JobContainer) -> None:
         layout, job = self.ctx.layout, self.job
         project_dir = layout.project_dir()
-        env, files = self._environment()
+        env, files = job_environment(self.ctx, job)
         color = self.ctx.console.color
         scripts = {"script.sh": job_script(job.script, workdir=project_dir, env=env, color=color)}
         # One after_script per outcome, each with GitLab's CI_JOB_STATUS for it: the
@@ -277,35 +275,6 @@ class JobAttempt:
             scripts={**files, **scripts},
         )
 
-    def _environment(self) -> tuple[list[tuple[str, str]], dict[str, str]]:
-        """The job's variables in GitLab's order of precedence, and the files some point to.
-
-        Later entries win: predefined variables, the job's own (plain, then
-        file type), dotenv variables of the jobs whose artifacts it takes
-        (GitLab ranks them over job variables), then secrets (project-level
-        in GitLab, which outrank dotenv). File contents go into the control
-        dir, mode 0600 for the job's user, and never into a script or log.
-        """
-        job, ctx = self.job, self.ctx
-        files: dict[str, str] = {}
-
-        def file_for(kind: str, name: str, content: str) -> str:
-            control_name = f"{kind}-{safe_name(name)}"
-            files[control_name] = content
-            return f"{CONTROL_DIR}/{control_name}"
-
-        env = ctx.predefined(job)
-        env += [(name, substitute(value, ctx.outputs)) for name, value in job.variables]
-        env += [(name, file_for("var", name, content)) for name, content in job.file_variables]
-        for need in job.needs:
-            if need.artifacts:
-                env += ctx.dotenv.get(need.job, ())
-        as_file = {secret.name for secret in ctx.pipeline.secrets if secret.as_file}
-        for name in job.secrets:
-            value = ctx.secrets[name]
-            env.append((name, file_for("secret", name, value) if name in as_file else value))
-        return env, files
-
     def _resources(self) -> Resources:
         """The job's limits that this host can enforce rootless."""
         have, limits = self.ctx.settings.controllers, self.limits
@@ -320,12 +289,6 @@ class JobAttempt:
         asked = {"memory": self.limits.memory, "pids": self.limits.pids, "cpu": self.limits.cpus}
         have = self.ctx.settings.controllers
         return [name for name, value in asked.items() if value is not None and name not in have]
-
-    def _service_env(self) -> list[tuple[str, str]]:
-        """What services see: predefined and plain job variables, never secrets or files."""
-        ctx = self.ctx
-        return [*ctx.predefined(self.job),
-                *((name, substitute(value, ctx.outputs)) for name, value in self.job.variables)]
 
     def _caches_to_restore(self) -> list[Path]:
         """Cache dirs to restore (``pull`` policies), falling back as GitLab does; says which."""
@@ -353,8 +316,8 @@ class JobAttempt:
         stop = asyncio.create_task(
             (interruption.canceling if cancelable else interruption.killing).wait()
         )
-        disk = self.limits.disk
-        watch = asyncio.create_task(self._watch_disk(container, disk)) if disk else None
+        disk = self._disk
+        watch = asyncio.create_task(disk.watch(container)) if disk else None
         try:
             done, _ = await asyncio.wait({task, stop} | ({watch} if watch else set()),
                                          timeout=timeout_s, return_when=asyncio.FIRST_COMPLETED)
@@ -375,35 +338,15 @@ class JobAttempt:
             if not task.done():
                 task.cancel()
 
-    async def _ended(self, container: JobContainer, code: int, disk: int | None) -> Outcome:
+    async def _ended(self, container: JobContainer, code: int, disk: DiskWatch | None) -> Outcome:
         """A script that ended by itself: its exit code, unless it went over its disk limit."""
-        if disk and await self._over_disk_limit(container, disk):
+        if disk and await disk.over(container):
             # one last look: a burst between two polls must not get through
             return Outcome(JobStatus.FAILED, code, note="disk limit exceeded",
                            failure=RetryOn.SCRIPT_FAILURE)
         if code == 0:
             return Outcome(JobStatus.SUCCESS, code)
         return Outcome(JobStatus.FAILED, code, failure=RetryOn.SCRIPT_FAILURE)
-
-    async def _watch_disk(self, container: JobContainer, limit: int) -> None:
-        """Return once the job's workspace and container writes take more than ``limit``.
-
-        Polled (rootless podman has no disk quota on ext4/overlay); a job can
-        overshoot by what it writes in one interval, which the host must spare.
-        """
-        while not await self._over_disk_limit(container, limit):
-            await asyncio.sleep(DISK_POLL_S)
-
-    async def _over_disk_limit(self, container: JobContainer, limit: int) -> bool:
-        """Whether the workspace and the container's own writes take more than ``limit``."""
-        if self._upper is None:
-            self._upper = await container.upper_dir() or self.workspace
-        used = await self.ctx.helper.disk_usage(self.workspace, self._upper)
-        if used <= limit:
-            return False
-        self.joblog.notice(f"runner: the job uses {show_size(used)} of disk, more than its "
-                           f"limit of {show_size(limit)}; stopping it")
-        return True
 
     def _result_budget(self) -> int:
         """What one artifacts or cache collect may copy: the host's cap, or the job's disk."""
