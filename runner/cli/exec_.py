@@ -7,6 +7,7 @@ import asyncio
 import dataclasses
 import os
 import sys
+import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -17,7 +18,7 @@ from runner.cli import EXIT_INTERRUPTED, EXIT_JOB_FAILED, EXIT_OK
 from runner.engine.runc import state_root as runc_state_root
 from runner.errors import HostSetupError, UsageError
 from runner.execute.interrupt import Interruption
-from runner.execute.report import summary_rows
+from runner.execute.report import failures, summary_rows
 from runner.execute.results import Settings
 from runner.execute.run import execute, stderr_notice
 from runner.logs.console import Console
@@ -199,9 +200,12 @@ def _run(args: argparse.Namespace, pipeline: Pipeline) -> int:
     # A closed stdout (`runner exec | head -1`) stops the run quietly, as SIGPIPE would.
     stdout = GuardedStream(sys.stdout.buffer, interruption.request)
     console = Console(stdout, [job.name for job in pipeline.jobs], color=color)
+    began = time.monotonic()
     results, _ = asyncio.run(execute(pipeline, settings, console, os.environ, told,
                                      interruption=interruption, signals=True))
-    stdout.write(("\n" + render(summary_rows(results), color=color)).encode())
+    summary = render(summary_rows(results), color=color, wall_s=time.monotonic() - began,
+                     failures=failures(results, Path.cwd()))
+    stdout.write(("\n" + summary).encode())
     stdout.flush()
     if interruption.canceling.is_set() or stdout.closed_by_reader:
         return EXIT_INTERRUPTED
