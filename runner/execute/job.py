@@ -31,6 +31,7 @@ from runner.execute.diskwatch import DiskWatch
 from runner.execute.images import Fetcher, ImagePlan, parse_images, plan_images, tenant_hosts
 from runner.execute.jobenv import job_environment, service_env
 from runner.execute.keep import keep_results
+from runner.execute.limits import enforced, not_enforced
 from runner.execute.policy import caches_to_restore
 from runner.execute.results import JobStatus
 from runner.execute.services import READY_TIMEOUT_S, JobPod, clean_slot
@@ -86,12 +87,13 @@ class JobAttempt:
         except EngineError as exc:
             raise ContainerGone(str(exc)) from exc
         name = layout.container_name(self.job.name, self.attempt)
+        resources = enforced(self.limits, settings.controllers)
         if self.job.services:
             self.pod = JobPod(PodSpec(
                 name=f"{name}-pod", run_id=layout.run_id, job=self.job.name,
                 id_base=self._lease.base, hosts=_aliases(self.job),
                 network=settings.network, runtime=settings.runtime, store=store,
-            ), self.job.services, services, self.work, self._resources())
+            ), self.job.services, services, self.work, resources)
             self.ctx.pods.add(self.pod)
             try:
                 await self.pod.create(self._lease.pod_marker)
@@ -112,7 +114,7 @@ class JobAttempt:
             runtime=settings.runtime,
             pull=settings.pull,
             pod=None if self.pod is None else self.pod.spec.name,
-            resources=self._resources(),
+            resources=resources,
         )
         self.container = await self._container(spec, runnable=built is None and store is None)
         self.ctx.live.add(self.container)
@@ -225,7 +227,7 @@ class JobAttempt:
         project_dir = self.ctx.layout.project_dir()
         image = substitute(self.job.image, self.ctx.outputs)
         self.joblog.notice(f"runner: image {image}, project dir {project_dir}")
-        if unenforced := self._unenforced():
+        if unenforced := not_enforced(self.limits, self.ctx.settings.controllers):
             self.joblog.notice(f"runner: warning: {', '.join(unenforced)} limits are not enforced"
                                " on this host (rootless podman needs cgroup v2 with delegated "
                                "controllers; `runner doctor` says what is missing)")
@@ -274,21 +276,6 @@ class JobAttempt:
             caches=self._caches_to_restore(),
             scripts={**files, **scripts},
         )
-
-    def _resources(self) -> Resources:
-        """The job's limits that this host can enforce rootless."""
-        have, limits = self.ctx.settings.controllers, self.limits
-        return Resources(
-            memory=limits.memory if "memory" in have else None,
-            pids=limits.pids if "pids" in have else None,
-            cpus=limits.cpus if "cpu" in have else None,
-        )
-
-    def _unenforced(self) -> list[str]:
-        """Limits the job asked for that this host cannot enforce."""
-        asked = {"memory": self.limits.memory, "pids": self.limits.pids, "cpu": self.limits.cpus}
-        have = self.ctx.settings.controllers
-        return [name for name, value in asked.items() if value is not None and name not in have]
 
     def _caches_to_restore(self) -> list[Path]:
         """Cache dirs to restore (``pull`` policies), falling back as GitLab does; says which."""
