@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import os
 import shutil
 import time
@@ -20,7 +21,7 @@ import structlog
 from runner.build import storelock
 from runner.build.outputs import job_image, substitute
 from runner.engine.argv import CONTROL_DIR, ContainerSpec, Resources
-from runner.engine.boot import job_script
+from runner.engine.boot import job_script, step_file
 from runner.engine.podargv import PodSpec
 from runner.engine.podman import ContainerGone, ImageUnavailable, JobContainer
 from runner.engine.runc import RuncContainer
@@ -28,6 +29,7 @@ from runner.engine.slices import Lease
 from runner.errors import EngineError, UserInputError
 from runner.execute.context import Outcome, RunContext
 from runner.execute.diskwatch import DiskWatch
+from runner.execute.failedat import failed_line, where
 from runner.execute.images import Fetcher, ImagePlan, parse_images, plan_images, tenant_hosts
 from runner.execute.jobenv import job_environment, service_env
 from runner.execute.keep import keep_results
@@ -36,7 +38,7 @@ from runner.execute.policy import caches_to_restore
 from runner.execute.results import JobStatus
 from runner.execute.services import READY_TIMEOUT_S, JobPod, clean_slot
 from runner.logs.joblog import JobLog
-from runner.pipeline.model import Job, RetryOn
+from runner.pipeline.model import Job, RetryOn, Spot
 
 log = structlog.get_logger(__name__)
 
@@ -235,34 +237,49 @@ class JobAttempt:
             await self.pod.wait_ready(self.ctx.helper, _pid(container.spec.pidfile),
                                       self.joblog.notice, self.ctx.interruption.canceling,
                                       timeout_s=min(READY_TIMEOUT_S, self.job.timeout_s))
-        outcome = await self._section(container, "script.sh", self.job.timeout_s, True)
+        job = self.job
+        outcome = await self._section(container, "script.sh", job.timeout_s, True)
+        outcome = self._failed_at("the job", job.script, job.script_spots, outcome)
         if outcome.status is JobStatus.TIMED_OUT:
-            self.joblog.notice(f"runner: job timed out after {self.job.timeout_s:g}s")
-        if self.job.after_script and not self.ctx.interruption.killing.is_set():
-            after = await self._section(
-                container, f"after-{_after_status(outcome.status)}.sh",
-                self.ctx.settings.after_script_timeout_s, False
-            )
-            if after.status is not JobStatus.SUCCESS:
-                status = after.status.value
-                self.joblog.notice(f"runner: after_script {status} (exit {after.exit_code})")
+            self.joblog.notice(f"runner: job timed out after {job.timeout_s:g}s")
+        if job.after_script and not self.ctx.interruption.killing.is_set():
+            status = _after_status(outcome.status)
+            self.joblog.notice(f"runner: running after_script (CI_JOB_STATUS={status})")
+            after = await self._section(container, f"after-{status}.sh",
+                                        self.ctx.settings.after_script_timeout_s, False)
+            after = self._failed_at("after_script", job.after_script, job.after_script_spots,
+                                    after)
+            if after.status not in (JobStatus.SUCCESS, JobStatus.FAILED):
+                self.joblog.notice(f"runner: after_script {after.status.value} "
+                                   f"(exit {after.exit_code})")
         await container.stop(self.ctx.settings.kill_grace_s)
         await keep_results(self.ctx, self.job, self.workspace, self.joblog, outcome.status,
                            budget=self._result_budget())
         return outcome
+
+    def _failed_at(self, what: str, lines: tuple[str, ...], spots: tuple[Spot, ...],
+                   outcome: Outcome) -> Outcome:
+        """Name the line of a script that failed by itself (not a timeout, not a limit)."""
+        if (outcome.status is not JobStatus.FAILED or outcome.note
+                or outcome.exit_code is None or self.container is None):
+            return outcome
+        step = self.container.last_step
+        self.joblog.notice(failed_line(what, lines, spots, step, outcome.exit_code))
+        return dataclasses.replace(outcome, failed_at=where(lines, spots, step))
 
     async def _prepare(self, container: JobContainer) -> None:
         layout, job = self.ctx.layout, self.job
         project_dir = layout.project_dir()
         env, files = job_environment(self.ctx, job)
         color = self.ctx.console.color
-        scripts = {"script.sh": job_script(job.script, workdir=project_dir, env=env, color=color)}
+        scripts = {"script.sh": job_script(job.script, workdir=project_dir, env=env, color=color,
+                                           step_file=step_file(f"{CONTROL_DIR}/script.sh"))}
         # One after_script per outcome, each with GitLab's CI_JOB_STATUS for it: the
         # outcome is known only later, and the job's files are written only now.
         for status in AFTER_STATUSES if job.after_script else ():
             scripts[f"after-{status}.sh"] = job_script(
                 job.after_script, workdir=project_dir, env=[*env, ("CI_JOB_STATUS", status)],
-                color=color)
+                color=color, step_file=step_file(f"{CONTROL_DIR}/after-{status}.sh"))
         layers = [*self.ctx.settings.extra_layers,
                   *(layout.artifacts(need.job) for need in job.needs if need.artifacts)]
         await self.ctx.helper.prepare(
