@@ -7,6 +7,7 @@ import asyncio
 import dataclasses
 import os
 import sys
+import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -18,7 +19,7 @@ from runner.cli.helptext import explain
 from runner.engine.runc import state_root as runc_state_root
 from runner.errors import HostSetupError, UsageError
 from runner.execute.interrupt import Interruption
-from runner.execute.report import summary_rows
+from runner.execute.report import failures, summary_rows
 from runner.execute.results import Settings
 from runner.execute.run import execute, stderr_notice
 from runner.logs.console import Console
@@ -65,7 +66,14 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                         "directory)")
     parser.add_argument("--state-dir", type=Path,
                         help="where logs, artifacts and scratch go (default: PROJECT/.runner)")
-    parser.add_argument("--color", choices=["auto", "always", "never"], default="auto")
+    parser.add_argument("--color", choices=["auto", "always", "never"], default="auto",
+                        help="colour job prefixes, echoed commands and statuses: auto (the "
+                        "default) when stdout is a terminal and NO_COLOR is not set "
+                        "(no-color.org), always, or never")
+    parser.add_argument("--timestamps", action="store_true",
+                        help="start each output line on the terminal with the local time it "
+                        "was printed (HH:MM:SS.mmm); job log files keep the job's bytes as "
+                        "printed")
     parser.add_argument("--runtime", help="OCI runtime for podman (default: containers.conf)")
     parser.add_argument("--network", help="podman network mode for jobs (default: podman's)")
     parser.add_argument(
@@ -176,7 +184,7 @@ def _run(args: argparse.Namespace, pipeline: Pipeline) -> int:
     facts = _check_host()
     if args.concurrency < 1:
         raise UsageError("--concurrency must be at least 1")
-    color = args.color == "always" or (args.color == "auto" and sys.stdout.isatty())
+    color = use_color(args.color, isatty=sys.stdout.isatty(), environ=os.environ)
     settings = Settings(
         concurrency=args.concurrency, color=color, cache_root=_cache_root(args.cache_dir),
         state_dir=args.state_dir.resolve() if args.state_dir else None,
@@ -201,14 +209,26 @@ def _run(args: argparse.Namespace, pipeline: Pipeline) -> int:
 
     # A closed stdout (`runner exec | head -1`) stops the run quietly, as SIGPIPE would.
     stdout = GuardedStream(sys.stdout.buffer, interruption.request)
-    console = Console(stdout, [job.name for job in pipeline.jobs], color=color)
+    console = Console(stdout, [job.name for job in pipeline.jobs], color=color,
+                      timestamps=args.timestamps)
+    began = time.monotonic()
     results, _ = asyncio.run(execute(pipeline, settings, console, os.environ, told,
                                      interruption=interruption, signals=True))
-    stdout.write(("\n" + render(summary_rows(results), color=color)).encode())
+    summary = render(summary_rows(results), color=color, wall_s=time.monotonic() - began,
+                     failures=failures(results, Path.cwd()))
+    stdout.write(("\n" + summary).encode())
     stdout.flush()
     if interruption.canceling.is_set() or stdout.closed_by_reader:
         return EXIT_INTERRUPTED
     return EXIT_JOB_FAILED if any(result.failed for result in results) else EXIT_OK
+
+
+def use_color(choice: str, *, isatty: bool, environ: Mapping[str, str]) -> bool:
+    """``--color``: ``auto`` colours a terminal unless ``NO_COLOR`` is set and not empty
+    (https://no-color.org); an explicit ``always`` wins over ``NO_COLOR``."""
+    if choice == "auto":
+        return isatty and not environ.get("NO_COLOR")
+    return choice == "always"
 
 
 def agent_settings(cache_root: Path) -> Settings:

@@ -40,6 +40,8 @@ class Exited:
     """The script the supervisor last started has ended with ``status``."""
 
     status: int
+    step: int | None = None
+    """The line the script recorded last (1-based; ``boot.job_script``), if any."""
 
 
 Event = Output | Ready | Exited
@@ -106,7 +108,9 @@ class FrameSplitter:
             if word == "ready":
                 return Ready(uid=int(fields[0]), gid=int(fields[1]))
             if word == "rc":
-                return Exited(status=int(fields[0]))
+                step = fields[1] if len(fields) > 1 else ""
+                return Exited(status=int(fields[0]),
+                              step=int(step) if step.isdigit() and len(step) < 10 else None)
         except (IndexError, ValueError):
             pass
         # Not a frame we know: show it rather than lose it.

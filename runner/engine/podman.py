@@ -59,6 +59,8 @@ class JobContainer:
         self._reader: asyncio.Task[None] | None = None
         self._events: asyncio.Queue[Ready | Exited | None] = asyncio.Queue()
         self._sink: OutputSink = lambda _data: None
+        self.last_step: int | None = None
+        """The line the last script recorded before it ended (``frames.Exited.step``)."""
         self._stderr = bytearray()
         self._init: InitWatch | None = None
         self._emptied = False
@@ -107,6 +109,7 @@ class JobContainer:
         """Run a script file (path inside the container); its exit status."""
         proc = self._require()
         self._sink = sink
+        self.last_step = None
         assert proc.stdin is not None
         try:
             proc.stdin.write(f"{script}\n".encode())
@@ -116,6 +119,7 @@ class JobContainer:
         event = await self._next_event()
         if not isinstance(event, Exited):
             raise ContainerGone(self._failure_text("ended while a script was running"))
+        self.last_step = event.step
         return event.status
 
     async def interrupt(self, *, hard: bool = False) -> None:

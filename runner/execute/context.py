@@ -95,3 +95,5 @@ class Outcome:
     """What kind of failure it was, for ``retry:when``; None unless failed or timed out."""
     output: BuildOutput | None = None
     """The image a build job made."""
+    failed_at: str | None = None
+    """Where the script line that failed is written (``failedat.failed_at``)."""

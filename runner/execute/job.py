@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import os
 import shutil
 import time
@@ -20,7 +21,7 @@ import structlog
 from runner.build import storelock
 from runner.build.outputs import job_image, substitute
 from runner.engine.argv import CONTROL_DIR, ContainerSpec, Resources
-from runner.engine.boot import job_script
+from runner.engine.boot import job_script, step_file
 from runner.engine.podargv import PodSpec
 from runner.engine.podman import ContainerGone, ImageUnavailable, JobContainer
 from runner.engine.runc import RuncContainer
@@ -28,14 +29,16 @@ from runner.engine.slices import Lease
 from runner.errors import EngineError, UserInputError
 from runner.execute.context import Outcome, RunContext
 from runner.execute.diskwatch import DiskWatch
+from runner.execute.failedat import failed_line, where
 from runner.execute.images import Fetcher, ImagePlan, parse_images, plan_images, tenant_hosts
+from runner.execute.jobenv import job_environment, service_env
 from runner.execute.keep import keep_results
-from runner.execute.layout import safe_name
+from runner.execute.limits import enforced, not_enforced
 from runner.execute.policy import caches_to_restore
 from runner.execute.results import JobStatus
 from runner.execute.services import READY_TIMEOUT_S, JobPod, clean_slot
 from runner.logs.joblog import JobLog
-from runner.pipeline.model import Job, RetryOn
+from runner.pipeline.model import Job, RetryOn, Spot
 
 log = structlog.get_logger(__name__)
 
@@ -86,12 +89,13 @@ class JobAttempt:
         except EngineError as exc:
             raise ContainerGone(str(exc)) from exc
         name = layout.container_name(self.job.name, self.attempt)
+        resources = enforced(self.limits, settings.controllers)
         if self.job.services:
             self.pod = JobPod(PodSpec(
                 name=f"{name}-pod", run_id=layout.run_id, job=self.job.name,
                 id_base=self._lease.base, hosts=_aliases(self.job),
                 network=settings.network, runtime=settings.runtime, store=store,
-            ), self.job.services, services, self.work, self._resources())
+            ), self.job.services, services, self.work, resources)
             self.ctx.pods.add(self.pod)
             try:
                 await self.pod.create(self._lease.pod_marker)
@@ -112,7 +116,7 @@ class JobAttempt:
             runtime=settings.runtime,
             pull=settings.pull,
             pod=None if self.pod is None else self.pod.spec.name,
-            resources=self._resources(),
+            resources=resources,
         )
         self.container = await self._container(spec, runnable=built is None and store is None)
         if self.limits.disk:
@@ -124,7 +128,7 @@ class JobAttempt:
             return
         try:
             await asyncio.gather(self.container.start(timeout_s=self.job.timeout_s),
-                                 self.pod.start_services(self._service_env()))
+                                 self.pod.start_services(service_env(self.ctx, self.job)))
         except ContainerGone:
             raise
         except EngineError as exc:
@@ -228,7 +232,7 @@ class JobAttempt:
         project_dir = self.ctx.layout.project_dir()
         image = substitute(self.job.image, self.ctx.outputs)
         self.joblog.notice(f"runner: image {image}, project dir {project_dir}")
-        if unenforced := self._unenforced():
+        if unenforced := not_enforced(self.limits, self.ctx.settings.controllers):
             self.joblog.notice(f"runner: warning: {', '.join(unenforced)} limits are not enforced"
                                " on this host (rootless podman needs cgroup v2 with delegated "
                                "controllers; `runner doctor` says what is missing)")
@@ -236,36 +240,51 @@ class JobAttempt:
             await self.pod.wait_ready(self.ctx.helper, _pid(container.spec.pidfile),
                                       self.joblog.notice, self.ctx.interruption.canceling,
                                       timeout_s=min(READY_TIMEOUT_S, self.job.timeout_s))
-        outcome = await self._section(container, "script.sh", self.job.timeout_s, True)
+        job = self.job
+        outcome = await self._section(container, "script.sh", job.timeout_s, True)
+        outcome = self._failed_at("the job", job.script, job.script_spots, outcome)
         if outcome.status is JobStatus.TIMED_OUT:
-            self.joblog.notice(f"runner: job timed out after {self.job.timeout_s:g}s")
-        if container.ended and self.job.after_script:
+            self.joblog.notice(f"runner: job timed out after {job.timeout_s:g}s")
+        if container.ended and job.after_script:
             self.joblog.notice("runner: after_script not run: the job's container was killed")
-        elif self.job.after_script and not self.ctx.interruption.killing.is_set():
-            after = await self._section(
-                container, f"after-{_after_status(outcome.status)}.sh",
-                self.ctx.settings.after_script_timeout_s, False
-            )
-            if after.status is not JobStatus.SUCCESS:
-                status = after.status.value
-                self.joblog.notice(f"runner: after_script {status} (exit {after.exit_code})")
+        elif job.after_script and not self.ctx.interruption.killing.is_set():
+            status = _after_status(outcome.status)
+            self.joblog.notice(f"runner: running after_script (CI_JOB_STATUS={status})")
+            after = await self._section(container, f"after-{status}.sh",
+                                        self.ctx.settings.after_script_timeout_s, False)
+            after = self._failed_at("after_script", job.after_script, job.after_script_spots,
+                                    after)
+            if after.status not in (JobStatus.SUCCESS, JobStatus.FAILED):
+                self.joblog.notice(f"runner: after_script {after.status.value} "
+                                   f"(exit {after.exit_code})")
         await container.stop(self.ctx.settings.kill_grace_s)
         await keep_results(self.ctx, self.job, self.workspace, self.joblog, outcome.status,
                            budget=self._result_budget())
         return outcome
 
+    def _failed_at(self, what: str, lines: tuple[str, ...], spots: tuple[Spot, ...],
+                   outcome: Outcome) -> Outcome:
+        """Name the line of a script that failed by itself (not a timeout, not a limit)."""
+        if (outcome.status is not JobStatus.FAILED or outcome.note
+                or outcome.exit_code is None or self.container is None):
+            return outcome
+        step = self.container.last_step
+        self.joblog.notice(failed_line(what, lines, spots, step, outcome.exit_code))
+        return dataclasses.replace(outcome, failed_at=where(lines, spots, step))
+
     async def _prepare(self, container: JobContainer) -> None:
         layout, job = self.ctx.layout, self.job
         project_dir = layout.project_dir()
-        env, files = self._environment()
+        env, files = job_environment(self.ctx, job)
         color = self.ctx.console.color
-        scripts = {"script.sh": job_script(job.script, workdir=project_dir, env=env, color=color)}
+        scripts = {"script.sh": job_script(job.script, workdir=project_dir, env=env, color=color,
+                                           step_file=step_file(f"{CONTROL_DIR}/script.sh"))}
         # One after_script per outcome, each with GitLab's CI_JOB_STATUS for it: the
         # outcome is known only later, and the job's files are written only now.
         for status in AFTER_STATUSES if job.after_script else ():
             scripts[f"after-{status}.sh"] = job_script(
                 job.after_script, workdir=project_dir, env=[*env, ("CI_JOB_STATUS", status)],
-                color=color)
+                color=color, step_file=step_file(f"{CONTROL_DIR}/after-{status}.sh"))
         layers = [*self.ctx.settings.extra_layers,
                   *(layout.artifacts(need.job) for need in job.needs if need.artifacts)]
         await self.ctx.helper.prepare(
@@ -279,56 +298,6 @@ class JobAttempt:
             caches=self._caches_to_restore(),
             scripts={**files, **scripts},
         )
-
-    def _environment(self) -> tuple[list[tuple[str, str]], dict[str, str]]:
-        """The job's variables in GitLab's order of precedence, and the files some point to.
-
-        Later entries win: predefined variables, the job's own (plain, then
-        file type), dotenv variables of the jobs whose artifacts it takes
-        (GitLab ranks them over job variables), then secrets (project-level
-        in GitLab, which outrank dotenv). File contents go into the control
-        dir, mode 0600 for the job's user, and never into a script or log.
-        """
-        job, ctx = self.job, self.ctx
-        files: dict[str, str] = {}
-
-        def file_for(kind: str, name: str, content: str) -> str:
-            control_name = f"{kind}-{safe_name(name)}"
-            files[control_name] = content
-            return f"{CONTROL_DIR}/{control_name}"
-
-        env = ctx.predefined(job)
-        env += [(name, substitute(value, ctx.outputs)) for name, value in job.variables]
-        env += [(name, file_for("var", name, content)) for name, content in job.file_variables]
-        for need in job.needs:
-            if need.artifacts:
-                env += ctx.dotenv.get(need.job, ())
-        as_file = {secret.name for secret in ctx.pipeline.secrets if secret.as_file}
-        for name in job.secrets:
-            value = ctx.secrets[name]
-            env.append((name, file_for("secret", name, value) if name in as_file else value))
-        return env, files
-
-    def _resources(self) -> Resources:
-        """The job's limits that this host can enforce rootless."""
-        have, limits = self.ctx.settings.controllers, self.limits
-        return Resources(
-            memory=limits.memory if "memory" in have else None,
-            pids=limits.pids if "pids" in have else None,
-            cpus=limits.cpus if "cpu" in have else None,
-        )
-
-    def _unenforced(self) -> list[str]:
-        """Limits the job asked for that this host cannot enforce."""
-        asked = {"memory": self.limits.memory, "pids": self.limits.pids, "cpu": self.limits.cpus}
-        have = self.ctx.settings.controllers
-        return [name for name, value in asked.items() if value is not None and name not in have]
-
-    def _service_env(self) -> list[tuple[str, str]]:
-        """What services see: predefined and plain job variables, never secrets or files."""
-        ctx = self.ctx
-        return [*ctx.predefined(self.job),
-                *((name, substitute(value, ctx.outputs)) for name, value in self.job.variables)]
 
     def _caches_to_restore(self) -> list[Path]:
         """Cache dirs to restore (``pull`` policies), falling back as GitLab does; says which."""

@@ -60,6 +60,7 @@ async def execute(
     Given a ``helper``, it is used and left running (the agent keeps one for
     all its jobs: starting one costs ~0.1 s).
     """
+    began = time.monotonic()
     secrets = resolve_secrets(pipeline, environ)
     withhold_from_children(pipeline)
     check_registries(pipeline)
@@ -126,7 +127,7 @@ async def execute(
         if own_signals:
             for sig in (signal.SIGINT, signal.SIGTERM):
                 loop.remove_signal_handler(sig)
-    write_result(layout, pipeline, results)
+    write_result(layout, pipeline, results, time.monotonic() - began)
     return results, interruption
 
 
@@ -181,12 +182,17 @@ def build_env(settings: Settings, tenant: str) -> BuildEnv:
                     standard_authfile=settings.standard_authfile)
 
 
-def write_result(layout: RunLayout, pipeline: Pipeline, results: list[JobResult]) -> None:
-    """``.runner/result.json``: the run's outcome as a versioned contract for tools."""
+def write_result(layout: RunLayout, pipeline: Pipeline, results: list[JobResult],
+                 wall_s: float) -> None:
+    """``.runner/result.json``: the run's outcome as a versioned contract for tools.
+
+    Fields are only ever added within a version (docs/exec-output.md lists them).
+    """
     doc = {
         "result_version": RESULT_VERSION,
         "run_id": layout.run_id,
         "pipeline": str(pipeline.source),
+        "duration_s": wall_s,
         "jobs": [
             {
                 "name": r.name,
@@ -200,6 +206,7 @@ def write_result(layout: RunLayout, pipeline: Pipeline, results: list[JobResult]
                 "image": r.image,
                 "digest": r.digest,
                 "log": str(layout.log(r.name)),
+                "failed_at": r.failed_at,
             }
             for r in results
         ],

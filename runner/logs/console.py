@@ -9,10 +9,17 @@ of pieces (joined once, not again on every chunk) and never grows past
 of its own with the job's prefix. Only the terminal view is split; the job's
 log file keeps the bytes as printed (``JobLog`` writes it before this).
 Masking happens before this class, so a split never cuts a secret in two.
+
+With ``timestamps`` (``runner exec --timestamps``) each line starts with the
+local time it was printed, to the millisecond. Only the terminal gets them:
+the log file keeps the job's bytes as printed, so logs of two runs still diff
+and tools that read them see what the job wrote.
 """
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from typing import Protocol
 
 _PALETTE = (36, 33, 35, 32, 34, 91, 96, 93, 95, 92, 94)
@@ -32,9 +39,11 @@ class Stream(Protocol):
 class Console:
     """Writes prefixed job lines and runner notices to one binary stream."""
 
-    def __init__(self, stream: Stream, job_names: list[str], *, color: bool) -> None:
+    def __init__(self, stream: Stream, job_names: list[str], *, color: bool,
+                 timestamps: bool = False, clock: Callable[[], float] = time.time) -> None:
         self._stream = stream
         self._color = color
+        self._clock = clock if timestamps else None
         width = max((len(name) for name in job_names), default=0)
         self._prefix: dict[str, bytes] = {}
         for index, name in enumerate(job_names):
@@ -66,9 +75,17 @@ class Console:
         if rest:
             lines += self._hold(job, rest)
         if lines:
-            prefix = self._prefix.get(job, job.encode() + b" | ")
+            prefix = self._stamp() + self._prefix.get(job, job.encode() + b" | ")
             self._stream.write(b"".join(prefix + line + b"\n" for line in lines))
             self._stream.flush()
+
+    def _stamp(self) -> bytes:
+        """``HH:MM:SS.mmm `` (local time, dimmed in colour) with timestamps on, else nothing."""
+        if self._clock is None:
+            return b""
+        now = self._clock()
+        text = time.strftime("%H:%M:%S", time.localtime(now)) + f".{int(now * 1000) % 1000:03d}"
+        return (f"\x1b[90m{text}\x1b[0m " if self._color else f"{text} ").encode()
 
     def _hold(self, job: str, rest: bytes) -> list[bytes]:
         """Keep ``rest`` for its newline; the ``MAX_LINE`` pieces that no longer fit, to show."""

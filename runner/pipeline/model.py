@@ -274,6 +274,12 @@ class Job:
     services: tuple[Service, ...] = ()
     """Containers started beside this one in its own pod (GitLab's ``services``)."""
     limits: Limits = field(default_factory=Limits)
+    script_spots: tuple[Spot, ...] = field(default=(), compare=False)
+    """Where each line of ``script`` is written, parallel to it, so a failing line can be
+    named (``pipeline.yml:12``); empty without a file (the agent's jobs). Not part of what
+    the job is: two jobs that run the same lines are equal wherever the lines are written."""
+    after_script_spots: tuple[Spot, ...] = field(default=(), compare=False)
+    """The same for ``after_script``."""
 
     def output_refs(self) -> frozenset[str]:
         """Other build jobs whose outputs (``${{ jobs.X.image }}``) this job uses.

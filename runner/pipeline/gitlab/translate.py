@@ -282,6 +282,8 @@ class _Translator:
             image=self.image(spec, values),
             script=spec.script,
             after_script=spec.after_script,
+            script_spots=spec.script_spots,
+            after_script_spots=spec.after_script_spots,
             variables=variables,
             artifacts=(
                 None
