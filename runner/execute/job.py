@@ -37,6 +37,7 @@ from runner.execute.limits import enforced, not_enforced
 from runner.execute.policy import caches_to_restore
 from runner.execute.results import JobStatus
 from runner.execute.services import READY_TIMEOUT_S, JobPod, clean_slot
+from runner.execute.stopping import stop_script
 from runner.logs.joblog import JobLog
 from runner.pipeline.model import Job, RetryOn, Spot
 
@@ -333,12 +334,12 @@ class JobAttempt:
             if task in done:
                 return await self._ended(container, task.result(), disk)
             if stop in done:
-                return Outcome(JobStatus.CANCELED, await self._stop_script(container, task))
+                return Outcome(JobStatus.CANCELED, await self._stop(container, task))
             if watch is not None and watch in done:
-                stopped = await self._stop_script(container, task)
+                stopped = await self._stop(container, task)
                 return Outcome(JobStatus.FAILED, stopped, note="disk limit exceeded",
                                failure=RetryOn.SCRIPT_FAILURE)
-            stopped = await self._stop_script(container, task)
+            stopped = await self._stop(container, task)
             return Outcome(JobStatus.TIMED_OUT, stopped, failure=RetryOn.TIMEOUT)
         finally:
             if watch is not None:
@@ -357,41 +358,15 @@ class JobAttempt:
             return Outcome(JobStatus.SUCCESS, code)
         return Outcome(JobStatus.FAILED, code, failure=RetryOn.SCRIPT_FAILURE)
 
+    async def _stop(self, container: JobContainer, task: asyncio.Task[int]) -> int | None:
+        """``stopping.stop_script`` with this run's grace period, Ctrl-C and job log."""
+        return await stop_script(container, task, self.ctx.settings.kill_grace_s,
+                                 self.ctx.interruption.killing, self.joblog.notice)
+
     def _result_budget(self) -> int:
         """What one artifacts or cache collect may copy: the host's cap, or the job's disk."""
         cap = self.ctx.settings.max_result_bytes
         return min(cap, self.limits.disk) if self.limits.disk else cap
-
-    async def _stop_script(self, container: JobContainer, task: asyncio.Task[int]) -> int | None:
-        """TERM the script; KILL it after the grace period; end the container after another.
-
-        TERM and KILL go through the supervisor (PID 1), so that after_script
-        can still run; but the job can stop PID 1 (``ptrace``), so if the
-        script has not ended one more grace period later, or on a second
-        Ctrl-C, the container itself is killed from outside (``kill``), without
-        any cooperation from inside. Its exit status is then unknown (None).
-        """
-        await container.interrupt()
-        kill = asyncio.create_task(self.ctx.interruption.killing.wait())
-        try:
-            for hard in (True, False):
-                done, _ = await asyncio.wait({task, kill}, timeout=self.ctx.settings.kill_grace_s,
-                                             return_when=asyncio.FIRST_COMPLETED)
-                if task in done:
-                    return task.result()
-                if kill in done:
-                    await container.kill()
-                    return await task  # the container is gone: the job is "killed"
-                if hard:
-                    await container.interrupt(hard=True)
-            self.joblog.notice("runner: the job's container did not stop its script; killing "
-                               "the container")
-            await container.kill()
-            with contextlib.suppress(ContainerGone):
-                return await task
-            return None
-        finally:
-            kill.cancel()
 
 
 AFTER_STATUSES = ("success", "failed", "canceled")
