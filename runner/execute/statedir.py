@@ -5,6 +5,8 @@ files are its tenant's to choose: a committed ``.runner/artifacts`` link to
 another tenant's cache, or ``.runner/logs/JOB.log`` to any file, would make
 runner write there as the runner user. So the dir, the dirs runner writes
 in, and their entries must be real and ours; files are opened O_NOFOLLOW.
+``latest`` is the one link runner makes there: it is only ever replaced
+(``runs.point_latest``), never written or read through.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from pathlib import Path
 
 from runner.errors import UserInputError
 
-WRITTEN_DIRS = ("logs", "artifacts", "dotenv", "work")
+WRITTEN_DIRS = ("logs", "artifacts", "dotenv", "work", "runs")
 WRITTEN_FILES = ("result.json",)
 
 

@@ -250,7 +250,7 @@ def test_masked_secret_never_printed_or_logged(project: Project) -> None:
     assert said(run.out, "leak", "token=[MASKED]")
     assert said(run.out, "leak", "key=[MASKED]")
     assert said(run.out, "other", "token-visible=unset")
-    for text in [run.out, run.err, *(p.read_text() for p in (project.state / "logs").iterdir())]:
+    for text in [run.out, run.err, *(p.read_text() for p in (project.state / "latest").iterdir())]:
         assert value not in text
         assert "file-secret-abcdef" not in text
 
