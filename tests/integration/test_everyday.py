@@ -61,9 +61,9 @@ def test_a_missing_local_image_says_build_or_pull_it(project: Project, engine: s
     run = project.run("--engine", engine)
     assert run.code == 1, run.out + run.err
     text = run.out + run.err + project.log("nowhere")
-    assert ("image localhost/runner-test-no-such-image:latest not found in your store; "
+    assert ("image localhost/runner-test-no-such-image not found in your store; "
             "build or pull it") in text, text
-    assert "runner build -t localhost/runner-test-no-such-image:latest" in text
+    assert "runner build -t localhost/runner-test-no-such-image" in text
     assert "ping" not in text and "never" not in run.out.replace("echo never", "")
 
 
