@@ -72,6 +72,16 @@ def _variables(path: Path, text: str) -> None:
     path.write_text(text)
 
 
+def _config_home(tmp_path: Path) -> Path:
+    """An ``XDG_CONFIG_HOME`` of the test's own, podman's configuration still in it."""
+    config = tmp_path / "config"
+    config.mkdir(exist_ok=True)
+    real = Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config") / "containers"
+    if real.exists() and not (config / "containers").exists():
+        (config / "containers").symlink_to(real)
+    return config
+
+
 PRINT_VARS = f"""
     version: 1
     jobs:
@@ -87,7 +97,7 @@ def test_variables_files_are_read_without_being_named(project: Project, tmp_path
     """``~/.config/runner/variables.yml`` and ``.runner/variables.yml`` are read on their
     own; the explicit ``--variables-file`` wins over the project's, which wins over the
     user's. Masked values stay masked; the project's file never reaches a workspace."""
-    config = tmp_path / "config"
+    config = _config_home(tmp_path)
     _variables(config / "runner" / "variables.yml",
                "FROM: user\nUSER_ONLY: u\nTOKEN: {value: user-secret-1, masked: true}\n")
     _variables(project.state / "variables.yml",
@@ -120,7 +130,7 @@ def test_a_project_variables_file_that_is_a_symlink_is_refused(project: Project,
     project.state.mkdir()
     (project.state / "variables.yml").symlink_to(elsewhere)
     project.write(PRINT_VARS)
-    run = project.run(XDG_CONFIG_HOME=str(tmp_path / "config"))
+    run = project.run(XDG_CONFIG_HOME=str(_config_home(tmp_path)))
     assert run.code == 2, run.out + run.err
     assert f"{project.state / 'variables.yml'} is a symbolic link" in run.err
     assert "stolen-value-3" not in run.out + run.err
