@@ -11,7 +11,7 @@ import sys
 import time
 from collections.abc import Callable, Mapping
 
-from runner.build import storage
+from runner.build import projects, storage
 from runner.build.builder import BuildEnv
 from runner.engine import runc
 from runner.engine.argv import StoreSpec
@@ -95,7 +95,7 @@ async def execute(
             "project you can write to, or pass --state-dir DIR (logs, artifacts and "
             "scratch space go there)."
         ) from exc
-    keep_last_runs(layout, settings.keep_runs)
+    mark_run(pipeline, settings, layout)
     own_helper = helper is None
     helper = helper or NamespaceHelper.started()
     own_signals = interruption is None if signals is None else signals
@@ -152,12 +152,17 @@ async def _remove_scratch(layout: RunLayout, helper: NamespaceHelper, settings: 
                 stderr_notice(f"removed pod {pod} left by crashed run {dead}")
 
 
-def keep_last_runs(layout: RunLayout, keep: int) -> None:
-    """Point ``latest`` at this run and remove the runs beyond the last ``keep``."""
+def mark_run(pipeline: Pipeline, settings: Settings, layout: RunLayout) -> None:
+    """Point ``latest`` at this run, remove runs beyond the last ``keep_runs``, and say
+    (for ``runner prune``) whose caches and image store the tenant's are."""
     if not point_latest(layout.state, layout.run_id):
         stderr_notice(f"{layout.state / LATEST} is a directory, not runner's link to the "
                       "latest run; left as it is (remove it to get the link back)")
-    remove_old_runs(layout.state, keep, live_runs(layout.work.parent))
+    remove_old_runs(layout.state, settings.keep_runs, live_runs(layout.work.parent))
+    label = (settings.project_dir if settings.tenant else None) or str(pipeline.root)
+    for parent in (settings.cache_root, settings.build_stores):
+        if parent is not None:
+            projects.record(parent, layout.tenant(), label)
 
 
 def check_registries(pipeline: Pipeline) -> None:

@@ -117,7 +117,8 @@ def test_dry_run_lists_stores_and_caches_then_prune_removes_old_caches(
     assert run.code == 0, run.out + run.err
     exec_cache = cached.cache / tenant_key(cached.root)
     assert (exec_cache / "deps").is_dir()
-    _aged(exec_cache, 40)
+    assert (cached.cache / f"{exec_cache.name}.project").read_text() == f"{cached.root}\n"
+    _aged(cached.cache, 40)  # the cache and its project's last run
     # An image store of an old project (a fake one: prune only reads and removes it).
     old_store = data / "runner" / "builds" / "0123456789abcdef"
     (old_store / "overlay-images").mkdir(parents=True)
@@ -131,6 +132,7 @@ def test_dry_run_lists_stores_and_caches_then_prune_removes_old_caches(
         (agent_cache / name / "key" / "f").write_bytes(b"x" * 4096)
         (agent_cache / f"{name}.project").write_text(f"/builds/group/p{name[-1]}\n")
         _aged(agent_cache / name, days)
+        _aged(agent_cache / f"{name}.project", days)
     env = {"XDG_DATA_HOME": str(data), "XDG_CACHE_HOME": str(tmp_path / "xdg-cache"),
            "XDG_CONFIG_HOME": str(config)}
 
