@@ -74,11 +74,15 @@ def point_latest(state: Path, run_id: str) -> bool:
     return True
 
 
-def runs_to_remove(names: Sequence[str], keep: int, live: Collection[str]) -> list[str]:
-    """The runs beyond the newest ``keep`` (run ids sort by start time), live ones spared."""
-    ordered = sorted(names)
+def runs_to_remove(ordered: Sequence[str], keep: int, live: Collection[str]) -> list[str]:
+    """The runs beyond the newest ``keep`` of ``ordered`` (oldest first), live ones spared."""
     old = ordered[: max(len(ordered) - keep, 0)]
     return [name for name in old if name not in live]
+
+
+def _age_order(entry: os.DirEntry[str]) -> tuple[str, int]:
+    """Run ids start with their second (``%Y%m%d-%H%M%S``); within one, the dir's time."""
+    return entry.name[:15], entry.stat(follow_symlinks=False).st_mtime_ns
 
 
 def remove_old_runs(state: Path, keep: int, live: Collection[str]) -> list[str]:
@@ -89,8 +93,9 @@ def remove_old_runs(state: Path, keep: int, live: Collection[str]) -> list[str]:
     """
     root = state / RUNS
     try:
-        names = [entry.name for entry in root.iterdir()
-                 if entry.is_dir() and not entry.is_symlink()]
+        with os.scandir(root) as entries:
+            names = [entry.name for entry in sorted(
+                (e for e in entries if e.is_dir(follow_symlinks=False)), key=_age_order)]
     except OSError:
         return []
     removed = []

@@ -17,8 +17,8 @@ IDS = ["20260101-000000-aaaaaa", "20260102-000000-bbbbbb", "20260103-000000-cccc
        "20260104-000000-dddddd"]
 
 
-def test_the_oldest_runs_beyond_keep_go_in_any_listing_order() -> None:
-    assert runs_to_remove(list(reversed(IDS)), 2, live=()) == IDS[:2]
+def test_the_oldest_runs_beyond_keep_go() -> None:
+    assert runs_to_remove(IDS, 2, live=()) == IDS[:2]
     assert runs_to_remove(IDS, 10, live=()) == []
     assert runs_to_remove(IDS, 1, live=()) == IDS[:3]
 
@@ -27,12 +27,20 @@ def test_a_live_run_is_never_removed() -> None:
     assert runs_to_remove(IDS, 1, live={IDS[0]}) == IDS[1:3]
 
 
-def test_remove_old_runs_removes_directories_only(tmp_path: Path) -> None:
-    for run_id in IDS:
+def test_remove_old_runs_removes_the_oldest_directories(tmp_path: Path) -> None:
+    for run_id in reversed(IDS):  # made in the other order: the id's time counts first
         start_run(tmp_path, run_id)
         (tmp_path / "runs" / run_id / "job.log").write_text("x")
     assert remove_old_runs(tmp_path, 2, live=()) == IDS[:2]
     assert sorted(p.name for p in (tmp_path / "runs").iterdir()) == IDS[2:]
+
+
+def test_runs_of_one_second_go_by_age_not_by_their_random_part(tmp_path: Path) -> None:
+    same_second = ["20260101-000000-ffffff", "20260101-000000-000000"]
+    for n, run_id in enumerate(same_second):
+        start_run(tmp_path, run_id)
+        os.utime(tmp_path / "runs" / run_id, ns=(n, n))
+    assert remove_old_runs(tmp_path, 1, live=()) == same_second[:1]
 
 
 def test_latest_is_replaced_atomically_never_followed(tmp_path: Path) -> None:
