@@ -310,5 +310,6 @@ def test_gitlab_style_names_stage_and_cache_keys(project: Project) -> None:
     assert said(run.out, "check", "stage=verify")
     tenant = project.cache / tenant_key(project.root)
     assert [p.name for p in tenant.iterdir()] == [safe_name("../../escape")]
-    assert sorted(p.name for p in project.cache.iterdir()) == [tenant.name]
+    assert sorted(p.name for p in project.cache.iterdir()) == [tenant.name,
+                                                               f"{tenant.name}.project"]
     assert not (project.cache.parent / "escape").exists()

@@ -66,7 +66,7 @@ def test_same_cache_key_never_crosses_tenants(tmp_path: Path, project: Project) 
     assert poison not in again.out
     again_attacker = attacker.run()
     assert said(again_attacker.out, "build", f"restored={poison}")  # control: caches do work
-    tenants = {path.name for path in project.cache.iterdir()}
+    tenants = {path.name for path in project.cache.iterdir() if path.is_dir()}
     assert tenants == {tenant_key(victim.root), tenant_key(attacker.root)}
 
 
