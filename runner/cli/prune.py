@@ -87,12 +87,14 @@ class Item:
 def _print_items(items: list[Item], now: float, *, dry_run: bool) -> None:
     """A line each: name and verdict, then project, size and last use. A real run lists only
     what it acted on (recent ones are many and need no word)."""
-    for item in items:
-        if item.verdict == "recent" and not dry_run:
-            continue
-        verdict = "keep" if item.verdict == "recent" else item.verdict
-        print(f"  {item.name}: {verdict}  {item.project or '(project unknown)'}  "
-              f"{human_size(item.size)}  last used {ago(now - item.last_used)}")
+    shown = [item for item in items if dry_run or item.verdict != "recent"]
+    rows = [(f"{item.name}: {'keep' if item.verdict == 'recent' else item.verdict}",
+             item.project or "(project unknown)", human_size(item.size),
+             f"last used {ago(now - item.last_used)}") for item in shown]
+    widths = [max((len(row[column]) for row in rows), default=0) for column in range(3)]
+    for first, project, size, used in rows:
+        print(f"  {first.ljust(widths[0])}  {project.ljust(widths[1])}  "
+              f"{size.rjust(widths[2])}  {used}")
 
 
 def summary(items: list[Item], what: str, older_than_s: float, *, dry_run: bool,
