@@ -51,7 +51,7 @@ jobs:
 """)
         env = {**os.environ, "REG_PW": registry.password}
         first = _exec(private, env)
-        if "pulling image" not in (private / ".runner/logs/only.log").read_text():
+        if "pulling image" not in (private / ".runner/latest/only.log").read_text():
             raise RuntimeError("the private job's first run did not pull its image")
         _exec(public, env)  # warm-up
         private_s, public_s = [], []

@@ -94,7 +94,7 @@ def _service_cost(base: Path, repeat: int) -> list[Row]:
     for _ in range(repeat):  # interleaved, so drift hits both alike
         took, _out = _exec(with_root)
         with_s.append(took)
-        found = READY.search((with_root / ".runner" / "logs" / "only.log").read_text())
+        found = READY.search((with_root / ".runner" / "latest" / "only.log").read_text())
         if found is None:
             raise RuntimeError("the job log has no 'ready on port 8080' line")
         ready_s.append(float(found[1]))

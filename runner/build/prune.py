@@ -17,7 +17,7 @@ from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from runner.build import storelock
+from runner.build import projects, storelock
 from runner.build.storage import tenant_store
 from runner.engine import podman
 from runner.engine.argv import StoreSpec
@@ -33,6 +33,10 @@ class Found:
     """Seconds since the epoch."""
     verdict: str
     """``removed``, ``would remove`` (dry run), ``in use``, ``recent`` or ``failed: ...``."""
+    size: int = 0
+    """Bytes of disk it takes (what we can read of it)."""
+    project: str = ""
+    """The project's path, if a run recorded it (``projects``)."""
 
 
 def last_used(store: StoreSpec) -> float:
@@ -66,10 +70,12 @@ async def prune(stores: Path, runroots: Path, older_than_s: float, now: float,
         if only and store.root.name not in only:
             continue
         used = last_used(store)
-        if now - used < older_than_s:
-            found.append(Found(store, used, "recent"))
-            continue
-        found.append(Found(store, used, await _remove_unless_used(store, dry_run)))
+        size, project = projects.disk_usage(store.root), projects.read(stores, store.root.name)
+        verdict = ("recent" if now - used < older_than_s
+                   else await _remove_unless_used(store, dry_run))
+        if verdict == "removed":
+            projects.label_file(stores, store.root.name).unlink(missing_ok=True)
+        found.append(Found(store, used, verdict, size, project))
     return found
 
 

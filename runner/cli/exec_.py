@@ -21,7 +21,9 @@ from runner.errors import HostSetupError, UsageError
 from runner.execute.interrupt import Interruption
 from runner.execute.report import failures, summary_rows
 from runner.execute.results import Settings
-from runner.execute.run import execute, stderr_notice
+from runner.execute.run import execute, new_run_id, stderr_notice
+from runner.execute.runs import DEFAULT_KEEP, LATEST, run_dir
+from runner.execute.source import STATE_DIR
 from runner.logs.console import Console
 from runner.logs.pipe import GuardedStream
 from runner.logs.summary import render
@@ -66,6 +68,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                         "directory)")
     parser.add_argument("--state-dir", type=Path,
                         help="where logs, artifacts and scratch go (default: PROJECT/.runner)")
+    parser.add_argument("--keep-runs", type=int, default=DEFAULT_KEEP, metavar="N",
+                        help="keep the logs and result.json of the last N runs under "
+                        f"STATE/runs/ (default {DEFAULT_KEEP}); STATE/latest is the newest")
     parser.add_argument("--color", choices=["auto", "always", "never"], default="auto",
                         help="colour job prefixes, echoed commands and statuses: auto (the "
                         "default) when stdout is a terminal and NO_COLOR is not set "
@@ -184,10 +189,13 @@ def _run(args: argparse.Namespace, pipeline: Pipeline) -> int:
     facts = _check_host()
     if args.concurrency < 1:
         raise UsageError("--concurrency must be at least 1")
+    if args.keep_runs < 1:
+        raise UsageError("--keep-runs must be at least 1 (the run itself)")
+    state = args.state_dir.resolve() if args.state_dir else pipeline.root / STATE_DIR
     color = use_color(args.color, isatty=sys.stdout.isatty(), environ=os.environ)
     settings = Settings(
         concurrency=args.concurrency, color=color, cache_root=_cache_root(args.cache_dir),
-        state_dir=args.state_dir.resolve() if args.state_dir else None,
+        state_dir=state, run_id=new_run_id(), keep_runs=args.keep_runs,
         slot_dir=_slot_dir(),
         subordinate_ids=min(sum(r.count for r in facts.subuids),
                             sum(r.count for r in facts.subgids)),
@@ -218,6 +226,8 @@ def _run(args: argparse.Namespace, pipeline: Pipeline) -> int:
                      failures=failures(results, Path.cwd()))
     stdout.write(("\n" + summary).encode())
     stdout.flush()
+    stderr_notice(f"logs: {_shown(run_dir(state, settings.run_id or ''))}/ (the newest run's "
+                  f"are also in {_shown(state / LATEST)}/)")
     if interruption.canceling.is_set() or stdout.closed_by_reader:
         return EXIT_INTERRUPTED
     return EXIT_JOB_FAILED if any(result.failed for result in results) else EXIT_OK
@@ -275,6 +285,14 @@ def with_build_settings(settings: Settings, mode: str, environ: Mapping[str, str
         build_runroot=None if shared else runroots,
         standard_authfile=standard_authfile(environ, Path.home()),
     )
+
+
+def _shown(path: Path) -> str:
+    """``path`` relative to the working directory when it is under it (shorter to copy)."""
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
 
 
 def _slot_dir() -> Path:

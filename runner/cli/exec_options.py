@@ -1,13 +1,16 @@
-"""``--variable``, ``--secret`` and ``--variables-file`` as dialect-neutral load options."""
+"""``--variable``, ``--secret`` and the variables files as dialect-neutral load options."""
 
 from __future__ import annotations
 
 import argparse
 import re
+import sys
 from collections.abc import Mapping
 from pathlib import Path
 
-from runner.errors import UsageError
+from runner.errors import UsageError, UserInputError
+from runner.execute.source import PROJECT_VARIABLES
+from runner.execute.statedir import not_own
 from runner.pipeline.load import LoadOptions
 from runner.pipeline.model import SecretSource
 from runner.pipeline.varsfile import FileVariable, load_variables_file
@@ -15,14 +18,46 @@ from runner.pipeline.varsfile import FileVariable, load_variables_file
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
+def variables_files(root: Path, environ: Mapping[str, str], explicit: Path | None,
+                    home: Path) -> list[Path]:
+    """The variables files to read, lowest precedence first: the user's, the project's, then
+    ``--variables-file``. The first two are read when present (as gitlab-ci-local reads
+    ``.gitlab-ci-local-variables.yml``), so nobody has to name them at every run.
+
+    The project's is refused if it, or ``.runner``, is a link or another user's: a
+    project could ship one pointing at a file of the runner user's (another tenant's
+    variables) and have its values handed to its own jobs.
+    """
+    config = Path(environ.get("XDG_CONFIG_HOME") or home / ".config")
+    found = [path for path in (config / "runner" / "variables.yml",) if path.is_file()]
+    project = root / PROJECT_VARIABLES
+    for path in (project.parent, project):
+        problem = not_own(path)
+        if problem == "link":
+            raise UserInputError(f"{path} is a symbolic link; runner reads the project's "
+                                 "variables only from a file of its own there, never through "
+                                 "a link a project may have shipped. Replace it with the file.")
+        if problem:
+            raise UserInputError(f"{path} belongs to {problem}, not to this user; runner reads "
+                                 "only its own variables file. Remove it.")
+    if project.is_file():
+        found.append(project)
+    if explicit is not None:
+        found.append(explicit)
+    return found
+
+
 def cli_options(args: argparse.Namespace, environ: Mapping[str, str], root: Path) -> LoadOptions:
-    """Pipeline variables (``--variable``) win over the variables file's, as in GitLab."""
+    """Later variables files win over earlier ones, and ``--variable`` over them all (GitLab's
+    pipeline variables win over project settings)."""
     plain: dict[str, str] = {}
     files: dict[str, str] = {}
     secrets: dict[str, SecretSource] = {}
     values: dict[str, str] = {}
-    if args.variables_file is not None:
-        entries = load_variables_file(args.variables_file)
+    for path in variables_files(root, environ, args.variables_file, Path.home()):
+        if path != args.variables_file:
+            print(f"runner: variables from {_shown(path)}", file=sys.stderr, flush=True)
+        entries = load_variables_file(path)
         protected_ref = _protected_ref(root) if any(e.protected for e in entries) else False
         for entry in entries:
             if entry.protected and not protected_ref:
@@ -52,6 +87,8 @@ def cli_options(args: argparse.Namespace, environ: Mapping[str, str], root: Path
 
 def _add_file_variable(entry: FileVariable, plain: dict[str, str], files: dict[str, str],
                        secrets: dict[str, SecretSource], values: dict[str, str]) -> None:
+    for kind in (plain, files, secrets, values):
+        kind.pop(entry.name, None)  # one an earlier file gave, of whatever kind
     if entry.masked:
         secrets[entry.name] = SecretSource(entry.name, value=entry.value, as_file=entry.as_file)
         values[entry.name] = entry.value
@@ -59,6 +96,14 @@ def _add_file_variable(entry: FileVariable, plain: dict[str, str], files: dict[s
         files[entry.name] = entry.value
     else:
         plain[entry.name] = entry.value
+
+
+def _shown(path: Path) -> str:
+    """``path`` relative to the working directory when under it, as a user would type it."""
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
 
 
 def _protected_ref(root: Path) -> bool:

@@ -265,6 +265,11 @@ def image_inspect_argv(ref: ImageRef) -> list[str]:
     return ["podman", "image", "inspect", "--format", "json", "--", ref]
 
 
+def image_exists_argv(ref: ImageRef) -> list[str]:
+    """Whether the user's store has image ``ref``: exit 0 yes, 1 no, anything else unknown."""
+    return ["podman", "image", "exists", "--", ref]
+
+
 def unshare_argv(command: list[str]) -> list[str]:
     """Run ``command`` inside podman's rootless user namespace (as its root)."""
     return ["podman", "unshare", *command]

@@ -21,6 +21,7 @@ from runner.engine import argv as podman_argv
 from runner.engine import childenv
 from runner.engine.boot import supervisor_script
 from runner.engine.frames import Exited, FrameSplitter, Output, Ready
+from runner.engine.imageref import ImageRef
 from runner.engine.initwatch import InitWatch
 from runner.errors import EngineError
 
@@ -284,6 +285,12 @@ class JobContainer:
         while chunk := await stream.read(_READ_CHUNK):
             # Only the tail matters for an error message; bound what a chatty podman costs.
             self._stderr = (self._stderr + chunk)[-8192:]
+
+
+async def image_missing(ref: ImageRef) -> bool:
+    """True only if podman says the user's store lacks ``ref`` (not if podman failed)."""
+    code, _ = await run_captured(podman_argv.image_exists_argv(ref))
+    return code == 1
 
 
 async def run_captured(argv: list[str], env: dict[str, str] | None = None) -> tuple[int, str]:

@@ -11,9 +11,10 @@ from runner.build.builder import BuildEnv
 from runner.build.outputs import BuildOutput
 from runner.engine.imageref import ImageRef
 from runner.engine.namespace import NamespaceHelper
-from runner.engine.podman import JobContainer
+from runner.engine.podman import JobContainer, image_missing
 from runner.engine.runc import ImageInfo, RuncHost, host_seccomp, image_info
 from runner.engine.slices import SliceAllocator
+from runner.errors import EngineError
 from runner.execute.interrupt import Interruption
 from runner.execute.layout import RunLayout
 from runner.execute.results import JobStatus, Settings
@@ -73,6 +74,17 @@ class RunContext:
             task = self._runc_images[ref] = asyncio.create_task(
                 image_info(ref, self.settings.cache_root.parent / "images"))
         return await task
+
+    async def has_image(self, ref: ImageRef) -> bool:
+        """Whether the user's store has ``ref``: the lookup the runc engine makes anyway, and
+        podman's own word when that finds nothing (a podman that fails says nothing here:
+        it will say why when the job starts)."""
+        try:
+            if await self.runc_image(ref) is not None:
+                return True
+        except EngineError:
+            return True  # a store runc cannot use (not overlay): podman will say
+        return not await image_missing(ref)
 
     def predefined(self, job: Job) -> list[tuple[str, str]]:
         """The variables every job gets before its own (GitLab's predefined ones we know)."""

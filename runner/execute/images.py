@@ -18,7 +18,7 @@ pulled into the tenant's.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -43,6 +43,8 @@ class ImagePlan:
     """Images to have in ``store`` (the user's, if None) before any container starts."""
     private: frozenset[ImageRef] = frozenset()
     """Those of ``fetch`` that only their registry may supply, with the tenant's access."""
+    local: tuple[ImageRef, ...] = ()
+    """``localhost/`` images the user's store must have (``store`` None): never pulled."""
 
 
 def tenant_hosts(registries: Iterable[Registry]) -> frozenset[str]:
@@ -80,7 +82,8 @@ def plan_images(image: ImageRef, built: StoreSpec | None, services: Sequence[Ima
     private = frozenset(ref for ref in refs if access.registry_host(ref) in hosts)
     store = built if built is not None else (tenant_store if private else None)
     if store is None:
-        return ImagePlan(None, tuple(ref for ref in refs if ref in private), private)
+        return ImagePlan(None, tuple(ref for ref in refs if ref in private), private,
+                         tuple(ref for ref in refs if _local(ref) and ref not in private))
     return ImagePlan(store, tuple(refs), private)
 
 
@@ -98,11 +101,16 @@ class Fetcher:
     users may differ in access (a GitLab job token has its user's), and a copy another of
     them pulled must not stand in for a registry that would refuse this one."""
 
-    async def fetch(self, plan: ImagePlan, scratch: Path, sink: Sink, notice: Notice) -> None:
+    async def fetch(self, plan: ImagePlan, scratch: Path, sink: Sink, notice: Notice,
+                    present: Callable[[ImageRef], Awaitable[bool]] | None = None) -> None:
         """Get every image of ``plan`` into its store; ``scratch`` holds auth files.
 
         ``scratch`` must be private to us and never mounted into a container.
+        ``present`` says whether the user's store has an image: given, the
+        plan's local images are checked there first.
         """
+        if present is not None:
+            await require_local(plan.local, present)
         if not plan.fetch or self.policy == "never":
             return
         default = None if plan.store is not None else await buildah.default_store()
@@ -127,6 +135,9 @@ class Fetcher:
             if done.code != 0:
                 raise ImageUnavailable(f"image {ref} could not be copied into this project's "
                                        f"image store: {done.text}")
+        for ref in pulls:
+            if _local(ref):  # never pulled: there is no registry to ask
+                raise ImageUnavailable(missing_local(ref))
         if pulls:
             await self._pull(pulls, plan.store, scratch, sink, notice)
 
@@ -144,6 +155,25 @@ class Fetcher:
             done = await buildah.run(buildargv.pull_argv(ref, plan.build, store), sink)
             if done.code != 0:
                 raise ImageUnavailable(explain_pull(ref, done.text))
+
+
+async def require_local(refs: Iterable[ImageRef],
+                        present: Callable[[ImageRef], Awaitable[bool]]) -> None:
+    """Fail at once, saying what to run, for a (``localhost/``) image the store lacks.
+
+    podman would try to pull it and fail after seconds with a registry ping
+    error that names neither the cause nor the fix.
+    """
+    for ref in refs:
+        if not await present(ref):
+            raise ImageUnavailable(missing_local(ref))
+
+
+def missing_local(ref: ImageRef) -> str:
+    """What a missing local image says: it is not in the store, and how to get it there."""
+    return (f"image {ref} not found in your store; build or pull it: "
+            f"`runner build -t {ref} DIR` (or `podman build -t {ref} DIR`), or "
+            f"`podman pull IMAGE && podman tag IMAGE {ref}`")
 
 
 def _local(ref: str) -> bool:

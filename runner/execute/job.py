@@ -155,8 +155,6 @@ class JobAttempt:
 
     async def _fetch_images(self, plan: ImagePlan) -> None:
         """Pull or copy the images the plan names (podman pulls the rest as it runs)."""
-        if not plan.fetch:
-            return
         settings = self.ctx.settings
         fetcher = Fetcher(self.ctx.pipeline.registries, self.ctx.secrets,
                           self.ctx.build_env.standard_authfile, settings.pull,
@@ -164,7 +162,7 @@ class JobAttempt:
         try:
             async with asyncio.timeout(self.job.timeout_s):
                 await fetcher.fetch(plan, self.work / "registry", self.joblog.output,
-                                    self.joblog.notice)
+                                    self.joblog.notice, self.ctx.has_image)
         except TimeoutError:
             raise ImageUnavailable(f"the job's images were not fetched within its timeout "
                                    f"({self.job.timeout_s:g}s)") from None

@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from runner.execute.runs import run_dir
 from runner.pipeline.model import container_project_dir
 
 
@@ -60,7 +61,7 @@ class RunLayout:
     run_id: str
     cache_root: Path
     state: Path
-    """Logs, artifacts, result.json and per-run scratch; ``ROOT/.runner`` by default."""
+    """Runs' logs, artifacts, result.json and per-run scratch; ``ROOT/.runner`` by default."""
     tenant_id: str | None = None
     """Overrides the tenant derived from ``root`` (the agent's project id)."""
     project_path: str | None = None
@@ -71,8 +72,13 @@ class RunLayout:
         """Per-run scratch: job workspaces and control dirs; removed when the run ends."""
         return self.state / "work" / self.run_id
 
+    @property
+    def run_dir(self) -> Path:
+        """This run's logs and result.json, kept after it (the last few runs' are)."""
+        return run_dir(self.state, self.run_id)
+
     def log(self, job: str) -> Path:
-        return self.state / "logs" / f"{safe_name(job)}.log"
+        return self.run_dir / f"{safe_name(job)}.log"
 
     def artifacts(self, job: str) -> Path:
         return self.state / "artifacts" / safe_name(job)

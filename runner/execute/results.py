@@ -115,6 +115,8 @@ class Settings:
     """Ask the registry again for private images at every job (the agent: a project's users
     differ in access), instead of running the copy the project's store already has."""
     whole_tree: bool = False
+    keep_runs: int = 10
+    """How many runs' logs and results stay under ``STATE/runs`` (this one included)."""
     engine: str = "podman"
     """What starts job containers: ``podman`` for every job, or ``runc`` (``runc``'s module
     says why) for the jobs it can take, podman for the rest."""

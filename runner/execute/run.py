@@ -10,9 +10,8 @@ import signal
 import sys
 import time
 from collections.abc import Callable, Mapping
-from pathlib import Path
 
-from runner.build import storage
+from runner.build import projects, storage
 from runner.build.builder import BuildEnv
 from runner.engine import runc
 from runner.engine.argv import StoreSpec
@@ -24,11 +23,12 @@ from runner.execute.context import RunContext
 from runner.execute.interrupt import Interruption
 from runner.execute.layout import RunLayout, clashing_names
 from runner.execute.results import JobResult, Settings
+from runner.execute.runs import LATEST, point_latest, remove_old_runs, start_run
 from runner.execute.scheduler import Scheduler
 from runner.execute.secrets import resolve_secrets, withhold_from_children
 from runner.execute.source import STATE_DIR, source_files, without_secret_files
 from runner.execute.statedir import check_state_dir, open_new
-from runner.execute.sweep import hold_run_lock, sweep_dead_runs
+from runner.execute.sweep import hold_run_lock, live_runs, sweep_dead_runs
 from runner.logs.console import Console
 from runner.pipeline.model import Pipeline
 
@@ -89,12 +89,14 @@ async def execute(
     try:
         run_lock = hold_run_lock(layout.work.parent, layout.run_id)
         layout.work.mkdir(mode=0o700)
+        start_run(state, layout.run_id)
     except OSError as exc:
         raise UserInputError(
             f"cannot create runner's state directory {state}: {exc.strerror}. Run from a "
             "project you can write to, or pass --state-dir DIR (logs, artifacts and "
             "scratch space go there)."
         ) from exc
+    mark_run(pipeline, settings, layout)
     own_helper = helper is None
     helper = helper or NamespaceHelper.started()
     own_signals = interruption is None if signals is None else signals
@@ -149,6 +151,19 @@ async def _remove_scratch(layout: RunLayout, helper: NamespaceHelper, settings: 
             stores = (None,) if store is None else (None, store)
             for pod in await remove_run_pods(dead, runtime, stores):
                 stderr_notice(f"removed pod {pod} left by crashed run {dead}")
+
+
+def mark_run(pipeline: Pipeline, settings: Settings, layout: RunLayout) -> None:
+    """Point ``latest`` at this run, remove runs beyond the last ``keep_runs``, and say
+    (for ``runner prune``) whose caches and image store the tenant's are."""
+    if not point_latest(layout.state, layout.run_id):
+        stderr_notice(f"{layout.state / LATEST} is a directory, not runner's link to the "
+                      "latest run; left as it is (remove it to get the link back)")
+    remove_old_runs(layout.state, settings.keep_runs, live_runs(layout.work.parent))
+    label = (settings.project_dir if settings.tenant else None) or str(pipeline.root)
+    for parent in (settings.cache_root, settings.build_stores):
+        if parent is not None:
+            projects.record(parent, layout.tenant(), label)
 
 
 def check_registries(pipeline: Pipeline) -> None:
@@ -211,10 +226,11 @@ def write_result(layout: RunLayout, pipeline: Pipeline, results: list[JobResult]
             for r in results
         ],
     }
-    path: Path = layout.state / "result.json"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with os.fdopen(open_new(path), "w") as out:
-        out.write(json.dumps(doc, indent=2) + "\n")
+    text = json.dumps(doc, indent=2) + "\n"
+    # The run's own copy, and STATE/result.json: the contract's path for tools, the last run's.
+    for path in (layout.run_dir / "result.json", layout.state / "result.json"):
+        with os.fdopen(open_new(path), "w") as out:
+            out.write(text)
 
 
 def stderr_notice(text: str) -> None:

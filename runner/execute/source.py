@@ -10,6 +10,9 @@ from runner.pipeline.projectfiles import project_files
 
 STATE_DIR = ".runner"
 """Runner's own state inside the project; never part of a workspace."""
+PROJECT_VARIABLES = f"{STATE_DIR}/variables.yml"
+"""The project's automatic variables file (masked values included): never in a workspace,
+even when the state dir is elsewhere (``--state-dir``)."""
 
 
 def without_secret_files(files: list[str], root: Path, secret_files: list[Path]
@@ -38,4 +41,7 @@ def source_files(root: Path, exclude: Path, *, everything: bool = False) -> list
     if not root.is_dir():
         raise UserInputError(f"project directory {root} does not exist")
     names = project_files(root, prune=os.path.relpath(exclude, root), everything=everything)
-    return [name for name in names if os.path.lexists(root / name)]
+    # A fresh checkout (the agent's) is the project's as committed; a local one can hold
+    # the user's variables file, which is not the project's to see.
+    return [name for name in names if os.path.lexists(root / name)
+            and (everything or name != PROJECT_VARIABLES)]

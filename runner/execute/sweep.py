@@ -38,6 +38,19 @@ def _owner_gone(lock: Path) -> int | None:
     return fd
 
 
+def live_runs(work_root: Path) -> set[str]:
+    """Ids of the runs whose lock is held now (this process's own run included)."""
+    live: set[str] = set()
+    with contextlib.suppress(FileNotFoundError):
+        for lock in work_root.glob("*.lock"):
+            fd = _owner_gone(lock)
+            if fd is None:
+                live.add(lock.name.removesuffix(".lock"))
+            else:
+                os.close(fd)
+    return live
+
+
 async def sweep_dead_runs(work_root: Path, own_run: str, helper: NamespaceHelper) -> list[str]:
     """Remove scratch dirs of runs that no longer hold their lock; returns their ids."""
     swept: list[str] = []

@@ -118,7 +118,7 @@ class Project:
         return self.root / ".runner"
 
     def log(self, job: str) -> str:
-        return (self.state / "logs" / f"{job}.log").read_text()
+        return (self.state / "latest" / f"{job}.log").read_text()
 
 
 

@@ -250,7 +250,7 @@ def test_masked_secret_never_printed_or_logged(project: Project) -> None:
     assert said(run.out, "leak", "token=[MASKED]")
     assert said(run.out, "leak", "key=[MASKED]")
     assert said(run.out, "other", "token-visible=unset")
-    for text in [run.out, run.err, *(p.read_text() for p in (project.state / "logs").iterdir())]:
+    for text in [run.out, run.err, *(p.read_text() for p in (project.state / "latest").iterdir())]:
         assert value not in text
         assert "file-secret-abcdef" not in text
 
@@ -330,7 +330,8 @@ def test_bad_yaml_and_unknown_key(project: Project) -> None:
 
 
 def test_missing_image_fails_the_job_clearly(project: Project) -> None:
-    """An image that is neither local nor pullable fails the job with podman's reason."""
+    """A local image that is not there fails the job at once, saying how to make it (never a
+    pull: there is no registry for ``localhost/``)."""
     project.write("""
         version: 1
         jobs:
@@ -339,7 +340,7 @@ def test_missing_image_fails_the_job_clearly(project: Project) -> None:
     run = project.run()
     assert run.code == 1
     assert "does-not-exist" in run.out
-    assert "could not start" in run.out
+    assert "not found in your store; build or pull it" in run.out
 
 
 def test_broken_host_stops_exec_with_exit_3(project: Project, tmp_path) -> None:

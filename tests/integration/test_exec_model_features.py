@@ -60,7 +60,7 @@ def results(project: Project) -> dict[str, dict[str, object]]:
 
 
 def log_of(project: Project, name: str) -> str:
-    return (project.state / "logs" / f"{safe_name(name)}.log").read_text()
+    return (project.state / "latest" / f"{safe_name(name)}.log").read_text()
 
 
 def cache_dir(project: Project, key: str) -> Path:
@@ -246,7 +246,7 @@ def test_dotenv_variables_reach_jobs_that_take_the_artifacts(project: Project, t
     assert "larger than 5 KiB" in log_of(project, "big")
     assert "more than the 20 GitLab accepts" in log_of(project, "many")
     assert "never followed" in log_of(project, "evil")
-    for text in [run.out, run.err, *(p.read_text() for p in (project.state / "logs").iterdir())]:
+    for text in [run.out, run.err, *(p.read_text() for p in (project.state / "latest").iterdir())]:
         assert "tok-abcdef-123456" not in text
 
 
@@ -266,7 +266,7 @@ def test_file_variables_and_file_secrets(project: Project) -> None:
     assert said(run.out, "files", "line two")
     assert re.search(r"files \| 600 0\nfiles \| 600 0\n", run.out)
     assert said(run.out, "files", "[MASKED]")
-    texts = [run.out, run.err, *(p.read_text() for p in (project.state / "logs").iterdir()),
+    texts = [run.out, run.err, *(p.read_text() for p in (project.state / "latest").iterdir()),
              (project.state / "result.json").read_text()]
     for text in texts:
         assert "super-secret-key-value" not in text
@@ -310,5 +310,6 @@ def test_gitlab_style_names_stage_and_cache_keys(project: Project) -> None:
     assert said(run.out, "check", "stage=verify")
     tenant = project.cache / tenant_key(project.root)
     assert [p.name for p in tenant.iterdir()] == [safe_name("../../escape")]
-    assert sorted(p.name for p in project.cache.iterdir()) == [tenant.name]
+    assert sorted(p.name for p in project.cache.iterdir()) == [tenant.name,
+                                                               f"{tenant.name}.project"]
     assert not (project.cache.parent / "escape").exists()

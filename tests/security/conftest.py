@@ -64,7 +64,7 @@ for p in /proc/[0-9]*; do
 done
 echo "visible-pids=$(ls -d /proc/[0-9]* | wc -l)"
 # 2. The host's paths, guessed: the victim's checkout, state, scratch, and every cache.
-grab "$VICTIM"/* "$VICTIM"/.runner/logs/* "$VICTIM"/.runner/artifacts/*/* \
+grab "$VICTIM"/* "$VICTIM"/.runner/runs/*/* "$VICTIM"/.runner/artifacts/*/* \
   "$VICTIM"/.runner/work/*/*/ws/* "$VICTIM"/.runner/work/*/*/ctl/* "$CACHE"/*/*/* "$CACHE"/*/*/*/*
 ls -d "$VICTIM" "$CACHE" 2>&1
 # 3. Writing into the victim's workspace.

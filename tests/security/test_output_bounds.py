@@ -56,7 +56,7 @@ def test_one_endless_line_keeps_runner_memory_bounded(tmp_path: Path, project: P
     done = subprocess.run(argv, cwd=project.root, env=env, capture_output=True, timeout=900,
                           check=False)
     assert done.returncode == 0, done.stderr[-2000:]
-    log = project.state / "logs" / "flood.log"
+    log = project.state / "latest" / "flood.log"
     assert log.stat().st_size >= LINE_BYTES
     assert b"flood-done" in log.read_bytes()[-200:]
     peak_kb = int(peak_file.read_text())

@@ -66,7 +66,7 @@ def test_same_cache_key_never_crosses_tenants(tmp_path: Path, project: Project) 
     assert poison not in again.out
     again_attacker = attacker.run()
     assert said(again_attacker.out, "build", f"restored={poison}")  # control: caches do work
-    tenants = {path.name for path in project.cache.iterdir()}
+    tenants = {path.name for path in project.cache.iterdir() if path.is_dir()}
     assert tenants == {tenant_key(victim.root), tenant_key(attacker.root)}
 
 
@@ -198,7 +198,8 @@ def _podman(*args: str) -> None:
 
 
 @pytest.mark.parametrize("planted", [".runner/artifacts", ".runner/logs/deps.log",
-                                     ".runner/result.json"])
+                                     ".runner/result.json", ".runner/runs",
+                                     ".runner/runs/20000101-000000-000000"])
 def test_committed_state_symlink_cannot_redirect_writes(tmp_path: Path, project: Project,
                                                         planted: str) -> None:
     """A tenant's checkout carries a symlink under ``.runner/`` into the victim tenant's cache
@@ -216,7 +217,8 @@ def test_committed_state_symlink_cannot_redirect_writes(tmp_path: Path, project:
     attacker = new_project(tmp_path / "attacker", project.cache)
     link = attacker.root / planted
     link.parent.mkdir(parents=True)
-    link.symlink_to(victim_tenant if planted.endswith("artifacts") else marker)
+    link.symlink_to(victim_tenant if planted.endswith(("artifacts", "000000")) else
+                    marker.parent if planted.endswith("runs") else marker)
     attacker.write(f"""
         version: 1
         jobs:
@@ -233,6 +235,36 @@ def test_committed_state_symlink_cannot_redirect_writes(tmp_path: Path, project:
     assert marker.read_text().strip() == mine
     again = victim.run()
     assert said(again.out, "build", f"restored={mine}"), again.out
+
+
+def test_committed_latest_link_is_replaced_never_written_through(tmp_path: Path,
+                                                                project: Project) -> None:
+    """``.runner/latest`` is runner's own link to the newest run. A checkout that ships one
+    pointing into the victim's cache must not get runner's logs or result.json written there
+    (a job named ``marker`` would write ``marker.log``): runner replaces the link itself."""
+    victim = project
+    mine, poison = token("victim-deps"), token("poison")
+    victim.write(PIPELINE.format(image=IMAGE, marker=mine))
+    assert victim.run().code == 0
+    deps = project.cache / tenant_key(victim.root) / "deps" / "deps"
+    before = sorted(path.name for path in deps.iterdir())
+    attacker = new_project(tmp_path / "attacker", project.cache)
+    link = attacker.root / ".runner" / "latest"
+    link.parent.mkdir(parents=True)
+    link.symlink_to(deps)
+    attacker.write(f"""
+        version: 1
+        jobs:
+          marker:
+            image: {IMAGE}
+            script: ["echo {poison}"]
+        """)
+    attack = attacker.run()
+    assert attack.code == 0, attack.out + attack.err
+    assert sorted(path.name for path in deps.iterdir()) == before
+    assert (deps / "marker").read_text().strip() == mine
+    assert link.is_symlink() and Path(link.readlink()).parts[0] == "runs"
+    assert poison in (link / "marker.log").read_text()
 
 
 def test_project_git_config_runs_nothing_on_the_host(tmp_path: Path, project: Project) -> None:

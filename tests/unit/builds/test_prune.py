@@ -6,12 +6,15 @@ import asyncio
 import fcntl
 import os
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
 
+from runner.build import projects
 from runner.build import prune as prune_module
 from runner.build.prune import last_used, prune
+from runner.build.prunecaches import prune_caches
 from runner.build.storage import tenant_store
 from runner.engine.argv import REMOVE_STORE_SCRIPT, StoreSpec, remove_store_argv
 
@@ -80,3 +83,37 @@ def test_only_old_stores_nobody_holds_are_removed(monkeypatch: pytest.MonkeyPatc
         (old, "removed"), (busy, "in use"), (fresh, "recent")]
     assert removed == [old]
     assert not (stores / "aaaaaaaaaaaaaaaa.lock").exists()
+
+
+def test_caches_of_old_projects_go_with_their_label(tmp_path: Path) -> None:
+    """A project's caches go when neither they nor a run of the project changed for long."""
+    now = time.time()
+    root = tmp_path / "cache"
+    for tenant, days in (("old", 40), ("ran", 40), ("new", 1)):
+        (root / tenant / "key").mkdir(parents=True)
+        (root / tenant / "key" / "f").write_bytes(b"x" * 8192)
+        (root / tenant / "key").chmod(0o555)  # read-only, as a job may have cached it
+        projects.record(root, tenant, f"/src/{tenant}")
+        for path in (root / tenant / "key", root / tenant, projects.label_file(root, tenant)):
+            os.utime(path, (now - days * DAY, now - days * DAY))
+    projects.record(root, "ran", "/src/ran")  # a run today, though it saved nothing
+    dry = prune_caches(root, 30 * DAY, now, dry_run=True)
+    assert [(f.path.name, f.verdict, f.project) for f in dry] == [
+        ("new", "recent", "/src/new"), ("old", "would remove", "/src/old"),
+        ("ran", "recent", "/src/ran")]
+    assert dry[1].size >= 8192
+    done = prune_caches(root, 30 * DAY, now)
+    assert [f.verdict for f in done] == ["recent", "removed", "recent"]
+    assert sorted(p.name for p in root.iterdir()) == ["new", "new.project", "ran",
+                                                      "ran.project"]
+
+
+def test_store_listing_names_the_project_and_size(monkeypatch: pytest.MonkeyPatch,
+                                                  tmp_path: Path) -> None:
+    now = 1_800_000_000.0
+    stores, runroots = tmp_path / "stores", tmp_path / "run"
+    _store(stores, runroots, "aaaaaaaaaaaaaaaa", 40, now)
+    projects.record(stores, "aaaaaaaaaaaaaaaa", "/src/a")
+    found = asyncio.run(prune(stores, runroots, 30 * DAY, now, dry_run=True))
+    assert [(f.project, f.verdict) for f in found] == [("/src/a", "would remove")]
+    assert found[0].size > 0

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from runner.engine import argv
-from runner.engine.imageref import qualified_image
+from runner.engine.imageref import ImageRef, qualified_image
 
 
 def _spec(**over: object) -> argv.ContainerSpec:
@@ -127,3 +127,8 @@ def test_store_spec_round_trips_through_json() -> None:
     assert argv.StoreSpec.from_json({"root": "/d/builds/t1"}) is None
     assert argv.StoreSpec.from_json(["/d"]) is None
     assert argv.StoreSpec.from_json(None) is None
+
+
+def test_image_exists_asks_the_users_store_with_the_name_after_the_options() -> None:
+    assert argv.image_exists_argv(ImageRef("localhost/x:latest")) == [
+        "podman", "image", "exists", "--", "localhost/x:latest"]

@@ -42,6 +42,7 @@ BUILDERS: dict[str, Callable[[], list[str]]] = {
     "force remove": lambda: argv.force_remove_argv([EVIL, EVIL], "runc", STORE),
     "written paths": lambda: argv.written_paths_argv(EVIL, "runc", STORE),
     "image inspect": lambda: argv.image_inspect_argv(forged()),
+    "image exists": lambda: argv.image_exists_argv(forged()),
     "pod create": lambda: podargv.pod_create_argv(POD),
     "service": lambda: podargv.service_argv(POD, podargv.ServiceSpec(
         name=EVIL, image=forged(), env_file=Path("/w/env"), entrypoint=(EVIL, EVIL),

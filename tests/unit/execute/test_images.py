@@ -9,6 +9,7 @@ import pytest
 
 from runner.engine.argv import StoreSpec
 from runner.engine.buildah import Finished
+from runner.engine.podman import ImageUnavailable
 from runner.execute import images
 from runner.execute.images import Fetcher, ImagePlan, explain_pull, plan_images, tenant_hosts
 from runner.execute.services import _marker_text, _read_marker
@@ -115,9 +116,8 @@ PLAN = ImagePlan(TENANT, (LOCAL, PUBLIC, SECRET), frozenset({SECRET}))
     ("missing", set(), {LOCAL, PUBLIC, SECRET},
      [f"copy {LOCAL}", f"copy {PUBLIC}", f"pull docker://{SECRET} auth=True"]),
     ("missing", {LOCAL, PUBLIC, SECRET}, set(), []),
-    # Missing everywhere: pulled (a localhost name then fails, saying so).
-    ("missing", {SECRET}, set(), [f"pull docker://{LOCAL} auth=True",
-                                  f"pull docker://{PUBLIC} auth=True"]),
+    # Missing in the tenant's store: a public image is pulled, a local one copied.
+    ("missing", {SECRET}, {LOCAL}, [f"copy {LOCAL}", f"pull docker://{PUBLIC} auth=True"]),
     # Always: every registry image again; a localhost image has no registry to ask.
     ("always", {LOCAL, PUBLIC, SECRET}, {LOCAL}, [f"pull docker://{PUBLIC} auth=True",
                                                   f"pull docker://{SECRET} auth=True"]),
@@ -140,6 +140,38 @@ def test_fetch_copies_what_the_user_has_and_pulls_the_rest(
     for authfile in authfiles:  # credentials only ever in a 0600 file
         assert authfile.stat().st_mode & 0o777 == 0o600
         assert "reg.example:5000" in authfile.read_text()
+
+
+def test_a_local_image_missing_everywhere_is_never_pulled(monkeypatch: pytest.MonkeyPatch,
+                                                           tmp_path: Path) -> None:
+    """There is no registry for ``localhost/``: the job fails saying how to make the image."""
+    fake = FakeBuildah({SECRET}, set())
+    for name in ("has_image", "default_store", "copy_in", "run"):
+        monkeypatch.setattr(images.buildah, name, getattr(fake, name))
+    fetcher = Fetcher((), {}, None)
+    with pytest.raises(ImageUnavailable) as caught:
+        asyncio.run(fetcher.fetch(PLAN, tmp_path / "registry", lambda _b: None, lambda _t: None))
+    assert str(caught.value).startswith(f"image {LOCAL} not found in your store; build or "
+                                        f"pull it: `runner build -t {LOCAL} DIR`")
+    assert not any(call.startswith("pull") for call in fake.calls)
+
+
+def test_local_images_of_the_users_store_are_checked_before_the_job_starts(
+        tmp_path: Path) -> None:
+    """podman would ping a registry for a missing one and fail seconds later, unclearly."""
+    plan = plan_images(LOCAL, None, ["localhost/db:1", PUBLIC], None, PRIVATE)
+    assert plan == ImagePlan(None, local=(LOCAL, "localhost/db:1"))
+    asked: list[str] = []
+
+    async def present(ref: str) -> bool:
+        asked.append(ref)
+        return ref == LOCAL
+
+    fetcher = Fetcher((), {}, None, "never")
+    with pytest.raises(ImageUnavailable, match="image localhost/db:1 not found in your store"):
+        asyncio.run(fetcher.fetch(plan, tmp_path / "registry", lambda _b: None,
+                                  lambda _t: None, present))
+    assert asked == [LOCAL, "localhost/db:1"]
 
 
 def test_shared_storage_fetches_private_images_into_the_users_store(
