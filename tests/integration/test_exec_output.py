@@ -47,6 +47,11 @@ def _summary(out: str) -> str:
     return out[out.index("\njob "):]
 
 
+def _run_id(project: Project) -> str:
+    """The last run's id: its logs are under .runner/runs/<id>/."""
+    return str(json.loads((project.state / "result.json").read_text())["run_id"])
+
+
 def test_failed_job_summary_and_failing_line(project: Project) -> None:
     """The summary says how long the run took, and for the failed job its exit status, its
     log and its last lines; the log names the failing command's pipeline.yml line, and
@@ -65,8 +70,9 @@ def test_failed_job_summary_and_failing_line(project: Project) -> None:
     summary = _summary(run.out)
     assert re.search(r"^2 jobs in \d+\.\d\ds \(wall time\): 1 success, 1 failed$", summary,
                      re.MULTILINE), summary
-    assert "\nbroken failed (exit status 2); log: .runner/logs/broken.log\n" in summary
-    tail = summary.split("log: .runner/logs/broken.log\n", 1)[1].splitlines()
+    log_path = f".runner/runs/{_run_id(project)}/broken.log"
+    assert f"\nbroken failed (exit status 2); log: {log_path}\n" in summary
+    tail = summary.split(f"log: {log_path}\n", 1)[1].splitlines()
     assert "  | line-two" in tail
     assert f"  | {failed}" in tail
     assert "  | cleaning up" in tail
@@ -129,7 +135,8 @@ def test_gitlab_failing_line_and_after_script(project: Project) -> None:
     assert said(run.out, "unit", "runner: running after_script (CI_JOB_STATUS=failed)")
     assert said(run.out, "unit", f"runner: after_script failed at .gitlab-ci.yml:{after} "
                 "('sh -c \"exit 5\"'): exit status 5")
-    assert "unit failed (exit status 1); log: .runner/logs/unit.log" in run.out
+    assert (f"unit failed (exit status 1); log: .runner/runs/{_run_id(project)}/unit.log"
+            in run.out)
 
 
 def test_timestamps_on_the_console_not_in_the_log(project: Project) -> None:
