@@ -129,12 +129,12 @@ def _copy_filtered(top: int, staging: str, rel: str, budget: Budget,
             return
         raise
     try:
-        _filtered_at(parent, name, staging, rel, budget, excluded)
+        _filtered_at(parent, name, rel, staging=staging, budget=budget, excluded=excluded)
     finally:
         os.close(parent)
 
 
-def _filtered_at(parent: int, name: str, staging: str, rel: str, budget: Budget,
+def _filtered_at(parent: int, name: str, rel: str, *, staging: str, budget: Budget,
                  excluded: Callable[[str], bool]) -> None:
     if not stat.S_ISDIR(os.stat(name, dir_fd=parent, follow_symlinks=False).st_mode):
         if not excluded(rel):
@@ -146,7 +146,8 @@ def _filtered_at(parent: int, name: str, staging: str, rel: str, budget: Budget,
         if not excluded(rel):
             ensure_parents(staging, rel + "/")
         for child in sorted(os.listdir(fd)):
-            _filtered_at(fd, child, staging, rel + "/" + child, budget, excluded)
+            _filtered_at(fd, child, rel + "/" + child, staging=staging, budget=budget,
+                         excluded=excluded)
         dst = os.path.join(staging, rel)
         if os.path.isdir(dst) and not os.path.islink(dst):
             copy_meta(fd, dst)

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from runner.engine.globs import compile_pattern
 from runner.engine.fscopy import Budget
 from runner.engine.fscopy import copy_entry as _copy_entry
+from runner.engine.globs import compile_pattern
 from runner.engine.nshelper import _copy_filtered, _select
 
 
