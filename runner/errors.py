@@ -18,7 +18,9 @@ terminal: one paragraph, what is wrong, where, and what to do about it.
 
 from __future__ import annotations
 
+import contextlib
 import enum
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 
@@ -35,6 +37,13 @@ class RunnerError(Exception):
     """Base of every error runner explains to its user (no traceback is shown)."""
 
     fault: Fault = Fault.HOST_SETUP
+    hint: str | None = None
+    """What to do about it, when the message itself does not say (``runner: hint: ...``)."""
+
+    def with_hint(self, hint: str) -> RunnerError:
+        """This error with ``hint`` set (for ``raise X(...).with_hint(...)``)."""
+        self.hint = hint
+        return self
 
 
 class UserInputError(RunnerError):
@@ -74,6 +83,42 @@ class PipelineError(UserInputError):
         self.spot = spot
         self.message = message
         super().__init__(f"{spot}: {message}")
+
+
+class PipelineErrors(PipelineError):
+    """Several problems in one file, each with its spot: fixed in one go, not one run each.
+
+    ``spot`` and ``message`` are the first problem's, for callers that show one.
+    """
+
+    def __init__(self, errors: Sequence[PipelineError]) -> None:
+        flat: list[PipelineError] = []
+        for error in errors:
+            flat += error.errors if isinstance(error, PipelineErrors) else (error,)
+        self.errors: tuple[PipelineError, ...] = tuple(flat)
+        self.spot, self.message = flat[0].spot, flat[0].message
+        UserInputError.__init__(self, f"{len(flat)} problems in {flat[0].spot.file}:\n"
+                                + "\n".join(f"  {error}" for error in flat))
+
+
+def combined(errors: Sequence[PipelineError]) -> PipelineError:
+    """One error for ``errors`` (at least one): the error itself, or ``PipelineErrors``."""
+    return errors[0] if len(errors) == 1 else PipelineErrors(errors)
+
+
+def raise_all(errors: Sequence[PipelineError]) -> None:
+    """Raise ``combined(errors)`` if there are any."""
+    if errors:
+        raise combined(errors)
+
+
+@contextlib.contextmanager
+def collecting(errors: list[PipelineError]) -> Iterator[None]:
+    """Run the block; a ``PipelineError`` it raises is added to ``errors`` instead."""
+    try:
+        yield
+    except PipelineError as error:
+        errors.append(error)
 
 
 class HostSetupError(RunnerError):

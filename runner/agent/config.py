@@ -12,11 +12,13 @@ import os
 import re
 import secrets
 import string
+import urllib.parse
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import yaml
 
+from runner.engine.imageref import why_not
 from runner.errors import UserInputError
 from runner.pipeline import yamlsrc
 from runner.pipeline.fields import FieldReader
@@ -91,8 +93,14 @@ def new_system_id() -> str:
     return "r_" + "".join(secrets.choice(alphabet) for _ in range(12))
 
 
-def load(path: Path, *, missing_ok: bool = False) -> AgentConfig:
-    """Read and check the config; with ``missing_ok`` a missing file is an empty config."""
+def load(path: Path, *, missing_ok: bool = False, private: bool = True) -> AgentConfig:
+    """Read and check the config; with ``missing_ok`` a missing file is an empty config.
+
+    With ``private``, a config that holds tokens and that other users may read
+    is refused, as ssh refuses such a private key: the tokens take jobs, and
+    their secrets, from GitLab. ``register`` and ``unregister`` rewrite it
+    0600 instead (``save``).
+    """
     try:
         text = yamlsrc.read_text(path)
     except UserInputError:
@@ -101,7 +109,25 @@ def load(path: Path, *, missing_ok: bool = False) -> AgentConfig:
         raise
     if all(not line.strip() or line.lstrip().startswith("#") for line in text.splitlines()):
         return AgentConfig(path=path, system_id=new_system_id())  # nothing but comments
-    return _Reader(yamlsrc.load_text(text, str(path))).config(path)
+    config = _Reader(yamlsrc.load_text(text, str(path))).config(path)
+    if private and config.runners:
+        mode = path.stat().st_mode & 0o777
+        if mode & 0o077:
+            raise UserInputError(
+                f"{path} holds runner tokens but has mode {mode:04o}, so other users can read"
+                f" them; run: chmod 600 {path}")
+    return config
+
+
+def url_problem(url: str) -> str | None:
+    """Why ``url`` cannot be a GitLab URL (``gitlab.example.com`` lacks its scheme), or None."""
+    parts = urllib.parse.urlsplit(url)
+    if parts.scheme in ("http", "https") and parts.hostname:
+        return None
+    if not parts.scheme or not parts.netloc:
+        host = url.rsplit("://", maxsplit=1)[-1]
+        return f"{url!r} is not a URL; write it with its scheme: https://{host}"
+    return f"{url!r} is not an http(s) URL; write it like https://gitlab.example.com"
 
 
 def save(config: AgentConfig) -> None:
@@ -202,6 +228,9 @@ class _Reader(FieldReader):
         self.check_keys(mapping, RUNNER_KEYS, key, "in a runner")
         name = self._str(mapping, "name", key, required=True) or ""
         url = self._str(mapping, "url", key, required=True) or ""
+        if (problem := url_problem(url)) is not None:
+            node, path, _ = self.child(mapping, "url", key, "a runner") or (mapping, key, "")
+            raise self.fail(node.pos, path, problem)
         token = self._str(mapping, "token", key, required=True) or ""
         return RunnerEntry(
             name=name, url=url, token=token,
@@ -212,11 +241,20 @@ class _Reader(FieldReader):
             output_limit_kib=int(self._number(mapping, "output_limit", key, 4096, minimum=1,
                                               whole=True)),
             ca_file=self._path(mapping, "ca_file", key),
-            image=self._str(mapping, "image", key) or "busybox:latest",
+            image=self._image(mapping, key),
             network=self._str(mapping, "network", key),
             runtime=self._str(mapping, "runtime", key),
             limits=self._limits(mapping, key),
         )
+
+    def _image(self, mapping: Map, key: str) -> str:
+        """The default image of jobs that name none: an image reference, checked here."""
+        image = self._str(mapping, "image", key) or "busybox:latest"
+        if (problem := why_not(image)) is not None:
+            found = self.child(mapping, "image", key, "a runner")
+            node, path = (found[0], found[1]) if found else (mapping, key)
+            raise self.fail(node.pos, path, problem)
+        return image
 
     def _limits(self, mapping: Map, key: str) -> Limits:
         found = self.child(mapping, "limits", key, "a runner")

@@ -38,7 +38,7 @@ from runner.execute.interrupt import Interruption
 from runner.execute.layout import safe_name
 from runner.execute.results import JobResult, JobStatus, Settings
 from runner.execute.run import execute
-from runner.pipeline.model import DEFAULT_TIMEOUT_S
+from runner.pipeline.model import DEFAULT_TIMEOUT_S, builds_dir
 
 log = structlog.get_logger(__name__)
 
@@ -268,8 +268,7 @@ class JobRun:
         ]
 
     def _project_dir(self) -> str:
-        path = self.payload.project_path.strip("/") or f"project-{self.payload.project_id}"
-        return f"/builds/{path}"
+        return builds_dir(self.payload.project_path, f"project-{self.payload.project_id}")
 
     def _tenant(self) -> str:
         return tenant_for(self.env.instance, self.payload)

@@ -18,8 +18,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from runner.engine.argv import registry_of
 from runner.engine.buildargv import RegistryAccess
+from runner.engine.imageref import registry_of
 from runner.errors import UserInputError
 from runner.pipeline.model import Registry
 

@@ -14,11 +14,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from runner.build import access, containerfile, storelock
-from runner.build.diagnose import explain_build, explain_push
+from runner.build.diagnose import PIPELINE_ADVICE, Advice, explain_build, explain_push
 from runner.build.outputs import BuildOutput
 from runner.engine import buildah, store_index
 from runner.engine.argv import StoreSpec
 from runner.engine.buildargv import BuildSpec, build_argv, push_argv
+from runner.engine.imageref import ImageRef, ImageRefError
 from runner.errors import JobError
 from runner.pipeline.model import Build, Registry
 
@@ -41,6 +42,8 @@ class BuildEnv:
     """An auth file the user named; None lets buildah look in the standard places."""
     standard_authfile: Path | None = None
     """The user's standard auth file, the base pipeline credentials are added to."""
+    advice: Advice = PIPELINE_ADVICE
+    """How a failure's message says to fix a registry's access (the pipeline's or the CLI's)."""
 
 
 async def build_image(
@@ -67,9 +70,12 @@ async def build_image(
         raise BuildFailed(f"there is no Containerfile or Dockerfile in the build context "
                           f"'{build.context}'; add one or set 'containerfile'")
     text = file.read_text(errors="replace")
-    bases = containerfile.base_images(text)
-    refs = [*bases, *build.cache_from, *([build.cache_to] if build.cache_to else [])]
-    destinations = build.tags if build.push else ()
+    bases = [ImageRef(base) for base in containerfile.base_images(text) if _is_ref(base)]
+    tags = _refs(build.tags, "tag")
+    cache_from = _refs(build.cache_from, "cache_from image")
+    cache_to = _refs((build.cache_to,), "cache_to image")[0] if build.cache_to else None
+    refs = [*bases, *cache_from, *([cache_to] if cache_to else [])]
+    destinations = tags if build.push else ()
     plan = access.prepare(scratch, registries=registries, secrets=secrets, refs=refs,
                           destinations=destinations, authfile=env.authfile,
                           standard=env.standard_authfile)
@@ -82,9 +88,9 @@ async def build_image(
                          for name in build_secrets)
     iidfile = scratch / "iid"
     spec = BuildSpec(
-        context=context, containerfile=file, iidfile=iidfile, tags=build.tags, args=build.args,
+        context=context, containerfile=file, iidfile=iidfile, tags=tags, args=build.args,
         labels=build.labels, target=build.target, platform=build.platform, layers=build.layers,
-        isolation=build.isolation, cache_from=build.cache_from, cache_to=build.cache_to,
+        isolation=build.isolation, cache_from=cache_from, cache_to=cache_to,
         secrets=secret_files, access=plan.build, store=env.store, runtime=env.runtime,
     )
     async with storelock.using(env.store):
@@ -92,7 +98,7 @@ async def build_image(
     if done.code != 0 or not iidfile.is_file():
         relative = file.relative_to(workspace) if file.is_relative_to(workspace) else file
         raise BuildFailed(explain_build(done, str(relative), text))
-    image_id = iidfile.read_text().strip()
+    image_id = _refs((iidfile.read_text().strip(),), "built image id")[0]
     pushed: list[tuple[str, str]] = []
     for destination in destinations:
         notice(f"runner: pushing {destination}")
@@ -101,10 +107,27 @@ async def build_image(
         argv = push_argv(image_id, destination, digestfile, plan.for_push(destination), env.store)
         done = await buildah.run(argv, sink)
         if done.code != 0 or not digestfile.is_file():
-            raise BuildFailed(explain_push(done, destination, registries))
+            raise BuildFailed(explain_push(done, destination, registries, env.advice))
         pushed.append((destination, digestfile.read_text().strip()))
         notice(f"runner: pushed {destination}@{pushed[-1][1]}")
     return BuildOutput(image_id, build.tags, tuple(pushed), env.store)
+
+
+def _is_ref(text: str) -> bool:
+    """Whether a base image the Containerfile names is a reference to seed (not ``$ARG``)."""
+    try:
+        ImageRef(text)
+    except ImageRefError:
+        return False
+    return True
+
+
+def _refs(texts: Sequence[str], what: str) -> tuple[ImageRef, ...]:
+    """``texts`` as image references; the first that is none fails the build, saying why."""
+    try:
+        return tuple(ImageRef(text) for text in texts)
+    except ImageRefError as exc:
+        raise BuildFailed(f"the {what} {exc}") from exc
 
 
 def _inside(workspace: Path, relative: str, what: str) -> Path:
@@ -116,7 +139,7 @@ def _inside(workspace: Path, relative: str, what: str) -> Path:
     return path
 
 
-async def _seed(bases: Sequence[str], store: StoreSpec, notice: Notice) -> None:
+async def _seed(bases: Sequence[ImageRef], store: StoreSpec, notice: Notice) -> None:
     """Copy base images the user already has into the tenant store, instead of pulling.
 
     Only images missing from the tenant store are copied, by exact name, from

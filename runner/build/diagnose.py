@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from runner.build import containerfile
 from runner.build.access import registry_host
@@ -21,6 +22,37 @@ _AUTH = re.compile(r"unauthorized|authentication required|(?<![\w.:])401(?![\w.:
 _UNREACHABLE = re.compile(r"connection refused|no such host|i/o timeout|network is unreachable|"
                           r"no route to host|connection reset", re.IGNORECASE)
 _TLS = re.compile(r"x509:|certificate|tls:|server gave HTTP response to HTTPS", re.IGNORECASE)
+_PLAIN_HTTP = re.compile(r"server gave HTTP response to HTTPS|first record does not look like a"
+                         r" TLS handshake", re.IGNORECASE)
+"""Go's two answers when an HTTPS request meets a server that speaks plain HTTP."""
+
+
+@dataclass(frozen=True)
+class Advice:
+    """How to change a registry's access where the build was asked for; ``{host}`` is filled.
+
+    A pipeline's build is fixed in its file (``registries:``), ``runner
+    build``'s on its command line: each gets the fix it can apply.
+    """
+
+    login: str
+    ca: str
+    plain_http: str
+
+
+PIPELINE_ADVICE = Advice(
+    login=("log in with `buildah login {host}` as this user, or give the pipeline credentials"
+           " under 'registries: {{{host}: {{username, password_secret}}}}'"),
+    ca=("set 'ca_file' under 'registries: {{{host}: ...}}' (or 'insecure: true' for a"
+        " plain-HTTP test registry)"),
+    plain_http="set 'insecure: true' under 'registries: {{{host}: ...}}' if that is intended",
+)
+CLI_ADVICE = Advice(
+    login="log in with `buildah login {host}` as this user, or pass --authfile FILE",
+    ca=("pass --registry-ca {host}=CA.pem (or --insecure-registry {host} for a plain-HTTP"
+        " test registry)"),
+    plain_http="pass --insecure-registry {host} if that is intended",
+)
 
 
 def error_line(done: Finished) -> str:
@@ -46,7 +78,8 @@ def explain_build(done: Finished, file: str, text: str) -> str:
             f"buildah said: {message}")
 
 
-def explain_push(done: Finished, destination: str, registries: Sequence[Registry]) -> str:
+def explain_push(done: Finished, destination: str, registries: Sequence[Registry],
+                 advice: Advice = PIPELINE_ADVICE) -> str:
     """Why a push failed, with what to change for the registry it went to."""
     host = registry_host(destination)
     message = error_line(done)
@@ -57,14 +90,15 @@ def explain_push(done: Finished, destination: str, registries: Sequence[Registry
             fix = (f"check the password in secret '{known.password_secret}' for user "
                    f"'{known.username}' (registries.{host} in the pipeline)")
         else:
-            fix = (f"log in with `buildah login {host}` as this user, or give the pipeline "
-                   f"credentials under 'registries: {{{host}: {{username, password_secret}}}}'")
+            fix = advice.login.format(host=host)
         return f"registry {host} refused the credentials for {destination}: {fix}. buildah " \
                f"said: {message}"
+    if _PLAIN_HTTP.search(text):
+        return (f"registry {host} speaks plain HTTP, not HTTPS: "
+                f"{advice.plain_http.format(host=host)}. buildah said: {message}")
     if _TLS.search(text):
-        return (f"could not verify the TLS certificate of registry {host}: set 'ca_file' under "
-                f"'registries: {{{host}: ...}}' (or 'insecure: true' for a plain-HTTP test "
-                f"registry). buildah said: {message}")
+        return (f"could not verify the TLS certificate of registry {host}: "
+                f"{advice.ca.format(host=host)}. buildah said: {message}")
     if _UNREACHABLE.search(text):
         return (f"registry {host} could not be reached to push {destination} (tried "
                 f"{RETRIES + 1} times): is it up and is the address right? buildah said: "

@@ -8,11 +8,13 @@ for errors are decided here and nowhere else.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 
 from runner import __version__
 from runner.errors import Fault, RunnerError
+from runner.host.identity import adopt_runtime_dir
 
 EXIT_OK = 0
 EXIT_JOB_FAILED = 1
@@ -33,6 +35,13 @@ _FAULT_EXIT = {
 def exit_code_for(error: RunnerError) -> int:
     """The exit code for an explained error: whose fault it is decides."""
     return _FAULT_EXIT[error.fault]
+
+
+def error_text(error: RunnerError) -> str:
+    """``runner: error: ...`` and, if the error has one, ``runner: hint: ...`` (no class names:
+    they tell the person at the terminal nothing)."""
+    text = f"runner: error: {error}"
+    return text if error.hint is None else f"{text}\nrunner: hint: {error.hint}"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -66,10 +75,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SystemExit as exc:  # argparse already printed its one-paragraph error
         return EXIT_OK if exc.code == 0 else EXIT_USER_INPUT
     log.configure(verbosity=args.verbose)
+    if os.geteuid() != 0:  # root is refused or re-executed with the user's own (refuse_root)
+        adopt_runtime_dir(os.environ, os.getuid())
     try:
         code: int = args.func(args)
     except RunnerError as exc:
-        print(f"runner: {type(exc).__name__}: {exc}", file=sys.stderr)
+        print(error_text(exc), file=sys.stderr)
         return exit_code_for(exc)
     except KeyboardInterrupt:
         print("runner: interrupted", file=sys.stderr)

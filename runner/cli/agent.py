@@ -9,18 +9,20 @@ import socket
 from pathlib import Path
 
 from runner.cli import EXIT_OK
+from runner.cli.helptext import explain
 from runner.errors import UsageError
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the three subcommands."""
-    agent = sub.add_parser("agent", help="take jobs from GitLab and run them, each in its own "
-                           "rootless container (a gitlab-runner without a Docker daemon)")
+    agent = explain(sub.add_parser("agent", help="take jobs from GitLab and run them, each in"
+                                   " its own rootless container (a gitlab-runner without a Docker"
+                                   " daemon)"), "agent")
     _config_arg(agent)
     agent.set_defaults(func=handle_agent)
 
-    reg = sub.add_parser("register", help="register this machine as a GitLab runner and write "
-                         "the agent config")
+    reg = explain(sub.add_parser("register", help="register this machine as a GitLab runner"
+                                 " and write the agent config"), "register")
     _config_arg(reg)
     reg.add_argument("--url", required=True, help="GitLab URL, e.g. https://gitlab.example.com")
     token = reg.add_mutually_exclusive_group(required=True)
@@ -39,7 +41,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     reg.add_argument("--ca-file", type=Path, help="CA bundle for a GitLab with a private CA")
     reg.set_defaults(func=handle_register)
 
-    unreg = sub.add_parser("unregister", help="remove a runner from GitLab and the config")
+    unreg = explain(sub.add_parser("unregister", help="remove a runner from GitLab and the"
+                                   " config"), "unregister")
     _config_arg(unreg)
     unreg.add_argument("--name", help="the runner to remove (default: the only one)")
     unreg.set_defaults(func=handle_unregister)
@@ -69,6 +72,10 @@ def _secret_arg(value: str, env: str) -> str:
 def _check_register_args(args: argparse.Namespace) -> None:
     """Refuse bad options before GitLab is asked: a legacy registration creates the runner
     there, and a config ``runner agent`` cannot load must never be written."""
+    from runner.agent.config import url_problem  # noqa: PLC0415
+
+    if (problem := url_problem(args.url)) is not None:
+        raise UsageError(f"--url {problem}")
     if args.concurrent is not None and args.concurrent < 1:
         raise UsageError("--concurrent must be at least 1")
     if args.limit < 0:
@@ -95,7 +102,7 @@ def handle_register(args: argparse.Namespace) -> int:
 
     _check_register_args(args)
     path = _config_path(args)
-    cfg = agentconfig.load(path, missing_ok=True)
+    cfg = agentconfig.load(path, missing_ok=True, private=False)  # save() makes it 0600
 
     async def talk() -> agentconfig.RunnerEntry:
         async with GitLabClient(args.url, ca_file=args.ca_file) as client:
@@ -142,7 +149,7 @@ def handle_unregister(args: argparse.Namespace) -> int:
     from runner.coordinator.gitlab.client import GitLabClient  # noqa: PLC0415
 
     path = _config_path(args)
-    cfg = agentconfig.load(path)
+    cfg = agentconfig.load(path, private=False)  # save() makes it 0600
     chosen = [r for r in cfg.runners if args.name in (None, r.name)]
     if not chosen:
         raise UsageError(f"{path} has no runner named {args.name!r}")

@@ -8,6 +8,7 @@ import json
 import sys
 
 from runner.cli import EXIT_HOST_SETUP, EXIT_OK
+from runner.cli.helptext import explain
 from runner.host import doctor, facts
 
 
@@ -19,6 +20,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         description="Check this host for rootless jobs; every problem comes with the command "
         "that fixes it. Exit code 0 when jobs can run (warnings allowed), 3 otherwise.",
     )
+    explain(parser, "doctor")
     parser.add_argument("--json", action="store_true", help="print the findings as JSON")
     parser.set_defaults(func=handle)
 

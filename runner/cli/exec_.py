@@ -7,6 +7,7 @@ import asyncio
 import dataclasses
 import os
 import sys
+import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -14,13 +15,15 @@ from typing import TYPE_CHECKING
 from runner.build.access import standard_authfile
 from runner.build.storage import MODES, store_roots
 from runner.cli import EXIT_INTERRUPTED, EXIT_JOB_FAILED, EXIT_OK
+from runner.cli.helptext import explain
 from runner.engine.runc import state_root as runc_state_root
 from runner.errors import HostSetupError, UsageError
 from runner.execute.interrupt import Interruption
-from runner.execute.report import summary_rows
+from runner.execute.report import failures, summary_rows
 from runner.execute.results import Settings
 from runner.execute.run import execute, stderr_notice
 from runner.logs.console import Console
+from runner.logs.pipe import GuardedStream
 from runner.logs.summary import render
 from runner.pipeline.model import Limits
 from runner.pipeline.sizes import parse_size
@@ -34,8 +37,8 @@ DEFAULT_FILES = ("pipeline.yml", ".gitlab-ci.yml")
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the ``exec`` subcommand."""
-    parser = sub.add_parser("exec", help="run a pipeline file locally, each job in its own "
-                            "rootless container")
+    parser = explain(sub.add_parser("exec", help="run a pipeline file locally, each job in its"
+                                    " own rootless container"), "exec")
     parser.add_argument("pipeline", nargs="?",
                         help=f"pipeline file (default: {' or '.join(DEFAULT_FILES)} here)")
     parser.add_argument("jobs", nargs="*", metavar="JOB",
@@ -63,7 +66,14 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                         "directory)")
     parser.add_argument("--state-dir", type=Path,
                         help="where logs, artifacts and scratch go (default: PROJECT/.runner)")
-    parser.add_argument("--color", choices=["auto", "always", "never"], default="auto")
+    parser.add_argument("--color", choices=["auto", "always", "never"], default="auto",
+                        help="colour job prefixes, echoed commands and statuses: auto (the "
+                        "default) when stdout is a terminal and NO_COLOR is not set "
+                        "(no-color.org), always, or never")
+    parser.add_argument("--timestamps", action="store_true",
+                        help="start each output line on the terminal with the local time it "
+                        "was printed (HH:MM:SS.mmm); job log files keep the job's bytes as "
+                        "printed")
     parser.add_argument("--runtime", help="OCI runtime for podman (default: containers.conf)")
     parser.add_argument("--network", help="podman network mode for jobs (default: podman's)")
     parser.add_argument(
@@ -110,7 +120,9 @@ def _pipeline_file(given: Path | None) -> Path:
         if Path(name).is_file():
             return Path(name)
     raise UsageError(f"no pipeline file given and none of {', '.join(DEFAULT_FILES)} "
-                     "found in the current directory")
+                     "found in the current directory").with_hint(
+        "name the file (runner exec path/to/pipeline.yml, or .gitlab-ci.yml), or run this in"
+        " the project's directory; `runner exec --help` shows the options")
 
 
 def _cache_root(given: Path | None) -> Path:
@@ -172,7 +184,7 @@ def _run(args: argparse.Namespace, pipeline: Pipeline) -> int:
     facts = _check_host()
     if args.concurrency < 1:
         raise UsageError("--concurrency must be at least 1")
-    color = args.color == "always" or (args.color == "auto" and sys.stdout.isatty())
+    color = use_color(args.color, isatty=sys.stdout.isatty(), environ=os.environ)
     settings = Settings(
         concurrency=args.concurrency, color=color, cache_root=_cache_root(args.cache_dir),
         state_dir=args.state_dir.resolve() if args.state_dir else None,
@@ -187,7 +199,7 @@ def _run(args: argparse.Namespace, pipeline: Pipeline) -> int:
                      if facts.cgroup == "v2" else frozenset()),
     )
     settings = with_build_settings(settings, args.build_storage, os.environ)
-    console = Console(sys.stdout.buffer, [job.name for job in pipeline.jobs], color=color)
+    interruption = Interruption()
 
     def told(interruption: Interruption) -> None:
         if interruption.killing.is_set():
@@ -195,12 +207,28 @@ def _run(args: argparse.Namespace, pipeline: Pipeline) -> int:
         else:
             stderr_notice("stopping: running after_script (Ctrl-C again to stop at once)")
 
-    results, interruption = asyncio.run(execute(pipeline, settings, console, os.environ, told))
-    sys.stdout.write("\n" + render(summary_rows(results), color=color))
-    sys.stdout.flush()
-    if interruption.canceling.is_set():
+    # A closed stdout (`runner exec | head -1`) stops the run quietly, as SIGPIPE would.
+    stdout = GuardedStream(sys.stdout.buffer, interruption.request)
+    console = Console(stdout, [job.name for job in pipeline.jobs], color=color,
+                      timestamps=args.timestamps)
+    began = time.monotonic()
+    results, _ = asyncio.run(execute(pipeline, settings, console, os.environ, told,
+                                     interruption=interruption, signals=True))
+    summary = render(summary_rows(results), color=color, wall_s=time.monotonic() - began,
+                     failures=failures(results, Path.cwd()))
+    stdout.write(("\n" + summary).encode())
+    stdout.flush()
+    if interruption.canceling.is_set() or stdout.closed_by_reader:
         return EXIT_INTERRUPTED
     return EXIT_JOB_FAILED if any(result.failed for result in results) else EXIT_OK
+
+
+def use_color(choice: str, *, isatty: bool, environ: Mapping[str, str]) -> bool:
+    """``--color``: ``auto`` colours a terminal unless ``NO_COLOR`` is set and not empty
+    (https://no-color.org); an explicit ``always`` wins over ``NO_COLOR``."""
+    if choice == "auto":
+        return isatty and not environ.get("NO_COLOR")
+    return choice == "always"
 
 
 def agent_settings(cache_root: Path) -> Settings:

@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 from runner.cli import EXIT_OK
+from runner.cli.helptext import explain
 from runner.errors import UsageError
 
 DEFAULT_AGE = "30d"
@@ -28,6 +29,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "A store a build or job is using is left alone. Exit code 0, or 1 if a store could "
         "not be removed.",
     )
+    explain(parser, "prune")
     parser.add_argument("--older-than", default=DEFAULT_AGE, metavar="DURATION",
                         help=f"how long a store must have gone unused (default {DEFAULT_AGE}; "
                         "e.g. 12h, 7d, 0 for every store not in use)")

@@ -6,8 +6,12 @@ in review as a changed expectation.
 
 from __future__ import annotations
 
+import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from runner.engine.imageref import ImageRef
 
 LABEL_RUN = "io.github.runner.run"
 LABEL_JOB = "io.github.runner.job"
@@ -84,7 +88,7 @@ class ContainerSpec:
     """Everything that decides the ``podman run`` of one job container."""
 
     name: str
-    image: str
+    image: ImageRef
     run_id: str
     job: str
     workspace: Path
@@ -110,39 +114,6 @@ def global_options(runtime: str | None, store: StoreSpec | None = None) -> list[
     return [*store_options(store), *(["--runtime", runtime] if runtime else [])]
 
 
-def registry_of(ref: str) -> str | None:
-    """The registry an image reference names (``quay.io``, ``reg:5000``, ``localhost``), if any.
-
-    Docker's rule: the first path component is a registry when it has a dot
-    or a port, or is ``localhost``; otherwise the name is short.
-    """
-    first, sep, _ = ref.partition("/")
-    if sep and ("." in first or ":" in first or first == "localhost"):
-        return first
-    return None
-
-
-def is_image_id(ref: str) -> bool:
-    """An image id (``sha256:...`` or 64 hex digits) names a local image, never a registry's."""
-    return ref.startswith("sha256:") or (
-        len(ref) == 64 and all(c in "0123456789abcdef" for c in ref))
-
-
-def qualified_image(image: str) -> str:
-    """``image`` with its registry written out, Docker's way: ``alpine`` is docker.io's.
-
-    podman matches a short name against *any* local image whose name ends
-    with it, so on a shared store one tenant could pull
-    ``evil.example/library/alpine`` and answer another tenant's ``alpine``.
-    Image ids and names with a registry (or ``localhost/``) stay as written.
-    """
-    if is_image_id(image):
-        return image
-    if registry_of(image) is not None:
-        return image
-    return f"docker.io/{image}" if "/" in image else f"docker.io/library/{image}"
-
-
 def hardening_options() -> list[str]:
     """Options every job and service container gets, whatever containers.conf says.
 
@@ -166,37 +137,40 @@ def job_container_argv(spec: ContainerSpec, supervisor: str) -> list[str]:
     podman 4.3 exits on a proxied signal, so signals go via ``podman kill``.)
     ``--pidfile`` lets us watch PID 1 through a pidfd: its end proves every
     process of the container is gone, well before podman has removed it.
+    Values that come from a tenant (names, the image) are joined to their
+    option or follow ``--``: none can be read as an option (issue 14, H1).
     """
     argv = ["podman", *global_options(spec.runtime, spec.store), "run", "--rm", "--interactive"]
-    argv += ["--name", spec.name]
+    argv.append(f"--name={spec.name}")
     argv += ["--label", f"{LABEL_RUN}={spec.run_id}", "--label", f"{LABEL_JOB}={spec.job}"]
     if spec.pod is not None:
-        argv += ["--pod", spec.pod]
+        argv.append(f"--pod={spec.pod}")
     else:
         mapping = f"0:{spec.id_base}:{spec.id_size}"
         argv += ["--uidmap", mapping, "--gidmap", mapping]
     argv += hardening_options()
     argv += ["--log-driver", "none", f"--pull={spec.pull}", "--pidfile", str(spec.pidfile)]
     argv += spec.resources.options()
+    argv += bounded_writes_options(spec.resources)
     if spec.network and spec.pod is None:
         argv += ["--network", spec.network]
     argv += ["--volume", f"{spec.workspace}:{spec.project_dir}"]
     argv += ["--volume", f"{spec.control}:{CONTROL_DIR}"]
-    argv += ["--workdir", "/", "--entrypoint", "/bin/sh", spec.image, "-c", supervisor]
+    argv += ["--workdir", "/", "--entrypoint", "/bin/sh", "--", spec.image, "-c", supervisor]
     return argv
 
 
 def signal_argv(name: str, signal: str, runtime: str | None = None,
                 store: StoreSpec | None = None) -> list[str]:
     """Send ``signal`` to a container's PID 1 (our supervisor)."""
-    return ["podman", *global_options(runtime, store), "kill", "--signal", signal, name]
+    return ["podman", *global_options(runtime, store), "kill", "--signal", signal, "--", name]
 
 
 def force_remove_argv(names: list[str], runtime: str | None = None,
                       store: StoreSpec | None = None) -> list[str]:
     """Remove containers at once (SIGKILL, no grace); unknown names are not an error."""
     return ["podman", *global_options(runtime, store), "rm", "--force", "--ignore", "--time",
-            "0", *names]
+            "0", "--", *names]
 
 
 def list_containers_argv(label: str, store: StoreSpec | None = None) -> list[str]:
@@ -205,11 +179,67 @@ def list_containers_argv(label: str, store: StoreSpec | None = None) -> list[str
             f"label={label}", "--format", "{{.Names}}"]
 
 
-def upper_dir_argv(name: str, runtime: str | None = None,
-                   store: StoreSpec | None = None) -> list[str]:
-    """Where a running container's own writes go (its overlay upper directory)."""
-    return ["podman", *global_options(runtime, store), "inspect", "--format",
-            "{{.GraphDriver.Data.UpperDir}}", name]
+def cgroup_mask_options(resources: Resources) -> list[str]:
+    """Hide /sys/fs/cgroup from a container without cgroup limits (see below)."""
+    return [] if resources != Resources() else ["--security-opt", "mask=/sys/fs/cgroup"]
+
+
+def bounded_writes_options(resources: Resources) -> list[str]:
+    """Keep a job container's writes where its disk limit counts them, or small.
+
+    An image's ``VOLUME`` would be an anonymous volume outside the overlay
+    upper dir: ``--image-volume ignore`` leaves such paths in the container's
+    own layer (as the runc engine does). On cgroup v1, podman puts a writable
+    tmpfs without a size at /sys/fs/cgroup (RAM, half the host's, for the
+    taking); masked, it is an empty read-only dir, as under the runc engine.
+    A job with cgroup limits (possible only on v2, with a cgroup2 mount and no
+    such tmpfs) keeps it, so that its tools can read their limits.
+    """
+    return ["--image-volume", "ignore", *cgroup_mask_options(resources)]
+
+
+def written_paths_argv(name: str, runtime: str | None = None,
+                       store: StoreSpec | None = None) -> list[str]:
+    """A container's record as JSON: where its own writes go (see ``written_dirs``)."""
+    return ["podman", *global_options(runtime, store), "container", "inspect", "--format",
+            "json", "--", name]
+
+
+@dataclass(frozen=True)
+class Written:
+    """Where a running container can write on the host, from podman's record of it."""
+
+    dirs: tuple[Path, ...] = ()
+    pid: int | None = None
+    """Its PID 1 as the host numbers it (deleted files held open there count too)."""
+
+
+def written_dirs(inspect_json: str) -> Written:
+    """Host dirs holding what a container can write besides runner's own mounts.
+
+    Its overlay upper dir; the dirs of the files podman bind-mounts
+    read-write into it: /etc/hosts, /etc/resolv.conf (a pod's infra
+    container's, for a job in a pod), /etc/hostname and /run/.containerenv
+    (beside the hostname file); and its named and anonymous volumes (an
+    image's ``VOLUME``, for a service). Empty if ``inspect_json`` is not
+    podman's; podman's own warnings before the JSON are skipped.
+    """
+    start = re.search(r"^\[", inspect_json, re.MULTILINE)  # podman may warn first
+    try:
+        doc = json.loads(inspect_json[start.start() if start else 0:])[0]
+        upper = ((doc.get("GraphDriver") or {}).get("Data") or {}).get("UpperDir")
+        files = [doc.get(key) for key in ("HostsPath", "ResolvConfPath", "HostnamePath")]
+        volumes = [mount.get("Source") for mount in doc.get("Mounts") or ()
+                   if mount.get("Type") == "volume"]
+        pid = (doc.get("State") or {}).get("Pid")
+    except (ValueError, IndexError, TypeError, AttributeError):
+        return Written()
+    dirs = [Path(upper)] if isinstance(upper, str) else []
+    dirs += [Path(path).parent for path in files if isinstance(path, str)]
+    dirs += [Path(path) for path in volumes if isinstance(path, str)]
+    return Written(
+        tuple(dict.fromkeys(p for p in dirs if p.is_absolute() and p != Path("/"))),
+        pid if isinstance(pid, int) and pid > 1 else None)
 
 
 REMOVE_STORE_SCRIPT = (
@@ -230,9 +260,9 @@ def remove_store_argv(store: StoreSpec) -> list[str]:
             str(store.root), str(store.runroot)]
 
 
-def image_inspect_argv(ref: str) -> list[str]:
+def image_inspect_argv(ref: ImageRef) -> list[str]:
     """The user's store's record of image ``ref`` (layers, config) as JSON."""
-    return ["podman", "image", "inspect", "--format", "json", ref]
+    return ["podman", "image", "inspect", "--format", "json", "--", ref]
 
 
 def unshare_argv(command: list[str]) -> list[str]:

@@ -11,7 +11,14 @@ GitLab does), with stdin at /dev/null so a step can never eat the commands
 meant for the supervisor. Signals reach the supervisor through podman's
 signal proxy: TERM/INT stop the running script gracefully, USR2 kills
 every process in the container except the supervisor, so after_script can
-still run afterwards.
+still run afterwards. The job can stop the supervisor (``ptrace`` of PID 1),
+so none of this is relied on: a script still running a grace period after
+USR2 has its whole container killed from outside (``JobContainer.kill``).
+
+A job script may record the number of the line it is at in ``<script>.step``
+(``job_script``'s ``step_file``); the supervisor adds it to the script's exit
+status, so a failure can be traced to the line of the pipeline file that
+failed. It is a courtesy to the job's user, like every frame (see below).
 
 On ``exit`` (or end of input) the supervisor SIGKILLs every other process
 in the container and exits, which ends the container at once.
@@ -47,7 +54,8 @@ while IFS= read -r f; do
   "$s" "$f" </dev/null 2>&1 &
   c=$!
   while :; do wait "$c"; r=$?; kill -0 "$c" 2>/dev/null || break; done
-  printf '\036%s rc %s\n' "$n" "$r"
+  t=; [ -f "$f.step" ] && read -r t < "$f.step"
+  printf '\036%s rc %s %s\n' "$n" "$r" "$t"
 done
 kill -KILL -1 2>/dev/null
 """
@@ -64,12 +72,18 @@ _ECHO_COLOR = "\x1b[32;1m"
 _RESET = "\x1b[0m"
 
 
+def step_file(script: str) -> str:
+    """Where the script at path ``script`` records its current line (the supervisor reads it)."""
+    return f"{script}.step"
+
+
 def job_script(
     lines: Sequence[str],
     *,
     workdir: str,
     env: Sequence[tuple[str, str]],
     color: bool,
+    step_file: str | None = None,
 ) -> str:
     """One shell script for a job section, GitLab style.
 
@@ -78,6 +92,10 @@ def job_script(
     failing line ends the script with its exit status (``set -e``; ``pipefail``
     where the shell has it). Variables are exported at the top rather than put
     on podman's command line, so secret values never appear in any argv.
+
+    With ``step_file``, the 1-based number of each line is written there just
+    before the line runs (a builtin write, microseconds), so after a failure
+    it names the failing line. A write that fails is ignored: the job runs on.
     """
     out = [
         "set -e",
@@ -85,10 +103,13 @@ def job_script(
         f"cd {shlex.quote(workdir)}",
     ]
     out += [f"export {name}={shlex.quote(value)}" for name, value in env]
-    for line in lines:
+    for number, line in enumerate(lines, 1):
         shown = f"$ {line}"
         if color:
             shown = f"{_ECHO_COLOR}{shown}{_RESET}"
+        if step_file is not None:
+            out.append(f"{{ printf '%s\\n' {number} > {shlex.quote(step_file)}; }} "
+                       "2>/dev/null || :")
         out.append(f"printf '%s\\n' {shlex.quote(shown)}")
         out.append(line)
     return "\n".join(out) + "\n"

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from runner.engine import buildargv, store_index
 from runner.engine.argv import StoreSpec
+from runner.engine.imageref import ImageRef
 from runner.errors import EngineError
 
 Sink = Callable[[bytes], None]
@@ -71,7 +72,7 @@ async def _stop(proc: asyncio.subprocess.Process) -> None:
         await proc.wait()
 
 
-async def image_id(ref: str, store: StoreSpec | None) -> str | None:
+async def image_id(ref: ImageRef, store: StoreSpec | None) -> str | None:
     """The id of image ``ref`` in ``store``, or None if it is not there."""
     done = await run(buildargv.image_id_argv(ref, store))
     if done.code != 0 or not done.tail:
@@ -79,12 +80,12 @@ async def image_id(ref: str, store: StoreSpec | None) -> str | None:
     return done.tail[-1].strip() or None
 
 
-async def copy_in(ref: str, source: StoreSpec, store: StoreSpec) -> Finished:
+async def copy_in(ref: ImageRef, source: StoreSpec, store: StoreSpec) -> Finished:
     """Copy image ``ref`` from store ``source`` into ``store``."""
     return await run(buildargv.copy_in_argv(ref, source, store))
 
 
-async def has_image(ref: str, store: StoreSpec) -> bool:
+async def has_image(ref: ImageRef, store: StoreSpec) -> bool:
     """Whether ``store`` has image ``ref``: its index first (~1 ms), buildah if unsure."""
     return bool(store_index.has_image(store, ref) or await image_id(ref, store) is not None)
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from runner.engine.argv import StoreSpec, store_options
+from runner.engine.imageref import ImageRef
 
 RETRIES = 3
 RETRY_DELAY = "2s"
@@ -42,15 +43,15 @@ class BuildSpec:
     context: Path
     containerfile: Path
     iidfile: Path
-    tags: tuple[str, ...] = ()
+    tags: tuple[ImageRef, ...] = ()
     args: tuple[tuple[str, str], ...] = ()
     labels: tuple[tuple[str, str], ...] = ()
     target: str | None = None
     platform: str | None = None
     layers: bool = True
     isolation: str = "rootless"
-    cache_from: tuple[str, ...] = ()
-    cache_to: str | None = None
+    cache_from: tuple[ImageRef, ...] = ()
+    cache_to: ImageRef | None = None
     secrets: tuple[tuple[str, Path], ...] = ()
     """(id, file) pairs for ``RUN --mount=type=secret,id=...``."""
     access: RegistryAccess = RegistryAccess()
@@ -61,6 +62,9 @@ class BuildSpec:
 
 def build_argv(spec: BuildSpec) -> list[str]:
     """``buildah build`` writing the image id to ``iidfile``.
+
+    Every value a tenant wrote is joined to its option (``--tag=...``) and
+    the context comes after ``--``: none can ever be read as an option.
 
     ``--pull=missing``: a base image already in the store is used as is, as
     podman does for job images (buildah's own default asks the registry every
@@ -73,57 +77,53 @@ def build_argv(spec: BuildSpec) -> list[str]:
     if spec.runtime:
         argv += ["--runtime", spec.runtime]
     argv += ["--file", str(spec.containerfile)]
-    for tag in spec.tags:
-        argv += ["--tag", tag]
-    for name, value in spec.args:
-        argv += ["--build-arg", f"{name}={value}"]
-    for name, value in spec.labels:
-        argv += ["--label", f"{name}={value}"]
+    argv += [f"--tag={tag}" for tag in spec.tags]
+    argv += [f"--build-arg={name}={value}" for name, value in spec.args]
+    argv += [f"--label={name}={value}" for name, value in spec.labels]
     if spec.target:
-        argv += ["--target", spec.target]
+        argv.append(f"--target={spec.target}")
     if spec.platform:
-        argv += ["--platform", spec.platform]
-    for source in spec.cache_from:
-        argv += ["--cache-from", source]
+        argv.append(f"--platform={spec.platform}")
+    argv += [f"--cache-from={source}" for source in spec.cache_from]
     if spec.cache_to:
-        argv += ["--cache-to", spec.cache_to]
+        argv.append(f"--cache-to={spec.cache_to}")
     for name, path in spec.secrets:
         argv += ["--secret", f"id={name},src={path}"]
     argv += spec.access.options()
-    argv.append(str(spec.context))
+    argv += ["--", str(spec.context)]
     return argv
 
 
-def push_argv(image: str, destination: str, digestfile: Path, access: RegistryAccess,
+def push_argv(image: ImageRef, destination: ImageRef, digestfile: Path, access: RegistryAccess,
               store: StoreSpec | None = None) -> list[str]:
     """``buildah push`` of local ``image`` (an id or name) to ``destination`` in a registry."""
     argv = ["buildah", *store_options(store), "push", "--retry", str(RETRIES),
             "--retry-delay", RETRY_DELAY, "--digestfile", str(digestfile)]
     argv += access.options()
-    argv += [image, f"docker://{destination}"]
+    argv += ["--", image, f"docker://{destination}"]
     return argv
 
 
-def image_id_argv(ref: str, store: StoreSpec | None = None) -> list[str]:
+def image_id_argv(ref: ImageRef, store: StoreSpec | None = None) -> list[str]:
     """The id of image ``ref`` in the store; fails (non-zero) if there is none."""
     return ["buildah", *store_options(store), "inspect", "--type", "image", "--format",
-            "{{.FromImageID}}", ref]
+            "{{.FromImageID}}", "--", ref]
 
 
-def copy_in_argv(ref: str, source: StoreSpec, store: StoreSpec) -> list[str]:
+def copy_in_argv(ref: ImageRef, source: StoreSpec, store: StoreSpec) -> list[str]:
     """Copy image ``ref`` from store ``source`` into ``store`` (same host, no registry)."""
     origin = f"containers-storage:[{source.driver}@{source.root}+{source.runroot}]{ref}"
-    return ["buildah", *store_options(store), "pull", "--quiet", "--policy", "always", origin]
+    return ["buildah", *store_options(store), "pull", "--quiet", "--policy", "always", "--", origin]
 
 
-def pull_argv(ref: str, access: RegistryAccess, store: StoreSpec | None = None) -> list[str]:
+def pull_argv(ref: ImageRef, access: RegistryAccess, store: StoreSpec | None = None) -> list[str]:
     """``buildah pull`` of ``ref`` from its registry into ``store``, fetching it again.
 
     Progress lines stay on (they are the job log's account of the pull);
     credentials and CAs come only through ``access``'s files.
     """
     return ["buildah", *store_options(store), "pull", "--policy", "always", "--retry",
-            str(RETRIES), "--retry-delay", RETRY_DELAY, *access.options(), f"docker://{ref}"]
+            str(RETRIES), "--retry-delay", RETRY_DELAY, *access.options(), "--", f"docker://{ref}"]
 
 
 def store_info_argv() -> list[str]:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import signal
 from pathlib import Path
 
 
@@ -49,6 +50,23 @@ class InitWatch:
 
             loop.add_reader(self._fd, readable)
         await self._ended.wait()
+
+    def kill(self) -> bool:
+        """SIGKILL the process; False if the kernel refused (then podman or runc must).
+
+        A SIGKILL reaches a stopped or traced process too, and the death of a
+        PID namespace's init takes every other process of the namespace with it:
+        nothing the job does to PID 1 can delay it.
+        """
+        if self._fd < 0:
+            return False
+        try:
+            signal.pidfd_send_signal(self._fd, signal.SIGKILL)
+        except ProcessLookupError:
+            return True  # it has ended already
+        except OSError:
+            return False
+        return True
 
     def close(self) -> None:
         """Release the pidfd; safe to call twice."""

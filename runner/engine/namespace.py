@@ -133,9 +133,12 @@ class NamespaceHelper:
         reply = await self._call({"op": "probe", "pid": pid, "ports": list(ports)})
         return [int(port) for port in reply["open"]]
 
-    async def disk_usage(self, *paths: Path) -> int:
-        """Bytes of disk the trees under ``paths`` take, whichever slice owns them."""
-        reply = await self._call({"op": "usage", "paths": [str(path) for path in paths]})
+    async def disk_usage(self, *paths: Path, pids: Sequence[tuple[int, int]] = ()) -> int:
+        """Bytes of disk the trees under ``paths`` take, whichever slice owns them, plus the
+        deleted files held in the PID namespaces of ``pids`` (containers' PID 1s, each with
+        its start time: ``diskusage.start_time``)."""
+        reply = await self._call({"op": "usage", "paths": [str(path) for path in paths],
+                                  "pids": [list(pid) for pid in pids]})
         return int(reply["bytes"])
 
     async def remove(self, *paths: Path) -> None:

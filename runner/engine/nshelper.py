@@ -23,6 +23,7 @@ from collections.abc import Callable
 from typing import Any
 
 from runner.engine.beneath import DIR_FLAGS, NOT_THERE, open_parent
+from runner.engine.diskusage import held_deleted_blocks, tree_blocks
 from runner.engine.fscopy import (
     Budget,
     copy_at,
@@ -241,32 +242,13 @@ def remove(req: Request) -> Request:
 
 
 def usage(req: Request) -> Request:
-    """Disk blocks used under ``paths`` (hard links and other file systems counted once/not).
-
-    Blocks, not apparent sizes: a sparse file costs what it really takes.
-    """
+    """Disk blocks used under ``paths``, plus deleted files the job's processes hold (those
+    in the PID namespaces of ``pids``, its containers' PID 1s as ``[pid, start time]``, so
+    that a recycled pid counts nothing): see ``diskusage``."""
     seen: set[tuple[int, int]] = set()
-    total = 0
-    for top in req["paths"]:
-        try:
-            device = os.lstat(top).st_dev
-        except FileNotFoundError:
-            continue
-        for dirpath, dirnames, filenames in os.walk(top, followlinks=False):
-            same_device = []
-            for name in dirnames + filenames:
-                try:
-                    info = os.lstat(os.path.join(dirpath, name))
-                except FileNotFoundError:  # the job removed it meanwhile
-                    continue
-                if info.st_dev != device:
-                    continue  # a mount point: not this job's disk
-                if name in dirnames:
-                    same_device.append(name)
-                if (info.st_dev, info.st_ino) not in seen:
-                    seen.add((info.st_dev, info.st_ino))
-                    total += info.st_blocks * 512
-            dirnames[:] = same_device
+    total = tree_blocks(list(req["paths"]), seen)
+    for pid, started in req.get("pids") or ():
+        total += held_deleted_blocks(int(pid), seen, int(started))
     return {"ok": True, "bytes": total}
 
 

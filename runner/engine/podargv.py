@@ -17,10 +17,12 @@ from runner.engine.argv import (
     LABEL_RUN,
     Resources,
     StoreSpec,
+    cgroup_mask_options,
     global_options,
     hardening_options,
     store_options,
 )
+from runner.engine.imageref import ImageRef
 
 LABEL_SERVICE = "io.github.runner.service"
 
@@ -47,7 +49,7 @@ class ServiceSpec:
     """One service container of a pod."""
 
     name: str
-    image: str
+    image: ImageRef
     env_file: Path
     """Its variables, in a 0600 file: values never go on a command line."""
     entrypoint: tuple[str, ...] | None = None
@@ -60,28 +62,29 @@ class ServiceSpec:
 def pod_create_argv(spec: PodSpec) -> list[str]:
     """``podman pod create`` with the job's slice, network and service host names."""
     mapping = f"0:{spec.id_base}:{spec.id_size}"
-    argv = ["podman", *global_options(spec.runtime, spec.store), "pod", "create", "--name",
-            spec.name]
+    argv = ["podman", *global_options(spec.runtime, spec.store), "pod", "create",
+            f"--name={spec.name}"]
     argv += ["--label", f"{LABEL_RUN}={spec.run_id}", "--label", f"{LABEL_JOB}={spec.job}"]
     argv += ["--uidmap", mapping, "--gidmap", mapping]
     if spec.network:
         argv += ["--network", spec.network]
     for host in spec.hosts:
-        argv += ["--add-host", f"{host}:127.0.0.1"]
+        argv.append(f"--add-host={host}:127.0.0.1")
     return argv
 
 
 def service_argv(pod: PodSpec, spec: ServiceSpec) -> list[str]:
     """``podman run --detach`` of a service in ``pod``; its log stays for a failure report."""
-    argv = ["podman", *global_options(pod.runtime, pod.store), "run", "--detach", "--pod",
-            pod.name]
-    argv += ["--name", spec.name, "--label", f"{LABEL_RUN}={pod.run_id}"]
+    argv = ["podman", *global_options(pod.runtime, pod.store), "run", "--detach",
+            f"--pod={pod.name}"]
+    argv += [f"--name={spec.name}", "--label", f"{LABEL_RUN}={pod.run_id}"]
     argv += ["--label", f"{LABEL_JOB}={pod.job}", "--label", f"{LABEL_SERVICE}={spec.image}"]
     argv += [*hardening_options(), f"--pull={spec.pull}"]
     argv += ["--env-file", str(spec.env_file), *spec.resources.options()]
+    argv += cgroup_mask_options(spec.resources)
     if spec.entrypoint is not None:
-        argv += ["--entrypoint", json.dumps(list(spec.entrypoint))]
-    argv.append(spec.image)
+        argv.append(f"--entrypoint={json.dumps(list(spec.entrypoint))}")
+    argv += ["--", spec.image]
     if spec.command is not None:
         argv += list(spec.command)
     return argv
@@ -91,7 +94,7 @@ def pod_remove_argv(name: str, runtime: str | None = None,
                     store: StoreSpec | None = None) -> list[str]:
     """Remove a pod and every container in it at once; an unknown pod is not an error."""
     return ["podman", *global_options(runtime, store), "pod", "rm", "--force", "--ignore",
-            "--time", "0", name]
+            "--time", "0", "--", name]
 
 
 def run_pods_argv(run_id: str, store: StoreSpec | None = None) -> list[str]:
@@ -100,18 +103,36 @@ def run_pods_argv(run_id: str, store: StoreSpec | None = None) -> list[str]:
             f"label={LABEL_RUN}={run_id}", "--format", "{{.Name}}"]
 
 
-def exposed_ports_argv(images: list[str], store: StoreSpec | None = None) -> list[str]:
+def exposed_ports_argv(images: list[ImageRef], store: StoreSpec | None = None) -> list[str]:
     """Each image's exposed ports (``{"5432/tcp":{}}``), one JSON object per line."""
     return ["podman", *store_options(store), "image", "inspect", "--format",
-            "{{json .Config.ExposedPorts}}", *images]
+            "{{json .Config.ExposedPorts}}", "--", *images]
+
+
+REBIND_NETNS_SCRIPT = (
+    'for f; do grep -qF " $f " /proc/self/mountinfo || unshare --net mount --bind'
+    ' /proc/self/ns/net "$f"; done')
+"""Put an empty network namespace on each netns file that is no longer a mount."""
+
+
+def rebind_netns_argv(paths: list[Path]) -> list[str]:
+    """In podman's namespace, mount a fresh network namespace on netns files podman lost.
+
+    A pod's netns file under ``$XDG_RUNTIME_DIR/netns`` is a bind mount of the
+    namespace, in podman's mount namespace. When the mount is gone (a run
+    killed at the wrong moment, ``/run`` cleaned, or a process that detached
+    it), podman refuses every later call on the pod: "unknown FS magic".
+    An empty namespace there is enough for podman to tear the pod down.
+    """
+    return ["podman", "unshare", "sh", "-c", REBIND_NETNS_SCRIPT, "sh", *map(str, paths)]
 
 
 def logs_argv(name: str, tail: int, store: StoreSpec | None = None) -> list[str]:
     """The last ``tail`` lines a container wrote."""
-    return ["podman", *store_options(store), "logs", "--tail", str(tail), name]
+    return ["podman", *store_options(store), "logs", "--tail", str(tail), "--", name]
 
 
 def state_argv(name: str, store: StoreSpec | None = None) -> list[str]:
     """A container's state and exit code, e.g. ``running 0`` or ``exited 1``."""
     return ["podman", *store_options(store), "inspect", "--format",
-            "{{.State.Status}} {{.State.ExitCode}}", name]
+            "{{.State.Status}} {{.State.ExitCode}}", "--", name]

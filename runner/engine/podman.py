@@ -18,6 +18,7 @@ from pathlib import Path
 import structlog
 
 from runner.engine import argv as podman_argv
+from runner.engine import childenv
 from runner.engine.boot import supervisor_script
 from runner.engine.frames import Exited, FrameSplitter, Output, Ready
 from runner.engine.initwatch import InitWatch
@@ -27,6 +28,8 @@ log = structlog.get_logger(__name__)
 
 OutputSink = Callable[[bytes], None]
 _READ_CHUNK = 65536
+KILL_WAIT_S = 10.0
+"""How long PID 1 may take to die of a SIGKILL (every process of its namespace dies first)."""
 
 
 class ContainerGone(EngineError):
@@ -56,6 +59,8 @@ class JobContainer:
         self._reader: asyncio.Task[None] | None = None
         self._events: asyncio.Queue[Ready | Exited | None] = asyncio.Queue()
         self._sink: OutputSink = lambda _data: None
+        self.last_step: int | None = None
+        """The line the last script recorded before it ended (``frames.Exited.step``)."""
         self._stderr = bytearray()
         self._init: InitWatch | None = None
         self._emptied = False
@@ -78,6 +83,7 @@ class JobContainer:
             # podman inherits the slice lease's fd: the flock then lasts as long as the
             # container, even if runner itself dies, so no new job gets a live slice.
             pass_fds=self._hold_fds,
+            env=self._child_env(),
         )
         self._reader = asyncio.create_task(self._pump())
         try:
@@ -103,6 +109,7 @@ class JobContainer:
         """Run a script file (path inside the container); its exit status."""
         proc = self._require()
         self._sink = sink
+        self.last_step = None
         assert proc.stdin is not None
         try:
             proc.stdin.write(f"{script}\n".encode())
@@ -112,6 +119,7 @@ class JobContainer:
         event = await self._next_event()
         if not isinstance(event, Exited):
             raise ContainerGone(self._failure_text("ended while a script was running"))
+        self.last_step = event.step
         return event.status
 
     async def interrupt(self, *, hard: bool = False) -> None:
@@ -124,7 +132,7 @@ class JobContainer:
         if proc is None or proc.returncode is not None:
             return
         signal_name = "USR2" if hard else "TERM"
-        code, out = await run_captured(self._signal_argv(signal_name))
+        code, out = await run_captured(self._signal_argv(signal_name), env=self._child_env())
         if code:
             log.warning("signal_failed", container=self.spec.name, signal=signal_name,
                         output=out.strip())
@@ -160,8 +168,7 @@ class JobContainer:
             log.debug("container_emptied", container=self.spec.name)
             return
         log.warning("container_did_not_exit", container=self.spec.name, grace_s=grace_s)
-        await self._remove()
-        await self.reap()
+        await self.kill()
 
     async def reap(self) -> None:
         """Wait until podman has exited (and so removed the container)."""
@@ -174,29 +181,59 @@ class JobContainer:
             self._init.close()
         log.debug("container_removed", container=self.spec.name)
 
-    async def upper_dir(self) -> Path | None:
-        """The directory the container's own writes go to; None if podman does not say."""
-        code, out = await run_captured(podman_argv.upper_dir_argv(
-            self.spec.name, self.spec.runtime, self.spec.store))
-        text = out.strip()
-        return Path(text) if code == 0 and text.startswith("/") else None
+    async def written_dirs(self) -> list[Path]:
+        """Host dirs the container writes to besides runner's mounts (``argv.written_dirs``).
+
+        Empty if podman does not say (the caller then counts what it knows).
+        """
+        written = await container_written(self.spec.name, self.spec.runtime, self.spec.store)
+        return list(written.dirs)
+
+    @property
+    def ended(self) -> bool:
+        """No process of the container is left (or it never started): it runs nothing more."""
+        proc = self._proc
+        return proc is None or proc.returncode is not None or self._emptied
 
     async def kill(self) -> None:
-        """Remove the container at once, whatever it is doing.
+        """End the container at once, whatever it is doing; returns once it is removed.
 
-        Nothing to remove once podman exited, nor once PID 1 ended (podman is
-        removing it already; a second removal would only race with it).
+        First SIGKILL to PID 1 through its pidfd: the kernel's own doing, which
+        a job cannot delay by stopping or tracing PID 1 and which needs no
+        podman lock. Nothing to remove once podman exited, nor once PID 1 ended
+        (podman is removing it already; a second removal would only race with
+        it); else podman (or runc) removes it, SIGKILL included.
         """
         proc = self._proc
+        if proc is not None and proc.returncode is None and not self._emptied:
+            self._emptied = await self._kill_init()
         if proc is None or (proc.returncode is None and not self._emptied):
             await self._remove()
         if proc is not None and proc.stdin is not None:
             proc.stdin.close()
         await self.reap()
 
+    async def _kill_init(self) -> bool:
+        """SIGKILL PID 1 through its pidfd; whether it has ended (within ``KILL_WAIT_S``)."""
+        init = self._init
+        if init is None or not init.kill():
+            return False
+        try:
+            await asyncio.wait_for(init.ended(), KILL_WAIT_S)
+        except TimeoutError:
+            log.warning("init_survived_sigkill", container=self.spec.name)
+            return False
+        log.debug("container_killed", container=self.spec.name)
+        return True
+
     def _launch_argv(self, supervisor: str) -> list[str]:
         """The process that runs the container until it is removed (``podman run --rm``)."""
         return podman_argv.job_container_argv(self.spec, supervisor)
+
+    def _child_env(self) -> dict[str, str] | None:
+        """The environment of the launch and signal commands; None: runner's own (podman's
+        configuration comes from there)."""
+        return None
 
     def _signal_argv(self, signal_name: str) -> list[str]:
         return podman_argv.signal_argv(self.spec.name, signal_name, self.spec.runtime,
@@ -249,17 +286,25 @@ class JobContainer:
             self._stderr = (self._stderr + chunk)[-8192:]
 
 
-async def run_captured(argv: list[str]) -> tuple[int, str]:
-    """Run a short podman command; its exit code and merged output."""
+async def run_captured(argv: list[str], env: dict[str, str] | None = None) -> tuple[int, str]:
+    """Run a short podman command (in ``env``, default runner's); its exit code and output."""
     proc = await asyncio.create_subprocess_exec(
         *argv,
         stdin=asyncio.subprocess.DEVNULL,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.STDOUT,
         start_new_session=True,
+        env=env,
     )
     out, _ = await proc.communicate()
     return proc.returncode or 0, out.decode("utf-8", "replace")
+
+
+async def container_written(name: str, runtime: str | None = None,
+                            store: podman_argv.StoreSpec | None = None) -> podman_argv.Written:
+    """Where a running container writes on the host; nothing if podman does not say."""
+    code, out = await run_captured(podman_argv.written_paths_argv(name, runtime, store))
+    return podman_argv.written_dirs(out) if code == 0 else podman_argv.Written()
 
 
 async def force_remove(names: list[str], runtime: str | None = None,
@@ -276,16 +321,18 @@ async def spawn_unshared_python(module: str) -> asyncio.subprocess.Process:
     """Start ``python -m module`` inside podman's user namespace, on pipes.
 
     PYTHONPATH names our own package directory so the helper imports this very
-    copy of runner, however it was installed.
+    copy of runner, however it was installed. podman unshare passes its whole
+    environment on, so the helper is started with only what it needs (``childenv``).
     """
     package_parent = str(Path(__file__).resolve().parents[2])
+    env = childenv.helper_env(os.environ, PYTHONDONTWRITEBYTECODE="1",
+                              PYTHONPATH=package_parent)
     return await asyncio.create_subprocess_exec(
-        *podman_argv.unshare_argv([sys.executable, "-m", module]),
+        *podman_argv.unshare_argv(childenv.with_only(env, [sys.executable, "-m", module])),
         stdin=asyncio.subprocess.PIPE,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
         start_new_session=True,
-        env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1", "PYTHONPATH": package_parent},
     )
 
 

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import re
 from collections.abc import Sequence
+from pathlib import Path
 
 from runner.engine import podargv
 from runner.engine.argv import StoreSpec, force_remove_argv
+from runner.engine.imageref import ImageRef
 from runner.engine.podargv import PodSpec, ServiceSpec
 from runner.engine.podman import PULL_FAILED, ImageUnavailable, run_captured
 from runner.errors import EngineError
@@ -45,10 +49,35 @@ async def start_service(pod: PodSpec, spec: ServiceSpec) -> None:
 
 async def remove_pod(name: str, runtime: str | None = None,
                      store: StoreSpec | None = None) -> None:
-    """Remove the pod and all its containers at once."""
-    code, out = await run_captured(podargv.pod_remove_argv(name, runtime, store))
-    if code:
-        raise EngineError(f"podman could not remove pod {name}: {out.strip()}")
+    """Remove the pod and all its containers at once, mending lost netns mounts on the way.
+
+    podman names each netns file it could not use in its error; those under
+    the user's own ``$XDG_RUNTIME_DIR/netns`` get an empty namespace
+    (``rebind_netns_argv``) and the removal is tried again.
+    """
+    for _ in range(NETNS_REPAIRS + 1):
+        code, out = await run_captured(podargv.pod_remove_argv(name, runtime, store))
+        if not code:
+            return
+        lost = lost_netns(out, os.environ.get("XDG_RUNTIME_DIR"))
+        if not lost:
+            break
+        await run_captured(podargv.rebind_netns_argv(lost))
+    raise EngineError(f"podman could not remove pod {name}: {out.strip()}")
+
+
+NETNS_REPAIRS = 3
+_LOST_NETNS = re.compile(r"retrieving network namespace at (/\S+): unknown FS magic")
+
+
+def lost_netns(podman_said: str, runtime_dir: str | None) -> list[Path]:
+    """The netns files podman said it lost, if they are podman's under ``runtime_dir``."""
+    if not runtime_dir:
+        return []
+    home = Path(runtime_dir) / "netns"
+    found = {Path(path) for path in _LOST_NETNS.findall(podman_said)}
+    return sorted(path for path in found
+                  if path.parent == home and re.fullmatch(r"netns-[0-9a-f-]+", path.name))
 
 
 async def remove_run_pods(run_id: str, runtime: str | None = None,
@@ -64,7 +93,7 @@ async def remove_run_pods(run_id: str, runtime: str | None = None,
     return names
 
 
-async def exposed_ports(images: list[str], store: StoreSpec | None = None
+async def exposed_ports(images: list[ImageRef], store: StoreSpec | None = None
                         ) -> dict[str, tuple[int, ...]]:
     """The TCP ports each image's config exposes (what readiness waits for by default)."""
     unique = list(dict.fromkeys(images))

@@ -19,6 +19,7 @@ import hashlib
 import json
 import os
 import platform
+import signal
 import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -26,7 +27,8 @@ from pathlib import Path
 from typing import Any
 
 from runner.engine import argv as podman_argv
-from runner.engine import ocispec, runcargv, seccomp, store_index
+from runner.engine import childenv, ocispec, runcargv, seccomp, store_index
+from runner.engine.imageref import ImageRef
 from runner.engine.podman import JobContainer, run_captured
 from runner.errors import EngineError
 
@@ -75,14 +77,14 @@ def parse_inspect(text: str) -> ImageInfo:
         raise EngineError(f"unexpected podman image inspect output: {exc}") from exc
 
 
-async def image_info(ref: str, cache_dir: Path) -> ImageInfo | None:
+async def image_info(ref: ImageRef, cache_dir: Path) -> ImageInfo | None:
     """``ref``'s layers and config; None if podman's store does not have it.
 
     Kept per reference under ``cache_dir`` and trusted while the store's own
     index still gives the reference the same id and the layers exist: a
     podman call (~70 ms) only when an image is new or its tag moved.
     """
-    name = store_index.tagged(ref)
+    name = ImageRef(store_index.tagged(ref))
     path = cache_dir / (hashlib.sha256(name.encode()).hexdigest()[:32] + ".json")
     try:
         cached = ImageInfo.from_json(json.loads(path.read_text(encoding="utf-8")))
@@ -176,7 +178,7 @@ class RuncContainer(JobContainer):
             project_dir=spec.project_dir, control=spec.control, etc=bundle / "etc",
             args=(), nofile=self.host.nofile), self.host.seccomp)
         if networked:
-            config["hooks"] = {"createRuntime": [runcargv.slirp_hook(bundle)]}
+            config["hooks"] = {"createRuntime": [runcargv.slirp_hook(bundle, spec.run_id)]}
         self._config = config
 
     def _launch_argv(self, supervisor: str) -> list[str]:
@@ -190,19 +192,24 @@ class RuncContainer(JobContainer):
                                      runc_root=self.host.state_root, container_id=self.spec.name,
                                      pidfile=self.spec.pidfile, id_base=self.spec.id_base)
 
+    def _child_env(self) -> dict[str, str]:
+        """The monitor, runc and fuse-overlayfs read nothing of runner's environment."""
+        return childenv.helper_env(os.environ)
+
     def _signal_argv(self, signal_name: str) -> list[str]:
         return runcargv.kill_argv(self.host.ns_pid, self.host.state_root, self.spec.name,
                                   signal_name)
 
     async def _remove(self) -> None:
         code, out = await run_captured(runcargv.delete_argv(
-            self.host.ns_pid, self.host.state_root, [self.spec.name]))
+            self.host.ns_pid, self.host.state_root, [self.spec.name]), env=self._child_env())
         if code:
             raise EngineError(f"runc could not remove container {self.spec.name}: "
                               f"{out.strip()}")
 
-    async def upper_dir(self) -> Path | None:
-        return self.bundle / "upper"
+    async def written_dirs(self) -> list[Path]:
+        """The overlay upper dir and the dir of the /etc files bind-mounted read-write."""
+        return [self.bundle / "upper", self.bundle / "etc"]
 
 
 def state_root(environ: Mapping[str, str]) -> Path:
@@ -212,12 +219,46 @@ def state_root(environ: Mapping[str, str]) -> Path:
 
 
 async def remove_run_containers(ns_pid: int, state_root: Path, run_id: str) -> list[str]:
-    """Remove every runc container of run ``run_id`` (one whose runner died)."""
-    code, out = await run_captured(runcargv.list_argv(ns_pid, state_root))
-    if code:
-        return []
-    prefix = f"runner-{run_id}-"
-    ids = [line.strip() for line in out.splitlines() if line.strip().startswith(prefix)]
+    """Remove every runc container of run ``run_id`` (one whose runner died) and stop the
+    slirp4netns its containers' hooks started (``stop_slirps``)."""
+    env = childenv.helper_env(os.environ)
+    code, out = await run_captured(runcargv.list_argv(ns_pid, state_root), env=env)
+    ids: list[str] = []
+    if not code:
+        prefix = f"runner-{run_id}-"
+        ids = [line.strip() for line in out.splitlines() if line.strip().startswith(prefix)]
     if ids:
-        await run_captured(runcargv.delete_argv(ns_pid, state_root, ids))
+        await run_captured(runcargv.delete_argv(ns_pid, state_root, ids), env=env)
+    stop_slirps(run_id)
     return ids
+
+
+def stop_slirps(run_id: str, proc: Path = Path("/proc")) -> list[int]:
+    """SIGKILL each slirp4netns started for run ``run_id``; the pids signalled.
+
+    Only for a run that is gone: its monitors may have died before they could
+    stop slirp4netns, or lost its pid file with the scratch dir. A process is
+    recognised by its environment (``runcargv.SLIRP_RUN_VAR``), read after a
+    pidfd pins it, so a reused pid is never signalled and no other run's
+    slirp4netns is touched.
+    """
+    mark = f"{runcargv.SLIRP_RUN_VAR}={run_id}".encode()
+    stopped = []
+    for entry in proc.iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            if (entry / "comm").read_text().strip() != "slirp4netns":
+                continue
+            pidfd = os.pidfd_open(int(entry.name))
+        except OSError:
+            continue
+        try:
+            if mark in (entry / "environ").read_bytes().split(b"\0"):
+                signal.pidfd_send_signal(pidfd, signal.SIGKILL)
+                stopped.append(int(entry.name))
+        except OSError:
+            pass  # gone meanwhile, or not ours to read
+        finally:
+            os.close(pidfd)
+    return stopped

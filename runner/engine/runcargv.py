@@ -16,6 +16,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from runner.engine.childenv import DEFAULT_PATH
+
 SLIRP_OPTIONS = ("--configure", "--mtu=65520", "--disable-host-loopback", "--enable-sandbox",
                  "--enable-seccomp", "--enable-ipv6")
 """podman 4.3's slirp4netns options for a rootless container."""
@@ -69,22 +71,34 @@ SLIRP_HOOK_SCRIPT = r"""b=$1
 pid=$(tr -d ' \n' | sed -n 's/.*"pid":\([0-9]*\).*/\1/p')
 [ -n "$pid" ] || { echo "runner: no pid in runc's state" >&2; exit 1; }
 rm -f "$b/ready"; mkfifo "$b/ready"
-slirp4netns OPTIONS --ready-fd=3 "$pid" tap0 3>"$b/ready" </dev/null >"$b/slirp.log" 2>&1 &
+unshare --mount --propagation private slirp4netns OPTIONS --ready-fd=3 "$pid" tap0 \
+  3>"$b/ready" </dev/null >"$b/slirp.log" 2>&1 &
 echo $! > "$b/slirp.pid"
 ok=$(head -c 1 < "$b/ready")
 [ "$ok" = 1 ] || { echo "runner: slirp4netns failed:" >&2; cat "$b/slirp.log" >&2; exit 1; }
 """
 """runc's ``createRuntime`` hook: slirp4netns on the new network namespace, ready before start.
 
-slirp4netns's output goes to a file: runc waits for the hook's pipes to close.
+The hook runs in podman's mount namespace, where ``$XDG_RUNTIME_DIR/netns``
+(every pod's network namespace) is a shared mount. slirp4netns's sandbox
+makes ``/`` private only non-recursively and then detaches the old root, so
+started there it unmounted every pod's namespace file, in podman's namespace
+too: pods could no longer be removed and ``podman ps`` failed. So it starts
+in a mount namespace of its own made private recursively first (``unshare``
+execs it: ``$!`` is slirp4netns), as podman does. Its output goes to a file:
+runc waits for the hook's pipes to close.
 """
 
+SLIRP_RUN_VAR = "RUNNER_RUN"
+"""Set in slirp4netns's environment to the run's id: the sweep of a crashed run finds that
+run's slirp4netns by it once the pid file went with the scratch dir (``runc.stop_slirps``)."""
 
-def slirp_hook(bundle: Path) -> dict[str, object]:
+
+def slirp_hook(bundle: Path, run_id: str) -> dict[str, object]:
     """The OCI hook entry that networks the container (see ``SLIRP_HOOK_SCRIPT``)."""
     script = SLIRP_HOOK_SCRIPT.replace("OPTIONS", " ".join(SLIRP_OPTIONS))
     return {"path": "/bin/sh", "args": ["sh", "-c", script, "hook", str(bundle)],
-            "env": ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"],
+            "env": [f"PATH={DEFAULT_PATH}", f"{SLIRP_RUN_VAR}={run_id}"],
             "timeout": 30}
 
 

@@ -24,7 +24,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from runner.errors import HostSetupError
+from runner.errors import EngineError, HostSetupError
 
 SLICE_SIZE = 65536
 
@@ -64,11 +64,15 @@ class SliceAllocator:
             )
         self._dir = lock_dir
         self._poll_s = poll_s
+        self.set_aside: set[int] = set()
+        """Slots this run found unusable (a pod left on them that cannot be removed)."""
 
     def try_lease(self) -> Lease | None:
         """The lowest free slot, or None when every slot is leased."""
         self._dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         for slot in range(self.slots):
+            if slot in self.set_aside:
+                continue
             fd = os.open(self._dir / f"slot-{slot}.lock", os.O_RDWR | os.O_CREAT, 0o600)
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -81,5 +85,13 @@ class SliceAllocator:
     async def lease(self) -> Lease:
         """A slot, waiting for one to come free if need be."""
         while (lease := self.try_lease()) is None:
+            if len(self.set_aside) >= self.slots:
+                raise EngineError("every uid slot has a pod left on it that podman cannot "
+                                  "remove; see the commands above")
             await asyncio.sleep(self._poll_s)
         return lease
+
+    def put_aside(self, lease: Lease) -> None:
+        """Give ``lease`` back and lease its slot no more in this run."""
+        self.set_aside.add(lease.slot)
+        lease.release()

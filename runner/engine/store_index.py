@@ -11,7 +11,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from runner.engine.argv import StoreSpec, registry_of
+from runner.engine.argv import StoreSpec
+from runner.engine.imageref import registry_of
 
 
 def tagged(ref: str) -> str:

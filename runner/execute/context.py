@@ -9,6 +9,7 @@ from pathlib import Path
 
 from runner.build.builder import BuildEnv
 from runner.build.outputs import BuildOutput
+from runner.engine.imageref import ImageRef
 from runner.engine.namespace import NamespaceHelper
 from runner.engine.podman import JobContainer
 from runner.engine.runc import ImageInfo, RuncHost, host_seccomp, image_info
@@ -65,7 +66,7 @@ class RunContext:
                         seccomp=host_seccomp(), resolv_conf=resolv,
                         nofile=resource.getrlimit(resource.RLIMIT_NOFILE)[1])
 
-    async def runc_image(self, ref: str) -> ImageInfo | None:
+    async def runc_image(self, ref: ImageRef) -> ImageInfo | None:
         """``ref``'s layers and config, asked once per run however many jobs use it."""
         task = self._runc_images.get(ref)
         if task is None:
@@ -94,3 +95,5 @@ class Outcome:
     """What kind of failure it was, for ``retry:when``; None unless failed or timed out."""
     output: BuildOutput | None = None
     """The image a build job made."""
+    failed_at: str | None = None
+    """Where the script line that failed is written (``failedat.failed_at``)."""

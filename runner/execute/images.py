@@ -24,8 +24,9 @@ from pathlib import Path
 
 from runner.build import access
 from runner.engine import buildah, buildargv
-from runner.engine.argv import StoreSpec, is_image_id, registry_of
+from runner.engine.argv import StoreSpec
 from runner.engine.buildah import Sink
+from runner.engine.imageref import ImageRef, ImageRefError, is_image_id, registry_of
 from runner.engine.podman import ImageUnavailable
 from runner.pipeline.model import Registry
 
@@ -38,9 +39,9 @@ class ImagePlan:
 
     store: StoreSpec | None
     """The tenant's store, or None for the user's own (where podman pulls as it runs)."""
-    fetch: tuple[str, ...] = ()
+    fetch: tuple[ImageRef, ...] = ()
     """Images to have in ``store`` (the user's, if None) before any container starts."""
-    private: frozenset[str] = frozenset()
+    private: frozenset[ImageRef] = frozenset()
     """Those of ``fetch`` that only their registry may supply, with the tenant's access."""
 
 
@@ -49,7 +50,23 @@ def tenant_hosts(registries: Iterable[Registry]) -> frozenset[str]:
     return frozenset(registry.host for registry in registries)
 
 
-def plan_images(image: str, built: StoreSpec | None, services: Sequence[str],
+def parse_images(image: str, built: bool, services: Iterable[str]
+                 ) -> tuple[ImageRef, tuple[ImageRef, ...]]:
+    """The job's image and its services' as ``ImageRef``s, qualified (a built id as it is).
+
+    The one parse between a model's image names and the engine's argv
+    builders. The dialects have refused a bad name already, with its file
+    and line; a coordinator's job can still bring one, and fails here as
+    gitlab-runner's does when the name cannot be pulled.
+    """
+    try:
+        job = ImageRef(image) if built else ImageRef(image).qualified()
+        return job, tuple(ImageRef(name).qualified() for name in services)
+    except ImageRefError as exc:
+        raise ImageUnavailable(str(exc)) from exc
+
+
+def plan_images(image: ImageRef, built: StoreSpec | None, services: Sequence[ImageRef],
                 tenant_store: StoreSpec | None, hosts: frozenset[str]) -> ImagePlan:
     """Decide where a job runs from its images; ``built`` is set when ``image`` is a build's.
 
@@ -95,7 +112,7 @@ class Fetcher:
                   if (self.policy == "always" and not _local(ref))
                   or (self.recheck_private and ref in plan.private)
                   or not await buildah.has_image(ref, target)]
-        pulls: list[str] = []
+        pulls: list[ImageRef] = []
         for ref in wanted:
             if (plan.store is None or ref in plan.private
                     or (self.policy == "always" and not _local(ref))):
@@ -113,7 +130,7 @@ class Fetcher:
         if pulls:
             await self._pull(pulls, plan.store, scratch, sink, notice)
 
-    async def _pull(self, refs: list[str], store: StoreSpec | None, scratch: Path, sink: Sink,
+    async def _pull(self, refs: list[ImageRef], store: StoreSpec | None, scratch: Path, sink: Sink,
                     notice: Notice) -> None:
         """Pull each image with the access of its own registry only (its CA, its TLS choice)."""
         where = "the user's image store" if store is None else "this project's image store"

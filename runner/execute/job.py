@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import os
 import shutil
 import time
@@ -19,27 +20,28 @@ import structlog
 
 from runner.build import storelock
 from runner.build.outputs import job_image, substitute
-from runner.engine.argv import CONTROL_DIR, ContainerSpec, Resources, qualified_image
-from runner.engine.boot import job_script
+from runner.engine.argv import CONTROL_DIR, ContainerSpec, Resources
+from runner.engine.boot import job_script, step_file
 from runner.engine.podargv import PodSpec
 from runner.engine.podman import ContainerGone, ImageUnavailable, JobContainer
 from runner.engine.runc import RuncContainer
 from runner.engine.slices import Lease
 from runner.errors import EngineError, UserInputError
 from runner.execute.context import Outcome, RunContext
-from runner.execute.images import Fetcher, ImagePlan, plan_images, tenant_hosts
+from runner.execute.diskwatch import DiskWatch
+from runner.execute.failedat import failed_line, where
+from runner.execute.images import Fetcher, ImagePlan, parse_images, plan_images, tenant_hosts
+from runner.execute.jobenv import job_environment, service_env
 from runner.execute.keep import keep_results
-from runner.execute.layout import safe_name
+from runner.execute.limits import enforced, not_enforced
 from runner.execute.policy import caches_to_restore
 from runner.execute.results import JobStatus
-from runner.execute.services import READY_TIMEOUT_S, JobPod, remove_stale_pod
+from runner.execute.services import READY_TIMEOUT_S, JobPod, clean_slot
+from runner.execute.stopping import stop_script
 from runner.logs.joblog import JobLog
-from runner.pipeline.model import Job, RetryOn
-from runner.pipeline.sizes import show_size
+from runner.pipeline.model import Job, RetryOn, Spot
 
 log = structlog.get_logger(__name__)
-
-DISK_POLL_S = 2.0
 
 
 class JobAttempt:
@@ -58,8 +60,8 @@ class JobAttempt:
         self.container: JobContainer | None = None
         self.pod: JobPod | None = None
         self.limits = job.limits.capped(ctx.settings.limits)
-        self._upper: Path | None = None
-        """The container's overlay upper dir, found once (disk limit only)."""
+        self._disk: DiskWatch | None = None
+        """Set in ``start`` for a job with a disk limit (with its pod, if any)."""
         self._lease: Lease | None = None
         self._store_fd: int | None = None
         """Held while the job uses a tenant store (``storelock.hold``)."""
@@ -74,30 +76,27 @@ class JobAttempt:
         missing = sorted(self.job.output_refs() - self.ctx.outputs.keys())
         if missing:
             raise ContainerGone(f"build job {', '.join(missing)} made no image for this job")
-        image, built = job_image(self.job.image, self.ctx.outputs)
-        image = image if built is not None else qualified_image(image)
-        plan = plan_images(image, built, [qualified_image(s.image) for s in self.job.services],
-                           self.ctx.build_env.store, tenant_hosts(self.ctx.pipeline.registries))
+        text, built = job_image(self.job.image, self.ctx.outputs)
+        image, services = parse_images(text, built is not None,
+                                       (s.image for s in self.job.services))
+        plan = plan_images(image, built, services, self.ctx.build_env.store,
+                           tenant_hosts(self.ctx.pipeline.registries))
         store = plan.store
         if store is not None:
             self._store_fd = await storelock.hold(store)
         await self._fetch_images(plan)
-        self._lease = await self.ctx.slices.lease()
         try:
-            stale = await remove_stale_pod(self._lease.pod_marker, settings.runtime)
+            self._lease = await clean_slot(self.ctx.slices, settings.runtime, self.joblog.notice)
         except EngineError as exc:
-            raise ContainerGone(f"a pod left on this job's uid slice could not be removed: "
-                                f"{exc}") from exc
-        if stale:
-            self.joblog.notice(f"runner: removed pod {stale}, left on this job's uid slice by "
-                               "a run that ended without cleaning up")
+            raise ContainerGone(str(exc)) from exc
         name = layout.container_name(self.job.name, self.attempt)
+        resources = enforced(self.limits, settings.controllers)
         if self.job.services:
             self.pod = JobPod(PodSpec(
                 name=f"{name}-pod", run_id=layout.run_id, job=self.job.name,
                 id_base=self._lease.base, hosts=_aliases(self.job),
                 network=settings.network, runtime=settings.runtime, store=store,
-            ), self.job.services, self.work, self._resources())
+            ), self.job.services, services, self.work, resources)
             self.ctx.pods.add(self.pod)
             try:
                 await self.pod.create(self._lease.pod_marker)
@@ -118,16 +117,19 @@ class JobAttempt:
             runtime=settings.runtime,
             pull=settings.pull,
             pod=None if self.pod is None else self.pod.spec.name,
-            resources=self._resources(),
+            resources=resources,
         )
         self.container = await self._container(spec, runnable=built is None and store is None)
+        if self.limits.disk:
+            self._disk = DiskWatch(self.ctx.helper, self.limits.disk,
+                                   [self.workspace, self.control], self.joblog.notice, self.pod)
         self.ctx.live.add(self.container)
         if self.pod is None:
             await self.container.start(timeout_s=self.job.timeout_s)
             return
         try:
             await asyncio.gather(self.container.start(timeout_s=self.job.timeout_s),
-                                 self.pod.start_services(self._service_env()))
+                                 self.pod.start_services(service_env(self.ctx, self.job)))
         except ContainerGone:
             raise
         except EngineError as exc:
@@ -231,7 +233,7 @@ class JobAttempt:
         project_dir = self.ctx.layout.project_dir()
         image = substitute(self.job.image, self.ctx.outputs)
         self.joblog.notice(f"runner: image {image}, project dir {project_dir}")
-        if unenforced := self._unenforced():
+        if unenforced := not_enforced(self.limits, self.ctx.settings.controllers):
             self.joblog.notice(f"runner: warning: {', '.join(unenforced)} limits are not enforced"
                                " on this host (rootless podman needs cgroup v2 with delegated "
                                "controllers; `runner doctor` says what is missing)")
@@ -239,17 +241,23 @@ class JobAttempt:
             await self.pod.wait_ready(self.ctx.helper, _pid(container.spec.pidfile),
                                       self.joblog.notice, self.ctx.interruption.canceling,
                                       timeout_s=min(READY_TIMEOUT_S, self.job.timeout_s))
-        outcome = await self._section(container, "script.sh", self.job.timeout_s, True)
+        job = self.job
+        outcome = await self._section(container, "script.sh", job.timeout_s, True)
+        outcome = self._failed_at("the job", job.script, job.script_spots, outcome)
         if outcome.status is JobStatus.TIMED_OUT:
-            self.joblog.notice(f"runner: job timed out after {self.job.timeout_s:g}s")
-        if self.job.after_script and not self.ctx.interruption.killing.is_set():
-            after = await self._section(
-                container, f"after-{_after_status(outcome.status)}.sh",
-                self.ctx.settings.after_script_timeout_s, False
-            )
-            if after.status is not JobStatus.SUCCESS:
-                status = after.status.value
-                self.joblog.notice(f"runner: after_script {status} (exit {after.exit_code})")
+            self.joblog.notice(f"runner: job timed out after {job.timeout_s:g}s")
+        if container.ended and job.after_script:
+            self.joblog.notice("runner: after_script not run: the job's container was killed")
+        elif job.after_script and not self.ctx.interruption.killing.is_set():
+            status = _after_status(outcome.status)
+            self.joblog.notice(f"runner: running after_script (CI_JOB_STATUS={status})")
+            after = await self._section(container, f"after-{status}.sh",
+                                        self.ctx.settings.after_script_timeout_s, False)
+            after = self._failed_at("after_script", job.after_script, job.after_script_spots,
+                                    after)
+            if after.status not in (JobStatus.SUCCESS, JobStatus.FAILED):
+                self.joblog.notice(f"runner: after_script {after.status.value} "
+                                   f"(exit {after.exit_code})")
         await container.stop(self.ctx.settings.kill_grace_s)
         if self.pod is not None:  # no service may be left to change what is collected
             await self.pod.end()
@@ -257,18 +265,29 @@ class JobAttempt:
                            budget=self._result_budget())
         return outcome
 
+    def _failed_at(self, what: str, lines: tuple[str, ...], spots: tuple[Spot, ...],
+                   outcome: Outcome) -> Outcome:
+        """Name the line of a script that failed by itself (not a timeout, not a limit)."""
+        if (outcome.status is not JobStatus.FAILED or outcome.note
+                or outcome.exit_code is None or self.container is None):
+            return outcome
+        step = self.container.last_step
+        self.joblog.notice(failed_line(what, lines, spots, step, outcome.exit_code))
+        return dataclasses.replace(outcome, failed_at=where(lines, spots, step))
+
     async def _prepare(self, container: JobContainer) -> None:
         layout, job = self.ctx.layout, self.job
         project_dir = layout.project_dir()
-        env, files = self._environment()
+        env, files = job_environment(self.ctx, job)
         color = self.ctx.console.color
-        scripts = {"script.sh": job_script(job.script, workdir=project_dir, env=env, color=color)}
+        scripts = {"script.sh": job_script(job.script, workdir=project_dir, env=env, color=color,
+                                           step_file=step_file(f"{CONTROL_DIR}/script.sh"))}
         # One after_script per outcome, each with GitLab's CI_JOB_STATUS for it: the
         # outcome is known only later, and the job's files are written only now.
         for status in AFTER_STATUSES if job.after_script else ():
             scripts[f"after-{status}.sh"] = job_script(
                 job.after_script, workdir=project_dir, env=[*env, ("CI_JOB_STATUS", status)],
-                color=color)
+                color=color, step_file=step_file(f"{CONTROL_DIR}/after-{status}.sh"))
         layers = [*self.ctx.settings.extra_layers,
                   *(layout.artifacts(need.job) for need in job.needs if need.artifacts)]
         await self.ctx.helper.prepare(
@@ -282,56 +301,6 @@ class JobAttempt:
             caches=self._caches_to_restore(),
             scripts={**files, **scripts},
         )
-
-    def _environment(self) -> tuple[list[tuple[str, str]], dict[str, str]]:
-        """The job's variables in GitLab's order of precedence, and the files some point to.
-
-        Later entries win: predefined variables, the job's own (plain, then
-        file type), dotenv variables of the jobs whose artifacts it takes
-        (GitLab ranks them over job variables), then secrets (project-level
-        in GitLab, which outrank dotenv). File contents go into the control
-        dir, mode 0600 for the job's user, and never into a script or log.
-        """
-        job, ctx = self.job, self.ctx
-        files: dict[str, str] = {}
-
-        def file_for(kind: str, name: str, content: str) -> str:
-            control_name = f"{kind}-{safe_name(name)}"
-            files[control_name] = content
-            return f"{CONTROL_DIR}/{control_name}"
-
-        env = ctx.predefined(job)
-        env += [(name, substitute(value, ctx.outputs)) for name, value in job.variables]
-        env += [(name, file_for("var", name, content)) for name, content in job.file_variables]
-        for need in job.needs:
-            if need.artifacts:
-                env += ctx.dotenv.get(need.job, ())
-        as_file = {secret.name for secret in ctx.pipeline.secrets if secret.as_file}
-        for name in job.secrets:
-            value = ctx.secrets[name]
-            env.append((name, file_for("secret", name, value) if name in as_file else value))
-        return env, files
-
-    def _resources(self) -> Resources:
-        """The job's limits that this host can enforce rootless."""
-        have, limits = self.ctx.settings.controllers, self.limits
-        return Resources(
-            memory=limits.memory if "memory" in have else None,
-            pids=limits.pids if "pids" in have else None,
-            cpus=limits.cpus if "cpu" in have else None,
-        )
-
-    def _unenforced(self) -> list[str]:
-        """Limits the job asked for that this host cannot enforce."""
-        asked = {"memory": self.limits.memory, "pids": self.limits.pids, "cpu": self.limits.cpus}
-        have = self.ctx.settings.controllers
-        return [name for name, value in asked.items() if value is not None and name not in have]
-
-    def _service_env(self) -> list[tuple[str, str]]:
-        """What services see: predefined and plain job variables, never secrets or files."""
-        ctx = self.ctx
-        return [*ctx.predefined(self.job),
-                *((name, substitute(value, ctx.outputs)) for name, value in self.job.variables)]
 
     def _caches_to_restore(self) -> list[Path]:
         """Cache dirs to restore (``pull`` policies), falling back as GitLab does; says which."""
@@ -359,20 +328,20 @@ class JobAttempt:
         stop = asyncio.create_task(
             (interruption.canceling if cancelable else interruption.killing).wait()
         )
-        disk = self.limits.disk
-        watch = asyncio.create_task(self._watch_disk(container, disk)) if disk else None
+        disk = self._disk
+        watch = asyncio.create_task(disk.watch(container)) if disk else None
         try:
             done, _ = await asyncio.wait({task, stop} | ({watch} if watch else set()),
                                          timeout=timeout_s, return_when=asyncio.FIRST_COMPLETED)
             if task in done:
                 return await self._ended(container, task.result(), disk)
             if stop in done:
-                return Outcome(JobStatus.CANCELED, await self._stop_script(container, task))
+                return Outcome(JobStatus.CANCELED, await self._stop(container, task))
             if watch is not None and watch in done:
-                stopped = await self._stop_script(container, task)
+                stopped = await self._stop(container, task)
                 return Outcome(JobStatus.FAILED, stopped, note="disk limit exceeded",
                                failure=RetryOn.SCRIPT_FAILURE)
-            stopped = await self._stop_script(container, task)
+            stopped = await self._stop(container, task)
             return Outcome(JobStatus.TIMED_OUT, stopped, failure=RetryOn.TIMEOUT)
         finally:
             if watch is not None:
@@ -381,9 +350,9 @@ class JobAttempt:
             if not task.done():
                 task.cancel()
 
-    async def _ended(self, container: JobContainer, code: int, disk: int | None) -> Outcome:
+    async def _ended(self, container: JobContainer, code: int, disk: DiskWatch | None) -> Outcome:
         """A script that ended by itself: its exit code, unless it went over its disk limit."""
-        if disk and await self._over_disk_limit(container, disk):
+        if disk and await disk.over(container):
             # one last look: a burst between two polls must not get through
             return Outcome(JobStatus.FAILED, code, note="disk limit exceeded",
                            failure=RetryOn.SCRIPT_FAILURE)
@@ -391,47 +360,15 @@ class JobAttempt:
             return Outcome(JobStatus.SUCCESS, code)
         return Outcome(JobStatus.FAILED, code, failure=RetryOn.SCRIPT_FAILURE)
 
-    async def _watch_disk(self, container: JobContainer, limit: int) -> None:
-        """Return once the job's workspace and container writes take more than ``limit``.
-
-        Polled (rootless podman has no disk quota on ext4/overlay); a job can
-        overshoot by what it writes in one interval, which the host must spare.
-        """
-        while not await self._over_disk_limit(container, limit):
-            await asyncio.sleep(DISK_POLL_S)
-
-    async def _over_disk_limit(self, container: JobContainer, limit: int) -> bool:
-        """Whether the workspace and the container's own writes take more than ``limit``."""
-        if self._upper is None:
-            self._upper = await container.upper_dir() or self.workspace
-        used = await self.ctx.helper.disk_usage(self.workspace, self._upper)
-        if used <= limit:
-            return False
-        self.joblog.notice(f"runner: the job uses {show_size(used)} of disk, more than its "
-                           f"limit of {show_size(limit)}; stopping it")
-        return True
+    async def _stop(self, container: JobContainer, task: asyncio.Task[int]) -> int | None:
+        """``stopping.stop_script`` with this run's grace period, Ctrl-C and job log."""
+        return await stop_script(container, task, self.ctx.settings.kill_grace_s,
+                                 self.ctx.interruption.killing, self.joblog.notice)
 
     def _result_budget(self) -> int:
         """What one artifacts or cache collect may copy: the host's cap, or the job's disk."""
         cap = self.ctx.settings.max_result_bytes
         return min(cap, self.limits.disk) if self.limits.disk else cap
-
-    async def _stop_script(self, container: JobContainer, task: asyncio.Task[int]) -> int | None:
-        """TERM the script; KILL it after the grace period or on a second Ctrl-C."""
-        await container.interrupt()
-        kill = asyncio.create_task(self.ctx.interruption.killing.wait())
-        try:
-            done, _ = await asyncio.wait({task, kill}, timeout=self.ctx.settings.kill_grace_s,
-                                         return_when=asyncio.FIRST_COMPLETED)
-            if task in done:
-                return task.result()
-            if kill in done:
-                await container.kill()
-                return await task
-            await container.interrupt(hard=True)
-            return await task
-        finally:
-            kill.cancel()
 
 
 AFTER_STATUSES = ("success", "failed", "canceled")

@@ -38,6 +38,12 @@ class JobResult:
     """A build job's image: ``tag@digest`` once pushed, else its tag or id."""
     digest: str | None = None
     """A build job's manifest digest (pushed) or image id."""
+    log: Path | None = None
+    """The job's log file (None for a job that never ran)."""
+    tail: tuple[str, ...] = ()
+    """The log's last lines when the job ended, masked (for the summary of a failure)."""
+    failed_at: str | None = None
+    """Where the failing script line is written (``pipeline.yml:12``, or ``script line 3``)."""
 
     @property
     def passed(self) -> bool:
@@ -75,7 +81,8 @@ class Settings:
     network: str | None = None
     pull: str = "missing"
     kill_grace_s: float = 5.0
-    """After TERM, how long a script may take to stop before it is killed."""
+    """After TERM, how long a script may take to stop before it is killed; after that KILL
+    (which goes through the supervisor), how long before the container is killed from outside."""
     after_script_timeout_s: float = 300.0
     """GitLab gives after_script five minutes of its own."""
     max_result_bytes: int = 4 << 30

@@ -25,7 +25,7 @@ from runner.execute.interrupt import Interruption
 from runner.execute.layout import RunLayout, clashing_names
 from runner.execute.results import JobResult, Settings
 from runner.execute.scheduler import Scheduler
-from runner.execute.secrets import resolve_secrets
+from runner.execute.secrets import resolve_secrets, withhold_from_children
 from runner.execute.source import STATE_DIR, source_files, without_secret_files
 from runner.execute.statedir import check_state_dir, open_new
 from runner.execute.sweep import hold_run_lock, sweep_dead_runs
@@ -48,16 +48,21 @@ async def execute(
     on_interrupt: Callable[[Interruption], None] | None = None,
     *,
     interruption: Interruption | None = None,
+    signals: bool | None = None,
     helper: NamespaceHelper | None = None,
 ) -> tuple[list[JobResult], Interruption]:
     """Run ``pipeline``; returns per-job results and whether the user interrupted it.
 
     Given an ``interruption``, the caller owns cancelling (the agent: its
-    coordinator says when) and no signal handler is installed: the process's
-    signals are the caller's too. Given a ``helper``, it is used and left
-    running (the agent keeps one for all its jobs: starting one costs ~0.1 s).
+    coordinator says when) and no signal handler is installed unless
+    ``signals`` asks for one: the process's signals are the caller's too
+    (``runner exec`` keeps both: SIGINT, SIGTERM and a closed stdout stop it).
+    Given a ``helper``, it is used and left running (the agent keeps one for
+    all its jobs: starting one costs ~0.1 s).
     """
+    began = time.monotonic()
     secrets = resolve_secrets(pipeline, environ)
+    withhold_from_children(pipeline)
     check_registries(pipeline)
     clashes = clashing_names(job.name for job in pipeline.jobs)
     if clashes:
@@ -92,7 +97,7 @@ async def execute(
         ) from exc
     own_helper = helper is None
     helper = helper or NamespaceHelper.started()
-    own_signals = interruption is None
+    own_signals = interruption is None if signals is None else signals
     interruption = interruption or Interruption()
     slices = SliceAllocator(settings.slot_dir, settings.subordinate_ids)
     ctx = RunContext(pipeline, settings, layout, helper, files, secrets, console, interruption,
@@ -122,7 +127,7 @@ async def execute(
         if own_signals:
             for sig in (signal.SIGINT, signal.SIGTERM):
                 loop.remove_signal_handler(sig)
-    write_result(layout, pipeline, results)
+    write_result(layout, pipeline, results, time.monotonic() - began)
     return results, interruption
 
 
@@ -177,12 +182,17 @@ def build_env(settings: Settings, tenant: str) -> BuildEnv:
                     standard_authfile=settings.standard_authfile)
 
 
-def write_result(layout: RunLayout, pipeline: Pipeline, results: list[JobResult]) -> None:
-    """``.runner/result.json``: the run's outcome as a versioned contract for tools."""
+def write_result(layout: RunLayout, pipeline: Pipeline, results: list[JobResult],
+                 wall_s: float) -> None:
+    """``.runner/result.json``: the run's outcome as a versioned contract for tools.
+
+    Fields are only ever added within a version (docs/exec-output.md lists them).
+    """
     doc = {
         "result_version": RESULT_VERSION,
         "run_id": layout.run_id,
         "pipeline": str(pipeline.source),
+        "duration_s": wall_s,
         "jobs": [
             {
                 "name": r.name,
@@ -196,6 +206,7 @@ def write_result(layout: RunLayout, pipeline: Pipeline, results: list[JobResult]
                 "image": r.image,
                 "digest": r.digest,
                 "log": str(layout.log(r.name)),
+                "failed_at": r.failed_at,
             }
             for r in results
         ],

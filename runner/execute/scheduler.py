@@ -27,6 +27,7 @@ from runner.execute.context import Outcome, RunContext
 from runner.execute.job import JobAttempt
 from runner.execute.policy import failure_allowed, should_retry
 from runner.execute.results import JobResult, JobStatus
+from runner.execute.timing import StartClock, job_duration
 from runner.logs.joblog import JobLog
 from runner.pipeline.dag import topological_order, upstream
 from runner.pipeline.model import Job, RetryOn, When
@@ -96,13 +97,15 @@ class Scheduler:
             return JobResult(job.name, JobStatus.SKIPPED, allowed_failure=job.allow_failure,
                              note=note, manual=True)
         attempt = _attempt(self.ctx, job, 1, joblog)
+        clock = StartClock()  # the job's time includes its image fetch and container start
         # A job running a built image can only start once that image exists.
-        starting = None if job.output_refs() else asyncio.create_task(attempt.start())
+        starting = (None if job.output_refs()
+                    else asyncio.create_task(clock.timing(attempt.start())))
         verdict = await self._verdict_after_needs(job)
         if verdict is not None:
             return await _not_run(attempt, starting, verdict)
         if starting is None:
-            starting = asyncio.create_task(attempt.start())
+            starting = asyncio.create_task(clock.timing(attempt.start()))
         async with self._slots:
             if self.ctx.interruption.canceling.is_set():  # Ctrl-C while waiting for a slot
                 return await _not_run(attempt, starting, _INTERRUPTED)
@@ -126,11 +129,15 @@ class Scheduler:
                 attempt = _attempt(self.ctx, job, number, joblog)
                 starting = asyncio.create_task(attempt.start())
             result = JobResult(
-                job.name, outcome.status, time.monotonic() - began, outcome.exit_code,
+                job.name, outcome.status,
+                job_duration(clock.began, clock.ended, began, time.monotonic()),
+                outcome.exit_code,
                 failure_allowed(job, outcome.status, outcome.exit_code), number, outcome.note,
                 coverage=joblog.coverage if outcome.status is not JobStatus.CANCELED else None,
                 image=outcome.output.reference if outcome.output else None,
                 digest=outcome.output.digest if outcome.output else None,
+                log=self.ctx.layout.log(job.name), tail=joblog.tail(),
+                failed_at=outcome.failed_at,
             )
             joblog.notice(_status_line(result))
             return result

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import os
+from collections.abc import Mapping, MutableMapping
 
+from runner.engine.childenv import KEPT
 from runner.errors import UserInputError
 from runner.logs.mask import MIN_SECRET_LEN
 from runner.pipeline.model import Pipeline
@@ -43,3 +45,21 @@ def resolve_secrets(pipeline: Pipeline, environ: Mapping[str, str]) -> dict[str,
             )
         values[secret.name] = value
     return values
+
+
+def withhold_from_children(pipeline: Pipeline,
+                           environ: MutableMapping[str, str] = os.environ) -> list[str]:
+    """Drop the variables secrets are read from out of runner's own environment; their names.
+
+    Call once the values are read: every process runner starts (podman,
+    conmon, slirp4netns, buildah, git) inherits the environment and keeps it
+    readable in ``/proc/PID/environ`` for its whole life, while jobs get their
+    secrets only through their scripts. A secret no job lists is dropped too.
+    ``childenv.KEPT`` names (PATH, HOME...) stay: without them nothing could
+    start, and every child gets them anyway.
+    """
+    names = sorted({secret.env for secret in pipeline.secrets
+                    if secret.env is not None and secret.env not in KEPT})
+    for name in names:
+        environ.pop(name, None)
+    return names

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import shlex
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -22,9 +23,12 @@ from pathlib import Path
 import structlog
 
 from runner.engine import pods
-from runner.engine.argv import Resources, StoreSpec, qualified_image
+from runner.engine.argv import Resources, StoreSpec, Written
+from runner.engine.imageref import ImageRef
 from runner.engine.namespace import NamespaceHelper
-from runner.engine.podargv import PodSpec, ServiceSpec
+from runner.engine.podargv import PodSpec, ServiceSpec, pod_remove_argv
+from runner.engine.podman import container_written
+from runner.engine.slices import Lease, SliceAllocator
 from runner.errors import EngineError
 from runner.pipeline.model import Service
 
@@ -40,11 +44,13 @@ STATE_EVERY = 10
 class JobPod:
     """The pod of one job attempt and its service containers."""
 
-    def __init__(self, spec: PodSpec, services: Sequence[Service], scratch: Path,
-                 resources: Resources | None = None) -> None:
+    def __init__(self, spec: PodSpec, services: Sequence[Service], images: Sequence[ImageRef],
+                 scratch: Path, resources: Resources | None = None) -> None:
+        """``images`` are the services' images, parsed and qualified (``service_images``)."""
         self.spec = spec
         self.resources = resources or Resources()
         self.services = tuple(services)
+        self.images = tuple(images)
         self.scratch = scratch
         self.names = [f"{spec.name}-svc{index}" for index in range(len(services))]
         self.created = False
@@ -67,11 +73,12 @@ class JobPod:
     async def start_services(self, env: Sequence[tuple[str, str]]) -> None:
         """Start every service at once (their images pull in parallel)."""
         starts = []
-        for index, (name, service) in enumerate(zip(self.names, self.services, strict=True)):
+        for index, (name, service, image) in enumerate(
+                zip(self.names, self.services, self.images, strict=True)):
             env_file = self.scratch / f"service{index}.env"
             _write_env(env_file, [*env, *service.variables])
             starts.append(pods.start_service(self.spec, ServiceSpec(
-                name=name, image=qualified_image(service.image), env_file=env_file,
+                name=name, image=image, env_file=env_file,
                 entrypoint=service.entrypoint, command=service.command,
                 resources=self.resources)))
         results = await asyncio.gather(*starts, return_exceptions=True)
@@ -86,9 +93,11 @@ class JobPod:
         Stops early on Ctrl-C (``canceled``) and for services that have exited.
         """
         exposed = await pods.exposed_ports(
-            [qualified_image(s.image) for s in self.services if not s.ports], self.spec.store)
-        wanted = {name: service.ports or exposed.get(qualified_image(service.image), ())
-                  for name, service in zip(self.names, self.services, strict=True)}
+            [image for s, image in zip(self.services, self.images, strict=True) if not s.ports],
+            self.spec.store)
+        wanted = {name: service.ports or exposed.get(image, ())
+                  for name, service, image in zip(self.names, self.services, self.images,
+                                                  strict=True)}
         ports = sorted({port for listed in wanted.values() for port in listed})
         for name, service in zip(self.names, self.services, strict=True):
             if not wanted[name]:
@@ -144,6 +153,11 @@ class JobPod:
             raise EngineError(f"the job's services (pod {self.spec.name}) could not be stopped;"
                               " its artifacts and caches are not collected")
 
+    async def written(self) -> list[Written]:
+        """Where each running service writes on the host (its layer, volumes, PID 1)."""
+        return [await container_written(name, self.spec.runtime, self.spec.store)
+                for name in self.names]
+
     async def remove(self) -> None:
         """Remove the pod with every container in it; safe to call twice.
 
@@ -163,6 +177,36 @@ class JobPod:
             self.marker = None
 
 
+async def clean_slot(slices: SliceAllocator, runtime: str | None,
+                     notice: Callable[[str], None]) -> Lease:
+    """A uid slot with no pod left on it: stale pods are removed, or their slot set aside.
+
+    A slot whose pod podman cannot remove is not used again in this run, and
+    the job log says once what to run; the job takes the next slot.
+    """
+    while True:
+        lease = await slices.lease()
+        try:
+            stale = await remove_stale_pod(lease.pod_marker, runtime)
+        except StalePod as exc:
+            slices.put_aside(lease)
+            notice(f"runner: warning: {exc}; this job uses another uid slot (the pod's will"
+                   f" not be used again in this run). Remove it with: {exc.command}")
+            continue
+        if stale:
+            notice(f"runner: removed pod {stale}, left on this job's uid slice by a run that"
+                   " ended without cleaning up")
+        return lease
+
+
+class StalePod(EngineError):
+    """A pod left on a uid slot that podman could not remove; ``command`` removes it by hand."""
+
+    def __init__(self, text: str, command: str) -> None:
+        super().__init__(text)
+        self.command = command
+
+
 async def remove_stale_pod(marker: Path | None, runtime: str | None) -> str | None:
     """Remove the pod a slice's marker names, if any; its name.
 
@@ -178,7 +222,13 @@ async def remove_stale_pod(marker: Path | None, runtime: str | None) -> str | No
         return None
     stale, store = _read_marker(text)
     if stale:
-        await pods.remove_pod(stale, runtime, store)
+        try:
+            await pods.remove_pod(stale, runtime, store)
+        except EngineError as exc:
+            said = str(exc).splitlines()[0] if str(exc) else ""
+            command = shlex.join(pod_remove_argv(stale, runtime, store))
+            raise StalePod(f"pod {stale} was left on uid slot marker {marker.name} and podman"
+                           f" could not remove it ({said[:300]})", command) from exc
     marker.unlink(missing_ok=True)
     return stale or None
 

@@ -110,7 +110,7 @@ def gather_quick(
 
 def _runc_engine_missing(root: Path, find: Callable[[str], Binary]) -> tuple[str, ...]:
     """What the runc engine (``runner.engine.runc``) needs and this host lacks."""
-    missing = [f"{name} not found" for name in ("runc", "nsenter", "fuse-overlayfs",
+    missing = [f"{name} not found" for name in ("runc", "nsenter", "unshare", "fuse-overlayfs",
                                                  "slirp4netns") if find(name).path is None]
     if not probes.openable(root / "dev/fuse"):
         missing.append("/dev/fuse not read-writable")

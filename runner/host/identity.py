@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import os
 import pwd
+import stat
 import sys
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, MutableMapping, Sequence
+from pathlib import Path
 
 from runner.errors import HostSetupError
 
@@ -30,6 +32,28 @@ def reexec_argv(user: str, uid: int, command: Sequence[str]) -> list[str]:
         "env", f"XDG_RUNTIME_DIR=/run/user/{uid}", f"{REEXEC_MARK}=1",
         *command,
     ]  # fmt: skip
+
+
+def adopt_runtime_dir(environ: MutableMapping[str, str], uid: int,
+                      base: Path = Path("/run/user")) -> None:
+    """Set ``XDG_RUNTIME_DIR`` to ``/run/user/<uid>`` when it is unset and that dir is ours.
+
+    ``runuser -u runner --`` and ``su - runner`` leave it unset, and podman
+    itself then uses ``/run/user/<uid>`` if it exists and belongs to the user.
+    runner does the same, silently, so the documented commands work; the
+    children it starts (podman, buildah) get the same value. Anything else
+    (no such dir, another owner, writable by others) is left for ``runner
+    doctor`` to explain with the command that fixes it.
+    """
+    if environ.get("XDG_RUNTIME_DIR"):
+        return
+    candidate = base / str(uid)
+    try:
+        info = candidate.lstat()
+    except OSError:
+        return
+    if stat.S_ISDIR(info.st_mode) and info.st_uid == uid and not info.st_mode & 0o022:
+        environ["XDG_RUNTIME_DIR"] = str(candidate)
 
 
 def current_command() -> list[str]:

@@ -9,6 +9,7 @@ from pathlib import Path
 from runner.logs.console import Console
 from runner.logs.coverage import CoverageScanner
 from runner.logs.mask import Masker
+from runner.logs.tail import Tail
 
 
 class JobLog:
@@ -25,6 +26,8 @@ class JobLog:
                                        | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644), "wb")
         self._line_open = False
         """The file's last byte is not a newline: a notice must start its own line."""
+        self._tail = Tail()
+        """The file's last lines, for the summary when the job fails."""
 
     def scan_coverage(self, regex: re.Pattern[str]) -> None:
         """Look for coverage figures in the output from now on (a new attempt starts afresh)."""
@@ -34,6 +37,10 @@ class JobLog:
     def coverage(self) -> str | None:
         """The last coverage figure in the (masked) output since ``scan_coverage``."""
         return self._coverage.figure if self._coverage is not None else None
+
+    def tail(self) -> tuple[str, ...]:
+        """The log file's last lines so far (masked, as written)."""
+        return self._tail.lines()
 
     def output(self, data: bytes) -> None:
         """Job output as it arrives."""
@@ -60,9 +67,9 @@ class JobLog:
         masked = self._masker.mask(text.encode())
         self._console.notice(self.job, masked.decode())
         if self._line_open:
-            self._file.write(b"\n")
+            self._write(b"\n")
             self._line_open = False
-        self._file.write(masked + b"\n")
+        self._write(masked + b"\n")
         self._file.flush()
 
     def close(self) -> None:
@@ -72,8 +79,12 @@ class JobLog:
 
     def _emit(self, out: bytes) -> None:
         self._console.output(self.job, out)
-        self._file.write(out)
+        self._write(out)
         self._line_open = not out.endswith(b"\n")
         self._file.flush()
         if self._coverage is not None:
             self._coverage.feed(out)
+
+    def _write(self, data: bytes) -> None:
+        self._file.write(data)
+        self._tail.feed(data)

@@ -13,14 +13,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-_COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
-_DOMAIN_PART = r"(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])"
-_DOMAIN = rf"(?:{_DOMAIN_PART}(?:\.{_DOMAIN_PART})*|\[[a-fA-F0-9:]+\])(?::[0-9]+)?"
-_REFERENCE = re.compile(
-    rf"((?:{_DOMAIN}/)?{_COMPONENT}(?:/{_COMPONENT})*)"
-    r"(?::([A-Za-z0-9_][A-Za-z0-9_.-]{0,127}))?"
-    r"(?:@[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,})?"
-)
+from runner.engine.imageref import REFERENCE, why_not
+
 _NO_PORT = re.compile(r"(.*?)(|:[0-9]+)(|/.*)", re.DOTALL)
 """The runner's referenceRegexpNoPort: registry host, its port, the path after it."""
 _LABEL = r"[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?"
@@ -35,10 +29,10 @@ def default_aliases(image: str) -> tuple[str, ...] | None:
     Names that are not host names (a long path, an IPv6 registry) are left out,
     as gitlab-runner's Kubernetes executor does.
     """
-    found = _REFERENCE.fullmatch(image)
-    if found is None:
+    found = REFERENCE.fullmatch(image)
+    if found is None or why_not(image) is not None:
         return None
-    parts = _NO_PORT.fullmatch(found.group(1))
+    parts = _NO_PORT.fullmatch(found.group("name"))
     assert parts is not None  # (.*?)(|...)(|/.*) matches every string
     service = parts.group(1) + parts.group(3)
     names = dict.fromkeys((service.replace("/", "__"), service.replace("/", "-")))

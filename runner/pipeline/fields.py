@@ -10,7 +10,7 @@ from __future__ import annotations
 import difflib
 from collections.abc import Sequence
 
-from runner.errors import PipelineError, SourceSpot
+from runner.errors import PipelineError, SourceSpot, raise_all
 from runner.pipeline import yamlsrc
 from runner.pipeline.yamlsrc import Map, Node, Pos, Scalar, Seq, describe
 
@@ -51,6 +51,7 @@ class FieldReader:
         At the top level (``key`` empty) keys starting with '.' are allowed: they
         are templates that hold YAML anchors.
         """
+        unknown: list[PipelineError] = []
         for entry in mapping:
             if entry.key in allowed or (not key and entry.key.startswith(".")):
                 continue
@@ -60,11 +61,12 @@ class FieldReader:
                 if close
                 else "valid keys are " + ", ".join(f"'{k}'" for k in allowed)
             )
-            raise self.fail(
+            unknown.append(self.fail(
                 entry.key_pos,
                 yamlsrc.join_key(key, entry.key),
                 f"unknown key '{entry.key}' {where}; {hint}",
-            )
+            ))
+        raise_all(unknown)
 
     def expect_map(self, node: Node, key: str, what: str) -> Map:
         """``node`` as a mapping, or an error naming ``what`` and what it got instead."""

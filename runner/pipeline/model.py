@@ -25,6 +25,20 @@ def container_project_dir(root: Path) -> str:
     return f"/builds/{name or 'project'}"
 
 
+def builds_dir(full_path: str, fallback: str) -> str:
+    """``/builds/<group>/<project>`` for a project path a coordinator sent (``fallback`` if none).
+
+    The result is a mount target in podman's ``--volume SRC:DST`` and a
+    variable's value; a ``:`` or ``,`` in it would add mount options, a
+    ``..`` would climb. GitLab's own paths hold none of these, but the text is
+    a coordinator's: each component keeps letters, digits, '_', '.' and '-'
+    (others become '_'), and empty, '.' and '..' components are dropped.
+    """
+    parts = (re.sub(r"[^A-Za-z0-9_.-]", "_", part) for part in full_path.split("/"))
+    kept = [part for part in parts if part not in ("", ".", "..")]
+    return "/builds/" + ("/".join(kept) or fallback)
+
+
 class When(enum.Enum):
     """When a job runs, judged on the outcome of the jobs upstream of it.
 
@@ -131,8 +145,8 @@ class Limits:
     """What one job may use; None is no limit. Runner-wide limits cap a job's own.
 
     ``memory``, ``pids`` and ``cpus`` need cgroup v2 with delegated
-    controllers to be enforced rootless; ``disk`` (workspace plus the
-    container's own writes) is watched by the runner on any host.
+    controllers to be enforced rootless; ``disk`` (everything the job can
+    write on disk, see ``execute.diskwatch``) is watched by the runner on any host.
     """
 
     memory: int | None = None
@@ -260,6 +274,12 @@ class Job:
     services: tuple[Service, ...] = ()
     """Containers started beside this one in its own pod (GitLab's ``services``)."""
     limits: Limits = field(default_factory=Limits)
+    script_spots: tuple[Spot, ...] = field(default=(), compare=False)
+    """Where each line of ``script`` is written, parallel to it, so a failing line can be
+    named (``pipeline.yml:12``); empty without a file (the agent's jobs). Not part of what
+    the job is: two jobs that run the same lines are equal wherever the lines are written."""
+    after_script_spots: tuple[Spot, ...] = field(default=(), compare=False)
+    """The same for ``after_script``."""
 
     def output_refs(self) -> frozenset[str]:
         """Other build jobs whose outputs (``${{ jobs.X.image }}``) this job uses.

@@ -13,7 +13,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from runner.errors import PipelineError, collecting, raise_all
 from runner.pipeline import stages, values, yamlsrc
+from runner.pipeline.bounds import check_jobs
 from runner.pipeline.fields import FieldReader
 from runner.pipeline.model import Pipeline, Registry, SecretSource, Spot
 from runner.pipeline.native_build import BuildReader
@@ -32,7 +34,13 @@ def parse_native(path: Path, root: Path) -> Pipeline:
 
 
 class _Parser(FieldReader):
-    """One pass over one file; every check raises PipelineError at the first problem."""
+    """One pass over one file, reporting every problem of a kind at once (``PipelineErrors``).
+
+    Every top-level section is checked and their problems raised together; jobs
+    are read against those sections, so a broken one would make them fail for
+    its sake: only with all sections sound is every job checked, and every
+    job's problems raised together.
+    """
 
     def __init__(self, source: yamlsrc.Source, path: Path, root: Path) -> None:
         super().__init__(source)
@@ -42,36 +50,51 @@ class _Parser(FieldReader):
     def pipeline(self) -> Pipeline:
         """The whole file; top-level defaults first, since jobs are checked against them."""
         top = self.source.root
-        self.check_keys(top, TOP_KEYS, "", "at the top level")
+        errors: list[PipelineError] = []
+        with collecting(errors):
+            self.check_keys(top, TOP_KEYS, "", "at the top level")
         self.version(top)
         default_image: str | None = None
         variables: dict[str, str] = {}
         variable_pos: dict[str, tuple[Pos, str]] = {}
         stage_names: list[str] | None = None
         secrets: dict[str, SecretSource] = {}
-        if (entry := top.get("image")) is not None:
-            default_image = values.image(self, entry.value, "image", "the top-level 'image'")
-        if (entry := top.get("variables")) is not None:
-            variables, variable_pos = values.variable_map(
-                self, entry.value, "variables", "the top-level 'variables'"
-            )
-        if (entry := top.get("stages")) is not None:
-            stage_names = stages.stage_list(self, entry.value)
-        if (entry := top.get("secrets")) is not None:
-            secrets = self.secret_map(entry.value)
         registries: tuple[Registry, ...] = ()
-        if (entry := top.get("registries")) is not None:
-            registries = BuildReader(self.source, secrets).registries(entry.value, self.path)
+        with collecting(errors):
+            if (entry := top.get("image")) is not None:
+                default_image = values.image(self, entry.value, "image", "the top-level 'image'")
+        with collecting(errors):
+            if (entry := top.get("variables")) is not None:
+                variables, variable_pos = values.variable_map(
+                    self, entry.value, "variables", "the top-level 'variables'"
+                )
+        with collecting(errors):
+            if (entry := top.get("stages")) is not None:
+                stage_names = stages.stage_list(self, entry.value)
+        with collecting(errors):
+            if (entry := top.get("secrets")) is not None:
+                secrets = self.secret_map(entry.value)
+        with collecting(errors):
+            if (entry := top.get("registries")) is not None:
+                registries = BuildReader(self.source, secrets).registries(entry.value, self.path)
         entry = top.get("jobs")
-        if entry is None:
-            raise self.fail(top.pos, "jobs", "the pipeline has no 'jobs'; add at least one job")
+        if entry is None and not errors:  # else 'jobs' is most likely one of those typos
+            errors.append(self.fail(top.pos, "jobs",
+                                    "the pipeline has no 'jobs'; add at least one job"))
+        raise_all(errors)
+        assert entry is not None
         jobs_map = self.expect_map(entry.value, "jobs", "'jobs'")
         if not len(jobs_map):
             raise self.fail(entry.value.pos, "jobs", "'jobs' is empty; add at least one job")
+        check_jobs(str(self.path), len(jobs_map))
         reader = JobReader(
             self.source, TopLevel(default_image, variables, variable_pos, stage_names, secrets)
         )
-        drafts = [reader.job(job_entry) for job_entry in jobs_map]
+        drafts = []
+        for job_entry in jobs_map:
+            with collecting(errors):
+                drafts.append(reader.job(job_entry))
+        raise_all(errors)
         jobs = stages.resolve_needs(drafts, stage_names)
         return Pipeline(
             source=self.path,

@@ -81,12 +81,12 @@ class BuildReader(FieldReader):
     def refs(self, node: Node, key: str, what: str) -> tuple[str, ...]:
         """Image references (one string or a list), without whitespace, each once."""
         if isinstance(node, Scalar):
-            return (values.image(self, node, key, what),)
+            return (values.image(self, node, key, what, expands=True),)
         items = self.expect_seq(node, key, f"{what} (a list of image references)").items
         refs: list[str] = []
         for index, item in enumerate(items):
             path = join_index(key, index)
-            ref = values.image(self, item, path, f"an image reference in {what}")
+            ref = values.image(self, item, path, f"an image reference in {what}", expands=True)
             if ref in refs:
                 raise self.fail(item.pos, path, f"{what} lists '{ref}' twice")
             refs.append(ref)
@@ -115,7 +115,8 @@ class BuildReader(FieldReader):
             sources = self.refs(entry.value, yamlsrc.join_key(key, "from"), f"'from' of {what}")
         dest = None
         if (entry := spec.get("to")) is not None:
-            dest = values.image(self, entry.value, yamlsrc.join_key(key, "to"), f"'to' of {what}")
+            dest = values.image(self, entry.value, yamlsrc.join_key(key, "to"), f"'to' of {what}",
+                                expands=True)
         if not sources and dest is None:
             raise self.fail(spec.pos, key, f"{what} needs 'from', 'to' or both")
         return sources, dest

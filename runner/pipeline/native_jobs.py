@@ -91,13 +91,13 @@ class JobReader(FieldReader):
         sub = functools.partial(self.child, body, key=key, what=what)
 
         build: Build | None = None
-        script: tuple[str, ...]
-        after: tuple[str, ...]
+        script: scripts.Script
+        after: scripts.Script
         if (got := sub("build")) is not None:
             builds = BuildReader(self.source, self.top.secrets)
             builds.not_with_build(body, key, what)
             build = builds.build(*got)
-            image, script, after = "", (), ()
+            image, script, after = "", ((), ()), ((), ())
         else:
             image, script, after = self.container(entry, body, key, what)
 
@@ -129,8 +129,10 @@ class JobReader(FieldReader):
         job = Job(
             name=name,
             image=image,
-            script=script,
-            after_script=after,
+            script=script[0],
+            after_script=after[0],
+            script_spots=script[1],
+            after_script_spots=after[1],
             variables=tuple(variables.items()),
             needs=needs,
             artifacts=None if (got := sub("artifacts")) is None else self.artifacts(*got),
@@ -154,7 +156,7 @@ class JobReader(FieldReader):
 
     def container(
         self, entry: Entry, body: Map, key: str, what: str
-    ) -> tuple[str, tuple[str, ...], tuple[str, ...]]:
+    ) -> tuple[str, scripts.Script, scripts.Script]:
         """A container job's image, script and after_script; image and script are required."""
 
         sub = functools.partial(self.child, body, key=key, what=what)
@@ -177,10 +179,10 @@ class JobReader(FieldReader):
                 f"{what} has no 'script'; add the commands it runs (or 'build' to build"
                 " an image)",
             )
-        script = scripts.script(self, *got)
-        if not script:
+        script = scripts.located(self, *got)
+        if not script[0]:
             raise self.fail(got[0].pos, got[1], f"{got[2]} is empty; add at least one command")
-        after = () if (got := sub("after_script")) is None else scripts.script(self, *got)
+        after = ((), ()) if (got := sub("after_script")) is None else scripts.located(self, *got)
         return image, script, after
 
     def stage(self, node: Node, key: str, what: str) -> str:

@@ -3,29 +3,44 @@
 from __future__ import annotations
 
 from runner.pipeline.fields import FieldReader
-from runner.pipeline.yamlsrc import Map, Node, Scalar, Seq, describe, join_index
+from runner.pipeline.model import Spot
+from runner.pipeline.yamlsrc import Map, Node, Pos, Scalar, Seq, describe, join_index
 
 MAX_SCRIPT_NESTING = 10
 """Nested lists in scripts are flattened (so ``- *setup`` anchors work), as GitLab does."""
 
+Script = tuple[tuple[str, ...], tuple[Spot, ...]]
+"""A script's commands and, parallel to them, where each is written (for a failing line)."""
+
 
 def script(reader: FieldReader, node: Node, key: str, what: str) -> tuple[str, ...]:
     """One string, or a list of strings; nested lists (from anchors) are flattened."""
+    return located(reader, node, key, what)[0]
+
+
+def located(reader: FieldReader, node: Node, key: str, what: str) -> Script:
+    """``script``'s commands with each one's spot: an anchor's line points where it is
+    defined, an included file's line at that file."""
     if isinstance(node, Scalar) and isinstance(node.value, str):
         if not node.value.strip():
             raise reader.fail(node.pos, key, f"{what} is empty; add at least one command")
-        return (node.value,)
+        return (node.value,), (_spot(reader, node.pos),)
     if not isinstance(node, Seq):
         raise reader.fail(
             node.pos, key, f"{what} must be a list of strings or a string, got {describe(node)}"
         )
-    lines: list[str] = []
+    lines: list[Scalar] = []
     _script_items(reader, node, key, what, lines, depth=1)
-    return tuple(lines)
+    return (tuple(str(item.value) for item in lines),
+            tuple(_spot(reader, item.pos) for item in lines))
+
+
+def _spot(reader: FieldReader, pos: Pos) -> Spot:
+    return Spot(pos.file or reader.file, pos.line, pos.column)
 
 
 def _script_items(
-    reader: FieldReader, seq: Seq, key: str, what: str, out: list[str], *, depth: int
+    reader: FieldReader, seq: Seq, key: str, what: str, out: list[Scalar], *, depth: int
 ) -> None:
     """Append the commands of ``seq`` to ``out``, descending into nested lists."""
     if depth > MAX_SCRIPT_NESTING:
@@ -37,7 +52,7 @@ def _script_items(
         if isinstance(item, Seq):
             _script_items(reader, item, path, what, out, depth=depth + 1)
         elif isinstance(item, Scalar) and isinstance(item.value, str):
-            out.append(item.value)
+            out.append(item)
         else:
             raise reader.fail(item.pos, path, _script_item_problem(reader, item, what))
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import difflib
 import re
 
+from runner.engine import imageref
 from runner.pipeline import yamlsrc
 from runner.pipeline.durations import parse_duration
 from runner.pipeline.fields import FieldReader
@@ -21,11 +22,14 @@ WHEN_WORDS = (When.ON_SUCCESS.value, When.ON_FAILURE.value, When.ALWAYS.value)
 """The native format's words; manual and delayed jobs are a GitLab notion."""
 
 
-def image(reader: FieldReader, node: Node, key: str, what: str) -> str:
-    """An image reference; whitespace is caught here, not by podman mid-run.
+def image(reader: FieldReader, node: Node, key: str, what: str, *,
+          expands: bool = False) -> str:
+    """An image reference, checked against the grammar here, not by podman mid-run.
 
     The whole value may instead be ``${{ jobs.NAME.image }}``: the image build
-    job NAME made (the graph check makes sure NAME is a build job).
+    job NAME made (the graph check makes sure NAME is a build job). With
+    ``expands`` (a build's tags and cache refs) ``$VAR``s are expanded later:
+    the text around them is checked here, the result again by the build.
     """
     text = reader.nonempty_str(node, key, what)
     if (found := OUTPUT_REF.search(text)) is not None:
@@ -33,9 +37,14 @@ def image(reader: FieldReader, node: Node, key: str, what: str) -> str:
             raise reader.fail(node.pos, key, f"{what} may use a build job's output only as the"
                               " whole value, written '${{ jobs.NAME.image }}'")
         return text.strip()
-    if any(c.isspace() for c in text):
-        raise reader.fail(node.pos, key, f"{what} must not contain spaces, got {text!r}")
+    shape = _VARIABLE.sub("x", text) if expands else text
+    if imageref.why_not(shape) is not None:
+        raise reader.fail(node.pos, key, f"{what}: {imageref.why_not(text)}")
     return text
+
+
+_VARIABLE = re.compile(r"\$(?:\{[A-Za-z_][A-Za-z0-9_]*\}|[A-Za-z_][A-Za-z0-9_]*)")
+"""A ``$VAR`` or ``${VAR}`` that a build expands before it uses the reference."""
 
 
 def check_var_name(reader: FieldReader, entry: Entry, key: str, kind: str) -> None:

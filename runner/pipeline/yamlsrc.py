@@ -19,6 +19,8 @@ from typing import ClassVar
 import yaml
 
 from runner.errors import PipelineError, SourceSpot, UsageError
+from runner.pipeline.yamlerrors import reader_error, syntax_error
+from runner.pipeline.yamllimits import MAX_YAML_BYTES, BoundedComposer, YamlLimitError, check_bytes
 
 YAML_TAG = "tag:yaml.org,2002:"
 MAP_TAG = YAML_TAG + "map"
@@ -30,12 +32,13 @@ _SCALAR_TAGS = frozenset(
 )
 
 
-class SourceLoader(yaml.SafeLoader):
+class SourceLoader(BoundedComposer, yaml.SafeLoader):
     """The safe loader every dialect composes with; subclass it to accept more tags.
 
     A subclass lists custom tags (``"!reference"``) in ``extra_tags``; nodes
     carrying them are kept, tag and all, for the dialect to resolve. Any other
     tag outside YAML's core schema is an error rather than a silent string.
+    ``BoundedComposer`` refuses a document past the limits in ``yamllimits``.
     """
 
     extra_tags: ClassVar[frozenset[str]] = frozenset()
@@ -114,11 +117,15 @@ Node = Scalar | Seq | Map
 
 @dataclass(frozen=True)
 class Source:
-    """A loaded pipeline file: its label for messages, its text and its top-level mapping."""
+    """A loaded pipeline file: its label for messages, its text and its top-level mapping.
+
+    ``values`` is its size with aliases expanded (see ``yamllimits``).
+    """
 
     file: str
     text: str
     root: Map
+    values: int = 0
 
     def line_text(self, line: int) -> str:
         """Line ``line`` (1-based) of the file without its newline, "" past the end."""
@@ -159,15 +166,22 @@ def join_index(parent: str, index: int) -> str:
 
 
 def read_text(path: Path) -> str:
-    """The file's text; an unreadable file is the user's command-line mistake (UsageError)."""
+    """The file's text; an unreadable file is the user's command-line mistake (UsageError).
+
+    Reads at most one byte past ``MAX_YAML_BYTES``: a huge file is refused unread.
+    """
     try:
-        data = path.read_bytes()
+        with path.open("rb") as stream:
+            data = stream.read(MAX_YAML_BYTES + 1)
+        check_bytes(len(data))
     except FileNotFoundError:
         raise UsageError(f"pipeline file '{path}' does not exist") from None
     except IsADirectoryError:
         raise UsageError(f"pipeline file '{path}' is a directory, not a file") from None
     except OSError as exc:
         raise UsageError(f"cannot read pipeline file '{path}': {exc.strerror}") from None
+    except YamlLimitError as exc:
+        raise PipelineError(SourceSpot(str(path)), exc.message) from None
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -187,7 +201,8 @@ def load_file(path: Path, loader: type[SourceLoader] = SourceLoader) -> Source:
 def load_text(text: str, file: str, loader: type[SourceLoader] = SourceLoader) -> Source:
     """Load ``text`` (named ``file`` in messages) whose top level must be a mapping."""
     try:
-        node = _compose(text, loader)
+        check_bytes(len(text))
+        node, values = _compose(text, loader)
         if node is None:
             raise PipelineError(
                 SourceSpot(file, 1, 1),
@@ -195,9 +210,12 @@ def load_text(text: str, file: str, loader: type[SourceLoader] = SourceLoader) -
             )
         tree = _Builder(file, loader).build(node, "")
     except yaml.MarkedYAMLError as exc:
-        raise _syntax_error(file, exc) from None
+        raise syntax_error(file, exc) from None
     except yaml.reader.ReaderError as exc:
-        raise _reader_error(file, text, exc) from None
+        raise reader_error(file, text, exc) from None
+    except YamlLimitError as exc:
+        raise PipelineError(SourceSpot(file, exc.line or None, exc.column or None),
+                            exc.message) from None
     except RecursionError:
         raise PipelineError(
             SourceSpot(file), "the YAML is nested too deeply to be a pipeline"
@@ -208,48 +226,16 @@ def load_text(text: str, file: str, loader: type[SourceLoader] = SourceLoader) -
             f"the top level must be a mapping (keys like 'version' and 'jobs'),"
             f" got {describe(tree)}",
         )
-    return Source(file, text, tree)
+    return Source(file, text, tree, values)
 
 
-def _compose(text: str, loader_cls: type[SourceLoader]) -> yaml.Node | None:
+def _compose(text: str, loader_cls: type[SourceLoader]) -> tuple[yaml.Node | None, int]:
     """pyyaml's node graph of the single document in ``text`` (None when there is none)."""
     loader = loader_cls(text)
     try:
-        return loader.get_single_node()
+        return loader.get_single_node(), loader.values
     finally:
         loader.dispose()
-
-
-def _syntax_error(file: str, exc: yaml.MarkedYAMLError) -> PipelineError:
-    """One paragraph from pyyaml's multi-line report, at the problem's position."""
-    mark = exc.problem_mark or exc.context_mark
-    problem = exc.problem or "invalid YAML"
-    context = exc.context or ""
-    if context and exc.context_mark is not None and exc.context_mark is not exc.problem_mark:
-        cm = exc.context_mark
-        context += f" at line {cm.line + 1}, column {cm.column + 1}"
-    if problem.startswith("but "):  # pyyaml splits "expected X" / "but found Y"
-        message = f"{context}, {problem}" if context else problem
-    else:
-        message = f"{problem} ({context})" if context else problem
-    if "'\\t'" in problem:
-        message += "; YAML indents with spaces, not tabs"
-    message = "YAML syntax error: " + " ".join(message.split())
-    if mark is None:
-        return PipelineError(SourceSpot(file), message)
-    return PipelineError(SourceSpot(file, mark.line + 1, mark.column + 1), message)
-
-
-def _reader_error(file: str, text: str, exc: yaml.reader.ReaderError) -> PipelineError:
-    """A character YAML forbids (control characters): point at it by line and column."""
-    pos = exc.position
-    line = text.count("\n", 0, pos) + 1
-    column = pos - (text.rfind("\n", 0, pos) + 1) + 1
-    char = exc.character if isinstance(exc.character, str) else chr(exc.character)
-    return PipelineError(
-        SourceSpot(file, line, column),
-        f"the file contains the character U+{ord(char):04X}, which YAML does not allow; remove it",
-    )
 
 
 def _short_tag(tag: str) -> str:

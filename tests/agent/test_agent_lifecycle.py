@@ -10,6 +10,7 @@ import pytest
 
 from tests.agent.fake_gitlab import FakeGitLab
 from tests.agent.harness import AgentProcess, GitRepo, job, wait_until
+from tests.security.test_runc_host import slirp_alive, slirps_of
 
 pytestmark = pytest.mark.podman
 
@@ -62,6 +63,9 @@ def test_restart_after_crash_cleans_up_and_reports_the_job_failed(
     long = gl.add_job(job(repo, script=["echo started", "sleep 120"]))
     crashed = agent(concurrent=1)
     wait_until(lambda: b"started" in gl.trace(long), what="the job to start")
+    assert crashed.proc is not None
+    slirps = slirps_of(crashed.proc.pid)  # the runc engine's, for the job's network
+    assert len(slirps) == 1
     crashed.signal(signal.SIGKILL)
     crashed.wait(30)
     assert crashed.leftover_jobs() != []  # it could not clean up after itself
@@ -73,5 +77,7 @@ def test_restart_after_crash_cleans_up_and_reports_the_job_failed(
         assert b"the runner agent stopped while this job ran" in gl.trace(long)
         wait_until(lambda: restarted.leftover_jobs() == [], timeout=60,
                    what="the crashed job's directory to be removed")
+        wait_until(lambda: not any(map(slirp_alive, slirps)), timeout=60,
+                   what="the crashed job's slirp4netns to be stopped")
     finally:
         restarted.stop()

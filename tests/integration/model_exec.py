@@ -18,7 +18,7 @@ import sys
 from pathlib import Path
 
 from runner import log
-from runner.cli import exit_code_for
+from runner.cli import error_text, exit_code_for
 from runner.errors import RunnerError
 from runner.execute.report import summary_rows
 from runner.execute.results import Settings
@@ -49,7 +49,7 @@ def main(argv: list[str]) -> int:
         console = Console(sys.stdout.buffer, [job.name for job in pipeline.jobs], color=False)
         results, interruption = asyncio.run(execute(pipeline, settings, console, os.environ))
     except RunnerError as exc:
-        print(f"runner: {type(exc).__name__}: {exc}", file=sys.stderr)
+        print(error_text(exc), file=sys.stderr)
         return exit_code_for(exc)
     sys.stdout.write("\n" + render(summary_rows(results), color=False))
     sys.stdout.flush()

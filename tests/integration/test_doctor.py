@@ -48,6 +48,18 @@ def test_json_output_lists_every_check() -> None:
     assert set(findings["tun"]) == {"check", "ok", "severity", "detail", "fix"}
 
 
+def test_runtime_dir_is_found_when_unset_as_under_runuser() -> None:
+    """``runuser -u runner -- runner doctor`` (documented) and ``su - runner`` leave
+    XDG_RUNTIME_DIR unset; runner then uses /run/user/<uid> as podman does, silently
+    (issue 15, bug 3: this was "XDG_RUNTIME_DIR is not set", exit 3)."""
+    env = {k: v for k, v in os.environ.items() if k != "XDG_RUNTIME_DIR"}
+    done = subprocess.run([sys.executable, "-m", "runner", "doctor"], cwd=REPO, env=env,
+                          capture_output=True, text=True, check=False, timeout=60)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert f"ok    runtime-dir     /run/user/{os.getuid()} " in done.stdout, done.stdout
+    assert done.stderr == ""
+
+
 def test_runtime_dir_with_wrong_mode_fails(tmp_path: Path) -> None:
     """A runtime dir podman would refuse is an error with the exact chmod and exit code 3."""
     bad = tmp_path / "xdg"

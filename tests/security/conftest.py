@@ -25,6 +25,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.agent.conftest import agent, gl, repo  # noqa: F401 - attacks through the agent
 from tests.integration.conftest import project, tenants  # noqa: F401 - same fixtures here
 from tests.integration.harness import Project
 
@@ -102,6 +103,18 @@ def loot(log: str) -> bytes:
 def token(prefix: str) -> str:
     """A value that cannot turn up anywhere by chance."""
     return f"{prefix}-{secrets.token_hex(12)}"
+
+
+def static_program(source: str, dest: Path) -> None:
+    """Compile C ``source`` statically to ``dest``: an attack tool busybox lacks, runnable in
+    any image (it needs no libc there)."""
+    if shutil.which("gcc") is None:
+        pytest.skip("gcc is needed to build the attack program")
+    path = dest.with_suffix(".c")
+    path.write_text(source)
+    subprocess.run(["gcc", "-static", "-O1", "-o", str(dest), str(path)], check=True,
+                   timeout=120, capture_output=True)
+    path.unlink()
 
 
 # --- the host's view --------------------------------------------------------------------------

@@ -17,13 +17,14 @@ import re
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from runner.host import facts
 from tests.integration.harness import REPO, Project, wait_for_line
-from tests.security.conftest import IMAGE, host_pids_with, token
+from tests.security.conftest import IMAGE, host_pids_with, static_program, token
 
 pytestmark = pytest.mark.podman
 
@@ -168,6 +169,209 @@ def test_disk_burst_between_polls_is_caught(project: Project) -> None:
                if path.is_file())
     assert kept <= 16 << 20, kept
     assert run.code == 1, run.out + run.err
+
+
+FILL_MB = 400
+VOLUME_IMAGE = "localhost/runner-security-volume:latest"
+
+
+def _bytes_under(top: Path) -> int:
+    return sum(path.lstat().st_blocks * 512 for path in top.rglob("*"))
+
+
+@pytest.mark.parametrize("engine", ["runc", "podman", "pod"])
+@pytest.mark.parametrize("target", ["/.runner/fill", "/etc/hosts"])
+def test_disk_limit_counts_control_dir_and_etc_files(project: Project, engine: str,
+                                                     target: str) -> None:
+    """A job writes 400 MB, past its 50 MB disk limit, into places outside its workspace
+    and its container's own layer: the control dir (``/.runner``) and a bind-mounted /etc
+    file (in a pod, the infra container's). It must fail for its disk use (or its write must
+    fail), and nothing of what it wrote may stay on the host."""
+    service = ('services: [{image: "' + IMAGE + '", command: [sleep, "600"]}]'
+               if engine == "pod" else "")
+    project.write(f"""
+        version: 1
+        jobs:
+          fill:
+            image: {IMAGE}
+            limits: {{disk: 50m}}
+            {service}
+            script:
+              - dd if=/dev/zero of={target} bs=1M count={FILL_MB} 2>&1 | tail -n 1
+              - ls -ls {target}
+              - echo fill-ended
+        """)
+    run = project.run("--engine", "podman" if engine == "pod" else engine)
+    log = project.log("fill")
+    assert run.code == 1, run.out + run.err
+    result = json.loads((project.state / "result.json").read_text())["jobs"][0]
+    assert result["status"] == "failed", (result, log)
+    wrote_it = "fill-ended" in log.splitlines()
+    if result.get("note") != "disk limit exceeded":  # else the write itself must have failed
+        assert not wrote_it and re.search(r"No space left|Read-only", log), (result, log)
+    assert _bytes_under(project.state) < 50 << 20
+
+
+@pytest.mark.parametrize("engine", ["runc", "podman"])
+def test_disk_limit_counts_files_deleted_but_held_open(project: Project, engine: str) -> None:
+    """A file the job deleted but keeps open still takes its disk blocks, which no walk of
+    the job's dirs sees: 400 MB written that way under a 50 MB limit fail the job."""
+    project.write(f"""
+        version: 1
+        jobs:
+          fill:
+            image: {IMAGE}
+            limits: {{disk: 50m}}
+            script:
+              - exec 3>/tmp/hidden && rm /tmp/hidden
+              - dd if=/dev/zero bs=1M count={FILL_MB} >&3 2>/dev/null
+              - echo filled; sleep 8; echo fill-ended
+        """)
+    run = project.run("--engine", engine)
+    log = project.log("fill")
+    result = json.loads((project.state / "result.json").read_text())["jobs"][0]
+    assert run.code == 1, run.out + run.err
+    assert result.get("note") == "disk limit exceeded", (result, log)
+    assert "fill-ended" not in log.splitlines(), log
+
+
+MAP_AND_FORGET_C = r"""
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+/* Write a deleted file, then keep only a mapping of it: its blocks stay, no name, no fd. */
+int main(void) {
+    static char chunk[1 << 20];
+    const size_t size = (size_t)400 << 20;
+    int fd = open("/tmp/mapped", O_RDWR | O_CREAT | O_TRUNC, 0600);
+    unlink("/tmp/mapped");
+    memset(chunk, 'x', sizeof chunk);
+    for (size_t done = 0; done < size; done += sizeof chunk)
+        if (write(fd, chunk, sizeof chunk) != sizeof chunk) { perror("write"); return 1; }
+    void *kept = mmap(NULL, size, PROT_READ, MAP_SHARED, fd, 0);
+    if (kept == MAP_FAILED) { perror("mmap"); return 1; }
+    close(fd);
+    puts("mapped-and-deleted");
+    fflush(stdout);
+    sleep(10);
+    return 0;
+}
+"""
+
+
+@pytest.mark.parametrize("engine", ["runc", "podman"])
+def test_disk_limit_counts_files_deleted_but_still_mapped(project: Project, engine: str) -> None:
+    """The same with neither name nor descriptor left, only a mapping: still counted."""
+    static_program(MAP_AND_FORGET_C, project.root / "mapper")
+    project.write(f"""
+        version: 1
+        jobs:
+          fill:
+            image: {IMAGE}
+            limits: {{disk: 50m}}
+            script: ["./mapper", "echo fill-ended"]
+        """)
+    run = project.run("--engine", engine)
+    log = project.log("fill")
+    result = json.loads((project.state / "result.json").read_text())["jobs"][0]
+    assert run.code == 1, run.out + run.err
+    assert result.get("note") == "disk limit exceeded", (result, log)
+    assert "fill-ended" not in log.splitlines(), log
+
+
+@pytest.fixture(scope="module")
+def volume_image(busybox_image: str) -> Iterator[str]:
+    """busybox declaring ``VOLUME /data``: podman would make that an anonymous volume."""
+    def buildah(*args: str) -> str:
+        done = subprocess.run(["buildah", *args], capture_output=True, text=True, timeout=120,
+                              check=False)
+        assert done.returncode == 0, f"buildah {' '.join(args)}: {done.stderr}"
+        return done.stdout.strip()
+
+    container = buildah("from", "--pull=never", "--quiet", busybox_image)
+    try:
+        buildah("config", "--volume", "/data", container)
+        buildah("commit", "--quiet", "--rm", container, VOLUME_IMAGE)
+    except BaseException:
+        subprocess.run(["buildah", "rm", container], capture_output=True, timeout=120,
+                       check=False)
+        raise
+    yield VOLUME_IMAGE
+    subprocess.run(["podman", "rmi", "--force", "--ignore", VOLUME_IMAGE], capture_output=True,
+                   timeout=120, check=False)
+
+
+@pytest.mark.parametrize("engine", ["runc", "podman"])
+def test_disk_limit_counts_an_image_volume(project: Project, engine: str,
+                                           volume_image: str) -> None:
+    """An image's ``VOLUME`` is no way around the disk limit: 400 MB written there under a
+    50 MB limit fail the job."""
+    project.write(f"""
+        version: 1
+        jobs:
+          fill:
+            image: {volume_image}
+            limits: {{disk: 50m}}
+            script:
+              - mkdir -p /data
+              - dd if=/dev/zero of=/data/fill bs=1M count={FILL_MB} 2>&1 | tail -n 1
+              - echo fill-ended
+        """)
+    run = project.run("--engine", engine)
+    result = json.loads((project.state / "result.json").read_text())["jobs"][0]
+    assert run.code == 1, run.out + run.err
+    assert result.get("note") == "disk limit exceeded", (result, project.log("fill"))
+
+
+@pytest.mark.parametrize("target", ["/fill", "/data/fill"])
+def test_disk_limit_counts_what_a_service_writes(project: Project, volume_image: str,
+                                                 target: str) -> None:
+    """A service is the tenant's code too: 400 MB it writes into its own layer or its
+    image's ``VOLUME`` count against the job's 50 MB limit."""
+    project.write(f"""
+        version: 1
+        jobs:
+          fill:
+            image: {IMAGE}
+            limits: {{disk: 50m}}
+            services:
+              - image: {volume_image}
+                command: ["sh", "-c", "dd if=/dev/zero of={target} bs=1M count={FILL_MB};
+                                       sleep 600"]
+            script: ["sleep 12", "echo fill-ended"]
+        """)
+    run = project.run()
+    result = json.loads((project.state / "result.json").read_text())["jobs"][0]
+    assert run.code == 1, run.out + run.err
+    assert result.get("note") == "disk limit exceeded", (result, project.log("fill"))
+
+
+@pytest.mark.parametrize("engine", ["runc", "podman"])
+def test_memory_backed_dirs_a_job_can_write_are_small(project: Project, engine: str) -> None:
+    """What a job can write that is not on disk (tmpfs: RAM) is small whatever its limits:
+    /dev and /dev/shm hold 64 MB each, and /sys/fs/cgroup (a tmpfs without a size under
+    podman on cgroup v1) takes nothing."""
+    project.write(f"""
+        version: 1
+        jobs:
+          fill:
+            image: {IMAGE}
+            script:
+              - for d in /dev/shm /dev /sys/fs/cgroup; do
+                  dd if=/dev/zero of=$d/fill bs=1M count={FILL_MB} 2>/dev/null || true;
+                  echo "$d holds $(du -k $d/fill 2>/dev/null | cut -f1)k";
+                  rm -f $d/fill;
+                done
+        """)
+    run = project.run("--engine", engine)
+    assert run.code == 0, run.out + run.err
+    held = dict(re.findall(r"^fill \| (/\S+) holds (\d*)k$", run.out, re.MULTILINE))
+    assert set(held) == {"/dev/shm", "/dev", "/sys/fs/cgroup"}, run.out
+    for where, kib in held.items():
+        assert int(kib or 0) <= 64 << 10, (where, kib)
 
 
 @pytest.mark.skipif(not _limits_enforceable(), reason="needs cgroup v2 with memory and pids "

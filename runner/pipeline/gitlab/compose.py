@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from runner.pipeline import yamlsrc
+from runner.pipeline.bounds import check_jobs, check_pipeline_values, expanded_values
 from runner.pipeline.fields import FieldReader
 from runner.pipeline.gitlab.extends import apply_extends, did_you_mean
 from runner.pipeline.gitlab.include import expand_includes
@@ -82,6 +83,8 @@ def compose(path: Path, root: Path) -> Composed:
     notes = list(include_notes)
     names = {entry.key for entry in merged if entry.key not in RESERVED}
     resolved = resolve_references(apply_extends(merged, names, reader), reader)
+    check_pipeline_values(source.file, expanded_values(resolved))
+    check_jobs(source.file, sum(1 for name in names if not name.startswith(".")))
     top = _top(Map(tuple(e for e in resolved if e.key in RESERVED), resolved.pos), reader)
     defaults = _defaults(top, reader, notes)
     jobs = []

@@ -33,6 +33,7 @@ from pathlib import Path
 from runner.engine.globs import compile_pattern
 from runner.errors import PipelineError, UsageError
 from runner.pipeline import yamlsrc
+from runner.pipeline.bounds import check_pipeline_values
 from runner.pipeline.fields import FieldReader
 from runner.pipeline.gitlab import source as gitlab_source
 from runner.pipeline.gitlab.merge import deep_merge, without
@@ -77,6 +78,8 @@ class _Includer:
         self.reader = reader
         self.included: set[Path] = set()
         self.notes: list[str] = []
+        self.values = reader.source.values
+        """Values of every file read so far, aliases expanded (bounded in ``bounds``)."""
         self._project_files: list[str] | None = None
 
     def fail(self, node: Node, key: str, message: str) -> PipelineError:
@@ -231,6 +234,8 @@ class _Includer:
         if gitlab_source.is_blank(text):
             raise self.fail(node, key, f"included file '{rel}' is empty")
         included = gitlab_source.load_text(text, label)
+        self.values += included.values
+        check_pipeline_values(self.reader.file, self.values, node.pos)
         return self.expand(included.root, (*stack, (real, label)))
 
     def _rules_pass(self, value: Node, key: str) -> bool:

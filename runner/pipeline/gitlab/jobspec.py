@@ -50,6 +50,9 @@ class JobSpec:
     image: Located | None
     script: tuple[str, ...]
     after_script: tuple[str, ...]
+    script_spots: tuple[Spot, ...]
+    """Where each line of before_script + script is written."""
+    after_script_spots: tuple[Spot, ...]
     variables: tuple[Var, ...]
     keep_globals: frozenset[str] | None
     rules: tuple[Rule, ...] | None
@@ -137,12 +140,14 @@ def read_job(ctx: Context, name: str, body: Map) -> JobSpec:
             yamlsrc.join_key(name, "script"),
             f"{what} has no 'script'; add the commands it runs",
         )
-    script = scripts.script(reader, *script_node)
+    script, script_spots = scripts.located(reader, *script_node)
     if not script:
         raise reader.fail(script_node[0].pos, script_node[1], f"{script_node[2]} is empty")
     if (got := get("before_script")) is not None:
-        script = scripts.script(reader, *got) + script
-    after = () if (got := get("after_script")) is None else scripts.script(reader, *got)
+        before, before_spots = scripts.located(reader, *got)
+        script, script_spots = before + script, before_spots + script_spots
+    after, after_spots = ((), ()) if (got := get("after_script")) is None else scripts.located(
+        reader, *got)
     image = None
     if (got := get("image")) is not None:
         image = read_image(reader, *got, notes=notes, job=name)
@@ -168,6 +173,8 @@ def read_job(ctx: Context, name: str, body: Map) -> JobSpec:
         image=image,
         script=script,
         after_script=after,
+        script_spots=script_spots,
+        after_script_spots=after_spots,
         variables=() if (got := get("variables")) is None else read_variables(reader, *got),
         keep_globals=keep_globals,
         rules=rules,

@@ -23,8 +23,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
-from runner.errors import PipelineError
+from runner.engine.imageref import why_not
+from runner.errors import PipelineError, collecting, raise_all
 from runner.pipeline import yamlsrc
+from runner.pipeline.bounds import check_jobs
 from runner.pipeline.gitlab import keywords, refs
 from runner.pipeline.gitlab.artifacts import artifacts_for
 from runner.pipeline.gitlab.cache import KeyDigests, caches_for
@@ -137,8 +139,15 @@ class _Translator:
             frozenset(job for job, _ in composed.jobs),
             KeyDigests(self.root),
         )
-        # Read every job even when workflow says no pipeline: a broken file is still reported.
-        specs = [read_job(ctx, job, body) for job, body in composed.jobs]
+        # Read every job even when workflow says no pipeline: a broken file is still reported,
+        # every broken job of it at once (as GitLab's lint lists every error).
+        specs: list[JobSpec] = []
+        errors: list[PipelineError] = []
+        for job, body in composed.jobs:
+            with collecting(errors):
+                specs.append(read_job(ctx, job, body))
+        raise_all(errors)
+        check_jobs(reader.file, sum(len(spec.instances) for spec in specs))
         if not created:
             return self.result((), stages)
         wide = _Shared(git, tuple(shared), globals_, workflow_vars)
@@ -273,6 +282,8 @@ class _Translator:
             image=self.image(spec, values),
             script=spec.script,
             after_script=spec.after_script,
+            script_spots=spec.script_spots,
+            after_script_spots=spec.after_script_spots,
             variables=variables,
             artifacts=(
                 None
@@ -309,9 +320,9 @@ class _Translator:
             )
         text, pos, key = spec.image
         name = expand(text, values).strip()
-        if not name or any(c.isspace() for c in name):
-            shown = f"'{name}'" if name else "empty"
-            raise self.reader.fail(
-                pos, key, f"the image of job '{spec.name}' is {shown} after expanding '{text}'"
-            )
+        after = f" after expanding '{text}'" if name != text else ""
+        if not name:
+            raise self.reader.fail(pos, key, f"the image of job '{spec.name}' is empty{after}")
+        if (problem := why_not(name)) is not None:
+            raise self.reader.fail(pos, key, f"the image of job '{spec.name}'{after}: {problem}")
         return name

@@ -18,9 +18,41 @@ RUNNER = "runners:\n  - name: a\n    url: https://gitlab.example.com\n    token:
 
 
 def write(tmp_path: Path, text: str) -> Path:
+    """A config as ``register`` leaves it: 0600."""
     path = tmp_path / "agent.yml"
     path.write_text(text)
+    path.chmod(0o600)
     return path
+
+
+@pytest.mark.parametrize("mode", [0o644, 0o640, 0o604, 0o660])
+def test_a_config_with_tokens_others_can_read_is_refused_with_the_fix(
+        tmp_path: Path, mode: int) -> None:
+    """As ssh refuses a private key others can read (issue 15, bug 7)."""
+    path = write(tmp_path, RUNNER)
+    path.chmod(mode)
+    with pytest.raises(UserInputError) as caught:
+        load(path)
+    assert str(caught.value) == (f"{path} holds runner tokens but has mode {mode:04o}, so"
+                                 f" other users can read them; run: chmod 600 {path}")
+    assert load(path, private=False).runners  # register and unregister rewrite it 0600
+
+
+def test_a_config_without_tokens_may_be_readable(tmp_path: Path) -> None:
+    path = write(tmp_path, "concurrent: 2\n")
+    path.chmod(0o644)
+    assert load(path).concurrent == 2
+
+
+@pytest.mark.parametrize(("url", "fix"), [
+    ("gitlab.example.com", "https://gitlab.example.com"),
+    ("ftp://gitlab.example.com", "https://gitlab.example.com"),
+])
+def test_a_runner_url_without_http_scheme_is_refused(tmp_path: Path, url: str, fix: str) -> None:
+    text = RUNNER.replace("https://gitlab.example.com", url)
+    message = error(tmp_path, text)
+    assert message.startswith("F:3:") and "(key 'runners[0].url')" in message, message
+    assert fix in message, message
 
 
 def error(tmp_path: Path, text: str) -> str:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from runner.build.diagnose import error_line, explain_build, explain_push
+from runner.build.diagnose import CLI_ADVICE, error_line, explain_build, explain_push
 from runner.engine.buildah import Finished
 from runner.pipeline.model import Registry
 from tests.unit.builds.samples import MULTI
@@ -154,16 +154,45 @@ def test_explain_push_tls_unknown_authority() -> None:
     )
 
 
-def test_explain_push_plain_http_registry_is_a_tls_problem() -> None:
-    """An HTTP-only registry answers TLS with HTTP: the same advice."""
-    done = Finished(125, (
-        'Error: pushing image "sha256:bfe5c2d7" to "docker://127.0.0.1:5000/app:1": '
-        'pinging container registry 127.0.0.1:5000: Get "https://127.0.0.1:5000/v2/": '
-        "http: server gave HTTP response to HTTPS client",
-    ))
-    assert explain_push(done, "127.0.0.1:5000/app:1", ()).startswith(
-        "could not verify the TLS certificate of registry 127.0.0.1:5000: set 'ca_file' under"
-        " 'registries: {127.0.0.1:5000: ...}'"
+PLAIN_HTTP = Finished(125, (
+    'Error: pushing image "sha256:bfe5c2d7" to "docker://127.0.0.1:5000/app:1": '
+    'pinging container registry 127.0.0.1:5000: Get "https://127.0.0.1:5000/v2/": '
+    "http: server gave HTTP response to HTTPS client",
+))
+
+
+def test_explain_push_plain_http_registry_in_a_pipeline() -> None:
+    """An HTTP-only registry answers TLS with HTTP: say so, and the pipeline's opt-in."""
+    assert explain_push(PLAIN_HTTP, "127.0.0.1:5000/app:1", ()) == (
+        "registry 127.0.0.1:5000 speaks plain HTTP, not HTTPS: set 'insecure: true' under"
+        " 'registries: {127.0.0.1:5000: ...}' if that is intended. buildah said: "
+        + PLAIN_HTTP.tail[0].removeprefix("Error: ")
+    )
+
+
+def test_the_cli_gets_the_clis_own_fixes() -> None:
+    """`runner build --push` has no pipeline file: its advice names its own options
+    (issue 15, bug 5: it advised a pipeline key)."""
+    said = PLAIN_HTTP.tail[0].removeprefix("Error: ")
+    assert explain_push(PLAIN_HTTP, "127.0.0.1:5000/app:1", (), CLI_ADVICE) == (
+        "registry 127.0.0.1:5000 speaks plain HTTP, not HTTPS: pass --insecure-registry"
+        " 127.0.0.1:5000 if that is intended. buildah said: " + said
+    )
+    assert explain_push(AUTH_REFUSED, "127.0.0.1:34407/cli:1", (), CLI_ADVICE) == (
+        "registry 127.0.0.1:34407 refused the credentials for 127.0.0.1:34407/cli:1: log in"
+        " with `buildah login 127.0.0.1:34407` as this user, or pass --authfile FILE. buildah"
+        " said: " + AUTH_SAID
+    )
+    handshake = Finished(125, ('Error: pinging container registry 127.0.0.1:5000: Get'
+                               ' "https://127.0.0.1:5000/v2/": tls: first record does not look'
+                               " like a TLS handshake",))
+    assert explain_push(handshake, "127.0.0.1:5000/app:1", (), CLI_ADVICE).startswith(
+        "registry 127.0.0.1:5000 speaks plain HTTP, not HTTPS: pass --insecure-registry")
+    unknown_ca = Finished(125, ("Error: x509: certificate signed by unknown authority",))
+    assert explain_push(unknown_ca, "reg.example.com/app:1", (), CLI_ADVICE) == (
+        "could not verify the TLS certificate of registry reg.example.com: pass --registry-ca"
+        " reg.example.com=CA.pem (or --insecure-registry reg.example.com for a plain-HTTP test"
+        " registry). buildah said: x509: certificate signed by unknown authority"
     )
 
 

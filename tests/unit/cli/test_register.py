@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import stat
 from collections.abc import Iterator
 from pathlib import Path
@@ -96,7 +97,7 @@ def test_register_with_a_bad_token(gl: FakeGitLab, config: Path,
                                    capsys: pytest.CaptureFixture[str]) -> None:
     assert register(gl, config, token="glrt-wrongToken000000") == 4
     line = one_paragraph_error(capsys.readouterr().err)
-    assert line.startswith("runner: CoordinatorError: GitLab refused checking the runner token: "
+    assert line.startswith("runner: error: GitLab refused checking the runner token: "
                            "HTTP 403, the token is not valid")
     assert "glrt-wrongToken000000" not in line
     assert not config.exists()
@@ -119,8 +120,24 @@ def test_register_with_gitlab_down(config: Path, capsys: pytest.CaptureFixture[s
 def test_register_with_a_bad_url(config: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code = main(["register", "--url", "gitlab.example.com", "--token", DEFAULT_RUNNER_TOKEN,
                  "--config", str(config)])
-    assert code == 4
-    assert "must start with http:// or https://" in one_paragraph_error(capsys.readouterr().err)
+    assert code == 2  # a bad option, not GitLab's refusal (issue 15, bug 6: this was 4)
+    assert ("--url 'gitlab.example.com' is not a URL; write it with its scheme:"
+            " https://gitlab.example.com") in one_paragraph_error(capsys.readouterr().err)
+    assert not config.exists()
+
+
+def test_register_writes_0600_under_a_permissive_umask_and_mends_a_0644_config(
+        gl: FakeGitLab, config: Path) -> None:
+    """The config holds tokens: 0600 whatever the umask, and a re-register mends a 0644 one."""
+    old = os.umask(0)
+    try:
+        assert register(gl, config) == 0
+        assert config.stat().st_mode & 0o777 == 0o600
+        config.chmod(0o644)
+        assert register(gl, config) == 0
+    finally:
+        os.umask(old)
+    assert config.stat().st_mode & 0o777 == 0o600
 
 
 def test_register_options_reach_the_config(gl: FakeGitLab, config: Path, tmp_path: Path) -> None:

@@ -55,3 +55,37 @@ def test_supervisor_is_valid_sh() -> None:
     """The supervisor parses under sh -n."""
     proc = subprocess.run(["sh", "-n", "-c", supervisor_script("ab12")], check=False)
     assert proc.returncode == 0
+
+
+def test_job_script_records_each_step_before_it_runs(tmp_path) -> None:
+    """With a step file, the number of the line about to run is written there first, so
+    whoever reads it after a failure knows which line failed (1-based)."""
+    step = tmp_path / "script.sh.step"
+    script = job_script(["echo one", "false", "echo never"], workdir=str(tmp_path), env=[],
+                        color=False, step_file=str(step))
+    proc = subprocess.run(["sh", "-c", script], capture_output=True, text=True, check=False)
+    assert proc.returncode == 1
+    assert step.read_text() == "2\n"
+    assert proc.stdout == "$ echo one\none\n$ false\n"
+
+
+def test_job_script_step_file_that_cannot_be_written_does_not_fail_the_job(tmp_path) -> None:
+    """The record is a courtesy: a job that made it unwritable still runs every line."""
+    script = job_script(["echo ok"], workdir=str(tmp_path), env=[], color=False,
+                        step_file=str(tmp_path / "missing-dir" / "step"))
+    proc = subprocess.run(["sh", "-c", script], capture_output=True, text=True, check=False)
+    assert (proc.returncode, proc.stdout, proc.stderr) == (0, "$ echo ok\nok\n", "")
+
+
+def test_supervisor_reports_the_step_with_the_exit_status(tmp_path) -> None:
+    """The supervisor's rc frame carries the step the script file recorded next to it."""
+    script = tmp_path / "s.sh"
+    script.write_text(job_script(["true", "exit 4"], workdir=str(tmp_path), env=[], color=False,
+                                 step_file=f"{script}.step"))
+    # Never outside a PID namespace of its own: the supervisor ends with `kill -KILL -1`,
+    # which would kill every process of the user.
+    argv = ["unshare", "--user", "--map-root-user", "--pid", "--fork", "--mount-proc",
+            "sh", "-c", supervisor_script("ab12")]
+    proc = subprocess.run(argv, input=f"{script}\nexit\n",
+                          capture_output=True, text=True, check=False, timeout=30)
+    assert "\x1eab12 rc 4 2\n" in proc.stdout

@@ -66,7 +66,7 @@ def test_job_container_argv_with_store() -> None:
     )
     assert argv.job_container_argv(spec, "SUP") == [
         "podman", *STORE_OPTS, "--runtime", "crun", "run", "--rm", "--interactive",
-        "--name", "runner-r1-use-1",
+        "--name=runner-r1-use-1",
         "--label", "io.github.runner.run=r1", "--label", "io.github.runner.job=use",
         "--uidmap", "0:65537:65536", "--gidmap", "0:65537:65536",
         "--cap-drop", "all", "--cap-add",
@@ -74,29 +74,30 @@ def test_job_container_argv_with_store() -> None:
         "SYS_CHROOT",
         "--security-opt", "no-new-privileges", "--http-proxy=false",
         "--log-driver", "none", "--pull=missing", "--pidfile", "/p/w/pid",
+        "--image-volume", "ignore", "--security-opt", "mask=/sys/fs/cgroup",
         "--volume", "/p/w/ws:/builds/p", "--volume", "/p/w/ctl:/.runner",
-        "--workdir", "/", "--entrypoint", "/bin/sh", "0123abcd", "-c", "SUP",
+        "--workdir", "/", "--entrypoint", "/bin/sh", "--", "0123abcd", "-c", "SUP",
     ]
 
 
 def test_signal_argv_with_store() -> None:
     """A container in a tenant store is signalled through that store."""
     assert argv.signal_argv("c1", "TERM", store=STORE) == [
-        "podman", *STORE_OPTS, "kill", "--signal", "TERM", "c1",
+        "podman", *STORE_OPTS, "kill", "--signal", "TERM", "--", "c1",
     ]
     assert argv.signal_argv("c1", "KILL", "runc", STORE) == [
-        "podman", *STORE_OPTS, "--runtime", "runc", "kill", "--signal", "KILL", "c1",
+        "podman", *STORE_OPTS, "--runtime", "runc", "kill", "--signal", "KILL", "--", "c1",
     ]
 
 
 def test_force_remove_argv_with_store() -> None:
     """Removal of containers in a tenant store goes through that store."""
     assert argv.force_remove_argv(["a", "b"], store=STORE) == [
-        "podman", *STORE_OPTS, "rm", "--force", "--ignore", "--time", "0", "a", "b",
+        "podman", *STORE_OPTS, "rm", "--force", "--ignore", "--time", "0", "--", "a", "b",
     ]
     assert argv.force_remove_argv(["a"], "crun", STORE) == [
         "podman", *STORE_OPTS, "--runtime", "crun", "rm", "--force", "--ignore", "--time", "0",
-        "a",
+        "--", "a",
     ]
 
 
@@ -133,7 +134,7 @@ def test_build_argv_minimal() -> None:
     assert build_argv(_spec()) == [
         "buildah", "build", "--layers=true", "--isolation", "rootless",
         "--pull=missing", "--iidfile", "/w/scratch/iid", *RETRY,
-        "--file", "/w/ws/app/Containerfile", "/w/ws/app",
+        "--file", "/w/ws/app/Containerfile", "--", "/w/ws/app",
     ]
 
 
@@ -155,16 +156,16 @@ def test_build_argv_every_option() -> None:
         "buildah", *STORE_OPTS, "build", "--layers=true", "--isolation", "rootless",
         "--pull=always", "--iidfile", "/w/scratch/iid", *RETRY, "--runtime", "crun",
         "--file", "/w/ws/app/Containerfile",
-        "--tag", "reg.example.com/app:1", "--tag", "reg.example.com/app:latest",
-        "--build-arg", "BASE=alpine", "--build-arg", "V=a b=c",
-        "--label", "org.opencontainers.image.source=https://x", "--label", "team=t",
-        "--target", "final", "--platform", "linux/arm64/v8",
-        "--cache-from", "reg.example.com/cache", "--cache-from", "reg.example.com/cache2",
-        "--cache-to", "reg.example.com/cache",
+        "--tag=reg.example.com/app:1", "--tag=reg.example.com/app:latest",
+        "--build-arg=BASE=alpine", "--build-arg=V=a b=c",
+        "--label=org.opencontainers.image.source=https://x", "--label=team=t",
+        "--target=final", "--platform=linux/arm64/v8",
+        "--cache-from=reg.example.com/cache", "--cache-from=reg.example.com/cache2",
+        "--cache-to=reg.example.com/cache",
         "--secret", "id=npmrc,src=/w/scratch/secret-npmrc",
         "--secret", "id=TOKEN,src=/w/scratch/secret-TOKEN",
         "--authfile", "/w/scratch/auth.json", "--cert-dir", "/w/scratch/certs-build",
-        "/w/ws/app",
+        "--", "/w/ws/app",
     ]
 
 
@@ -173,7 +174,7 @@ def test_build_argv_without_layers() -> None:
     assert build_argv(_spec(layers=False)) == [
         "buildah", "build", "--layers=false", "--isolation", "rootless",
         "--pull=missing", "--iidfile", "/w/scratch/iid", *RETRY,
-        "--file", "/w/ws/app/Containerfile", "/w/ws/app",
+        "--file", "/w/ws/app/Containerfile", "--", "/w/ws/app",
     ]
 
 
@@ -182,7 +183,7 @@ def test_build_argv_chroot_isolation() -> None:
     assert build_argv(_spec(isolation="chroot")) == [
         "buildah", "build", "--layers=true", "--isolation", "chroot",
         "--pull=missing", "--iidfile", "/w/scratch/iid", *RETRY,
-        "--file", "/w/ws/app/Containerfile", "/w/ws/app",
+        "--file", "/w/ws/app/Containerfile", "--", "/w/ws/app",
     ]
 
 
@@ -193,7 +194,7 @@ def test_build_argv_secrets_are_paths_never_values() -> None:
         "buildah", "build", "--layers=true", "--isolation", "rootless",
         "--pull=missing", "--iidfile", "/w/scratch/iid", *RETRY,
         "--file", "/w/ws/app/Containerfile",
-        "--secret", "id=TOKEN,src=/w/scratch/secret-TOKEN", "/w/ws/app",
+        "--secret", "id=TOKEN,src=/w/scratch/secret-TOKEN", "--", "/w/ws/app",
     ]
 
 
@@ -206,7 +207,7 @@ def test_build_argv_registry_access_insecure() -> None:
         "--pull=missing", "--iidfile", "/w/scratch/iid", *RETRY,
         "--file", "/w/ws/app/Containerfile",
         "--authfile", "/w/scratch/auth.json", "--cert-dir", "/w/scratch/certs-build",
-        "--tls-verify=false", "/w/ws/app",
+        "--tls-verify=false", "--", "/w/ws/app",
     ]
 
 
@@ -218,7 +219,7 @@ def test_push_argv_default_store() -> None:
     assert push_argv("sha256:abc", "127.0.0.1:5000/app:1", Path("/w/scratch/digest"),
                      RegistryAccess()) == [
         "buildah", "push", *RETRY, "--digestfile", "/w/scratch/digest",
-        "sha256:abc", "docker://127.0.0.1:5000/app:1",
+        "--", "sha256:abc", "docker://127.0.0.1:5000/app:1",
     ]
 
 
@@ -230,7 +231,7 @@ def test_push_argv_store_and_access() -> None:
                      access, STORE) == [
         "buildah", *STORE_OPTS, "push", *RETRY, "--digestfile", "/w/scratch/digest",
         "--authfile", "/w/scratch/auth.json", "--cert-dir", "/w/scratch/certs-0",
-        "--tls-verify=false", "abc123", "docker://reg.example.com/team/app:latest",
+        "--tls-verify=false", "--", "abc123", "docker://reg.example.com/team/app:latest",
     ]
 
 
@@ -238,11 +239,11 @@ def test_image_id_argv() -> None:
     """The image id comes from ``buildah inspect`` of type image, in the given store."""
     assert image_id_argv("localhost/busybox:latest") == [
         "buildah", "inspect", "--type", "image", "--format", "{{.FromImageID}}",
-        "localhost/busybox:latest",
+        "--", "localhost/busybox:latest",
     ]
     assert image_id_argv("alpine", STORE) == [
         "buildah", *STORE_OPTS, "inspect", "--type", "image", "--format", "{{.FromImageID}}",
-        "alpine",
+        "--", "alpine",
     ]
 
 
@@ -252,7 +253,7 @@ def test_copy_in_argv() -> None:
                        Path("/run/user/1001/containers"), driver="vfs")
     assert copy_in_argv("localhost/busybox:latest", source, STORE) == [
         "buildah", *STORE_OPTS, "pull", "--quiet", "--policy", "always",
-        "containers-storage:[vfs@/home/u/.local/share/containers/storage"
+        "--", "containers-storage:[vfs@/home/u/.local/share/containers/storage"
         "+/run/user/1001/containers]localhost/busybox:latest",
     ]
 
@@ -261,13 +262,13 @@ def test_pull_argv_fetches_from_the_registry_into_the_store_with_access() -> Non
     """A pull always asks the registry (the caller decided it is needed), with retries;
     credentials and CAs only as file paths; progress stays on for the job log."""
     assert pull_argv("127.0.0.1:5000/team/app:1", RegistryAccess()) == [
-        "buildah", "pull", "--policy", "always", *RETRY, "docker://127.0.0.1:5000/team/app:1",
+        "buildah", "pull", "--policy", "always", *RETRY, "--", "docker://127.0.0.1:5000/team/app:1",
     ]
     access = RegistryAccess(Path("/w/registry/auth.json"), Path("/w/registry/certs-build"))
     assert pull_argv("reg.example.com/team/app@sha256:ab", access, STORE) == [
         "buildah", *STORE_OPTS, "pull", "--policy", "always", *RETRY,
         "--authfile", "/w/registry/auth.json", "--cert-dir", "/w/registry/certs-build",
-        "docker://reg.example.com/team/app@sha256:ab",
+        "--", "docker://reg.example.com/team/app@sha256:ab",
     ]
 
 

@@ -53,3 +53,10 @@ def test_garbled_frame_is_shown_not_lost() -> None:
     """An unknown frame word is shown as output rather than dropped."""
     events = _joined(_all([RS + b"abc123 what 1\n"]))
     assert events == [Output(b"what 1\n")]
+
+
+def test_exit_frame_with_step() -> None:
+    """``rc STATUS STEP``: the step the failing script was at; a garbled step is ignored."""
+    data = RS + b"abc123 rc 2 7\n" + RS + b"abc123 rc 1 x\n" + RS + b"abc123 rc 0\n"
+    assert _all([data]) == [Exited(2, 7), Exited(1), Exited(0)]
+    assert Exited(1).step is None

@@ -92,3 +92,25 @@ def _watch_namespace_init(proc: subprocess.Popen[bytes], tmp_path: Path) -> None
     finally:
         proc.kill()
         proc.wait()
+
+
+def test_kill_ends_a_stopped_process_and_is_harmless_once_it_has_ended(tmp_path: Path) -> None:
+    """``kill`` is SIGKILL through the pidfd: it ends a process that is stopped (as a job
+    ptrace-stopping its PID 1 leaves it), which no other signal would reach; afterwards, and
+    on a closed watch, it neither raises nor touches any other process."""
+    proc = subprocess.Popen(["sh", "-c", "trap '' TERM INT HUP; while :; do sleep 1; done"])
+    pidfile = tmp_path / "pid"
+    pidfile.write_text(f"{proc.pid}\n")
+    watch = InitWatch.open(pidfile)
+    assert watch is not None
+    try:
+        os.kill(proc.pid, signal.SIGSTOP)
+        assert watch.kill() is True
+        asyncio.run(asyncio.wait_for(watch.ended(), 10))
+        assert proc.wait(timeout=10) == -signal.SIGKILL
+        assert watch.kill() is True  # ended already: nothing to do
+    finally:
+        proc.kill()
+        proc.wait()
+        watch.close()
+    assert watch.kill() is False

@@ -47,13 +47,22 @@ def test_overlay_refuses_paths_it_cannot_quote(bad: str) -> None:
 
 
 def test_slirp_hook_has_podmans_options_and_waits_for_ready() -> None:
-    hook = runcargv.slirp_hook(Path("/b"))
-    assert hook["path"] == "/bin/sh"
-    args = hook["args"]
-    assert isinstance(args, list)
-    assert args[0:2] == ["sh", "-c"] and args[3:] == ["hook", "/b"]
-    script = args[2]
-    assert ("slirp4netns --configure --mtu=65520 --disable-host-loopback --enable-sandbox "
-            "--enable-seccomp --enable-ipv6 --ready-fd=3") in script
-    assert "OPTIONS" not in script
-    assert hook["timeout"] == 30
+    hook = runcargv.slirp_hook(Path("/b"), "20261207-1-ab")
+    script = runcargv.SLIRP_HOOK_SCRIPT.replace(
+        "OPTIONS", "--configure --mtu=65520 --disable-host-loopback --enable-sandbox "
+        "--enable-seccomp --enable-ipv6")
+    assert hook == {
+        "path": "/bin/sh",
+        "args": ["sh", "-c", script, "hook", "/b"],
+        "env": ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+                "RUNNER_RUN=20261207-1-ab"],
+        "timeout": 30,
+    }
+
+
+def test_slirp4netns_starts_in_a_private_mount_namespace_of_its_own() -> None:
+    """Its sandbox's unmounts must not reach podman's shared netns mounts (H4)."""
+    start = [line for line in runcargv.SLIRP_HOOK_SCRIPT.splitlines()
+             if "slirp4netns OPTIONS" in line]
+    assert start == ['unshare --mount --propagation private slirp4netns OPTIONS --ready-fd=3 '
+                     '"$pid" tap0 \\']

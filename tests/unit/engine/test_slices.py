@@ -9,7 +9,7 @@ import sys
 import pytest
 
 from runner.engine.slices import SLICE_SIZE, SliceAllocator
-from runner.errors import HostSetupError
+from runner.errors import EngineError, HostSetupError
 
 
 def test_lowest_free_slot_and_release(tmp_path) -> None:
@@ -64,3 +64,20 @@ def test_too_few_ids_is_a_host_error(tmp_path) -> None:
     """Fewer ids than one slice is a host set-up problem with a pointer to doctor."""
     with pytest.raises(HostSetupError, match="runner doctor"):
         SliceAllocator(tmp_path, 1000)
+
+
+def test_a_slot_put_aside_is_not_leased_again_in_this_run(tmp_path) -> None:
+    """A slot whose left-over pod cannot be removed is skipped; with every slot put aside,
+    lease() says so instead of waiting for ever."""
+    alloc = SliceAllocator(tmp_path, 2 * SLICE_SIZE, poll_s=0.01)
+    first = alloc.try_lease()
+    assert first is not None and first.slot == 0
+    alloc.put_aside(first)
+    second = asyncio.run(alloc.lease())
+    assert second.slot == 1
+    other_run = SliceAllocator(tmp_path, 2 * SLICE_SIZE).try_lease()
+    assert other_run is not None and other_run.slot == 0  # only this run sets it aside
+    other_run.release()
+    alloc.put_aside(second)
+    with pytest.raises(EngineError, match="every uid slot has a pod left on it"):
+        asyncio.run(alloc.lease())

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import pwd
 import sys
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -59,3 +61,30 @@ def test_reexec_loop_guard_and_bad_users(monkeypatch: pytest.MonkeyPatch) -> Non
     monkeypatch.setattr(pwd, "getpwnam", lambda name: SimpleNamespace(pw_uid=0))
     with pytest.raises(HostSetupError, match="is root"):
         identity.refuse_root({"RUNNER_USER": "root"}, euid=0, execvp=pytest.fail)
+
+
+@pytest.mark.parametrize(("mode", "adopted"), [(0o700, True), (0o711, True), (0o755, True),
+                                                (0o775, False), (0o777, False)])
+def test_runtime_dir_is_adopted_only_when_it_is_the_users_own(
+        tmp_path: Path, mode: int, adopted: bool) -> None:
+    """As podman does: /run/user/<uid> when unset, if it is a dir of ours others cannot write."""
+    uid = os.getuid()
+    (tmp_path / str(uid)).mkdir()
+    (tmp_path / str(uid)).chmod(mode)
+    environ: dict[str, str] = {}
+    identity.adopt_runtime_dir(environ, uid, tmp_path)
+    assert environ == ({"XDG_RUNTIME_DIR": str(tmp_path / str(uid))} if adopted else {})
+
+
+def test_runtime_dir_is_left_alone_when_set_missing_or_not_a_dir(tmp_path: Path) -> None:
+    uid = os.getuid()
+    environ = {"XDG_RUNTIME_DIR": "/elsewhere"}
+    identity.adopt_runtime_dir(environ, uid, tmp_path)
+    assert environ == {"XDG_RUNTIME_DIR": "/elsewhere"}
+    empty: dict[str, str] = {}
+    identity.adopt_runtime_dir(empty, uid, tmp_path)  # no such dir
+    (tmp_path / str(uid)).symlink_to(tmp_path)
+    identity.adopt_runtime_dir(empty, uid, tmp_path)  # a link, not a dir
+    assert empty == {}
+    identity.adopt_runtime_dir(empty, uid + 1, tmp_path / "x")
+    assert empty == {}

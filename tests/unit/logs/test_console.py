@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 
 from runner.logs.console import Console
 from runner.logs.summary import Row, render
@@ -34,3 +35,23 @@ def test_summary_table() -> None:
     assert text == ("job    status   duration  note\n"
                     "build  success     1.23s\n"
                     "t      skipped         -  why\n")
+
+
+def test_timestamps_prefix_every_line_and_notice() -> None:
+    """``--timestamps``: each printed line starts with the time it arrived."""
+    out = io.BytesIO()
+    console = Console(out, ["a"], color=False, timestamps=True,
+                      clock=lambda: 1_700_000_000.25)
+    console.output("a", b"one\ntwo\n")
+    console.notice("a", "runner: job success")
+    lines = out.getvalue().decode().splitlines()
+    assert len(lines) == 3
+    for line in lines:
+        assert re.fullmatch(r"\d\d:\d\d:\d\d\.250 a \| .*", line), line
+    assert lines[0].endswith("a | one") and lines[2].endswith("a | runner: job success")
+
+
+def test_no_timestamps_by_default() -> None:
+    out = io.BytesIO()
+    Console(out, ["a"], color=False).output("a", b"x\n")
+    assert out.getvalue() == b"a | x\n"

@@ -12,6 +12,11 @@ from runner.errors import PipelineError, SourceSpot
 from runner.pipeline.model import DEFAULT_TIMEOUT_S, Build, Job, Need, Pipeline, Registry, Spot
 from runner.pipeline.native import parse_native
 
+NOT_REF = (" is not an image reference (like 'alpine:3.19' or"
+           " 'registry.example.com/group/image:tag'; lowercase path, no spaces,"
+           " not starting with '-')")
+"""How every native-format image error ends (``runner.engine.imageref.why_not``)."""
+
 
 def parse(tmp_path: Path, text: str) -> Pipeline:
     path = tmp_path / "pipeline.yml"
@@ -200,8 +205,13 @@ CASES = [
     Case("tags-twice", IMG + "      tags: [a, b, a]\n", 6, 20, "jobs.img.build.tags[2]",
          "'tags' of 'build' of job 'img' lists 'a' twice"),
     Case("tag-with-space", IMG + "      tags: [a b]\n", 6, 14, "jobs.img.build.tags[0]",
-         "an image reference in 'tags' of 'build' of job 'img' must not contain spaces,"
-         " got 'a b'"),
+         "an image reference in 'tags' of 'build' of job 'img': 'a b'" + NOT_REF),
+    Case("tag-like-an-option", IMG + "      tags: ['--pull=always']\n", 6, 14,
+         "jobs.img.build.tags[0]",
+         "an image reference in 'tags' of 'build' of job 'img': '--pull=always'" + NOT_REF),
+    Case("tag-option-behind-a-variable", IMG + "      tags: ['-$V']\n", 6, 14,
+         "jobs.img.build.tags[0]",
+         "an image reference in 'tags' of 'build' of job 'img': '-$V'" + NOT_REF),
     Case("arg-name", IMG + "      args: {'A=B': x}\n", 6, 14, "jobs.img.build.args.A=B",
          "'A=B' in 'args' of 'build' of job 'img' is not a valid name (no '=', no spaces)"),
     Case("context-outside", IMG + "      context: ../up\n", 6, 16, "jobs.img.build.context",

@@ -11,6 +11,11 @@ import pytest
 from runner.errors import PipelineError, SourceSpot
 from runner.pipeline.native import parse_native
 
+NOT_REF = (" is not an image reference (like 'alpine:3.19' or"
+           " 'registry.example.com/group/image:tag'; lowercase path, no spaces,"
+           " not starting with '-')")
+"""How every native-format image error ends (``runner.engine.imageref.why_not``)."""
+
 
 class Case(NamedTuple):
     id: str
@@ -99,7 +104,15 @@ CASES = [
         2,
         8,
         "image",
-        "the top-level 'image' must not contain spaces, got 'a b'",
+        "the top-level 'image': 'a b'" + NOT_REF,
+    ),
+    Case(
+        "image-like-an-option",
+        "version: 1\nimage: --privileged=x.y/z\njobs: {a: {script: x}}\n",
+        2,
+        8,
+        "image",
+        "the top-level 'image': '--privileged=x.y/z'" + NOT_REF,
     ),
     Case(
         "image-number",

@@ -13,6 +13,11 @@ from runner.pipeline.aliases import default_aliases, is_hostname
 from runner.pipeline.model import Pipeline, Service
 from runner.pipeline.native import parse_native
 
+NOT_REF = (" is not an image reference (like 'alpine:3.19' or"
+           " 'registry.example.com/group/image:tag'; lowercase path, no spaces,"
+           " not starting with '-')")
+"""How every native-format image error ends (``runner.engine.imageref.why_not``)."""
+
 HEAD = "version: 1\nimage: i\njobs:\n  a:\n    script: x\n"
 """Five lines every case starts with, so a job's 'services' begins on line 6."""
 
@@ -156,7 +161,9 @@ CASES = [
     Case("item-empty", "    services: ['']\n", 6, 16, "jobs.a.services[0]",
          f"{SVC} must not be empty"),
     Case("item-spaces", "    services: ['pg 15']\n", 6, 16, "jobs.a.services[0]",
-         f"{SVC} must not contain spaces, got 'pg 15'"),
+         f"{SVC}: 'pg 15'" + NOT_REF),
+    Case("item-like-an-option", "    services: ['--label=x.y/z']\n", 6, 16, "jobs.a.services[0]",
+         f"{SVC}: '--label=x.y/z'" + NOT_REF),
     Case("item-list", "    services:\n      - [pg]\n", 7, 9, "jobs.a.services[0]",
          f"{SVC} (an image name or a mapping) must be a mapping, got a list"),
     Case("missing-image", "    services:\n      - alias: db\n", 7, 9, "jobs.a.services[0].image",

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from runner.errors import PipelineError, SourceSpot
+from runner.errors import PipelineError, PipelineErrors, SourceSpot
 from runner.pipeline import yamlsrc
 from runner.pipeline.gitlab.compose import RESERVED, Composed
 from runner.pipeline.gitlab.predefined import GitInfo, job_predefined, pipeline_predefined
@@ -340,3 +340,14 @@ def test_jobs_from_included_files_point_at_their_file(tmp_path: Path) -> None:
         translate(Composed(main.source, main.top, jobs, ()), tmp_path, Options(git=GIT))
     assert caught.value.spot == SourceSpot("ci/bad.yml", 4, 3, "oops.stages")
     assert caught.value.message == "unknown key 'stages' in job 'oops'; did you mean 'stage'?"
+
+
+def test_every_broken_job_is_reported_at_once(tmp_path: Path) -> None:
+    """Three jobs with a mistake each: one run lists all three, as GitLab's lint does."""
+    found = error(
+        "a:\n  image: alpine\n  script: x\n  when: sometimes\n"
+        "b:\n  image: alpine\n  scirpt: x\n"
+        "c:\n  image: alpine\n  script: x\n  timeout: forever\n", tmp_path)
+    assert isinstance(found, PipelineErrors)
+    assert [(e.spot.line, e.spot.key) for e in found.errors] == [
+        (4, "a.when"), (7, "b.scirpt"), (11, "c.timeout")]

@@ -1,0 +1,44 @@
+"""What a container job's scripts and services see as environment, in GitLab's precedence."""
+
+from __future__ import annotations
+
+from runner.build.outputs import substitute
+from runner.engine.argv import CONTROL_DIR
+from runner.execute.context import RunContext
+from runner.execute.layout import safe_name
+from runner.pipeline.model import Job
+
+
+def job_environment(ctx: RunContext, job: Job) -> tuple[list[tuple[str, str]], dict[str, str]]:
+    """The job's variables in GitLab's order of precedence, and the files some point to.
+
+    Later entries win: predefined variables, the job's own (plain, then
+    file type), dotenv variables of the jobs whose artifacts it takes
+    (GitLab ranks them over job variables), then secrets (project-level
+    in GitLab, which outrank dotenv). File contents go into the control
+    dir, mode 0600 for the job's user, and never into a script or log.
+    """
+    files: dict[str, str] = {}
+
+    def file_for(kind: str, name: str, content: str) -> str:
+        control_name = f"{kind}-{safe_name(name)}"
+        files[control_name] = content
+        return f"{CONTROL_DIR}/{control_name}"
+
+    env = ctx.predefined(job)
+    env += [(name, substitute(value, ctx.outputs)) for name, value in job.variables]
+    env += [(name, file_for("var", name, content)) for name, content in job.file_variables]
+    for need in job.needs:
+        if need.artifacts:
+            env += ctx.dotenv.get(need.job, ())
+    as_file = {secret.name for secret in ctx.pipeline.secrets if secret.as_file}
+    for name in job.secrets:
+        value = ctx.secrets[name]
+        env.append((name, file_for("secret", name, value) if name in as_file else value))
+    return env, files
+
+
+def service_env(ctx: RunContext, job: Job) -> list[tuple[str, str]]:
+    """What services see: predefined and plain job variables, never secrets or files."""
+    return [*ctx.predefined(job),
+            *((name, substitute(value, ctx.outputs)) for name, value in job.variables)]
