@@ -17,13 +17,21 @@ import contextlib
 import json
 import os
 import re
-import shutil
 import stat
 import sys
 from collections.abc import Callable
 from typing import Any
 
+from runner.engine.beneath import DIR_FLAGS, NOT_THERE, open_parent
 from runner.engine.diskusage import held_deleted_blocks, tree_blocks
+from runner.engine.fscopy import (
+    Budget,
+    copy_at,
+    copy_beneath,
+    copy_meta,
+    ensure_parents,
+    remove_tree,
+)
 from runner.engine.globs import compile_pattern, match_tree
 
 Request = dict[str, Any]
@@ -36,115 +44,28 @@ def _chown_tree(top: str, uid: int, gid: int) -> None:
             os.lchown(os.path.join(dirpath, name), uid, gid)
 
 
-class Budget:
-    """Bytes of real data a collect may still write; a job cannot fill the host's disk."""
-
-    def __init__(self, limit: int | None) -> None:
-        self.left = limit
-
-    def spend(self, size: int, what: str) -> None:
-        if self.left is None:
-            return
-        self.left -= size
-        if self.left < 0:
-            raise ValueError(f"{what} goes past the size limit for a job's artifacts or cache")
-
-
-def _copy_file(src: str, dst: str, budget: Budget) -> None:
-    """Copy a regular file's data regions only, so a sparse file stays sparse.
-
-    A job can make a 0-byte-on-disk file of any apparent size; copying its
-    holes as zeros would write all of it to the host.
-    """
-    sfd = os.open(src, os.O_RDONLY | os.O_NOFOLLOW)
-    try:
-        info = os.fstat(sfd)
-        if not stat.S_ISREG(info.st_mode):
-            return
-        dfd = os.open(dst, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
-        try:
-            position = 0
-            while position < info.st_size:
-                try:
-                    start = os.lseek(sfd, position, os.SEEK_DATA)
-                except OSError:  # ENXIO: only a hole is left
-                    break
-                end = os.lseek(sfd, start, os.SEEK_HOLE)
-                budget.spend(end - start, src)
-                os.lseek(sfd, start, os.SEEK_SET)
-                os.lseek(dfd, start, os.SEEK_SET)
-                remaining = end - start
-                while remaining > 0:
-                    chunk = os.read(sfd, min(remaining, 1 << 20))
-                    if not chunk:
-                        break
-                    os.write(dfd, chunk)
-                    remaining -= len(chunk)
-                position = end
-            os.ftruncate(dfd, info.st_size)
-        finally:
-            os.close(dfd)
-    finally:
-        os.close(sfd)
-    shutil.copystat(src, dst, follow_symlinks=False)
-
-
-def _copy_entry(src: str, dst: str, budget: Budget | None = None) -> None:
-    """Copy a file, symlink or whole directory to ``dst`` without following any symlink.
-
-    Destinations are merged level by level: an existing symlink where a
-    directory must go is replaced, never written through, so artifacts
-    crafted by one job (a link ``x -> /home``, then a directory ``x/``)
-    cannot make us write outside the workspace. FIFOs, sockets and devices
-    are skipped: opening one could block or touch the host.
-    """
-    budget = budget or Budget(None)
-    mode = os.lstat(src).st_mode
-    if stat.S_ISDIR(mode):
-        if os.path.islink(dst) or (os.path.lexists(dst) and not os.path.isdir(dst)):
-            _remove(dst)
-        os.makedirs(dst, exist_ok=True)
-        for name in os.listdir(src):
-            _copy_entry(os.path.join(src, name), os.path.join(dst, name), budget)
-        shutil.copystat(src, dst, follow_symlinks=False)
-        return
-    if os.path.lexists(dst):
-        _remove(dst)
-    if stat.S_ISLNK(mode):
-        os.symlink(os.readlink(src), dst)
-    elif stat.S_ISREG(mode):
-        _copy_file(src, dst, budget)
-
-
-def _ensure_parents(top: str, rel: str) -> None:
-    """Create the directories leading to ``top/rel``, replacing symlinks on the way."""
-    current = top
-    for part in rel.split("/")[:-1]:
-        current = os.path.join(current, part)
-        if os.path.islink(current) or (os.path.lexists(current) and not os.path.isdir(current)):
-            _remove(current)
-        if not os.path.isdir(current):
-            os.mkdir(current)
-
-
 def prepare(req: Request) -> Request:
-    """Fill a workspace (source files, then artifacts, then caches) and hand it to a slice."""
+    """Fill a workspace (source files, then artifacts, then caches) and hand it to a slice.
+
+    The source is the tenant's checkout: each listed path is copied beneath a
+    descriptor of it, never through a symlink in any component (git lists
+    ``v/f`` from its index even after ``v`` became a link to another
+    tenant's files); the link itself is copied as a link.
+    """
     workspace, uid, gid = req["workspace"], int(req["uid"]), int(req["gid"])
-    source = req["source"]
-    for rel in req["files"]:
-        src = os.path.join(source, rel)
-        if os.path.lexists(src):
-            _ensure_parents(workspace, rel)
-            _copy_entry(src, os.path.join(workspace, rel))
+    source = os.open(req["source"], os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        for rel in req["files"]:
+            copy_beneath(source, rel, workspace)
+    finally:
+        os.close(source)
     for layer in req.get("layers", []):
         if os.path.isdir(layer):
-            for name in os.listdir(layer):
-                _copy_entry(os.path.join(layer, name), os.path.join(workspace, name))
+            _copy_children(layer, workspace)
     for cache in req.get("caches", []):
         # Best effort: another run of the project may be swapping this cache right now.
         with contextlib.suppress(FileNotFoundError):
-            for name in os.listdir(cache):
-                _copy_entry(os.path.join(cache, name), os.path.join(workspace, name))
+            _copy_children(cache, workspace)
     _chown_tree(workspace, uid, gid)
     control = req["control"]
     os.chmod(control, 0o700)
@@ -155,6 +76,16 @@ def prepare(req: Request) -> Request:
             handle.write(text)
     _chown_tree(control, uid, gid)
     return {"ok": True}
+
+
+def _copy_children(top: str, dest: str) -> None:
+    """Copy every entry of the directory ``top`` (artifacts or a cache of ours) into ``dest``."""
+    fd = os.open(top, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        for name in os.listdir(fd):
+            copy_beneath(fd, name, dest)
+    finally:
+        os.close(fd)
 
 
 def _select(workspace: str, patterns: list[str], snapshot: list[str] | None,
@@ -185,26 +116,44 @@ def _select(workspace: str, patterns: list[str], snapshot: list[str] | None,
     return matched, unmatched
 
 
-def _copy_filtered(workspace: str, staging: str, rel: str, budget: Budget,
+def _copy_filtered(top: int, staging: str, rel: str, budget: Budget,
                    excluded: Callable[[str], bool]) -> None:
-    """Copy ``rel`` like ``_copy_entry``, leaving out every path ``excluded`` says.
+    """Copy ``rel`` beneath ``top`` like ``copy_beneath``, leaving out what ``excluded`` says.
 
     As in GitLab, exclusion is per path, not recursive: an excluded directory
     is not kept as such, but files under it that are not excluded still are.
     """
-    src = os.path.join(workspace, rel)
-    if not stat.S_ISDIR(os.lstat(src).st_mode):
+    try:
+        parent, name = open_parent(top, rel)
+    except OSError as exc:
+        if exc.errno in NOT_THERE:
+            return
+        raise
+    try:
+        _filtered_at(parent, name, rel, staging=staging, budget=budget, excluded=excluded)
+    finally:
+        os.close(parent)
+
+
+def _filtered_at(parent: int, name: str, rel: str, *, staging: str, budget: Budget,
+                 excluded: Callable[[str], bool]) -> None:
+    if not stat.S_ISDIR(os.stat(name, dir_fd=parent, follow_symlinks=False).st_mode):
         if not excluded(rel):
-            _ensure_parents(staging, rel)
-            _copy_entry(src, os.path.join(staging, rel), budget)
+            ensure_parents(staging, rel)
+            copy_at(parent, name, os.path.join(staging, rel), budget)
         return
-    if not excluded(rel):
-        _ensure_parents(staging, rel + "/")
-    for name in sorted(os.listdir(src)):
-        _copy_filtered(workspace, staging, rel + "/" + name, budget, excluded)
-    dst = os.path.join(staging, rel)
-    if os.path.isdir(dst) and not os.path.islink(dst):
-        shutil.copystat(src, dst, follow_symlinks=False)
+    fd = os.open(name, DIR_FLAGS, dir_fd=parent)
+    try:
+        if not excluded(rel):
+            ensure_parents(staging, rel + "/")
+        for child in sorted(os.listdir(fd)):
+            _filtered_at(fd, child, rel + "/" + child, staging=staging, budget=budget,
+                         excluded=excluded)
+        dst = os.path.join(staging, rel)
+        if os.path.isdir(dst) and not os.path.islink(dst):
+            copy_meta(fd, dst)
+    finally:
+        os.close(fd)
 
 
 def collect(req: Request) -> Request:
@@ -215,48 +164,44 @@ def collect(req: Request) -> Request:
     in for ``dest`` only once complete, and staging names are unique, so
     neither an interrupted save nor a concurrent run of the same project
     leaves a half cache behind. ``max_bytes`` bounds the data written.
+
+    Every path is read beneath a descriptor of the workspace, never through
+    a symlink in any component: a directory swapped for a link after the
+    paths were chosen leaves its paths out. The job's processes, services
+    included, are stopped before this runs; this is the second wall.
     """
     workspace, dest = req["workspace"], req["dest"]
     unique = f"{os.getpid()}-{os.urandom(4).hex()}"
     staging = f"{dest}.partial-{unique}" if req.get("replace") else dest
-    _remove(staging)
-    os.makedirs(staging, exist_ok=True)
-    budget = Budget(req.get("max_bytes"))
-    matched, unmatched = _select(workspace, req["patterns"], req.get("untracked"))
     excludes = [compile_pattern(pattern) for pattern in req.get("exclude", [])]
 
     def excluded(rel: str) -> bool:
         return any(regex.match(rel) for regex in excludes)
 
+    top = os.open(workspace, DIR_FLAGS)
     try:
+        remove_tree(staging)
+        os.makedirs(staging, exist_ok=True)
+        budget = Budget(req.get("max_bytes"))
+        matched, unmatched = _select(workspace, req["patterns"], req.get("untracked"))
         for rel in matched:
             if excludes:
-                _copy_filtered(workspace, staging, rel, budget, excluded)
+                _copy_filtered(top, staging, rel, budget, excluded)
             else:
-                _ensure_parents(staging, rel)
-                _copy_entry(os.path.join(workspace, rel), os.path.join(staging, rel), budget)
+                copy_beneath(top, rel, staging, budget)
     except BaseException:
-        _remove(staging)
+        remove_tree(staging)
         raise
+    finally:
+        os.close(top)
     _chown_tree(staging, 0, 0)
     if staging != dest:
         old = f"{dest}.old-{unique}"
         with contextlib.suppress(FileNotFoundError):
             os.rename(dest, old)
         os.rename(staging, dest)
-        _remove(old)
+        remove_tree(old)
     return {"ok": True, "matched": matched, "unmatched": unmatched}
-
-
-def _remove(path: str) -> None:
-    def make_writable(func: Callable[..., Any], failed: str, _exc: object) -> None:
-        os.chmod(os.path.dirname(failed), 0o700)
-        func(failed)
-
-    if os.path.islink(path) or os.path.isfile(path):
-        os.unlink(path)
-    elif os.path.isdir(path):
-        shutil.rmtree(path, onerror=make_writable)
 
 
 def mounts_under(mountinfo: str, top: str) -> list[str]:
@@ -292,7 +237,7 @@ def remove(req: Request) -> Request:
     """Remove paths (whatever slice owns what is inside them), mounts under them first."""
     for path in req["paths"]:
         _detach_mounts(path)
-        _remove(path)
+        remove_tree(path)
     return {"ok": True}
 
 

@@ -257,6 +257,8 @@ class JobAttempt:
                 self.joblog.notice(f"runner: after_script {after.status.value} "
                                    f"(exit {after.exit_code})")
         await container.stop(self.ctx.settings.kill_grace_s)
+        if self.pod is not None:  # no service may be left to change what is collected
+            await self.pod.end()
         await keep_results(self.ctx, self.job, self.workspace, self.joblog, outcome.status,
                            budget=self._result_budget())
         return outcome

@@ -140,6 +140,19 @@ class JobPod:
         for line in (await pods.logs(name, store=self.spec.store)).splitlines() or ["(none)"]:
             notice(f"  {line}")
 
+    async def end(self) -> None:
+        """Remove the pod now, before the job's files are collected; raises if podman could not.
+
+        A service outlives the job container and shares its network: handed a
+        descriptor of the workspace (over an abstract unix socket), it could
+        change the files while runner copies them out. So no process of the
+        job may be left when collection starts, or collection does not start.
+        """
+        await self.remove()
+        if self.created:
+            raise EngineError(f"the job's services (pod {self.spec.name}) could not be stopped;"
+                              " its artifacts and caches are not collected")
+
     async def written(self) -> list[Written]:
         """Where each running service writes on the host (its layer, volumes, PID 1)."""
         return [await container_written(name, self.spec.runtime, self.spec.store)

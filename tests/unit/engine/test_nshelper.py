@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
+from runner.engine.fscopy import Budget
+from runner.engine.fscopy import copy_entry as _copy_entry
 from runner.engine.globs import compile_pattern
-from runner.engine.nshelper import Budget, _copy_entry, _copy_filtered, _select
+from runner.engine.nshelper import _copy_filtered, _select
 
 
 def test_sparse_file_copied_sparse(tmp_path) -> None:
@@ -84,6 +87,14 @@ def test_untracked_adds_files_not_in_the_snapshot(tmp_path) -> None:
     assert _select(str(ws), ["dist/"], None) == (["dist"], [])
 
 
+def _filtered(ws: Path, out: Path, rel: str, excluded: Callable[[str], bool]) -> None:
+    top = os.open(ws, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        _copy_filtered(top, str(out), rel, Budget(None), excluded)
+    finally:
+        os.close(top)
+
+
 def test_exclude_is_per_path_and_keeps_files_under_an_excluded_dir(tmp_path) -> None:
     """GitLab semantics: ``**`` spans directories; excluding a directory alone is not recursive."""
     ws, out = tmp_path / "ws", tmp_path / "out"
@@ -93,8 +104,7 @@ def test_exclude_is_per_path_and_keeps_files_under_an_excluded_dir(tmp_path) -> 
         (ws / rel).write_text(rel)
     out.mkdir()
     patterns = [compile_pattern(p) for p in ["b/**/*.o", "b/sub"]]
-    _copy_filtered(str(ws), str(out), "b", Budget(None),
-                   lambda rel: any(p.match(rel) for p in patterns))
+    _filtered(ws, out, "b", lambda rel: any(p.match(rel) for p in patterns))
     assert _tree(out) == ["b/", "b/a.txt", "b/empty/", "b/sub/", "b/sub/z.txt"]
     assert (out / "b" / "sub" / "z.txt").read_text() == "b/sub/z.txt"
 
@@ -106,7 +116,7 @@ def test_exclude_everything_under_a_dir_leaves_no_subdir(tmp_path) -> None:
     (ws / "d" / "s" / "f").write_text("f")
     out.mkdir()
     regex = compile_pattern("d/**")
-    _copy_filtered(str(ws), str(out), "d", Budget(None), lambda rel: bool(regex.match(rel)))
+    _filtered(ws, out, "d", lambda rel: bool(regex.match(rel)))
     assert _tree(out) == ["d/"]
 
 
