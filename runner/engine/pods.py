@@ -48,17 +48,18 @@ async def start_service(pod: PodSpec, spec: ServiceSpec) -> None:
 
 
 async def remove_pod(name: str, runtime: str | None = None,
-                     store: StoreSpec | None = None) -> None:
+                     store: StoreSpec | None = None) -> bool:
     """Remove the pod and all its containers at once, mending lost netns mounts on the way.
 
     podman names each netns file it could not use in its error; those under
     the user's own ``$XDG_RUNTIME_DIR/netns`` get an empty namespace
-    (``rebind_netns_argv``) and the removal is tried again.
+    (``rebind_netns_argv``) and the removal is tried again. Whether there was
+    a pod to remove: ``pod rm`` prints its id only then (``--ignore``).
     """
     for _ in range(NETNS_REPAIRS + 1):
         code, out = await run_captured(podargv.pod_remove_argv(name, runtime, store))
         if not code:
-            return
+            return bool(out.strip())
         lost = lost_netns(out, os.environ.get("XDG_RUNTIME_DIR"))
         if not lost:
             break

@@ -208,7 +208,8 @@ class StalePod(EngineError):
 
 
 async def remove_stale_pod(marker: Path | None, runtime: str | None) -> str | None:
-    """Remove the pod a slice's marker names, if any; its name.
+    """Remove the pod a slice's marker names, if any; its name, if there was one to remove
+    (a crashed run's sweep may have removed it already).
 
     Called right after the slice is leased: a pod still named then was left
     by a holder that died (services run detached and hold no lock), and its
@@ -221,16 +222,17 @@ async def remove_stale_pod(marker: Path | None, runtime: str | None) -> str | No
     except FileNotFoundError:
         return None
     stale, store = _read_marker(text)
+    removed = False
     if stale:
         try:
-            await pods.remove_pod(stale, runtime, store)
+            removed = await pods.remove_pod(stale, runtime, store)
         except EngineError as exc:
             said = str(exc).splitlines()[0] if str(exc) else ""
             command = shlex.join(pod_remove_argv(stale, runtime, store))
             raise StalePod(f"pod {stale} was left on uid slot marker {marker.name} and podman"
                            f" could not remove it ({said[:300]})", command) from exc
     marker.unlink(missing_ok=True)
-    return stale or None
+    return stale if removed else None
 
 
 def _marker_text(pod: str, store: StoreSpec | None) -> str:

@@ -55,8 +55,17 @@ def wait_until(what: str, ready: object) -> None:
     raise AssertionError(f"{what} never happened")
 
 
-def markers() -> set[Path]:
-    return set(SLOTS.glob("slot-*.pod")) if SLOTS.is_dir() else set()
+def markers() -> set[tuple[Path, int, int]]:
+    """Pod markers by path, inode and mtime: a marker is written anew (renamed into place)
+    even where one of the same name was left, and tmpfs may give it the old one's inode."""
+    found = set()
+    for path in SLOTS.glob("slot-*.pod") if SLOTS.is_dir() else ():
+        try:
+            info = path.stat()
+            found.add((path, info.st_ino, info.st_mtime_ns))
+        except FileNotFoundError:
+            continue
+    return found
 
 
 def kill_at(project: Project, phase: str) -> str:
@@ -65,7 +74,8 @@ def kill_at(project: Project, phase: str) -> str:
     proc = project.start()
     try:
         if phase == "pod create":  # the marker is written just before `podman pod create`
-            wait_until("a pod marker", lambda: markers() - before)
+            wait_until("a pod marker", lambda: markers() - before or proc.poll() is not None)
+            assert proc.poll() is None, proc.communicate(timeout=30)
         elif phase == "service start":
             wait_until("the pod", lambda: (project.state / "work").is_dir()
                        and any((project.state / "work").iterdir())
@@ -103,7 +113,7 @@ def lose_netns(pod: str) -> None:
     netns = subprocess.run(["podman", "inspect", "--format", "{{.NetworkSettings.SandboxKey}}",
                             infra], capture_output=True, text=True, timeout=WAIT,
                            check=True).stdout.strip()
-    subprocess.run(["podman", "unshare", "umount", netns], timeout=WAIT, check=True)
+    subprocess.run(["podman", "unshare", "umount", "--lazy", netns], timeout=WAIT, check=True)
     done = subprocess.run(["podman", "pod", "rm", "--force", "--time", "0", pod],
                           capture_output=True, text=True, timeout=WAIT, check=False)
     assert "unknown FS magic" in done.stderr, done.stderr  # the state the bug needs
@@ -135,7 +145,7 @@ def test_sigkill_at_every_phase_leaves_nothing_the_next_run_trips_on(
 
 def test_a_pod_podman_cannot_remove_sets_its_slot_aside(project: Project) -> None:
     """The job takes another slot; its log says once what to run; the marker stays."""
-    marker = SLOTS / f"slot-{next_free_slot()}.pod"
+    marker: Path = SLOTS / f"slot-{next_free_slot()}.pod"
     assert not marker.exists(), "a free slot with a pod marker: another run's leftover"
     marker.write_text(json.dumps({"pod": "runner-gone-pod", "root": "/proc/runner-no-store",
                                   "runroot": "/proc/runner-no-store", "driver": "overlay"}))
