@@ -18,7 +18,7 @@ from pathlib import Path
 
 import structlog
 
-from runner.agent import archives
+from runner.agent import archives, unzip
 from runner.coordinator.base import JobChannel, Upload
 from runner.coordinator.gitlab.payload import ArtifactSpec, Dependency
 from runner.errors import CoordinatorError, RunnerError
@@ -57,7 +57,7 @@ async def download_dependencies(channel: JobChannel, dependencies: Sequence[Depe
             say(f"WARNING: {dep.name} ({dep.id}) has no artifacts any more; skipped")
             continue
         tree.mkdir(mode=0o700)
-        for warning in archives.extract_zip(archive, tree, max_bytes=max_bytes):
+        for warning in unzip.extract_zip(archive, tree, max_bytes=max_bytes):
             say(f"WARNING: {warning}")
         archive.unlink()
         trees.append(tree)

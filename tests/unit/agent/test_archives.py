@@ -12,15 +12,15 @@ from pathlib import Path
 
 import pytest
 
-from runner.agent import archives
+from runner.agent import unzip
 from runner.agent.archives import (
     MAX_WARNINGS,
     ArchiveError,
     build_gzip,
     build_raw,
     build_zip,
-    extract_zip,
 )
+from runner.agent.unzip import extract_zip
 from runner.errors import Fault, RunnerError
 
 MiB = 1 << 20
@@ -389,7 +389,7 @@ def test_zip_bomb_refused_by_claimed_size(tmp_path: Path) -> None:
 def test_zip_bomb_cut_at_max_bytes_when_headers_lie(tmp_path: Path,
                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     """Bytes actually written are counted: with the header check blinded, the cut still holds."""
-    monkeypatch.setattr(archives, "_claimed_size", lambda infos: 0)
+    monkeypatch.setattr(unzip, "_claimed_size", lambda infos: 0)
     archive = _zip(tmp_path / "bomb.zip", [
         ("first", bytes(MiB // 2), FILE),
         ("zeros", bytes(8 * MiB), FILE),
