@@ -22,36 +22,32 @@ name) is left out with a sentence in ``Pipeline.notes`` for the job log.
 
 from __future__ import annotations
 
-import posixpath
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 
 from runner.coordinator.gitlab.payload import (
     ArtifactSpec,
-    CacheSpec,
     Credential,
     JobPayload,
     ServiceSpec,
     Variable,
 )
+from runner.coordinator.gitlab.resolved import RUNNER_OWNED, FilePath, Resolved
+from runner.coordinator.gitlab.tocaches import OUTCOMES, caches
 from runner.logs.mask import MIN_SECRET_LEN
 from runner.pipeline.aliases import claim, default_aliases, is_hostname
-from runner.pipeline.gitlab.cache import dir_key
 from runner.pipeline.gitlab.expand import expand
 from runner.pipeline.model import (
     DEFAULT_TIMEOUT_S,
     Artifacts,
-    Cache,
-    CachePolicy,
     Job,
     Pipeline,
     Registry,
     SecretSource,
     Service,
     When,
-    container_project_dir,
 )
 
 __all__ = [
@@ -67,79 +63,8 @@ __all__ = [
 DEFAULT_IMAGE = "busybox:latest"
 """The image of a job that names none (gitlab-runner takes its config's ``image``)."""
 DIALECT = "gitlab-agent"
-RUNNER_OWNED = frozenset({"CI_PROJECT_DIR", "CI_BUILDS_DIR"})
-"""Payload variables dropped: the runner decides where the job's files are."""
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-_OUTCOMES = {w.value: w for w in (When.ON_SUCCESS, When.ON_FAILURE, When.ALWAYS)}
-_POLICIES = {p.value: p for p in CachePolicy}
-_RESERVED_FALLBACK_SUFFIX = "-protected"
-"""gitlab-runner refuses a ``CACHE_FALLBACK_KEY`` ending so (trailing dots ignored): it
-would let an unprotected ref read a protected ref's cache."""
 
-FilePath = Callable[[Variable], str]
-"""Where the executor puts a file-type variable's file, in the job's container."""
-
-
-@dataclass(frozen=True)
-class _Final:
-    """A variable as the job sees it: the last definition of its key, its value expanded."""
-
-    variable: Variable
-    value: str = field(repr=False)
-
-
-class _Resolved:
-    """The job's variables resolved once; everything else is expanded against them."""
-
-    def __init__(
-        self,
-        payload: JobPayload,
-        root: Path,
-        runner_vars: Sequence[tuple[str, str]],
-        file_path: FilePath | None,
-    ) -> None:
-        entries = [Variable(key, value, public=True) for key, value in runner_vars]
-        entries += [v for v in payload.variables if v.key not in RUNNER_OWNED]
-        self.project_dir = dict(runner_vars).get("CI_PROJECT_DIR") or container_project_dir(root)
-
-        def seen_as(variable: Variable, value: str) -> str:
-            if not variable.file:
-                return value
-            return file_path(variable) if file_path is not None else "${" + variable.key + "}"
-
-        source = {"CI_PROJECT_DIR": self.project_dir}
-        source.update((v.key, seen_as(v, v.value)) for v in entries)
-        self.finals: dict[str, _Final] = {}
-        for variable in entries:
-            value = variable.value if variable.raw else expand(variable.value, source)
-            self.finals[variable.key] = _Final(variable, value)
-        self.values = {"CI_PROJECT_DIR": self.project_dir}
-        self.values.update((k, seen_as(f.variable, f.value)) for k, f in self.finals.items())
-        self.public = {
-            k: seen_as(f.variable, f.value) for k, f in self.finals.items() if f.variable.public
-        }
-
-    def expand(self, text: str) -> str:
-        """``text`` expanded the runner's way over the job's final values."""
-        return expand(text, self.values)
-
-    def project_path(self, text: str, what: str, notes: list[str]) -> str | None:
-        """A path or glob expanded and made project-relative; None (noted) when it cannot be.
-
-        gitlab-runner skips paths outside the build directory with a warning
-        rather than failing the job, so this does the same.
-        """
-        path = self.expand(text).strip()
-        if not path:
-            return None
-        project = self.project_dir.rstrip("/")
-        if path == project or path.startswith(project + "/"):
-            path = path[len(project) :].lstrip("/") or "."
-        normal = posixpath.normpath(path)
-        if path.startswith("/") or normal == ".." or normal.startswith("../"):
-            notes.append(f"{what} '{path}' is outside the project directory and is skipped")
-            return None
-        return normal if not path.endswith("/") or normal == "." else normal + "/"
 
 
 def to_pipeline(
@@ -172,7 +97,7 @@ def to_pipeline(
     plain variable, as in gitlab-runner; the masker still hides it in the log.
     """
     notes: list[str] = []
-    resolved = _Resolved(payload, root, runner_vars, file_path)
+    resolved = Resolved(payload, root, runner_vars, file_path)
     variables, files, secrets = _split(resolved, notes)
     name = payload.name or f"job-{payload.id}"
     job = Job(
@@ -182,7 +107,7 @@ def to_pipeline(
         after_script=payload.after_script,
         variables=variables,
         artifacts=_artifacts(_expanded_elements(payload, resolved, notes), notes),
-        cache=_caches(payload, resolved, notes),
+        cache=caches(payload, resolved, notes),
         timeout_s=_timeout(payload.timeout_s),
         secrets=tuple(secret.name for secret in secrets),
         stage=payload.stage,
@@ -217,7 +142,7 @@ def artifact_elements(
     excludes. Paths outside the project are dropped. Take the same arguments
     as for `to_pipeline`.
     """
-    return _expanded_elements(payload, _Resolved(payload, root, runner_vars, file_path), [])
+    return _expanded_elements(payload, Resolved(payload, root, runner_vars, file_path), [])
 
 
 def masked_values(payload: JobPayload) -> list[str]:
@@ -283,7 +208,7 @@ def _timeout(seconds: float | None) -> float:
 
 
 def _split(
-    resolved: _Resolved, notes: list[str]
+    resolved: Resolved, notes: list[str]
 ) -> tuple[tuple[tuple[str, str], ...], tuple[tuple[str, str], ...], tuple[SecretSource, ...]]:
     """Plain variables, file variables and secrets, each key once, in first-definition order."""
     plain: list[tuple[str, str]] = []
@@ -312,7 +237,7 @@ def _split(
 # --- image and services ----------------------------------------------------------------------
 
 
-def _image(payload: JobPayload, resolved: _Resolved, default: str, notes: list[str]) -> str:
+def _image(payload: JobPayload, resolved: Resolved, default: str, notes: list[str]) -> str:
     spec = payload.image
     name = resolved.expand(spec.name).strip() if spec is not None else ""
     if spec is not None and spec.entrypoint not in (None, ("",)):
@@ -326,7 +251,7 @@ def _image(payload: JobPayload, resolved: _Resolved, default: str, notes: list[s
 
 
 def _services(
-    specs: Iterable[ServiceSpec], resolved: _Resolved, notes: list[str]
+    specs: Iterable[ServiceSpec], resolved: Resolved, notes: list[str]
 ) -> tuple[Service, ...]:
     """Services with their host names, as gitlab-runner's Docker executor names them.
 
@@ -384,75 +309,11 @@ def _service_variables(
     return tuple(values.items())
 
 
-# --- cache -----------------------------------------------------------------------------------
-
-
-def _caches(payload: JobPayload, resolved: _Resolved, notes: list[str]) -> tuple[Cache, ...]:
-    """Model caches; keys are made directory names with ``dir_key``, as the YAML dialect does.
-
-    An empty key is ``<job name>/<ref>`` and a key that expands to nothing
-    leaves the cache out, both as in gitlab-runner (``cacheFile``). The job's
-    ``CACHE_FALLBACK_KEY`` is tried after the cache's own fallback keys.
-    """
-    fallback_var = resolved.finals.get("CACHE_FALLBACK_KEY")
-    extra = fallback_var.value.strip() if fallback_var is not None else ""
-    if extra.rstrip(".").endswith(_RESERVED_FALLBACK_SUFFIX):
-        notes.append(
-            f"CACHE_FALLBACK_KEY '{extra}' is not used: it may not end in"
-            f" '{_RESERVED_FALLBACK_SUFFIX}'"
-        )
-        extra = ""
-    out: list[Cache] = []
-    for number, spec in enumerate(payload.cache, 1):
-        cache = _cache(spec, f"cache {number}", payload, resolved, notes=notes, extra=extra)
-        if cache is not None:
-            out.append(cache)
-    return tuple(out)
-
-
-def _cache(
-    spec: CacheSpec,
-    what: str,
-    payload: JobPayload,
-    resolved: _Resolved,
-    *,
-    notes: list[str],
-    extra: str,
-) -> Cache | None:
-    if spec.untracked:
-        notes.append(f"{what}: 'untracked: true' is not supported; only its paths are cached")
-    found = (resolved.project_path(p, f"{what} path", notes) for p in spec.paths)
-    paths = tuple(dict.fromkeys(p for p in found if p is not None))
-    if not paths:
-        return None
-    key = resolved.expand(spec.key) if spec.key else f"{payload.name}/{payload.git.ref}"
-    if not key.strip():
-        notes.append(f"{what}: its key '{spec.key}' expands to nothing; not cached")
-        return None
-    policy = _POLICIES.get(resolved.expand(spec.policy).strip() or CachePolicy.PULL_PUSH.value)
-    if policy is None:
-        notes.append(f"{what}: unknown policy '{spec.policy}'; not cached")
-        return None
-    when = _OUTCOMES.get(spec.when)
-    if when is None:
-        notes.append(f"{what}: unknown 'when: {spec.when}'; saved on success")
-        when = When.ON_SUCCESS
-    fallbacks = [resolved.expand(k).strip() for k in spec.fallback_keys]
-    fallbacks.append(extra)
-    return Cache(
-        key=dir_key(key.strip()),
-        paths=paths,
-        policy=policy,
-        when=when,
-        fallback_keys=tuple(dict.fromkeys(dir_key(k) for k in fallbacks if k)),
-    )
-
-
 # --- artifacts -------------------------------------------------------------------------------
 
 
 def _expanded_elements(
-    payload: JobPayload, resolved: _Resolved, notes: list[str]
+    payload: JobPayload, resolved: Resolved, notes: list[str]
 ) -> tuple[ArtifactSpec, ...]:
     out: list[ArtifactSpec] = []
     for spec in payload.artifacts:
@@ -486,7 +347,7 @@ def _artifacts(elements: Sequence[ArtifactSpec], notes: list[str]) -> Artifacts 
     for element in elements:
         if not element.paths and not element.untracked:
             continue
-        if element.when not in _OUTCOMES:
+        if element.when not in OUTCOMES:
             notes.append(
                 f"{element.artifact_type} artifact has unknown 'when: {element.when}'; not kept"
             )
@@ -495,7 +356,7 @@ def _artifacts(elements: Sequence[ArtifactSpec], notes: list[str]) -> Artifacts 
     if not wanted:
         return None
     whens = {element.when for element in wanted}
-    when = When.ALWAYS if len(whens) > 1 else _OUTCOMES[whens.pop()]
+    when = When.ALWAYS if len(whens) > 1 else OUTCOMES[whens.pop()]
     return Artifacts(
         paths=tuple(dict.fromkeys(p for element in wanted for p in element.paths)),
         when=when,
