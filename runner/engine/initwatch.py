@@ -20,6 +20,16 @@ import signal
 from pathlib import Path
 
 
+def read_pid(pidfile: Path) -> int | None:
+    """The host pid podman or runc wrote for a container's PID 1 (a host path no job can
+    reach); None if it is not there yet, or not a process that can be a container's."""
+    try:
+        pid = int(pidfile.read_text(encoding="ascii").strip())
+    except (OSError, ValueError):
+        return None
+    return pid if pid > 1 else None
+
+
 class InitWatch:
     """A pidfd on a container's PID 1."""
 
@@ -30,12 +40,12 @@ class InitWatch:
     @classmethod
     def open(cls, pidfile: Path) -> InitWatch | None:
         """Watch the pid podman wrote; None if that is impossible (then wait for podman)."""
+        pid = read_pid(pidfile)
+        if pid is None:
+            return None
         try:
-            pid = int(pidfile.read_text(encoding="ascii").strip())
-            if pid <= 1:
-                return None
             return cls(os.pidfd_open(pid))
-        except (OSError, ValueError):
+        except OSError:
             return None
 
     async def ended(self) -> None:

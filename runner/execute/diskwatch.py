@@ -20,6 +20,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from runner.engine.diskusage import start_time
+from runner.engine.initwatch import read_pid
 from runner.engine.namespace import NamespaceHelper
 from runner.engine.podman import JobContainer
 from runner.execute.services import JobPod
@@ -66,7 +67,7 @@ class DiskWatch:
     async def _find(self, container: JobContainer) -> None:
         """Ask once where the job's container and services write (they are running now)."""
         dirs = [*self.own_dirs, *await container.written_dirs()]
-        pids = [_pid(container.spec.pidfile)]
+        pids = [read_pid(container.spec.pidfile)]
         for service in await self.pod.written() if self.pod is not None else []:
             dirs += service.dirs
             pids.append(service.pid)
@@ -75,12 +76,3 @@ class DiskWatch:
             if pid is not None and started is not None:
                 self._inits.append((pid, started))
         self._dirs = list(dict.fromkeys(dirs))
-
-
-def _pid(pidfile: Path) -> int | None:
-    """The host pid podman or runc wrote for PID 1 (a host path no job can reach)."""
-    try:
-        pid = int(pidfile.read_text(encoding="ascii").strip())
-    except (OSError, ValueError):
-        return None
-    return pid if pid > 1 else None

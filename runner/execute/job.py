@@ -22,6 +22,7 @@ from runner.build import storelock
 from runner.build.outputs import job_image, substitute
 from runner.engine.argv import CONTROL_DIR, ContainerSpec, Resources
 from runner.engine.boot import job_script, step_file
+from runner.engine.initwatch import read_pid
 from runner.engine.podargv import PodSpec
 from runner.engine.podman import ContainerGone, ImageUnavailable, JobContainer
 from runner.engine.runc import RuncContainer
@@ -385,8 +386,8 @@ def _aliases(job: Job) -> tuple[str, ...]:
 
 
 def _pid(pidfile: Path) -> int:
-    """The host pid of the job container's PID 1, which podman wrote at start."""
-    try:
-        return int(pidfile.read_text(encoding="ascii").strip())
-    except (OSError, ValueError) as exc:
-        raise ContainerGone(f"the job container's pid is unknown ({exc})") from exc
+    """The host pid of the job container's PID 1, which podman or runc wrote at start."""
+    pid = read_pid(pidfile)
+    if pid is None:
+        raise ContainerGone(f"the job container's pid is unknown (nothing usable in {pidfile})")
+    return pid

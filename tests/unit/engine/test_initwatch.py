@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from runner.engine.initwatch import InitWatch
+from runner.engine.initwatch import InitWatch, read_pid
 
 
 def test_ended_returns_only_after_the_process_exits(tmp_path: Path) -> None:
@@ -114,3 +114,13 @@ def test_kill_ends_a_stopped_process_and_is_harmless_once_it_has_ended(tmp_path:
         proc.wait()
         watch.close()
     assert watch.kill() is False
+
+
+def test_read_pid_takes_only_a_pid_a_container_can_have(tmp_path: Path) -> None:
+    """The one reader of a container's pidfile (the watch, the disk watch, readiness)."""
+    pidfile = tmp_path / "pid"
+    assert read_pid(pidfile) is None  # not written yet
+    for text, expected in (("4242\n", 4242), ("1", None), ("0", None), ("-3", None),
+                           ("", None), ("x", None)):
+        pidfile.write_text(text)
+        assert read_pid(pidfile) == expected, text
