@@ -19,7 +19,7 @@ from runner.cli.helptext import explain
 from runner.engine.runc import state_root as runc_state_root
 from runner.errors import HostSetupError, UsageError
 from runner.execute.interrupt import Interruption
-from runner.execute.report import failures, summary_rows
+from runner.execute.report import failures, shown, summary_rows
 from runner.execute.results import Settings
 from runner.execute.run import execute, new_run_id, stderr_notice
 from runner.execute.runs import DEFAULT_KEEP, LATEST, run_dir
@@ -226,8 +226,9 @@ def _run(args: argparse.Namespace, pipeline: Pipeline) -> int:
                      failures=failures(results, Path.cwd()))
     stdout.write(("\n" + summary).encode())
     stdout.flush()
-    stderr_notice(f"logs: {_shown(run_dir(state, settings.run_id or ''))}/ (the newest run's "
-                  f"are also in {_shown(state / LATEST)}/)")
+    here = Path.cwd()
+    stderr_notice(f"logs: {shown(run_dir(state, settings.run_id or ''), here)}/ (the newest run's"
+                  f" are also in {shown(state / LATEST, here)}/)")
     if interruption.canceling.is_set() or stdout.closed_by_reader:
         return EXIT_INTERRUPTED
     return EXIT_JOB_FAILED if any(result.failed for result in results) else EXIT_OK
@@ -285,14 +286,6 @@ def with_build_settings(settings: Settings, mode: str, environ: Mapping[str, str
         build_runroot=None if shared else runroots,
         standard_authfile=standard_authfile(environ, Path.home()),
     )
-
-
-def _shown(path: Path) -> str:
-    """``path`` relative to the working directory when it is under it (shorter to copy)."""
-    try:
-        return str(path.relative_to(Path.cwd()))
-    except ValueError:
-        return str(path)
 
 
 def _slot_dir() -> Path:

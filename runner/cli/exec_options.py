@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from runner.errors import UsageError, UserInputError
+from runner.execute.report import shown
 from runner.execute.source import PROJECT_VARIABLES
 from runner.execute.statedir import not_own
 from runner.pipeline.load import LoadOptions
@@ -56,7 +57,8 @@ def cli_options(args: argparse.Namespace, environ: Mapping[str, str], root: Path
     values: dict[str, str] = {}
     for path in variables_files(root, environ, args.variables_file, Path.home()):
         if path != args.variables_file:
-            print(f"runner: variables from {_shown(path)}", file=sys.stderr, flush=True)
+            print(f"runner: variables from {shown(path, Path.cwd())}", file=sys.stderr,
+                  flush=True)
         entries = load_variables_file(path)
         protected_ref = _protected_ref(root) if any(e.protected for e in entries) else False
         for entry in entries:
@@ -96,14 +98,6 @@ def _add_file_variable(entry: FileVariable, plain: dict[str, str], files: dict[s
         files[entry.name] = entry.value
     else:
         plain[entry.name] = entry.value
-
-
-def _shown(path: Path) -> str:
-    """``path`` relative to the working directory when under it, as a user would type it."""
-    try:
-        return str(path.relative_to(Path.cwd()))
-    except ValueError:
-        return str(path)
 
 
 def _protected_ref(root: Path) -> bool:

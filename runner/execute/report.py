@@ -34,12 +34,12 @@ def failures(results: Sequence[JobResult], cwd: Path) -> list[Failure]:
     for result in results:
         if result.status not in (JobStatus.FAILED, JobStatus.TIMED_OUT):
             continue
-        log = "-" if result.log is None else _shown(result.log, cwd)
+        log = "-" if result.log is None else shown(result.log, cwd)
         found.append(Failure(result.name, _status(result), result.exit_code, log, result.tail))
     return found
 
 
-def _shown(path: Path, cwd: Path) -> str:
+def shown(path: Path, cwd: Path) -> str:
     """``path`` relative to ``cwd`` when it is under it (shorter to read and to paste)."""
     try:
         return str(path.relative_to(cwd))
