@@ -50,11 +50,6 @@ class ImageRef(str):
             raise ImageRefError(problem)
         return super().__new__(cls, text)
 
-    @property
-    def registry(self) -> str | None:
-        """The registry it names (``quay.io``, ``reg:5000``, ``localhost``), if any."""
-        return registry_of(self)
-
     def qualified(self) -> ImageRef:
         """This reference with its registry written out, Docker's way (``qualified_image``)."""
         return ImageRef(qualified_image(self))
