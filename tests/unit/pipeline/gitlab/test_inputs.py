@@ -238,7 +238,8 @@ def test_more_documents_use_the_last_piece_and_say_so(tmp_path: Path) -> None:
     """Split into at most three pieces; the header is the first, the body the first document
     of the last piece (Psych reads one document), so GitLab skips the middle one."""
     write(tmp_path, {MAIN: "spec:\n  inputs:\n    x: {default: a}\n---\nskipped:\n  script: [s]\n"
-                           "---\nused:\n  script: [\"$[[ inputs.x ]]\"]\n---\nalso:\n  script: [z]\n"})
+                           "---\nused:\n  script: [\"$[[ inputs.x ]]\"]\n"
+                           "---\nalso:\n  script: [z]\n"})
     result = compose(tmp_path / MAIN, tmp_path)
     assert [name for name, _ in result.jobs] == ["used"]
     assert any("starting on line 5, 11 are not read" in note for note in result.notes)
