@@ -15,6 +15,8 @@ Repository#search_files_by_wildcard_path:
 * Included files (which may include others) are deep-merged in order, then the
   including file on top, so its keys win and mappings merge (``merge``).
 * At most 150 distinct files may be included in all.
+* An item's ``inputs`` (or ``with``, its first name) are given to the included file's
+  ``spec:inputs`` header (``inputs.load_with_inputs``).
 
 ``remote``, ``project``, ``template``, ``component`` and ``artifact`` need a GitLab
 server, so they are errors rather than silently missing jobs. Include
