@@ -55,6 +55,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                         help="run this manual (when: manual) job; repeatable")
     parser.add_argument("--variable", action="append", default=[], metavar="KEY=VALUE",
                         help="set a variable for every job, over the file's own; repeatable")
+    parser.add_argument("--input", action="append", default=[], metavar="NAME=VALUE",
+                        help="a value for the file's spec:inputs header; repeatable")
     parser.add_argument("--secret", action="append", default=[], metavar="KEY",
                         help="pass environment variable KEY to every job, masked; repeatable")
     parser.add_argument("--variables-file", type=Path, metavar="FILE",
@@ -139,15 +141,16 @@ def _cache_root(given: Path | None) -> Path:
 
 def handle(args: argparse.Namespace) -> int:
     """Run the pipeline; 0 passed, 1 a job failed, 130 interrupted."""
+    from runner.cli.exec_options import input_pairs  # noqa: PLC0415
     from runner.cli.listing import render_list  # noqa: PLC0415
     from runner.host.identity import refuse_root  # noqa: PLC0415
-    from runner.pipeline.load import preview  # noqa: PLC0415
+    from runner.pipeline.load import LoadOptions, preview  # noqa: PLC0415
 
     refuse_root(os.environ)
     path, names = _target(args.pipeline, args.jobs)
     root = (args.project_dir or path.parent).resolve()
     if args.preview:
-        sys.stdout.write(preview(path, root, args.dialect))
+        sys.stdout.write(preview(path, root, args.dialect, LoadOptions(inputs=input_pairs(args))))
         return EXIT_OK
     pipeline = _planned(args, path, root, names)
     if args.list:

@@ -83,8 +83,20 @@ def cli_options(args: argparse.Namespace, environ: Mapping[str, str], root: Path
             values[name] = environ[name]
     return LoadOptions(
         variables=tuple(plain.items()), file_variables=tuple(files.items()),
-        secrets=tuple(secrets.values()), secret_values=values,
+        secrets=tuple(secrets.values()), secret_values=values, inputs=input_pairs(args),
     )
+
+
+def input_pairs(args: argparse.Namespace) -> tuple[tuple[str, str], ...]:
+    """``--input NAME=VALUE`` as pairs, the last of a name winning; typed later by the file."""
+    pairs: dict[str, str] = {}
+    for item in args.input:
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip():
+            raise UsageError(f"--input {item!r}: write it as NAME=VALUE, NAME an input the"
+                             " file's 'spec:inputs' header declares")
+        pairs[name.strip()] = value
+    return tuple(pairs.items())
 
 
 def _add_file_variable(entry: FileVariable, plain: dict[str, str], files: dict[str, str],

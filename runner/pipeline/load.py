@@ -6,10 +6,14 @@ import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from runner.errors import UsageError
 from runner.pipeline.model import Pipeline, SecretSource
 from runner.pipeline.native import parse_native
+
+if TYPE_CHECKING:
+    from runner.pipeline.gitlab.inputs import Given, Variables
 
 DIALECTS = ("gitlab", "native")
 """Every dialect name ``--dialect`` accepts."""
@@ -28,6 +32,8 @@ class LoadOptions:
     file_variables: tuple[tuple[str, str], ...] = ()
     secrets: tuple[SecretSource, ...] = ()
     secret_values: Mapping[str, str] = field(default_factory=dict)
+    inputs: tuple[tuple[str, str], ...] = ()
+    """``--input NAME=VALUE``: a GitLab file's ``spec:inputs`` (typed by their declaration)."""
 
 
 def detect_dialect(path: Path) -> str:
@@ -57,14 +63,24 @@ def load_pipeline(
         from runner.pipeline.gitlab.compose import compose  # noqa: PLC0415 - native needs none
         from runner.pipeline.gitlab.translate import Options, translate  # noqa: PLC0415
 
-        return translate(compose(path, root), root, Options(
+        return translate(compose(path, root, *_inputs(path, root, options)), root, Options(
             variables=options.variables, file_variables=options.file_variables,
             secrets=options.secrets, secret_values=options.secret_values,
         ))
     return _with_options(parse_native(path, root), options)
 
 
-def preview(path: Path, root: Path, dialect: str | None = None) -> str:
+def _inputs(path: Path, root: Path, options: LoadOptions) -> tuple[Given | None, Variables]:
+    """``compose``'s inputs and variables (``pipeline_inputs``) from the options."""
+    from runner.pipeline.gitlab.pipeline_inputs import pipeline_inputs  # noqa: PLC0415
+
+    plain = {**dict(options.file_variables), **dict(options.variables)}
+    return pipeline_inputs(path, root, dict(options.inputs), plain, options.secret_values)
+
+
+def preview(
+    path: Path, root: Path, dialect: str | None = None, options: LoadOptions | None = None
+) -> str:
     """The fully expanded GitLab YAML (includes, extends, ``!reference``, ``default`` applied)."""
     _check_file(path)
     if chosen_dialect(path, dialect) != "gitlab":
@@ -74,7 +90,7 @@ def preview(path: Path, root: Path, dialect: str | None = None) -> str:
     from runner.pipeline.gitlab.compose import compose  # noqa: PLC0415
     from runner.pipeline.gitlab.preview import render  # noqa: PLC0415
 
-    return render(compose(path, root))
+    return render(compose(path, root, *_inputs(path, root, options or LoadOptions())))
 
 
 def _check_file(path: Path) -> None:

@@ -31,10 +31,16 @@ from runner.pipeline.bounds import check_jobs, check_pipeline_values, expanded_v
 from runner.pipeline.fields import FieldReader
 from runner.pipeline.gitlab.extends import apply_extends, did_you_mean
 from runner.pipeline.gitlab.include import expand_includes
+from runner.pipeline.gitlab.inputs import (
+    NO_VARIABLES,
+    Given,
+    Variables,
+    load_with_inputs,
+    skipped_note,
+)
 from runner.pipeline.gitlab.keywords import DEFAULT_KEYS
 from runner.pipeline.gitlab.merge import replace
 from runner.pipeline.gitlab.reference import flatten, resolve_references
-from runner.pipeline.gitlab.source import load
 from runner.pipeline.yamlsrc import MAP_TAG, Entry, Map, Node, Scalar, Seq, describe, join_key
 
 RESERVED = frozenset(
@@ -75,12 +81,20 @@ class Composed:
     """Things to tell the user that are not errors."""
 
 
-def compose(path: Path, root: Path) -> Composed:
-    """Load ``path`` (in the project at ``root``) and compose it; PipelineError on a problem."""
-    source = load(path, str(path))
+def compose(
+    path: Path, root: Path, given: Given | None = None, variables: Variables = NO_VARIABLES
+) -> Composed:
+    """Load ``path`` (in the project at ``root``) and compose it; PipelineError on a problem.
+
+    ``given`` are the pipeline's inputs (``--input``) for a ``spec:inputs`` header of the
+    file; ``variables`` are what ``expand_vars`` in any file may read.
+    """
+    text = yamlsrc.read_text(path)
+    source = load_with_inputs(text, str(path), given, variables)
     reader = FieldReader(source)
-    merged, include_notes = expand_includes(source, root, reader)
-    notes = list(include_notes)
+    merged, include_notes = expand_includes(source, root, reader, variables)
+    skipped = skipped_note(text, str(path))
+    notes = [*include_notes, *([skipped] if skipped else [])]
     names = {entry.key for entry in merged if entry.key not in RESERVED}
     resolved = resolve_references(apply_extends(merged, names, reader), reader)
     check_pipeline_values(source.file, expanded_values(resolved))

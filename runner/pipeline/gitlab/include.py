@@ -15,6 +15,8 @@ Repository#search_files_by_wildcard_path:
 * Included files (which may include others) are deep-merged in order, then the
   including file on top, so its keys win and mappings merge (``merge``).
 * At most 150 distinct files may be included in all.
+* An item's ``inputs`` (or ``with``, its first name) are given to the included file's
+  ``spec:inputs`` header (``inputs.load_with_inputs``).
 
 ``remote``, ``project``, ``template``, ``component`` and ``artifact`` need a GitLab
 server, so they are errors rather than silently missing jobs. Include
@@ -36,6 +38,13 @@ from runner.pipeline import yamlsrc
 from runner.pipeline.bounds import check_pipeline_values
 from runner.pipeline.fields import FieldReader
 from runner.pipeline.gitlab import source as gitlab_source
+from runner.pipeline.gitlab.inputs import (
+    NO_VARIABLES,
+    Given,
+    Variables,
+    given_from_node,
+    load_with_inputs,
+)
 from runner.pipeline.gitlab.merge import deep_merge, without
 from runner.pipeline.yamlsrc import Map, Node, Scalar, Seq, describe, join_index, join_key
 
@@ -53,10 +62,13 @@ _URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")
 
 
 def expand_includes(
-    source: yamlsrc.Source, root: Path, reader: FieldReader
+    source: yamlsrc.Source, root: Path, reader: FieldReader, variables: Variables = NO_VARIABLES
 ) -> tuple[Map, tuple[str, ...]]:
-    """``source``'s tree with every included file merged in and ``include`` removed, and notes."""
-    includer = _Includer(root, reader)
+    """``source``'s tree with every included file merged in and ``include`` removed, and notes.
+
+    ``variables`` are what an included file's ``expand_vars`` may read.
+    """
+    includer = _Includer(root, reader, variables)
     main = Path(source.file)
     tree = includer.expand(source.root, ((main.resolve(), source.file),))
     return tree, tuple(includer.notes)
@@ -72,8 +84,9 @@ def wildcard_regex(pattern: str) -> re.Pattern[str]:
 class _Includer:
     """One pipeline's include expansion: the files met so far and what to tell the user."""
 
-    def __init__(self, root: Path, reader: FieldReader) -> None:
+    def __init__(self, root: Path, reader: FieldReader, variables: Variables) -> None:
         self.root = root
+        self.variables = variables
         self.real_root = root.resolve()
         self.reader = reader
         self.included: set[Path] = set()
@@ -95,9 +108,9 @@ class _Includer:
             located = self._locate(item, key)
             if located is None:
                 continue
-            pattern, node, path_key = located
+            pattern, node, path_key, given = located
             for rel in self._paths(pattern, node, path_key):
-                included = self._load(rel, node, path_key, stack)
+                included = self._load(rel, node, path_key, stack, given)
                 merged = included if merged is None else deep_merge(merged, included)
         own = without(tree, "include")
         return own if merged is None else deep_merge(merged, own)
@@ -110,12 +123,12 @@ class _Includer:
             return []
         return [(value, "include")]
 
-    def _locate(self, item: Node, key: str) -> tuple[str, Node, str] | None:
+    def _locate(self, item: Node, key: str) -> tuple[str, Node, str, Given | None] | None:
         """The local path (or pattern) an item names, its node and key path; None if ruled out."""
         if isinstance(item, Scalar) and isinstance(item.value, str):
             if _URL.match(item.value):
                 raise self.fail(item, key, _offline("remote"))
-            return item.value, item, key
+            return item.value, item, key, None
         if not isinstance(item, Map) or item.tag != yamlsrc.MAP_TAG:
             raise self.fail(
                 item,
@@ -152,20 +165,16 @@ class _Includer:
         path_key = join_key(key, kind.key)
         if kind.key != "local":
             raise self.reader.fail(kind.key_pos, path_key, _offline(kind.key))
-        for name in ("inputs", "with"):
+        given = None
+        for name in ("inputs", "with"):  # 'with' is what GitLab first called 'inputs'
             found = item.get(name)
             if found is not None:
-                raise self.reader.fail(
-                    found.key_pos,
-                    join_key(key, name),
-                    f"include '{name}' (spec:inputs) is not supported yet; inline the values"
-                    " in the included file",
-                )
+                given = given_from_node(found.value, join_key(key, name), self.reader.file)
         rules = item.get("rules")
         if rules is not None and not self._rules_pass(rules.value, join_key(key, "rules")):
             return None
         path = self.reader.nonempty_str(kind.value, path_key, "'include: local'")
-        return path, kind.value, path_key
+        return path, kind.value, path_key, given
 
     def _paths(self, pattern: str, node: Node, key: str) -> list[str]:
         """Project-relative paths a local include names: the one path, or a wildcard's matches."""
@@ -190,7 +199,14 @@ class _Includer:
             self._project_files = sorted(found)
         return self._project_files
 
-    def _load(self, rel: str, node: Node, key: str, stack: tuple[tuple[Path, str], ...]) -> Map:
+    def _load(
+        self,
+        rel: str,
+        node: Node,
+        key: str,
+        stack: tuple[tuple[Path, str], ...],
+        given: Given | None = None,
+    ) -> Map:
         """The included file ``rel``, loaded and with its own includes expanded."""
         if not rel or not _YAML_NAME.fullmatch(rel.rsplit("/", 1)[-1]):
             raise self.fail(
@@ -233,7 +249,7 @@ class _Includer:
             raise self.fail(node, key, str(exc)) from None
         if gitlab_source.is_blank(text):
             raise self.fail(node, key, f"included file '{rel}' is empty")
-        included = gitlab_source.load_text(text, label)
+        included = load_with_inputs(text, label, given, self.variables)
         self.values += included.values
         check_pipeline_values(self.reader.file, self.values, node.pos)
         return self.expand(included.root, (*stack, (real, label)))

@@ -62,8 +62,7 @@ UNSUPPORTED = {
     "pages": "the 'pages' keyword is not supported (a job named 'pages' runs as any other)",
     "hooks": "job hooks are not supported",
     "identity": "identity federation is not supported",
-    "inputs": "CI/CD inputs are not supported",
-    "spec": "'spec' headers (CI/CD inputs) are not supported",
+    "inputs": "job-level inputs are not supported (a file's 'spec:inputs' header is)",
     "run": "CI/CD steps ('run') are not supported",
 }
 

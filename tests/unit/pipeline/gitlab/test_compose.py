@@ -340,14 +340,6 @@ def test_150_included_files_are_fine(tmp_path: Path) -> None:
             " and 'when' in the rules of an include",
         ),
         (
-            "include:\n  - local: a.yml\n    inputs: {stage: test}\n",
-            3,
-            5,
-            "include[0].inputs",
-            "include 'inputs' (spec:inputs) is not supported yet; inline the values in the"
-            " included file",
-        ),
-        (
             "include: {local: a.yml, rules: [{when: manual}]}\n",
             1,
             40,
