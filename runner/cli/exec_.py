@@ -48,11 +48,15 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = explain(sub.add_parser("exec", help="run a pipeline file locally, each job in its"
                                     " own rootless container"), "exec")
     parser.add_argument("pipeline", nargs="?",
-                        help=f"pipeline file (default: {' or '.join(DEFAULT_FILES)} here)")
+                        help=f"pipeline file (default: {' or '.join(DEFAULT_FILES)} here, "
+                        "else the .gitlab-ci.yml at the top of this git repository)")
     parser.add_argument("jobs", nargs="*", metavar="JOB",
-                        help="run only these jobs (default: every job)")
+                        help="run only these jobs (default: every job), each taking what its"
+                        " needs kept in their last passing run; a parallel job's base name "
+                        "selects every instance; a manual job named here runs")
     parser.add_argument("--needs", action="store_true",
-                        help="with JOB names: also run every job they need, transitively")
+                        help="with JOB names: run every job they need first, transitively, "
+                        "instead of taking what those kept in an earlier run")
     parser.add_argument("--list", action="store_true",
                         help="list the jobs (stage, when, allow_failure, needs) and exit")
     parser.add_argument("--preview", action="store_true",
@@ -70,8 +74,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser.add_argument("--dialect", choices=["native", "gitlab"],
                         help="pipeline dialect (default: from the file name)")
     parser.add_argument("--project-dir", type=Path,
-                        help="project copied into each job (default: the pipeline file's "
-                        "directory)")
+                        help="project copied into each job (default: a GitLab file's git "
+                        "top level, else the pipeline file's directory)")
     parser.add_argument("--state-dir", type=Path,
                         help="where logs, artifacts and scratch go (default: PROJECT/.runner)")
     parser.add_argument("--keep-runs", type=int, default=DEFAULT_KEEP, metavar="N",

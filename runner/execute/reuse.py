@@ -35,9 +35,11 @@ from runner.errors import UserInputError
 from runner.execute.layout import RunLayout, safe_name
 from runner.execute.results import Taken
 from runner.execute.statedir import check_state_dir, open_new
-from runner.pipeline.model import Job, Need, Pipeline
+from runner.pipeline.model import Job, Need, Pipeline, When
 
 KEPT = "kept"
+OPTIONAL = frozenset({When.MANUAL, When.ON_FAILURE})
+"""Needs whose jobs a passing pipeline may leave unrun: never required to have passed."""
 MAX_RECORD_BYTES = 1 << 20
 """A record holds at most 20 dotenv variables of 5 KiB files: far less than this."""
 
@@ -108,7 +110,8 @@ def take_kept(state: Path, whole: Pipeline, left: Sequence[tuple[str, Need]],
 
     ``left`` is (job, need) for every need left out (``select.left_out``);
     ``command`` is the command line to suggest with ``--needs``. Raises
-    UserInputError naming every need that has no passing run to take from.
+    UserInputError naming every need that has no passing run to take from,
+    unless it is a manual or on_failure job (then the job runs without it).
     """
     check_state_dir(state)
     taken: list[Taken] = []
@@ -120,7 +123,11 @@ def take_kept(state: Path, whole: Pipeline, left: Sequence[tuple[str, Need]],
             without.setdefault(job, []).append(need.job)
             continue
         record = read_record(state, need.job)
-        if record is None:
+        if (record is None or not record.passed) and whole.job(need.job).when in OPTIONAL:
+            # Jobs a passing pipeline does not run either (an earlier stage's manual or
+            # on_failure job): the job runs without them, as it would in GitLab.
+            without.setdefault(job, []).append(need.job)
+        elif record is None:
             missing.append(f"'{need.job}' (needed by '{job}') has no passing run kept in "
                            f"{state}")
         elif not record.passed:

@@ -20,7 +20,7 @@ from runner.execute.reuse import (
     taken_dotenv,
     write_record,
 )
-from runner.pipeline.model import Artifacts, Job, Need, Pipeline
+from runner.pipeline.model import Artifacts, Job, Need, Pipeline, When
 
 
 def _whole() -> Pipeline:
@@ -107,3 +107,19 @@ def test_records_are_never_read_through_a_link(tmp_path: Path) -> None:
     (state / "kept").mkdir()
     os.symlink(record_path(elsewhere, "build"), record_path(state, "build"))
     assert read_record(state, "build") is None
+
+
+def test_manual_and_on_failure_needs_never_passed_are_left_out_with_a_note(
+        tmp_path: Path) -> None:
+    """An earlier stage's manual or on_failure job need not have passed: a passing pipeline
+    leaves them unrun too, and its later jobs still run (GitLab)."""
+    jobs = (Job("approve", "i", ("ok",), when=When.MANUAL, allow_failure=True),
+            Job("cleanup", "i", ("rm",), when=When.ON_FAILURE),
+            Job("ship", "i", ("ship",), needs=(Need("approve"), Need("cleanup"))))
+    whole = Pipeline(Path("/p/.gitlab-ci.yml"), Path("/p"), jobs)
+    write_record(tmp_path, "cleanup", Record("20261207-6", "failed", False, True))
+    left = [("ship", Need("approve")), ("ship", Need("cleanup"))]
+    taken, notes = take_kept(tmp_path, whole, left, "runner exec x ship")
+    assert taken == ()
+    assert notes == ["job 'ship' runs without 'approve', 'cleanup', which it needs; add "
+                     "--needs to run them first"]
