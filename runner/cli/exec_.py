@@ -15,12 +15,18 @@ from typing import TYPE_CHECKING
 from runner.build.access import standard_authfile
 from runner.build.storage import MODES, store_roots
 from runner.cli import EXIT_INTERRUPTED, EXIT_JOB_FAILED, EXIT_OK
+from runner.cli.exec_select import (
+    command_line,
+    gitlab_file_at_top,
+    project_root,
+    taken_from_earlier_runs,
+)
 from runner.cli.helptext import explain
 from runner.engine.runc import state_root as runc_state_root
 from runner.errors import HostSetupError, UsageError
 from runner.execute.interrupt import Interruption
 from runner.execute.report import failures, shown, summary_rows
-from runner.execute.results import Settings
+from runner.execute.results import Settings, Taken
 from runner.execute.run import execute, new_run_id, stderr_notice
 from runner.execute.runs import DEFAULT_KEEP, LATEST, run_dir
 from runner.execute.source import STATE_DIR
@@ -42,11 +48,15 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = explain(sub.add_parser("exec", help="run a pipeline file locally, each job in its"
                                     " own rootless container"), "exec")
     parser.add_argument("pipeline", nargs="?",
-                        help=f"pipeline file (default: {' or '.join(DEFAULT_FILES)} here)")
+                        help=f"pipeline file (default: {' or '.join(DEFAULT_FILES)} here, "
+                        "else the .gitlab-ci.yml at the top of this git repository)")
     parser.add_argument("jobs", nargs="*", metavar="JOB",
-                        help="run only these jobs (default: every job)")
+                        help="run only these jobs (default: every job), each taking what its"
+                        " needs kept in their last passing run; a parallel job's base name "
+                        "selects every instance; a manual job named here runs")
     parser.add_argument("--needs", action="store_true",
-                        help="with JOB names: also run every job they need, transitively")
+                        help="with JOB names: run every job they need first, transitively, "
+                        "instead of taking what those kept in an earlier run")
     parser.add_argument("--list", action="store_true",
                         help="list the jobs (stage, when, allow_failure, needs) and exit")
     parser.add_argument("--preview", action="store_true",
@@ -66,8 +76,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser.add_argument("--dialect", choices=["native", "gitlab"],
                         help="pipeline dialect (default: from the file name)")
     parser.add_argument("--project-dir", type=Path,
-                        help="project copied into each job (default: the pipeline file's "
-                        "directory)")
+                        help="project copied into each job (default: a GitLab file's git "
+                        "top level, else the pipeline file's directory)")
     parser.add_argument("--state-dir", type=Path,
                         help="where logs, artifacts and scratch go (default: PROJECT/.runner)")
     parser.add_argument("--keep-runs", type=int, default=DEFAULT_KEEP, metavar="N",
@@ -126,8 +136,13 @@ def _pipeline_file(given: Path | None) -> Path:
     for name in DEFAULT_FILES:
         if Path(name).is_file():
             return Path(name)
+    top = gitlab_file_at_top(Path.cwd())
+    if top is not None:
+        stderr_notice(f"running {top}, the .gitlab-ci.yml at the top of this git repository")
+        return top
     raise UsageError(f"no pipeline file given and none of {', '.join(DEFAULT_FILES)} "
-                     "found in the current directory").with_hint(
+                     "found in the current directory, nor a .gitlab-ci.yml at the top of its "
+                     "git repository").with_hint(
         "name the file (runner exec path/to/pipeline.yml, or .gitlab-ci.yml), or run this in"
         " the project's directory; `runner exec --help` shows the options")
 
@@ -148,11 +163,11 @@ def handle(args: argparse.Namespace) -> int:
 
     refuse_root(os.environ)
     path, names = _target(args.pipeline, args.jobs)
-    root = (args.project_dir or path.parent).resolve()
+    root = project_root(path, args.dialect, args.project_dir)
     if args.preview:
         sys.stdout.write(preview(path, root, args.dialect, LoadOptions(inputs=input_pairs(args))))
         return EXIT_OK
-    pipeline = _planned(args, path, root, names)
+    whole, pipeline, named = _planned(args, path, root, names)
     if args.list:
         sys.stdout.write(render_list(pipeline))
         return EXIT_OK
@@ -161,7 +176,9 @@ def handle(args: argparse.Namespace) -> int:
     if not pipeline.jobs:
         stderr_notice("no jobs to run")
         return EXIT_OK
-    return _run(args, pipeline)
+    taken = taken_from_earlier_runs(_state(args, pipeline), whole, pipeline,
+                                    command_line(path, names))
+    return _run(args, pipeline, named, taken)
 
 
 def _target(first: str | None, rest: list[str]) -> tuple[Path, list[str]]:
@@ -171,30 +188,41 @@ def _target(first: str | None, rest: list[str]) -> tuple[Path, list[str]]:
     return _pipeline_file(Path(first) if first is not None else None), list(rest)
 
 
-def _planned(args: argparse.Namespace, path: Path, root: Path, names: list[str]) -> Pipeline:
-    """The pipeline as loaded with the command line's variables, cut down to ``names``."""
+def _planned(args: argparse.Namespace, path: Path, root: Path,
+             names: list[str]) -> tuple[Pipeline, Pipeline, frozenset[str]]:
+    """The whole pipeline as loaded with the command line's variables, the part of it
+    ``names`` select, and the jobs they name (matrix base names expanded)."""
     from runner.cli.exec_options import cli_options  # noqa: PLC0415
     from runner.pipeline.load import load_pipeline  # noqa: PLC0415
-    from runner.pipeline.select import select_jobs  # noqa: PLC0415
+    from runner.pipeline.select import expand_names, select_jobs  # noqa: PLC0415
 
-    pipeline = load_pipeline(path, root, args.dialect, cli_options(args, os.environ, root))
+    whole = pipeline = load_pipeline(path, root, args.dialect,
+                                     cli_options(args, os.environ, root))
+    named: frozenset[str] = frozenset()
     if names:
+        named = frozenset(expand_names(pipeline, names))
         pipeline = select_jobs(pipeline, names, with_needs=args.needs)
     elif args.needs:
         raise UsageError("--needs goes with job names: runner exec FILE JOB... --needs")
     unknown = sorted(set(args.manual) - {job.name for job in pipeline.jobs})
     if unknown:
         raise UsageError(f"--manual {unknown[0]!r}: no such job in {path}")
-    return pipeline
+    return whole, pipeline, named
 
 
-def _run(args: argparse.Namespace, pipeline: Pipeline) -> int:
+def _state(args: argparse.Namespace, pipeline: Pipeline) -> Path:
+    """``--state-dir``, else ``.runner`` in the project."""
+    return args.state_dir.resolve() if args.state_dir else pipeline.root / STATE_DIR
+
+
+def _run(args: argparse.Namespace, pipeline: Pipeline, named: frozenset[str],
+         taken: tuple[Taken, ...]) -> int:
     facts = _check_host()
     if args.concurrency < 1:
         raise UsageError("--concurrency must be at least 1")
     if args.keep_runs < 1:
         raise UsageError("--keep-runs must be at least 1 (the run itself)")
-    state = args.state_dir.resolve() if args.state_dir else pipeline.root / STATE_DIR
+    state = _state(args, pipeline)
     color = use_color(args.color, isatty=sys.stdout.isatty(), environ=os.environ)
     settings = Settings(
         concurrency=args.concurrency, color=color, cache_root=_cache_root(args.cache_dir),
@@ -202,7 +230,8 @@ def _run(args: argparse.Namespace, pipeline: Pipeline) -> int:
         slot_dir=_slot_dir(),
         subordinate_ids=min(sum(r.count for r in facts.subuids),
                             sum(r.count for r in facts.subgids)),
-        runtime=args.runtime, network=args.network, manual=frozenset(args.manual),
+        runtime=args.runtime, network=args.network, manual=frozenset(args.manual) | named,
+        taken=taken,
         engine=_engine(args.engine, facts), runc_state=runc_state_root(os.environ),
         limits=Limits(memory=args.memory, pids=args.pids_limit, cpus=args.cpus,
                       disk=args.disk_limit),

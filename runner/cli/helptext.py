@@ -32,6 +32,7 @@ _DESCRIPTIONS = {
 _EXAMPLES = {
     "exec": (
         "runner exec                              # pipeline.yml or .gitlab-ci.yml here",
+        "runner exec .gitlab-ci.yml test          # 'test' alone, with its needs' last artifacts",
         "runner exec .gitlab-ci.yml test --needs  # job 'test' and the jobs it needs",
         "runner exec --list                       # the jobs, stages and needs, without running",
         "DEPLOY_TOKEN=... runner exec -j 4 ci/pipeline.yml",

@@ -19,6 +19,7 @@ from runner.build.outputs import BuildOutput, substitute
 from runner.errors import EngineError, RunnerError
 from runner.execute.context import Outcome, RunContext
 from runner.execute.results import JobStatus
+from runner.execute.reuse import artifact_layers
 from runner.logs.joblog import JobLog
 from runner.pipeline.gitlab.expand import expand
 from runner.pipeline.model import Build, Job, RetryOn
@@ -60,7 +61,7 @@ class BuildAttempt:
 
     async def _run(self) -> Outcome:
         ctx, job = self.ctx, self.job
-        layers = [ctx.layout.artifacts(need.job) for need in job.needs if need.artifacts]
+        layers = artifact_layers(ctx.layout, ctx.settings.taken, job)
         try:
             await ctx.helper.prepare(
                 workspace=self.workspace, control=self.scratch, uid=0, gid=0,

@@ -37,6 +37,7 @@ from runner.execute.keep import keep_results
 from runner.execute.limits import enforced, not_enforced
 from runner.execute.policy import caches_to_restore
 from runner.execute.results import JobStatus
+from runner.execute.reuse import artifact_layers
 from runner.execute.services import READY_TIMEOUT_S, JobPod, clean_slot
 from runner.execute.stopping import stop_script
 from runner.logs.joblog import JobLog
@@ -261,7 +262,7 @@ class JobAttempt:
         if self.pod is not None:  # no service may be left to change what is collected
             await self.pod.end()
         await keep_results(self.ctx, self.job, self.workspace, self.joblog, outcome.status,
-                           budget=self._result_budget())
+                           budget=self._result_budget(), exit_code=outcome.exit_code)
         return outcome
 
     def _failed_at(self, what: str, lines: tuple[str, ...], spots: tuple[Spot, ...],
@@ -288,7 +289,7 @@ class JobAttempt:
                 job.after_script, workdir=project_dir, env=[*env, ("CI_JOB_STATUS", status)],
                 color=color, step_file=step_file(f"{CONTROL_DIR}/after-{status}.sh"))
         layers = [*self.ctx.settings.extra_layers,
-                  *(layout.artifacts(need.job) for need in job.needs if need.artifacts)]
+                  *artifact_layers(layout, self.ctx.settings.taken, job)]
         await self.ctx.helper.prepare(
             workspace=self.workspace,
             control=self.control,

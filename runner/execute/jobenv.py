@@ -6,6 +6,7 @@ from runner.build.outputs import substitute
 from runner.engine.argv import CONTROL_DIR
 from runner.execute.context import RunContext
 from runner.execute.layout import safe_name
+from runner.execute.reuse import taken_dotenv
 from runner.pipeline.model import Job
 
 
@@ -31,6 +32,7 @@ def job_environment(ctx: RunContext, job: Job) -> tuple[list[tuple[str, str]], d
     for need in job.needs:
         if need.artifacts:
             env += ctx.dotenv.get(need.job, ())
+    env += taken_dotenv(ctx.settings.taken, job)  # from needs' earlier runs (a job run alone)
     as_file = {secret.name for secret in ctx.pipeline.secrets if secret.as_file}
     for name in job.secrets:
         value = ctx.secrets[name]

@@ -2,27 +2,31 @@
 
 from __future__ import annotations
 
+import contextlib
 import posixpath
 from pathlib import Path
 
 from runner.errors import EngineError
-from runner.execute import dotenv
+from runner.execute import dotenv, reuse
 from runner.execute.context import RunContext
-from runner.execute.policy import caches_to_save, outcome_whens
+from runner.execute.policy import caches_to_save, failure_allowed, outcome_whens
 from runner.execute.results import JobStatus
 from runner.logs.joblog import JobLog
 from runner.pipeline.model import Job
 
 
 async def keep_results(ctx: RunContext, job: Job, workspace: Path, joblog: JobLog,
-                       status: JobStatus, *, budget: int) -> None:
-    """Copy out artifacts, dotenv reports and caches, as the job's outcome allows."""
+                       status: JobStatus, *, budget: int, exit_code: int | None = None) -> None:
+    """Copy out artifacts, dotenv reports and caches, as the job's outcome allows, and record
+    which run kept them (``reuse``: a job run alone takes them from a passing run only)."""
     if status is JobStatus.CANCELED:
         return
     layout, helper = ctx.layout, ctx.helper
     whens = outcome_whens(status)
     artifacts = job.artifacts
-    if artifacts and (artifacts.paths or artifacts.untracked) and artifacts.when in whens:
+    kept_artifacts = bool(artifacts and (artifacts.paths or artifacts.untracked)
+                          and artifacts.when in whens)
+    if artifacts and kept_artifacts:
         got = await helper.collect(
             workspace, artifacts.paths, layout.artifacts(job.name),
             max_bytes=budget, replace=True,
@@ -33,6 +37,18 @@ async def keep_results(ctx: RunContext, job: Job, workspace: Path, joblog: JobLo
             joblog.notice(f"runner: warning: artifacts path {pattern!r} matched no file")
     if artifacts and artifacts.dotenv:
         await _keep_dotenv(ctx, job, workspace, joblog, artifacts.dotenv)
+    passed = status is JobStatus.SUCCESS or failure_allowed(job, status, exit_code)
+    if passed or kept_artifacts:
+        try:
+            reuse.write_record(layout.state, job.name, reuse.Record(
+                layout.run_id, status.value, passed, kept_artifacts,
+                ctx.dotenv.get(job.name, ())))
+        except OSError as exc:
+            # An older record would vouch for files this run may have replaced.
+            with contextlib.suppress(OSError):
+                reuse.record_path(layout.state, job.name).unlink(missing_ok=True)
+            joblog.notice(f"runner: warning: cannot record this run's artifacts for later runs"
+                          f" of single jobs ({exc.strerror})")
     for cache in caches_to_save(job.cache, status):
         await helper.collect(workspace, cache.paths, layout.cache(cache.key),
                              max_bytes=budget, replace=True)

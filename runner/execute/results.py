@@ -65,6 +65,25 @@ class JobResult:
 
 
 @dataclass(frozen=True)
+class Taken:
+    """Results a need left in the state dir in an earlier run, taken by a job run alone.
+
+    ``runner exec FILE JOB`` without ``--needs`` runs JOB without its needs and
+    gives it what their last passing run kept, as gitlab-ci-local does
+    (``runner.execute.reuse`` decides; the job runner only layers and exports).
+    """
+
+    job: str
+    """The job that takes them."""
+    need: str
+    run_id: str
+    """The run that kept them."""
+    artifacts: bool
+    """Whether that run kept artifacts (the need's artifacts dir is then layered)."""
+    dotenv: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
 class Settings:
     """How to run a pipeline on this host; the CLI builds it from flags."""
 
@@ -115,6 +134,9 @@ class Settings:
     """Ask the registry again for private images at every job (the agent: a project's users
     differ in access), instead of running the copy the project's store already has."""
     whole_tree: bool = False
+    """Copy every file of the project, ``.git`` and ignored files included (a fresh checkout)."""
+    taken: tuple[Taken, ...] = ()
+    """What jobs run without their needs take from those needs' earlier runs."""
     keep_runs: int = 10
     """How many runs' logs and results stay under ``STATE/runs`` (this one included)."""
     engine: str = "podman"
@@ -122,4 +144,3 @@ class Settings:
     says why) for the jobs it can take, podman for the rest."""
     runc_state: Path | None = None
     """runc's state directory (under ``$XDG_RUNTIME_DIR``); required with ``engine='runc'``."""
-    """Copy every file of the project, ``.git`` and ignored files included (a fresh checkout)."""

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from runner.errors import UserInputError
 
-WRITTEN_DIRS = ("logs", "artifacts", "dotenv", "work", "runs")
+WRITTEN_DIRS = ("logs", "artifacts", "dotenv", "kept", "work", "runs")
 WRITTEN_FILES = ("result.json",)
 
 
