@@ -250,20 +250,24 @@ def test_retry_forms_and_kinds(tmp_path: Path) -> None:
         always: {image: i, script: x, retry: {max: 2, when: [always, script_failure]}}
         one: {image: i, script: x, retry: {max: 2, when: unknown_failure, exit_codes: [137]}}
         impossible: {image: i, script: x, retry: {max: 2, when: [archived_failure]}}
+        codes: {image: i, script: x, retry: {max: 1, exit_codes: 137}}
+        every: {image: i, script: x, retry: {max: 1, when: always, exit_codes: [1, 1, 2]}}
         """,
         tmp_path,
     )
-    got = [(j.retry, j.retry_on) for j in pipeline.jobs]
+    got = [(j.retry, j.retry_on, j.retry_exit_codes) for j in pipeline.jobs]
     assert got == [
-        (2, ()),
-        (1, (RetryOn.SCRIPT_FAILURE, RetryOn.TIMEOUT, RetryOn.SYSTEM_FAILURE)),
-        (2, ()),
-        (2, (RetryOn.SYSTEM_FAILURE,)),
-        (0, ()),
+        (2, (), ()),
+        (1, (RetryOn.SCRIPT_FAILURE, RetryOn.TIMEOUT, RetryOn.SYSTEM_FAILURE), ()),
+        (2, (), ()),
+        (2, (RetryOn.SYSTEM_FAILURE,), (137,)),
+        (0, (), ()),
+        (1, (), (137,)),
+        (1, tuple(RetryOn), (1, 2)),
     ]
     assert pipeline.notes == (
         "these keywords have no effect in a local run and were ignored:"
-        " 'retry:exit_codes' (1 job), 'retry:when:archived_failure' (1 job)",
+        " 'retry:when:archived_failure' (1 job)",
     )
 
 
