@@ -106,6 +106,7 @@ class _Translator:
         self.project_dir = container_project_dir(root)
         self.hidden = {s.name for s in options.secrets} | {n for n, _ in options.file_variables}
         self.secret_names = tuple(s.name for s in options.secrets)
+        self.pipeline_names = tuple(dict.fromkeys(name for name, _ in options.variables))
         # Raw values of project and pipeline variables, as rules:if sees them.
         self.outside: dict[str, str] = {
             **dict(options.file_variables),
@@ -300,15 +301,22 @@ class _Translator:
             stage=spec.stage,
             allow_failure_codes=codes,
             retry_on=spec.retry_on,
+            retry_exit_codes=spec.retry_codes,
             file_variables=self.options.file_variables,
             coverage=spec.coverage,
+            pipeline_variables=self.pipeline_names,
             services=services_for(
-                reader, spec.services, values, dict(variables), job=instance.name, notes=self.notes
+                reader, spec.services, values, self.public(variables), job=instance.name,
+                notes=self.notes,
             ),
         )
         return Placed(
             job, spec.name, spec.stage, spec.spot, needs, spec.dependencies, instance.matrix
         )
+
+    def public(self, variables: tuple[tuple[str, str], ...]) -> dict[str, str]:
+        """The job's variables a service gets: not those of project or pipeline settings."""
+        return {n: v for n, v in variables if n not in self.pipeline_names}
 
     def image(self, spec: JobSpec, values: Mapping[str, str]) -> str:
         """The job's image, expanded the runner's way; a missing or blank image is an error."""
