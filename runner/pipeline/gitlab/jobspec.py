@@ -14,7 +14,8 @@ from runner.errors import SourceSpot
 from runner.pipeline import scripts, yamlsrc
 from runner.pipeline.gitlab import keywords
 from runner.pipeline.gitlab.artifacts import ArtifactsSpec, Located, read_artifacts
-from runner.pipeline.gitlab.cache import CacheSpec, KeyDigests, read_caches
+from runner.pipeline.gitlab.cache import CacheSpec, read_caches
+from runner.pipeline.gitlab.cachekey import KeyDigests
 from runner.pipeline.gitlab.jobfields import (
     read_allow_failure,
     read_coverage,

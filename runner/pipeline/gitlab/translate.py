@@ -29,7 +29,8 @@ from runner.pipeline import yamlsrc
 from runner.pipeline.bounds import check_jobs
 from runner.pipeline.gitlab import keywords, refs
 from runner.pipeline.gitlab.artifacts import artifacts_for
-from runner.pipeline.gitlab.cache import KeyDigests, caches_for
+from runner.pipeline.gitlab.cache import caches_for
+from runner.pipeline.gitlab.cachekey import KeyDigests
 from runner.pipeline.gitlab.expand import CircularReferenceError, expand
 from runner.pipeline.gitlab.globs import ProjectFiles
 from runner.pipeline.gitlab.jobspec import Context, JobSpec, config_path, read_job
@@ -138,7 +139,7 @@ class _Translator:
             top,
             stages,
             frozenset(job for job, _ in composed.jobs),
-            KeyDigests(self.root),
+            KeyDigests(self.root, self.files),
         )
         # Read every job even when workflow says no pipeline: a broken file is still reported,
         # every broken job of it at once (as GitLab's lint lists every error).
