@@ -28,6 +28,8 @@ class LoadOptions:
     file_variables: tuple[tuple[str, str], ...] = ()
     secrets: tuple[SecretSource, ...] = ()
     secret_values: Mapping[str, str] = field(default_factory=dict)
+    compare_to: str | None = None
+    """``--compare-to``: what GitLab ``changes`` clauses compare with (default branch if None)."""
 
 
 def detect_dialect(path: Path) -> str:
@@ -60,6 +62,7 @@ def load_pipeline(
         return translate(compose(path, root), root, Options(
             variables=options.variables, file_variables=options.file_variables,
             secrets=options.secrets, secret_values=options.secret_values,
+            compare_to=options.compare_to,
         ))
     return _with_options(parse_native(path, root), options)
 

@@ -2,12 +2,13 @@
 
 Service readiness (``HEALTHCHECK_TCP_PORT``), what services see, where
 ``--variable`` and variables-file values rank against dotenv, and
-``retry:exit_codes``.
+``retry:exit_codes``, ``rules:changes`` with ``--compare-to``.
 """
 
 from __future__ import annotations
 
 import json
+import subprocess
 import textwrap
 from pathlib import Path
 
@@ -130,3 +131,43 @@ def test_retry_exit_codes_as_gitlab_combines_them(project: Project) -> None:
                         "code-not-kind": 2}
     assert ("runner: not retrying: exit code 1 is not one of retry:exit_codes (3, 4)"
             in project.log("other-code"))
+
+
+def _git(root: Path, *args: str) -> None:
+    subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@x", "-C", str(root), *args],
+                   check=True, capture_output=True, timeout=30)
+
+
+def test_rules_changes_and_compare_to_on_the_command_line(project: Project) -> None:
+    """`runner exec --list` on a branch lists only the jobs its changes select;
+    --compare-to moves the base; a ref that names nothing is a usage error (exit 2)."""
+    _write(project, f"""\
+        image: {IMAGE}
+        api: {{script: [x], rules: [{{changes: ["api/**/*"]}}]}}
+        web: {{script: [x], rules: [{{changes: ["web/*"]}}]}}
+        """)
+    (project.root / "api").mkdir()
+    (project.root / "web").mkdir()
+    (project.root / "api" / "a.go").write_text("1\n")
+    (project.root / "web" / "b.js").write_text("1\n")
+    _git(project.root, "add", "-A")
+    _git(project.root, "commit", "-qm", "one")
+    _git(project.root, "branch", "-M", "main")
+    _git(project.root, "tag", "start")
+    (project.root / "web" / "b.js").write_text("2\n")
+    _git(project.root, "commit", "-qam", "web")
+    _git(project.root, "checkout", "-qb", "feature")
+    (project.root / "api" / "a.go").write_text("2\n")
+    _git(project.root, "commit", "-qam", "api")
+
+    def listed(*args: str) -> list[str]:
+        run = project.run(".gitlab-ci.yml", "--list", *args)
+        assert run.code == 0, run.out + run.err
+        return [line.split()[0] for line in run.out.splitlines()[1:] if line.strip()]
+
+    assert listed() == ["api"]
+    assert listed("--compare-to", "start") == ["api", "web"]
+    bad = project.run(".gitlab-ci.yml", "--list", "--compare-to", "nope")
+    assert bad.code == 2, bad.out + bad.err
+    assert "--compare-to 'nope' names no commit" in bad.err
+    assert "Traceback" not in bad.err

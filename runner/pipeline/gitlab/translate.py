@@ -31,6 +31,7 @@ from runner.pipeline.gitlab import keywords, refs
 from runner.pipeline.gitlab.artifacts import artifacts_for
 from runner.pipeline.gitlab.cache import caches_for
 from runner.pipeline.gitlab.cachekey import KeyDigests
+from runner.pipeline.gitlab.changes import ChangeSet
 from runner.pipeline.gitlab.expand import CircularReferenceError, expand
 from runner.pipeline.gitlab.globs import ProjectFiles
 from runner.pipeline.gitlab.jobspec import Context, JobSpec, config_path, read_job
@@ -87,6 +88,8 @@ class Options:
     """Their values, for ``rules:if`` and ``only:variables`` only; never put in the model."""
     git: GitInfo | None = None
     """The commit and ref; None reads them from the repository at ``root``."""
+    compare_to: str | None = None
+    """``--compare-to``: the ref ``changes`` clauses compare with (see ``changes``)."""
 
 
 def translate(composed: ComposedLike, root: Path, options: Options) -> Pipeline:
@@ -124,6 +127,7 @@ class _Translator:
         git = self.options.git or read_git(self.root)
         if git.note:
             self.notes.add(git.note)
+        self.changes = ChangeSet(self.root, git, self.options.compare_to)
         stages = read_stages(reader, top)
         globals_: tuple[Var, ...] = ()
         if (entry := top.get("variables")) is not None:
@@ -179,6 +183,9 @@ class _Translator:
         return self.result(resolve(placed, stages, stage_of), stages)
 
     def result(self, jobs: tuple[Job, ...], stages: tuple[str, ...]) -> Pipeline:
+        if self.changes.basis:  # set once some 'changes' clause was judged
+            self.notes.add(f"'changes' conditions (rules:changes, only/except:changes):"
+                           f" {self.changes.basis}")
         return Pipeline(
             source=Path(self.reader.file),
             root=self.root,
@@ -208,7 +215,7 @@ class _Translator:
         if got is None:
             return True, name, ()
         rules = read_rules(reader, *got, self.notes, workflow=True)
-        rule = first_match(reader, rules, raw, self.files)
+        rule = first_match(reader, rules, raw, self.files, self.changes)
         if rule is None:
             self.notes.add(
                 f"no workflow:rules rule matches ref '{git.ref_name}', so GitLab would not create"
@@ -250,7 +257,7 @@ class _Translator:
         # is manual, whatever a rule's `when` says; `when: manual` from a rule alone keeps false.
         manual_default = spec.when == "manual"
         if spec.rules is not None:
-            rule = first_match(reader, spec.rules, raw, self.files)
+            rule = first_match(reader, spec.rules, raw, self.files, self.changes)
             if rule is None:
                 return None
             if rule.when is not None:
@@ -261,7 +268,8 @@ class _Translator:
             index = next(i for i, r in enumerate(spec.rules) if r is rule)
             if spec.rule_needs[index] is not None:
                 needs = spec.rule_needs[index]
-        elif not refs.included(reader, spec.only, spec.except_, wide.git, raw):
+        elif not refs.included(reader, spec.only, spec.except_, wide.git, raw,
+                               changes=self.changes):
             return None
         if when == "never":
             return None
