@@ -246,22 +246,32 @@ def services_for(
 
 def _health_port(spec: ServiceSpec, public: Mapping[str, str],
                  own: tuple[tuple[str, str], ...], notes: Notes) -> tuple[int, ...]:
-    """The port ``HEALTHCHECK_TCP_PORT`` names in the service's environment, if any.
+    """The port ``HEALTHCHECK_TCP_PORT`` names in the service's environment (see
+    ``health_check_port``); a value that is not a port is noted."""
+    port = health_check_port({**public, **dict(own)})
+    if port is None:
+        return ()
+    if port == 0:
+        notes.add(f"{spec.what}: {HEALTHCHECK_VARIABLE} is not a port number; runner waits"
+                  " for the ports its image exposes instead")
+        return ()
+    return (port,)
+
+
+def health_check_port(env: Mapping[str, str]) -> int | None:
+    """The port ``HEALTHCHECK_TCP_PORT`` (any case) names in a service's environment:
+    None without one, 0 for a value that is not a port.
 
     gitlab-runner reads the service container's environment (the job's public
-    variables, the service's own over them) and takes the variable of that
-    name in any case. A value that is not a port fails its health check at
-    once there; here it is noted and the image's exposed ports are waited for.
+    variables, the service's own over them) and waits for that port alone. A
+    value that is not a port fails its health check at once there; callers wait
+    for the image's exposed ports instead and say so.
     """
-    env = {**public, **dict(own)}
     value = next((v for n, v in env.items() if n.upper() == HEALTHCHECK_VARIABLE), None)
     if value is None:
-        return ()
-    if value.strip().isdigit() and 0 < int(value) < 65536:
-        return (int(value),)
-    notes.add(f"{spec.what}: {HEALTHCHECK_VARIABLE} is '{value}', not a port number; runner"
-              " waits for the ports its image exposes instead")
-    return ()
+        return None
+    text = value.strip()
+    return int(text) if text.isdigit() and 0 < int(text) < 65536 else 0
 
 
 def _image(reader: GitLabReader, spec: ServiceSpec, values: Mapping[str, str]) -> str:

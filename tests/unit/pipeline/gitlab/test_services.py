@@ -316,8 +316,8 @@ def test_readiness_ports_healthcheck_then_ports_then_image(tmp_path: Path) -> No
     assert [s.ports for s in jobs["j"].services] == [(6379,), (6379,)]
     assert [s.ports for s in jobs["k"].services] == [(8080, 8443), (), (), (7000,)]
     assert all(s.ready_on_any for job in pipeline.jobs for s in job.services)
-    assert "service 3 of job 'k': HEALTHCHECK_TCP_PORT is 'x1', not a port number; runner" \
-        " waits for the ports its image exposes instead" in pipeline.notes
+    assert "service 3 of job 'k': HEALTHCHECK_TCP_PORT is not a port number; runner waits" \
+        " for the ports its image exposes instead" in pipeline.notes
 
 
 def test_services_get_no_pipeline_or_project_variables(tmp_path: Path) -> None:
