@@ -71,6 +71,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                         help="pass environment variable KEY to every job, masked; repeatable")
     parser.add_argument("--variables-file", type=Path, metavar="FILE",
                         help="variables with GitLab's masked/file/protected flags (YAML)")
+    parser.add_argument("--compare-to", metavar="REF",
+                        help="GitLab rules:changes compare with the merge base of REF and HEAD"
+                             " (default: the default branch, or the previous commit on it)")
     parser.add_argument("-j", "--concurrency", type=int, default=os.cpu_count() or 2,
                         help="jobs running at once (default: CPU count)")
     parser.add_argument("--dialect", choices=["native", "gitlab"],

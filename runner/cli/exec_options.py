@@ -84,6 +84,7 @@ def cli_options(args: argparse.Namespace, environ: Mapping[str, str], root: Path
     return LoadOptions(
         variables=tuple(plain.items()), file_variables=tuple(files.items()),
         secrets=tuple(secrets.values()), secret_values=values, inputs=input_pairs(args),
+        compare_to=args.compare_to,
     )
 
 

@@ -15,9 +15,11 @@ def job_environment(ctx: RunContext, job: Job) -> tuple[list[tuple[str, str]], d
 
     Later entries win: predefined variables, the job's own (plain, then
     file type), dotenv variables of the jobs whose artifacts it takes
-    (GitLab ranks them over job variables), then secrets (project-level
-    in GitLab, which outrank dotenv). File contents go into the control
-    dir, mode 0600 for the job's user, and never into a script or log.
+    (GitLab ranks them over job variables, but under project and pipeline
+    variables: a dotenv name among ``pipeline_variables`` or file variables
+    is dropped), then secrets (project-level in GitLab, which outrank
+    dotenv). File contents go into the control dir, mode 0600 for the job's
+    user, and never into a script or log.
     """
     files: dict[str, str] = {}
 
@@ -29,10 +31,13 @@ def job_environment(ctx: RunContext, job: Job) -> tuple[list[tuple[str, str]], d
     env = ctx.predefined(job)
     env += [(name, substitute(value, ctx.outputs)) for name, value in job.variables]
     env += [(name, file_for("var", name, content)) for name, content in job.file_variables]
+    outranks = {*job.pipeline_variables, *(name for name, _ in job.file_variables)}
     for need in job.needs:
         if need.artifacts:
-            env += ctx.dotenv.get(need.job, ())
-    env += taken_dotenv(ctx.settings.taken, job)  # from needs' earlier runs (a job run alone)
+            env += [(name, value) for name, value in ctx.dotenv.get(need.job, ())
+                    if name not in outranks]
+    env += [(name, value) for name, value in taken_dotenv(ctx.settings.taken, job)
+            if name not in outranks]  # from needs' earlier runs (a job run alone)
     as_file = {secret.name for secret in ctx.pipeline.secrets if secret.as_file}
     for name in job.secrets:
         value = ctx.secrets[name]
@@ -41,6 +46,9 @@ def job_environment(ctx: RunContext, job: Job) -> tuple[list[tuple[str, str]], d
 
 
 def service_env(ctx: RunContext, job: Job) -> list[tuple[str, str]]:
-    """What services see: predefined and plain job variables, never secrets or files."""
+    """What services see: predefined and the job's public variables, as gitlab-runner gives
+    them: never secrets, files, or the project's and pipeline's (``pipeline_variables``)."""
+    private = set(job.pipeline_variables)
     return [*ctx.predefined(job),
-            *((name, substitute(value, ctx.outputs)) for name, value in job.variables)]
+            *((name, substitute(value, ctx.outputs)) for name, value in job.variables
+              if name not in private)]

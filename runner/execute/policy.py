@@ -39,15 +39,22 @@ def failure_allowed(job: Job, status: JobStatus, exit_code: int | None) -> bool:
     return status is JobStatus.FAILED and exit_code in job.allow_failure_codes
 
 
-def should_retry(job: Job, status: JobStatus, failure: RetryOn | None, attempts: int) -> bool:
+def should_retry(job: Job, status: JobStatus, failure: RetryOn | None, attempts: int,
+                 exit_code: int | None = None) -> bool:
     """Whether a job whose attempt number ``attempts`` ended so gets another attempt.
 
-    ``retry_on`` limits retries to the kinds listed (empty: every kind), like
-    GitLab's ``retry:when``.
+    As GitLab's ``Ci::Build::AutoRetry``: a failure is retried when its kind is
+    one ``retry_on`` lists (``retry:when``) *or* the script exited with one of
+    ``retry_exit_codes``. Without ``retry:when``, every kind is retried unless
+    exit codes are given, which then are the only failures retried.
     """
     if status not in FAILED or attempts > job.retry:
         return False
-    return not job.retry_on or failure in job.retry_on
+    if status is JobStatus.FAILED and exit_code is not None and exit_code in job.retry_exit_codes:
+        return True
+    if not job.retry_on:
+        return not job.retry_exit_codes
+    return failure in job.retry_on
 
 
 @dataclass(frozen=True)

@@ -120,7 +120,8 @@ class Scheduler:
                     joblog.scan_coverage(coverage)  # GitLab reads the figure from the last try
                 outcome = await self._one(attempt, starting)
                 if (self.ctx.interruption.canceling.is_set()
-                        or not should_retry(job, outcome.status, outcome.failure, number)):
+                        or not should_retry(job, outcome.status, outcome.failure, number,
+                                         outcome.exit_code)):
                     _explain_no_retry(job, outcome, number, joblog)
                     break
                 number += 1
@@ -241,8 +242,15 @@ def _coverage_regex(job: Job, joblog: JobLog) -> re.Pattern[str] | None:
 
 def _explain_no_retry(job: Job, outcome: Outcome, attempts: int, joblog: JobLog) -> None:
     """Say why a failed job with retries left is not retried (``retry:when``)."""
-    if (outcome.failure is not None and attempts <= job.retry and job.retry_on
-            and outcome.failure not in job.retry_on):
+    if outcome.failure is None or attempts > job.retry:
+        return
+    if job.retry_exit_codes and outcome.failure not in job.retry_on:
+        codes = ", ".join(map(str, job.retry_exit_codes))
+        kinds = "".join(f" or a {kind.value}" for kind in job.retry_on)
+        got = f"exit code {outcome.exit_code}" if outcome.exit_code is not None else "no exit code"
+        joblog.notice(f"runner: not retrying: {got} is not one of retry:exit_codes ({codes})"
+                      f"{kinds}")
+    elif job.retry_on and outcome.failure not in job.retry_on:
         kinds = ", ".join(kind.value for kind in job.retry_on)
         joblog.notice(f"runner: not retrying: {outcome.failure.value} is not one of the "
                       f"failures retry is limited to ({kinds})")

@@ -36,6 +36,8 @@ log = structlog.get_logger(__name__)
 
 READY_TIMEOUT_S = 30.0
 """gitlab-runner's default ``wait_for_services_timeout``."""
+MAX_EXPOSED_CHECKED = 20
+"""gitlab-runner checks at most 20 of an image's exposed ports (the lowest)."""
 POLL_S = 0.05
 STATE_EVERY = 10
 """Every tenth poll (half a second), ask podman whether waited-for services still run."""
@@ -95,7 +97,8 @@ class JobPod:
         exposed = await pods.exposed_ports(
             [image for s, image in zip(self.services, self.images, strict=True) if not s.ports],
             self.spec.store)
-        wanted = {name: service.ports or exposed.get(image, ())
+        wanted = {name: service.ports or exposed.get(image, ())[
+                      :MAX_EXPOSED_CHECKED if service.ready_on_any else None]
                   for name, service, image in zip(self.names, self.services, self.images,
                                                   strict=True)}
         ports = sorted({port for listed in wanted.values() for port in listed})
@@ -109,8 +112,8 @@ class JobPod:
         polls = 0
         while ports and not canceled.is_set():
             open_ports = set(await helper.open_ports(pid, ports))
-            waiting = [n for n in self.names if n not in exited
-                       and not set(wanted[n]) <= open_ports]
+            waiting = [n for n, s in zip(self.names, self.services, strict=True)
+                       if n not in exited and not _ready(s, wanted[n], open_ports)]
             if not waiting or time.monotonic() - began > timeout_s:
                 break
             polls += 1
@@ -123,11 +126,14 @@ class JobPod:
             return
         took = time.monotonic() - began
         for name, service in zip(self.names, self.services, strict=True):
-            missing = [port for port in wanted[name] if port not in open_ports]
-            if wanted[name] and not missing:
+            if not wanted[name]:
+                continue
+            if _ready(service, wanted[name], open_ports):
+                listening = [port for port in wanted[name] if port in open_ports]
                 notice(f"runner: service {service.image} ready on port "
-                       f"{', '.join(map(str, wanted[name]))} after {took:.2f}s")
-            elif missing:
+                       f"{', '.join(map(str, listening))} after {took:.2f}s")
+            else:
+                missing = [port for port in wanted[name] if port not in open_ports]
                 await self._explain(name, service, missing, timeout_s, notice)
 
     async def _explain(self, name: str, service: Service, missing: list[int], timeout_s: float,
@@ -233,6 +239,13 @@ async def remove_stale_pod(marker: Path | None, runtime: str | None) -> str | No
                            f" could not remove it ({said[:300]})", command) from exc
     marker.unlink(missing_ok=True)
     return stale if removed else None
+
+
+def _ready(service: Service, wanted: Sequence[int], open_ports: set[int]) -> bool:
+    """Whether ``service`` listens: on any of ``wanted`` (``ready_on_any``), else on all."""
+    if service.ready_on_any:
+        return any(port in open_ports for port in wanted)
+    return set(wanted) <= open_ports
 
 
 def _marker_text(pod: str, store: StoreSpec | None) -> str:

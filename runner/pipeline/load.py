@@ -34,6 +34,8 @@ class LoadOptions:
     secret_values: Mapping[str, str] = field(default_factory=dict)
     inputs: tuple[tuple[str, str], ...] = ()
     """``--input NAME=VALUE``: a GitLab file's ``spec:inputs`` (typed by their declaration)."""
+    compare_to: str | None = None
+    """``--compare-to``: what GitLab ``changes`` clauses compare with (default branch if None)."""
 
 
 def detect_dialect(path: Path) -> str:
@@ -66,6 +68,7 @@ def load_pipeline(
         return translate(compose(path, root, *_inputs(path, root, options)), root, Options(
             variables=options.variables, file_variables=options.file_variables,
             secrets=options.secrets, secret_values=options.secret_values,
+            compare_to=options.compare_to,
         ))
     return _with_options(parse_native(path, root), options)
 

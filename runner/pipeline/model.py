@@ -184,6 +184,9 @@ class Service:
     command: tuple[str, ...] | None = None
     variables: tuple[tuple[str, str], ...] = ()
     ports: tuple[int, ...] = ()
+    ready_on_any: bool = False
+    """Ready once any one of the ports accepts (gitlab-runner's health check, so an image
+    that exposes a port it does not always open is not waited on in vain); else all."""
 
 
 @dataclass(frozen=True)
@@ -265,9 +268,17 @@ class Job:
     allow_failure_codes: tuple[int, ...] = ()
     """With ``allow_failure``: only these exit codes are allowed (empty: any failure)."""
     retry_on: tuple[RetryOn, ...] = ()
-    """Failures a retry is made for; empty means every kind."""
+    """Failures a retry is made for; empty means every kind, unless ``retry_exit_codes``
+    are given (then empty means none: only those codes are retried, as in GitLab)."""
+    retry_exit_codes: tuple[int, ...] = ()
+    """Script exit codes that are retried whatever ``retry_on`` says (GitLab's
+    ``retry:exit_codes``, which widens ``retry:when`` rather than narrowing it)."""
     file_variables: tuple[tuple[str, str], ...] = ()
     """(name, content): the job sees ``name`` set to the path of a file holding ``content``."""
+    pipeline_variables: tuple[str, ...] = ()
+    """Names in ``variables`` set by the project's or pipeline's settings (variables files,
+    ``--variable``) rather than the file. As in GitLab, they outrank dotenv variables of
+    upstream jobs, and services never get them (gitlab-runner gives services public ones)."""
     coverage: str | None = None
     """A Python regex; its last match in the job log is the job's coverage figure."""
     build: Build | None = None

@@ -39,6 +39,7 @@ from runner.coordinator.gitlab.tocaches import OUTCOMES, caches
 from runner.logs.mask import MIN_SECRET_LEN
 from runner.pipeline.aliases import claim, default_aliases, is_hostname
 from runner.pipeline.gitlab.expand import expand
+from runner.pipeline.gitlab.services import health_check_port
 from runner.pipeline.model import (
     DEFAULT_TIMEOUT_S,
     Artifacts,
@@ -281,14 +282,17 @@ def _services(
                 " services"
             )
             continue
+        own = _service_variables(spec.variables, resolved.public)
+        health = health_check_port({**resolved.public, **dict(own)})
         out.append(
             Service(
                 image=image,
                 aliases=fresh,
                 entrypoint=spec.entrypoint,
                 command=spec.command,
-                variables=_service_variables(spec.variables, resolved.public),
-                ports=tuple(p for p in spec.ports if 0 < p < 65536),
+                variables=own,
+                ports=(health,) if health else tuple(p for p in spec.ports if 0 < p < 65536),
+                ready_on_any=True,  # gitlab-runner's health check: any one port
             )
         )
     return tuple(out)

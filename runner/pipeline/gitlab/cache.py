@@ -1,8 +1,7 @@
 """``cache``: read once per job definition, keys and paths expanded per job instance.
 
-``cache:key:files`` is honest about being local: GitLab keys the cache on the
-last commits that changed those files, here it is a SHA-256 over their
-contents, which changes exactly when they do. A model cache key is a directory
+``cache:key:files`` and ``key:files_commits`` are keyed as GitLab keys them
+(see ``cachekey``), so runs of the same commit share a cache. A model cache key is a directory
 name, so other characters become ``_`` and a short hash of the original key
 is appended whenever anything was changed, keeping distinct keys distinct.
 """
@@ -13,22 +12,21 @@ import hashlib
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 
 from runner.pipeline import yamlsrc
 from runner.pipeline.gitlab.artifacts import OUTCOME_WHENS, Located, project_path
+from runner.pipeline.gitlab.cachekey import DEFAULT_KEY, KeyDigests
 from runner.pipeline.gitlab.expand import expand
 from runner.pipeline.gitlab.reading import GitLabReader, Notes
 from runner.pipeline.model import Cache, CachePolicy, When
 from runner.pipeline.yamlsrc import Map, Node, join_index
 
 CACHE_KEYS = ("key", "paths", "policy", "when", "fallback_keys", "untracked", "unprotect")
-CACHE_KEY_KEYS = ("files", "prefix")
+CACHE_KEY_KEYS = ("files", "files_commits", "prefix")
 POLICIES = tuple(p.value for p in CachePolicy)
 MAX_CACHES = 4
 MAX_KEY_FILES = 2
 MAX_FALLBACK_KEYS = 5
-DEFAULT_KEY = "default"
 MAX_KEY_LENGTH = 100
 _KEY_REJECT = re.compile(r"[^A-Za-z0-9._-]")
 
@@ -112,48 +110,34 @@ def _cache(
     return CacheSpec(name, paths, policy, when, fallback)
 
 
-def _cache_key(reader: GitLabReader, node: Node, key: str, what: str, digests: KeyDigests) -> str:
-    """A key string, or ``{files, prefix}``: prefix-sha256(files), "default" if none exist."""
+def _cache_key(
+    reader: GitLabReader, node: Node, key: str, what: str, digests: KeyDigests
+) -> str:
+    """A key string, or ``{files | files_commits, prefix}``: ``prefix-digest`` (``cachekey``)."""
     if not isinstance(node, Map):
         return reader.text(node, key, what)
     reader.check_keys(node, CACHE_KEY_KEYS, key, f"in {what}")
     got = reader.child(node, "files", key, what)
-    if got is None:
-        raise reader.fail(node.pos, yamlsrc.join_key(key, "files"), f"{what} has no 'files'")
-    files = reader.strings(*got)
+    commits = reader.child(node, "files_commits", key, what)
+    listed = got if got is not None else commits
+    if listed is None or (got is not None and commits is not None):
+        raise reader.fail(
+            node.pos, yamlsrc.join_key(key, "files"),
+            f"{what} must have one of 'files' and 'files_commits'"
+            + (", not both" if listed is not None else ""),
+        )
+    files = reader.strings(*listed)
     if not 1 <= len(files) <= MAX_KEY_FILES:
         raise reader.fail(
-            got[0].pos, got[1], f"{got[2]} must list 1 or {MAX_KEY_FILES} files, not {len(files)}"
+            listed[0].pos, listed[1],
+            f"{listed[2]} must list 1 or {MAX_KEY_FILES} files, not {len(files)}",
         )
     prefix = ""
     if (pre := reader.child(node, "prefix", key, what)) is not None:
         prefix = reader.text(*pre)
-    digest = digests.digest(tuple(text for text, _, _ in files))
+    names = tuple(text for text, _, _ in files)
+    digest = digests.digest(names) if got is not None else digests.commits_digest(names)
     return f"{prefix}-{digest}" if prefix else digest
-
-
-class KeyDigests:
-    """SHA-256 digests of ``cache:key:files`` contents, each file set read once per pipeline."""
-
-    def __init__(self, root: Path) -> None:
-        self.root = root
-        self._known: dict[tuple[str, ...], str] = {}
-
-    def digest(self, files: tuple[str, ...]) -> str:
-        """The first 16 hex digits over the files' names and contents; "default" if none exist."""
-        if files not in self._known:
-            hasher = hashlib.sha256()
-            found = False
-            for name in files:
-                path = self.root / name.removeprefix("./")
-                try:
-                    data = path.read_bytes()
-                except OSError:
-                    continue
-                found = True
-                hasher.update(name.encode() + b"\0" + data + b"\0")
-            self._known[files] = hasher.hexdigest()[:16] if found else DEFAULT_KEY
-        return self._known[files]
 
 
 def dir_key(key: str) -> str:

@@ -117,20 +117,27 @@ def exit_codes(reader: GitLabReader, node: Node, key: str, what: str) -> tuple[i
 
 def read_retry(
     reader: GitLabReader, node: Node, key: str, what: str, *, notes: Notes, job: str
-) -> tuple[int, tuple[RetryOn, ...]]:
-    """``retry``: 0-2, or ``{max, when, exit_codes}``; ``when`` kinds mapped to the model's."""
+) -> tuple[int, tuple[RetryOn, ...], tuple[int, ...]]:
+    """``retry``: 0-2, or ``{max, when, exit_codes}``: (max, kinds of ``when``, exit codes).
+
+    GitLab retries a failure whose kind ``when`` lists *or* whose exit code
+    ``exit_codes`` lists; ``when`` defaults to ``always`` only without
+    ``exit_codes``. So with exit codes, ``always`` is spelled out as every kind
+    (an empty tuple then means no kind: only the codes).
+    """
     if not isinstance(node, Map):
-        return reader.integer(node, key, f"{what} (or a mapping with 'max')", 0, MAX_RETRY), ()
+        count = reader.integer(node, key, f"{what} (or a mapping with 'max')", 0, MAX_RETRY)
+        return count, (), ()
     reader.check_keys(node, RETRY_KEYS, key, f"in {what}")
     count = 0
     if (got := reader.child(node, "max", key, what)) is not None:
         count = reader.integer(*got, 0, MAX_RETRY)
+    codes: tuple[int, ...] = ()
     if (got := reader.child(node, "exit_codes", key, what)) is not None:
-        exit_codes(reader, *got)
-        notes.ignored("retry:exit_codes", job)
+        codes = tuple(dict.fromkeys(exit_codes(reader, *got)))
     got = reader.child(node, "when", key, what)
     if got is None:
-        return count, ()
+        return count, (), codes
     kinds: list[RetryOn] = []
     every = False
     for text, pos, path in reader.strings(*got):
@@ -146,10 +153,10 @@ def read_retry(
         every = every or word == "always"
         kinds.extend(k for k in RETRY_KINDS[word] if k not in kinds)
     if every:
-        return count, ()
-    if not kinds:
-        return 0, ()  # only kinds of failure a local run cannot have
-    return count, tuple(kinds)
+        return count, (tuple(RetryOn) if codes else ()), codes
+    if not kinds and not codes:
+        return 0, (), ()  # only kinds of failure a local run cannot have
+    return count, tuple(kinds), codes
 
 
 def read_coverage(reader: GitLabReader, node: Node, key: str, what: str) -> str:

@@ -14,7 +14,8 @@ from runner.errors import SourceSpot
 from runner.pipeline import scripts, yamlsrc
 from runner.pipeline.gitlab import keywords
 from runner.pipeline.gitlab.artifacts import ArtifactsSpec, Located, read_artifacts
-from runner.pipeline.gitlab.cache import CacheSpec, KeyDigests, read_caches
+from runner.pipeline.gitlab.cache import CacheSpec, read_caches
+from runner.pipeline.gitlab.cachekey import KeyDigests
 from runner.pipeline.gitlab.jobfields import (
     read_allow_failure,
     read_coverage,
@@ -70,6 +71,7 @@ class JobSpec:
     timeout_s: float
     retry: int
     retry_on: tuple[RetryOn, ...]
+    retry_codes: tuple[int, ...]
     coverage: str | None
     instances: tuple[Instance, ...]
     services: tuple[ServiceSpec, ...]
@@ -163,8 +165,9 @@ def read_job(ctx: Context, name: str, body: Map) -> JobSpec:
         allow_failure, codes = read_allow_failure(reader, *got)
     retry: int = 0
     retry_on: tuple[RetryOn, ...] = ()
+    retry_codes: tuple[int, ...] = ()
     if (got := get("retry")) is not None:
-        retry, retry_on = read_retry(reader, *got, notes=notes, job=name)
+        retry, retry_on, retry_codes = read_retry(reader, *got, notes=notes, job=name)
     return JobSpec(
         name=name,
         spot=reader.spot(key_pos, name),
@@ -207,6 +210,7 @@ def read_job(ctx: Context, name: str, body: Map) -> JobSpec:
         timeout_s=DEFAULT_TIMEOUT_S if (got := get("timeout")) is None else reader.duration(*got),
         retry=retry,
         retry_on=retry_on,
+        retry_codes=retry_codes,
         coverage=None if (got := get("coverage")) is None else read_coverage(reader, *got),
         instances=single(name) if (got := get("parallel")) is None else read_parallel(
             reader, *got, job=name

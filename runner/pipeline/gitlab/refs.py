@@ -14,10 +14,18 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from runner.pipeline import yamlsrc
+from runner.pipeline.gitlab.changes import ChangeSet
 from runner.pipeline.gitlab.predefined import GitInfo
 from runner.pipeline.gitlab.re2 import RegexError, compile_re2
 from runner.pipeline.gitlab.reading import GitLabReader, Notes
-from runner.pipeline.gitlab.rules import CHANGES_NOTE, Condition, holds, read_condition
+from runner.pipeline.gitlab.rules import (
+    Changes,
+    Condition,
+    changes_hold,
+    holds,
+    read_changes,
+    read_condition,
+)
 from runner.pipeline.yamlsrc import Map, Node
 
 POLICY_KEYS = ("refs", "variables", "changes", "kubernetes")
@@ -52,7 +60,7 @@ class Policy:
 
     refs: tuple[RefPattern, ...] | None = None
     variables: tuple[Condition, ...] | None = None
-    changes: bool = False
+    changes: Changes | None = None
 
 
 DEFAULT_ONLY = Policy(refs=(RefPattern("branches"), RefPattern("tags")))
@@ -75,10 +83,9 @@ def read_policy(
             read_condition(reader, item, yamlsrc.join_index(got[1], i), f"an item of {got[2]}")
             for i, item in enumerate(items.items)
         )
-    changes = (got := reader.child(node, "changes", key, what)) is not None
-    if got is not None:
-        reader.strings(*got)
-        notes.add(CHANGES_NOTE)
+    changes = None
+    if (got := reader.child(node, "changes", key, what)) is not None:
+        changes = read_changes(reader, *got)
     if (got := reader.child(node, "kubernetes", key, what)) is not None:
         raise reader.fail(
             got[0].pos,
@@ -119,7 +126,8 @@ def _ref_matches(pattern: RefPattern, git: GitInfo) -> bool:
 
 
 def _parts(
-    reader: GitLabReader, policy: Policy, git: GitInfo, variables: Mapping[str, str]
+    reader: GitLabReader, policy: Policy, git: GitInfo, variables: Mapping[str, str],
+    changes: ChangeSet,
 ) -> list[bool]:
     """Whether each written key of ``policy`` has a match."""
     parts = []
@@ -127,8 +135,8 @@ def _parts(
         parts.append(any(_ref_matches(p, git) for p in policy.refs))
     if policy.variables is not None:
         parts.append(any(holds(reader, c, variables) for c in policy.variables))
-    if policy.changes:
-        parts.append(True)
+    if policy.changes is not None:
+        parts.append(changes_hold(reader, policy.changes, variables, changes))
     return parts
 
 
@@ -138,8 +146,10 @@ def included(
     except_: Policy | None,
     git: GitInfo,
     variables: Mapping[str, str],
+    *,
+    changes: ChangeSet,
 ) -> bool:
     """Whether a job with these filters is added to the pipeline."""
-    if not all(_parts(reader, only or DEFAULT_ONLY, git, variables)):
+    if not all(_parts(reader, only or DEFAULT_ONLY, git, variables, changes)):
         return False
-    return except_ is None or not any(_parts(reader, except_, git, variables))
+    return except_ is None or not any(_parts(reader, except_, git, variables, changes))

@@ -5,11 +5,9 @@ variables), ``exists`` (globs over the project's files, see ``globs``) and
 ``changes``. A rule matches when all its clauses hold; a rule without
 clauses always matches; the first match wins and none means "not added".
 
-``changes`` is always true here. A local run has no pushed commit range to
-compare against, and GitLab itself evaluates ``changes`` as true for
-pipelines without one (a new branch, a tag, a web or scheduled pipeline), so
-that is the least surprising reading: jobs guarded by ``changes`` run. The
-clause is still checked for shape, and the user is told once in a note.
+``changes`` is judged by ``changes.ChangeSet`` (the files the push changes,
+against the default branch, the previous commit or a ``compare_to`` ref);
+the translator names the comparison once in a note.
 """
 
 from __future__ import annotations
@@ -19,6 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from runner.pipeline import yamlsrc
+from runner.pipeline.gitlab.changes import ChangeSet, CompareError
 from runner.pipeline.gitlab.expand import expand
 from runner.pipeline.gitlab.expressions import Expression, ExpressionError, evaluate, parse
 from runner.pipeline.gitlab.globs import ProjectFiles
@@ -42,10 +41,14 @@ JOB_WHENS = ("on_success", "on_failure", "always", "manual", "delayed", "never")
 WORKFLOW_WHENS = ("always", "never")
 CHANGES_KEYS = ("paths", "compare_to")
 EXISTS_KEYS = ("paths", "project", "ref")
-CHANGES_NOTE = (
-    "'changes' conditions (rules:changes, only/except:changes) are treated as true: a local"
-    " run has no pushed commit range to compare, as in GitLab for a new branch"
-)
+
+
+@dataclass(frozen=True)
+class Changes:
+    """A ``changes`` clause: globs, and the ref to compare with (as written, and where)."""
+
+    paths: tuple[str, ...]
+    compare_to: tuple[str, Pos, str] | None = None
 
 
 @dataclass(frozen=True)
@@ -71,6 +74,7 @@ class Rule:
     variables: tuple[Var, ...] = ()
     start_in: float | None = None
     needs: tuple[Node, str, str] | None = None
+    changes: Changes | None = None
 
 
 @functools.lru_cache(maxsize=4096)
@@ -129,9 +133,9 @@ def _rule(
         condition = read_condition(reader, *got)
     if (got := reader.child(spec, "exists", key, what)) is not None:
         exists = _exists(reader, *got)
+    changes: Changes | None = None
     if (got := reader.child(spec, "changes", key, what)) is not None:
-        _changes(reader, *got)
-        notes.add(CHANGES_NOTE)
+        changes = read_changes(reader, *got)
     if (got := reader.child(spec, "when", key, what)) is not None:
         when = reader.word(*got, WORKFLOW_WHENS if workflow else JOB_WHENS)
     if (got := reader.child(spec, "allow_failure", key, what)) is not None:
@@ -150,7 +154,8 @@ def _rule(
         start_in = reader.duration(*start)
     elif when == "delayed":
         raise reader.fail(spec.pos, key, f"{what} says 'when: delayed' but has no 'start_in'")
-    return Rule(spec.pos, key, condition, exists, when, allow_failure, variables, start_in, needs)
+    return Rule(spec.pos, key, condition, exists, when, allow_failure, variables, start_in, needs,
+                changes)
 
 
 def _exists(reader: GitLabReader, node: Node, key: str, what: str) -> tuple[str, ...]:
@@ -167,17 +172,31 @@ def _exists(reader: GitLabReader, node: Node, key: str, what: str) -> tuple[str,
     return tuple(text for text, _, _ in reader.strings(node, key, what))
 
 
-def _changes(reader: GitLabReader, node: Node, key: str, what: str) -> None:
-    """Check the shape of ``changes`` (globs, or ``{paths, compare_to}``); its value is true."""
+def read_changes(reader: GitLabReader, node: Node, key: str, what: str) -> Changes:
+    """``changes``: globs, or ``{paths, compare_to}``."""
+    compare_to = None
     if isinstance(node, Map):
         reader.check_keys(node, CHANGES_KEYS, key, f"in {what}")
         if (got := reader.child(node, "compare_to", key, what)) is not None:
-            reader.expect_str(*got)
+            compare_to = (reader.nonempty_str(*got), got[0].pos, got[1])
         got = reader.child(node, "paths", key, what)
         if got is None:
             raise reader.fail(node.pos, yamlsrc.join_key(key, "paths"), f"{what} has no 'paths'")
         node, key, what = got
-    reader.strings(node, key, what)
+    return Changes(tuple(text for text, _, _ in reader.strings(node, key, what)), compare_to)
+
+
+def changes_hold(reader: GitLabReader, clause: Changes, variables: Mapping[str, str],
+                 changes: ChangeSet) -> bool:
+    """Whether a ``changes`` clause holds; a ``compare_to`` naming no commit is an error there."""
+    if clause.compare_to is None:
+        return changes.holds(clause.paths, variables)
+    text, pos, key = clause.compare_to
+    try:
+        return changes.holds(clause.paths, variables,
+                             expand(text, variables, missing="keep", server=True))
+    except CompareError as exc:
+        raise reader.fail(pos, key, str(exc)) from None
 
 
 def first_match(
@@ -185,10 +204,14 @@ def first_match(
     rules: tuple[Rule, ...],
     variables: Mapping[str, str],
     files: ProjectFiles,
+    changes: ChangeSet,
 ) -> Rule | None:
     """The first rule whose clauses all hold against ``variables`` (raw values), or None."""
     for rule in rules:
         if rule.condition is not None and not holds(reader, rule.condition, variables):
+            continue
+        if rule.changes is not None and not changes_hold(reader, rule.changes, variables,
+                                                         changes):
             continue
         if rule.exists is not None and not any(
             files.any_match(expand(pattern, variables, missing="keep", server=True))

@@ -32,7 +32,12 @@ from runner.pipeline.yamlsrc import Map, Node, Pos, Scalar, Seq, describe
 
 SERVICE_KEYS = (
     "name", "alias", "entrypoint", "command", "variables", "pull_policy", "docker", "kubernetes",
+    "ports",
 )
+PORT_KEYS = ("number", "protocol", "name")
+PORT_PROTOCOLS = ("http", "https")
+HEALTHCHECK_VARIABLE = "HEALTHCHECK_TCP_PORT"
+"""gitlab-runner waits for this one port, when the service's environment has it (any case)."""
 PULL_POLICIES = ("always", "if-not-present", "never")
 
 # The docker reference grammar (distribution/reference's ReferenceRegexp): group 1 is
@@ -50,6 +55,7 @@ class ServiceSpec:
     variables: tuple[Var, ...]
     variables_at: tuple[Pos, str] | None
     what: str
+    ports: tuple[int, ...] = ()
 
 
 def read_services(
@@ -96,13 +102,6 @@ def _read_one(
             )
         name = (reader.nonempty_str(node, key, what), node.pos, key)
         return ServiceSpec(name, None, None, None, (), None, what)
-    if (ports := node.get("ports")) is not None:
-        raise reader.fail(
-            ports.key_pos,
-            yamlsrc.join_key(key, "ports"),
-            f"'ports' of {what} is not allowed: GitLab takes service ports only in Web IDE"
-            " terminal configurations; runner waits for the ports the image exposes",
-        )
     reader.check_keys(node, SERVICE_KEYS, key, f"in {what}")
     got = reader.child(node, "name", key, what)
     if got is None:
@@ -129,7 +128,41 @@ def _read_one(
         if (got := reader.child(node, other, key, what)) is not None:
             reader.expect_map(*got)
             notes.ignored(f"services:{other}", job)
-    return ServiceSpec(name, alias, entrypoint, command, variables, variables_at, what)
+    ports: tuple[int, ...] = ()
+    if (got := reader.child(node, "ports", key, what)) is not None:
+        ports = _ports(reader, *got)
+    return ServiceSpec(name, alias, entrypoint, command, variables, variables_at, what, ports)
+
+
+def _ports(reader: GitLabReader, node: Node, key: str, what: str) -> tuple[int, ...]:
+    """``ports`` in GitLab's shape: numbers or ``{number, protocol, name}``, each once.
+
+    GitLab exposes them for Web IDE terminals; here they are what readiness
+    waits for when ``HEALTHCHECK_TCP_PORT`` does not name one.
+    """
+    items = reader.expect_seq(node, key, f"{what} (a list of port numbers)")
+    found: list[int] = []
+    for index, item in enumerate(items.items):
+        path = yamlsrc.join_index(key, index)
+        port_node: Node = item
+        port_path = path
+        if isinstance(item, Map):
+            reader.check_keys(item, PORT_KEYS, path, f"in a port of {what}")
+            got = reader.child(item, "number", path, f"a port of {what}")
+            if got is None:
+                raise reader.fail(item.pos, yamlsrc.join_key(path, "number"),
+                                  f"a port of {what} has no 'number'")
+            port_node, port_path = got[0], got[1]
+            if (proto := reader.child(item, "protocol", path, f"a port of {what}")) is not None:
+                reader.word(*proto, PORT_PROTOCOLS)
+            if (label := reader.child(item, "name", path, f"a port of {what}")) is not None:
+                reader.expect_str(*label)
+        number = reader.integer(port_node, port_path, f"a port of {what}", 1, 65535)
+        if number in found:
+            raise reader.fail(port_node.pos, port_path,
+                              f"port {number} is listed twice in {what}; GitLab wants each once")
+        found.append(number)
+    return tuple(found)
 
 
 def _read_variables(reader: GitLabReader, node: Node, key: str, what: str) -> tuple[Var, ...]:
@@ -196,16 +229,49 @@ def services_for(
                 " it an 'alias' of its own to run both"
             )
             continue
+        own = _variables(reader, spec, public, job)
         out.append(
             Service(
                 image=image,
                 aliases=fresh,
                 entrypoint=spec.entrypoint,
                 command=spec.command,
-                variables=_variables(reader, spec, public, job),
+                variables=own,
+                ports=_health_port(spec, public, own, notes) or spec.ports,
+                ready_on_any=True,
             )
         )
     return tuple(out)
+
+
+def _health_port(spec: ServiceSpec, public: Mapping[str, str],
+                 own: tuple[tuple[str, str], ...], notes: Notes) -> tuple[int, ...]:
+    """The port ``HEALTHCHECK_TCP_PORT`` names in the service's environment (see
+    ``health_check_port``); a value that is not a port is noted."""
+    port = health_check_port({**public, **dict(own)})
+    if port is None:
+        return ()
+    if port == 0:
+        notes.add(f"{spec.what}: {HEALTHCHECK_VARIABLE} is not a port number; runner waits"
+                  " for the ports its image exposes instead")
+        return ()
+    return (port,)
+
+
+def health_check_port(env: Mapping[str, str]) -> int | None:
+    """The port ``HEALTHCHECK_TCP_PORT`` (any case) names in a service's environment:
+    None without one, 0 for a value that is not a port.
+
+    gitlab-runner reads the service container's environment (the job's public
+    variables, the service's own over them) and waits for that port alone. A
+    value that is not a port fails its health check at once there; callers wait
+    for the image's exposed ports instead and say so.
+    """
+    value = next((v for n, v in env.items() if n.upper() == HEALTHCHECK_VARIABLE), None)
+    if value is None:
+        return None
+    text = value.strip()
+    return int(text) if text.isdigit() and 0 < int(text) < 65536 else 0
 
 
 def _image(reader: GitLabReader, spec: ServiceSpec, values: Mapping[str, str]) -> str:

@@ -29,7 +29,9 @@ from runner.pipeline import yamlsrc
 from runner.pipeline.bounds import check_jobs
 from runner.pipeline.gitlab import keywords, refs
 from runner.pipeline.gitlab.artifacts import artifacts_for
-from runner.pipeline.gitlab.cache import KeyDigests, caches_for
+from runner.pipeline.gitlab.cache import caches_for
+from runner.pipeline.gitlab.cachekey import KeyDigests
+from runner.pipeline.gitlab.changes import ChangeSet
 from runner.pipeline.gitlab.expand import CircularReferenceError, expand
 from runner.pipeline.gitlab.globs import ProjectFiles
 from runner.pipeline.gitlab.jobspec import Context, JobSpec, config_path, read_job
@@ -86,6 +88,8 @@ class Options:
     """Their values, for ``rules:if`` and ``only:variables`` only; never put in the model."""
     git: GitInfo | None = None
     """The commit and ref; None reads them from the repository at ``root``."""
+    compare_to: str | None = None
+    """``--compare-to``: the ref ``changes`` clauses compare with (see ``changes``)."""
 
 
 def translate(composed: ComposedLike, root: Path, options: Options) -> Pipeline:
@@ -106,6 +110,7 @@ class _Translator:
         self.project_dir = container_project_dir(root)
         self.hidden = {s.name for s in options.secrets} | {n for n, _ in options.file_variables}
         self.secret_names = tuple(s.name for s in options.secrets)
+        self.pipeline_names = tuple(dict.fromkeys(name for name, _ in options.variables))
         # Raw values of project and pipeline variables, as rules:if sees them.
         self.outside: dict[str, str] = {
             **dict(options.file_variables),
@@ -122,6 +127,7 @@ class _Translator:
         git = self.options.git or read_git(self.root)
         if git.note:
             self.notes.add(git.note)
+        self.changes = ChangeSet(self.root, git, self.options.compare_to)
         stages = read_stages(reader, top)
         globals_: tuple[Var, ...] = ()
         if (entry := top.get("variables")) is not None:
@@ -137,7 +143,7 @@ class _Translator:
             top,
             stages,
             frozenset(job for job, _ in composed.jobs),
-            KeyDigests(self.root),
+            KeyDigests(self.root, self.files),
         )
         # Read every job even when workflow says no pipeline: a broken file is still reported,
         # every broken job of it at once (as GitLab's lint lists every error).
@@ -177,6 +183,9 @@ class _Translator:
         return self.result(resolve(placed, stages, stage_of), stages)
 
     def result(self, jobs: tuple[Job, ...], stages: tuple[str, ...]) -> Pipeline:
+        if self.changes.basis:  # set once some 'changes' clause was judged
+            self.notes.add(f"'changes' conditions (rules:changes, only/except:changes):"
+                           f" {self.changes.basis}")
         return Pipeline(
             source=Path(self.reader.file),
             root=self.root,
@@ -206,7 +215,7 @@ class _Translator:
         if got is None:
             return True, name, ()
         rules = read_rules(reader, *got, self.notes, workflow=True)
-        rule = first_match(reader, rules, raw, self.files)
+        rule = first_match(reader, rules, raw, self.files, self.changes)
         if rule is None:
             self.notes.add(
                 f"no workflow:rules rule matches ref '{git.ref_name}', so GitLab would not create"
@@ -248,7 +257,7 @@ class _Translator:
         # is manual, whatever a rule's `when` says; `when: manual` from a rule alone keeps false.
         manual_default = spec.when == "manual"
         if spec.rules is not None:
-            rule = first_match(reader, spec.rules, raw, self.files)
+            rule = first_match(reader, spec.rules, raw, self.files, self.changes)
             if rule is None:
                 return None
             if rule.when is not None:
@@ -259,7 +268,8 @@ class _Translator:
             index = next(i for i, r in enumerate(spec.rules) if r is rule)
             if spec.rule_needs[index] is not None:
                 needs = spec.rule_needs[index]
-        elif not refs.included(reader, spec.only, spec.except_, wide.git, raw):
+        elif not refs.included(reader, spec.only, spec.except_, wide.git, raw,
+                               changes=self.changes):
             return None
         if when == "never":
             return None
@@ -300,15 +310,22 @@ class _Translator:
             stage=spec.stage,
             allow_failure_codes=codes,
             retry_on=spec.retry_on,
+            retry_exit_codes=spec.retry_codes,
             file_variables=self.options.file_variables,
             coverage=spec.coverage,
+            pipeline_variables=self.pipeline_names,
             services=services_for(
-                reader, spec.services, values, dict(variables), job=instance.name, notes=self.notes
+                reader, spec.services, values, self.public(variables), job=instance.name,
+                notes=self.notes,
             ),
         )
         return Placed(
             job, spec.name, spec.stage, spec.spot, needs, spec.dependencies, instance.matrix
         )
+
+    def public(self, variables: tuple[tuple[str, str], ...]) -> dict[str, str]:
+        """The job's variables a service gets: not those of project or pipeline settings."""
+        return {n: v for n, v in variables if n not in self.pipeline_names}
 
     def image(self, spec: JobSpec, values: Mapping[str, str]) -> str:
         """The job's image, expanded the runner's way; a missing or blank image is an error."""

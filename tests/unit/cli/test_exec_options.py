@@ -24,7 +24,7 @@ def _files(tmp_path: Path) -> tuple[Path, Path, Path, Path]:
 
 def _args(variables_file: Path | None = None, *variables: str) -> argparse.Namespace:
     return argparse.Namespace(variables_file=variables_file, variable=list(variables), secret=[],
-                              input=[])
+                              input=[], compare_to=None)
 
 
 def test_user_then_project_then_explicit(tmp_path: Path) -> None:

@@ -102,6 +102,7 @@ def test_full_payload(tmp_path: Path) -> None:
                         image="postgres:16",
                         aliases=("postgres", "db", "postgres-primary"),
                         variables=(("POSTGRES_PASSWORD", "pw-4711"),),
+                        ready_on_any=True,
                     ),
                     Service(
                         image="registry.example.com:5000/team/redis:7",
@@ -110,6 +111,7 @@ def test_full_payload(tmp_path: Path) -> None:
                         entrypoint=("redis-server",),
                         command=("--appendonly", "yes"),
                         ports=(6379,),
+                        ready_on_any=True,
                     ),
                 ),
             ),
@@ -391,9 +393,9 @@ def test_services_aliases_and_variables(tmp_path: Path) -> None:
     ), tmp_path)
     assert got.jobs[0].services == (
         Service("postgres:16", aliases=("postgres", "db", "primary"),
-                variables=(("A", "again-b"), ("B", "b"), ("R", "$B"))),
-        Service("postgres:15", aliases=("replica",)),
-        Service("redis", aliases=("redis", "under_score", "cache")),
+                variables=(("A", "again-b"), ("B", "b"), ("R", "$B")), ready_on_any=True),
+        Service("postgres:15", aliases=("replica",), ready_on_any=True),
+        Service("redis", aliases=("redis", "under_score", "cache"), ready_on_any=True),
     )
     assert got.notes == (
         "service 2 (postgres:16) is not started: its host names are all taken by earlier"
@@ -413,6 +415,28 @@ def test_service_variables_see_public_variables_only(tmp_path: Path) -> None:
             var("SEEN", "$JOB_PUBLIC/$PROJECT_VAR/$CI_JOB_TOKEN/$CI_SERVER")]}],
     ), tmp_path, runner_vars=[("CI_SERVER", "yes")])
     assert got.jobs[0].services[0].variables == (("SEEN", "pub///yes"),)
+
+
+def test_service_health_check_port_as_gitlab_runner(tmp_path: Path) -> None:
+    """HEALTHCHECK_TCP_PORT in a service's environment (its own or the job's public
+    variables, any case) is the one port readiness waits for, over the payload's ports."""
+    got = pipeline_of(minimal(
+        variables=[var("healthcheck_tcp_port", "5432")],
+        image={"name": "alpine"},
+        services=[{"name": "postgres"},
+                  {"name": "redis", "ports": [{"number": 6379}],
+                   "variables": [var("HEALTHCHECK_TCP_PORT", "6380")]},
+                  {"name": "web", "variables": [var("HEALTHCHECK_TCP_PORT", "http")]}],
+    ), tmp_path)
+    assert [s.ports for s in got.jobs[0].services] == [(5432,), (5432,), (5432,)]
+    got = pipeline_of(minimal(
+        image={"name": "alpine"},
+        services=[{"name": "redis", "ports": [{"number": 6379}],
+                   "variables": [var("HEALTHCHECK_TCP_PORT", "6380")]},
+                  {"name": "web", "ports": [{"number": 80}],
+                   "variables": [var("HEALTHCHECK_TCP_PORT", "http")]}],
+    ), tmp_path)
+    assert [s.ports for s in got.jobs[0].services] == [(6380,), (80,)]
 
 
 # --- cache -----------------------------------------------------------------------------------

@@ -55,6 +55,26 @@ def test_should_retry(retry_on: tuple[RetryOn, ...], status: JobStatus, kind: Re
     assert should_retry(make(retry=2, retry_on=retry_on), status, kind, attempts) is again
 
 
+@pytest.mark.parametrize(("retry_on", "codes", "status", "kind", "code", "again"), [
+    # exit codes alone: only those codes are retried (GitLab's `when` default is then empty)
+    ((), (137,), F, RetryOn.SCRIPT_FAILURE, 137, True),
+    ((), (137,), F, RetryOn.SCRIPT_FAILURE, 1, False),
+    ((), (137,), T, RetryOn.TIMEOUT, None, False),
+    # with `when`, either matches: a listed kind or a listed code
+    ((RetryOn.TIMEOUT,), (137,), T, RetryOn.TIMEOUT, None, True),
+    ((RetryOn.TIMEOUT,), (137,), F, RetryOn.SCRIPT_FAILURE, 137, True),
+    ((RetryOn.TIMEOUT,), (137,), F, RetryOn.SCRIPT_FAILURE, 2, False),
+    ((RetryOn.SYSTEM_FAILURE,), (3,), F, RetryOn.SCRIPT_FAILURE, 3, True),
+    ((), (3,), S, None, 0, False),
+])
+def test_should_retry_exit_codes(retry_on: tuple[RetryOn, ...], codes: tuple[int, ...],
+                                 status: JobStatus, kind: RetryOn | None, code: int | None,
+                                 again: bool) -> None:
+    """retry:exit_codes as GitLab's AutoRetry: kind listed OR exit code listed."""
+    job = make(retry=2, retry_on=retry_on, retry_exit_codes=codes)
+    assert should_retry(job, status, kind, 1, code) is again
+
+
 def test_outcome_whens() -> None:
     """on_success after success, on_failure after failure or timeout, nothing if canceled."""
     assert outcome_whens(S) == {When.ALWAYS, When.ON_SUCCESS}

@@ -8,7 +8,6 @@ import pytest
 
 from runner.errors import SourceSpot
 from runner.pipeline.gitlab.globs import ProjectFiles, glob_regex
-from runner.pipeline.gitlab.rules import CHANGES_NOTE
 from runner.pipeline.model import When
 from tests.unit.pipeline.gitlab.test_translate import (
     FEATURE,
@@ -203,17 +202,21 @@ def test_exists_globs_against_project_files(tmp_path: Path) -> None:
     assert [j.name for j in pipeline.jobs] == ["deep", "dotfile", "braces", "map"]
 
 
-def test_changes_count_as_true_with_one_note(tmp_path: Path) -> None:
+def test_changes_without_a_repository_count_as_true_with_one_note(tmp_path: Path) -> None:
+    """No commit before this one to compare with (GitLab's first push): every clause holds."""
     pipeline = translated(
         """\
         a: {image: i, script: x, rules: [{changes: [src/**/*]}]}
-        b: {image: i, script: x, rules: [{changes: {paths: [x], compare_to: main}, when: manual}]}
+        b: {image: i, script: x, rules: [{changes: {paths: [x]}, when: manual}]}
         c: {image: i, script: x, only: {changes: [y]}}
         """,
         tmp_path,
     )
     assert [j.name for j in pipeline.jobs] == ["a", "b", "c"]
-    assert pipeline.notes == (CHANGES_NOTE,)
+    assert pipeline.notes == (
+        "'changes' conditions (rules:changes, only/except:changes): the first commit has"
+        " nothing before it, so every 'changes' holds",
+    )
 
 
 def test_invalid_if_is_an_error_where_written(tmp_path: Path) -> None:

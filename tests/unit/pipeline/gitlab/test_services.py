@@ -17,8 +17,14 @@ from runner.errors import PipelineError, RunnerError, SourceSpot
 from runner.pipeline.gitlab.compose import compose
 from runner.pipeline.gitlab.services import default_aliases, is_hostname
 from runner.pipeline.gitlab.translate import Options, translate
-from runner.pipeline.model import Pipeline, SecretSource, Service
+from runner.pipeline.model import Pipeline, SecretSource
+from runner.pipeline.model import Service as ModelService
 from tests.unit.pipeline.gitlab.test_translate import FILE, GIT, error, jobs_by_name, translated
+
+
+def Service(**fields: Any) -> ModelService:
+    """A model service as the GitLab dialect makes them: ready on any one port."""
+    return ModelService(**fields, ready_on_any=True)
 
 
 def composed_run(text: str, root: Path, **options: Any) -> Pipeline:
@@ -282,6 +288,60 @@ def test_service_variables_follow_job_variable_rules(tmp_path: Path) -> None:
     assert "s3cret" not in repr(pipeline)
 
 
+def test_readiness_ports_healthcheck_then_ports_then_image(tmp_path: Path) -> None:
+    """HEALTHCHECK_TCP_PORT (any case, service's or the job's) names the one port to wait
+    for, as gitlab-runner's health check; else ``ports``; else the image's exposed ports.
+    Every GitLab service is ready on any one port, as gitlab-runner's health check is."""
+    pipeline = translated(
+        """\
+        j:
+          image: i
+          script: x
+          variables: {healthcheck_tcp_port: "6379"}
+          services:
+            - {name: redis, alias: r1}
+            - {name: redis, alias: r3, ports: [8080, {number: 8443, protocol: https, name: s}]}
+        k:
+          image: i
+          script: x
+          services:
+            - {name: web, ports: [8080, {number: 8443, protocol: https, name: s}]}
+            - {name: db}
+            - {name: bad, variables: {HEALTHCHECK_TCP_PORT: "x1"}}
+            - {name: cache, variables: {HEALTHCHECK_TCP_PORT: "7000"}, ports: [1]}
+        """,
+        tmp_path,
+    )
+    jobs = jobs_by_name(pipeline)
+    assert [s.ports for s in jobs["j"].services] == [(6379,), (6379,)]
+    assert [s.ports for s in jobs["k"].services] == [(8080, 8443), (), (), (7000,)]
+    assert all(s.ready_on_any for job in pipeline.jobs for s in job.services)
+    assert "service 3 of job 'k': HEALTHCHECK_TCP_PORT is not a port number; runner waits" \
+        " for the ports its image exposes instead" in pipeline.notes
+
+
+def test_services_get_no_pipeline_or_project_variables(tmp_path: Path) -> None:
+    """gitlab-runner gives services the job's public variables only: YAML and predefined
+    ones, not project or pipeline variables (variables files, --variable)."""
+    pipeline = translated(
+        """\
+        j:
+          image: i
+          script: x
+          variables: {FROM_YAML: y}
+          services:
+            - name: pg
+              variables: {SEEN: "<$FROM_YAML|$CLI_VAR|$PROJECT_VAR>"}
+        """,
+        tmp_path,
+        variables=(("PROJECT_VAR", "p"), ("CLI_VAR", "c")),
+    )
+    job = pipeline.jobs[0]
+    assert dict(job.services[0].variables) == {"SEEN": "<y||>"}
+    assert job.pipeline_variables == ("PROJECT_VAR", "CLI_VAR")
+    assert dict(job.variables)["CLI_VAR"] == "c"
+
+
 def test_service_variable_cycles_are_errors(tmp_path: Path) -> None:
     exc = error("j: {image: i, script: x, services: [{name: pg, variables: {A: $B, B: $A}}]}",
                 tmp_path)
@@ -304,10 +364,15 @@ def test_service_variable_cycles_are_errors(tmp_path: Path) -> None:
         ),
         ("{alias: d}", "j.services[0].name", "service 1 of job 'j' has no 'name'"),
         (
-            "{name: pg, ports: [5432]}",
-            "j.services[0].ports",
-            "'ports' of service 1 of job 'j' is not allowed: GitLab takes service ports only in"
-            " Web IDE terminal configurations; runner waits for the ports the image exposes",
+            "{name: pg, ports: [5432, {number: 5432}]}",
+            "j.services[0].ports[1].number",
+            "port 5432 is listed twice in 'ports' of service 1 of job 'j'; GitLab wants each once",
+        ),
+        (
+            "{name: pg, ports: [{number: 80, protocol: tcp}]}",
+            "j.services[0].ports[0].protocol",
+            "'protocol' of a port of 'ports' of service 1 of job 'j' cannot be 'tcp'; use one of"
+            " 'http', 'https'",
         ),
         (
             "{name: pg, command: 'postgres -c x'}",

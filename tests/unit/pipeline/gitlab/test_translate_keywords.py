@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import subprocess
 from pathlib import Path
 
 from runner.errors import SourceSpot
@@ -178,29 +179,80 @@ def test_dir_key_never_collides_or_escapes() -> None:
     assert long.startswith("x" * 100 + "-")
 
 
-def test_cache_key_files_hash_contents(tmp_path: Path) -> None:
+def _git(root: Path, *args: str) -> str:
+    env = {"GIT_AUTHOR_NAME": "a", "GIT_AUTHOR_EMAIL": "a@x", "GIT_COMMITTER_NAME": "a",
+           "GIT_COMMITTER_EMAIL": "a@x", "HOME": str(root), "PATH": "/usr/bin:/bin"}
+    done = subprocess.run(["git", "-C", str(root), *args], env=env, capture_output=True,
+                          text=True, check=True, timeout=30)
+    return done.stdout.strip()
+
+
+def _sha1(text: str) -> str:
+    return hashlib.sha1(text.encode()).hexdigest()
+
+
+CACHE_BY_FILES = """\
+    j:
+      image: a
+      script: x
+      cache:
+        - key: {files: [package-lock.json, yarn.lock], prefix: $CI_JOB_NAME}
+          paths: [node_modules/]
+        - key: {files: [absent.lock]}
+          paths: [x/]
+        - key: {files_commits: [package-lock.json, Gemfile.lock], prefix: c}
+          paths: [y/]
+        - key: {files: ["*.lock"]}
+          paths: [z/]
+    """
+
+
+def test_cache_keys_from_files_are_gitlabs(tmp_path: Path) -> None:
+    """GitLab's Seed::Build::Cache: prefix-SHA1 of the sorted blob ids (files) or of the
+    last commits that changed the files (files_commits); 'default' when there is none."""
+    _git(tmp_path, "init", "-q")
     (tmp_path / "package-lock.json").write_text("{}")
-    text = """\
-        j:
-          image: a
-          script: x
-          cache:
-            - key: {files: [package-lock.json, yarn.lock], prefix: $CI_JOB_NAME}
-              paths: [node_modules/]
-            - key: {files: [absent.lock]}
-              paths: [x/]
-        """
-    first = translated(text, tmp_path).jobs[0].cache
-    expected = hashlib.sha256(b"package-lock.json\0{}\0").hexdigest()[:16]
-    assert [c.key for c in first] == [f"j-{expected}", "default"]
+    (tmp_path / "Gemfile.lock").write_text("gems\n")
+    _git(tmp_path, "add", ".")
+    _git(tmp_path, "commit", "-qm", "one")
+    first_commit = _git(tmp_path, "rev-parse", "HEAD")
+    (tmp_path / "Gemfile.lock").write_text("gems 2\n")
+    _git(tmp_path, "commit", "-qam", "two")
+    second_commit = _git(tmp_path, "rev-parse", "HEAD")
+    lock_blob = _git(tmp_path, "rev-parse", "HEAD:package-lock.json")
+    gem_blob = _git(tmp_path, "rev-parse", "HEAD:Gemfile.lock")
+    keys = [c.key for c in translated(CACHE_BY_FILES, tmp_path).jobs[0].cache]
+    assert keys == [
+        f"j-{_sha1(lock_blob)}",
+        "default",
+        "c-" + _sha1("-".join(sorted({first_commit, second_commit}))),
+        _sha1(gem_blob),
+    ]
+    # Another run of the same commit shares the caches; editing a file changes its keys.
+    assert [c.key for c in translated(CACHE_BY_FILES, tmp_path).jobs[0].cache] == keys
     (tmp_path / "package-lock.json").write_text('{"a": 1}')
-    assert translated(text, tmp_path).jobs[0].cache[0].key != first[0].key
+    edited = [c.key for c in translated(CACHE_BY_FILES, tmp_path).jobs[0].cache]
+    assert edited[0] != keys[0]
+    assert edited[1:] == keys[1:]
+
+
+def test_cache_key_files_without_git_hash_the_files(tmp_path: Path) -> None:
+    """No repository: blob ids still come from the files; no commits, so 'default'."""
+    (tmp_path / "package-lock.json").write_text("{}")
+    keys = [c.key for c in translated(CACHE_BY_FILES, tmp_path).jobs[0].cache]
+    blob = hashlib.sha1(b"blob 2\0{}").hexdigest()
+    assert keys == [f"j-{_sha1(blob)}", "default", "c-default", "default"]
 
 
 def test_cache_key_files_limits(tmp_path: Path) -> None:
     exc = error("j: {image: a, script: x, cache: {key: {files: [a, b, c]}, paths: [x]}}", tmp_path)
     assert exc.spot == SourceSpot(FILE, 1, 47, "j.cache.key.files")
     assert exc.message == "'files' of 'key' of 'cache' of job 'j' must list 1 or 2 files, not 3"
+    exc = error("j: {image: a, script: x, cache: {key: {files: [a], files_commits: [a]},"
+                " paths: [x]}}", tmp_path)
+    assert exc.message == (
+        "'key' of 'cache' of job 'j' must have one of 'files' and 'files_commits', not both"
+    )
 
 
 def test_cache_without_paths_is_left_out_and_untracked_is_noted(tmp_path: Path) -> None:
@@ -250,20 +302,24 @@ def test_retry_forms_and_kinds(tmp_path: Path) -> None:
         always: {image: i, script: x, retry: {max: 2, when: [always, script_failure]}}
         one: {image: i, script: x, retry: {max: 2, when: unknown_failure, exit_codes: [137]}}
         impossible: {image: i, script: x, retry: {max: 2, when: [archived_failure]}}
+        codes: {image: i, script: x, retry: {max: 1, exit_codes: 137}}
+        every: {image: i, script: x, retry: {max: 1, when: always, exit_codes: [1, 1, 2]}}
         """,
         tmp_path,
     )
-    got = [(j.retry, j.retry_on) for j in pipeline.jobs]
+    got = [(j.retry, j.retry_on, j.retry_exit_codes) for j in pipeline.jobs]
     assert got == [
-        (2, ()),
-        (1, (RetryOn.SCRIPT_FAILURE, RetryOn.TIMEOUT, RetryOn.SYSTEM_FAILURE)),
-        (2, ()),
-        (2, (RetryOn.SYSTEM_FAILURE,)),
-        (0, ()),
+        (2, (), ()),
+        (1, (RetryOn.SCRIPT_FAILURE, RetryOn.TIMEOUT, RetryOn.SYSTEM_FAILURE), ()),
+        (2, (), ()),
+        (2, (RetryOn.SYSTEM_FAILURE,), (137,)),
+        (0, (), ()),
+        (1, (), (137,)),
+        (1, tuple(RetryOn), (1, 2)),
     ]
     assert pipeline.notes == (
         "these keywords have no effect in a local run and were ignored:"
-        " 'retry:exit_codes' (1 job), 'retry:when:archived_failure' (1 job)",
+        " 'retry:when:archived_failure' (1 job)",
     )
 
 
