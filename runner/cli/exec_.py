@@ -59,6 +59,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                         help="pass environment variable KEY to every job, masked; repeatable")
     parser.add_argument("--variables-file", type=Path, metavar="FILE",
                         help="variables with GitLab's masked/file/protected flags (YAML)")
+    parser.add_argument("--gitlab-url", metavar="URL",
+                        help="GitLab server for include: project, template and component "
+                        "(default: CI_SERVER_URL from the environment or a variables file)")
+    parser.add_argument("--gitlab-token", metavar="NAME",
+                        help="name of the environment variable holding a GitLab token for "
+                        "includes (default GITLAB_TOKEN, else CI_JOB_TOKEN); never the token")
     parser.add_argument("-j", "--concurrency", type=int, default=os.cpu_count() or 2,
                         help="jobs running at once (default: CPU count)")
     parser.add_argument("--dialect", choices=["native", "gitlab"],
@@ -147,7 +153,9 @@ def handle(args: argparse.Namespace) -> int:
     path, names = _target(args.pipeline, args.jobs)
     root = (args.project_dir or path.parent).resolve()
     if args.preview:
-        sys.stdout.write(preview(path, root, args.dialect))
+        from runner.cli.exec_options import cli_options  # noqa: PLC0415
+
+        sys.stdout.write(preview(path, root, args.dialect, cli_options(args, os.environ, root)))
         return EXIT_OK
     pipeline = _planned(args, path, root, names)
     if args.list:

@@ -6,10 +6,15 @@ import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from runner.errors import UsageError
+from runner.pipeline.gitlab.fetching import Token
 from runner.pipeline.model import Pipeline, SecretSource
 from runner.pipeline.native import parse_native
+
+if TYPE_CHECKING:
+    from runner.pipeline.gitlab.include import IncludeSettings
 
 DIALECTS = ("gitlab", "native")
 """Every dialect name ``--dialect`` accepts."""
@@ -28,6 +33,10 @@ class LoadOptions:
     file_variables: tuple[tuple[str, str], ...] = ()
     secrets: tuple[SecretSource, ...] = ()
     secret_values: Mapping[str, str] = field(default_factory=dict)
+    gitlab_url: str | None = None
+    """The GitLab server for ``include: project/template/component`` (GitLab only)."""
+    gitlab_token: Token | None = None
+    """Its token; sent to that server only, never shown."""
 
 
 def detect_dialect(path: Path) -> str:
@@ -57,14 +66,16 @@ def load_pipeline(
         from runner.pipeline.gitlab.compose import compose  # noqa: PLC0415 - native needs none
         from runner.pipeline.gitlab.translate import Options, translate  # noqa: PLC0415
 
-        return translate(compose(path, root), root, Options(
+        return translate(compose(path, root, _include_settings(path, root, options)), root, Options(
             variables=options.variables, file_variables=options.file_variables,
             secrets=options.secrets, secret_values=options.secret_values,
         ))
     return _with_options(parse_native(path, root), options)
 
 
-def preview(path: Path, root: Path, dialect: str | None = None) -> str:
+def preview(
+    path: Path, root: Path, dialect: str | None = None, options: LoadOptions | None = None
+) -> str:
     """The fully expanded GitLab YAML (includes, extends, ``!reference``, ``default`` applied)."""
     _check_file(path)
     if chosen_dialect(path, dialect) != "gitlab":
@@ -74,7 +85,24 @@ def preview(path: Path, root: Path, dialect: str | None = None) -> str:
     from runner.pipeline.gitlab.compose import compose  # noqa: PLC0415
     from runner.pipeline.gitlab.preview import render  # noqa: PLC0415
 
-    return render(compose(path, root))
+    return render(compose(path, root, _include_settings(path, root, options or LoadOptions())))
+
+
+def _include_settings(path: Path, root: Path, options: LoadOptions) -> IncludeSettings:
+    """What GitLab's include expansion sees: project and pipeline variables, the server."""
+    from runner.pipeline.gitlab.includesettings import (  # noqa: PLC0415
+        include_settings,
+        server_of,
+    )
+
+    hidden = {s.name for s in options.secrets}
+    outside = {
+        **dict(options.file_variables),
+        **{k: v for k, v in options.secret_values.items() if k in hidden},
+        **dict(options.variables),
+    }
+    server = server_of(options.gitlab_url, options.gitlab_token)
+    return include_settings(root, path, outside, server)
 
 
 def _check_file(path: Path) -> None:

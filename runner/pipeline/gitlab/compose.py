@@ -30,7 +30,7 @@ from runner.pipeline import yamlsrc
 from runner.pipeline.bounds import check_jobs, check_pipeline_values, expanded_values
 from runner.pipeline.fields import FieldReader
 from runner.pipeline.gitlab.extends import apply_extends, did_you_mean
-from runner.pipeline.gitlab.include import expand_includes
+from runner.pipeline.gitlab.include import IncludeSettings, expand_includes
 from runner.pipeline.gitlab.keywords import DEFAULT_KEYS
 from runner.pipeline.gitlab.merge import replace
 from runner.pipeline.gitlab.reference import flatten, resolve_references
@@ -75,11 +75,14 @@ class Composed:
     """Things to tell the user that are not errors."""
 
 
-def compose(path: Path, root: Path) -> Composed:
-    """Load ``path`` (in the project at ``root``) and compose it; PipelineError on a problem."""
+def compose(path: Path, root: Path, settings: IncludeSettings | None = None) -> Composed:
+    """Load ``path`` (in the project at ``root``) and compose it; PipelineError on a problem.
+
+    ``settings`` give includes their variables, GitLab server and cache (none by default).
+    """
     source = load(path, str(path))
     reader = FieldReader(source)
-    merged, include_notes = expand_includes(source, root, reader)
+    merged, include_notes = expand_includes(source, root, reader, settings)
     notes = list(include_notes)
     names = {entry.key for entry in merged if entry.key not in RESERVED}
     resolved = resolve_references(apply_extends(merged, names, reader), reader)
