@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -102,7 +103,12 @@ def _include_settings(path: Path, root: Path, options: LoadOptions) -> IncludeSe
         **dict(options.variables),
     }
     server = server_of(options.gitlab_url, options.gitlab_token)
-    return include_settings(root, path, outside, server)
+    return include_settings(root, path, outside, server, notice=_notice)
+
+
+def _notice(text: str) -> None:
+    """An include served from the cache is said at once, whatever the command does next."""
+    print(f"runner: {text}", file=sys.stderr, flush=True)
 
 
 def _check_file(path: Path) -> None:

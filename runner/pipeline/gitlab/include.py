@@ -68,6 +68,8 @@ class IncludeSettings:
     """The GitLab instance for ``project``, ``template`` and ``component``; None: not set."""
     cache: Path | None = None
     """The project's copy of fetched files; None keeps nothing."""
+    notice: Callable[[str], None] | None = None
+    """Where "using the cached copy" notices go at once (even for ``--list``); None: the notes."""
 
 
 @dataclass(frozen=True)
@@ -127,7 +129,7 @@ class _Includer:
         self.rule_notes = Notes()
         self.values = reader.source.values
         """Values of every file read so far, aliases expanded (bounded in ``bounds``)."""
-        self.fetch = CachedFetcher(Fetcher(), settings.cache, self._notice)
+        self.fetch = CachedFetcher(Fetcher(), settings.cache, settings.notice or self._notice)
         self._files: dict[_Where, ProjectFiles] = {}
         self._apis: dict[str, GitLabApi] = {}
 

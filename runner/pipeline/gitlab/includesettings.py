@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import urllib.parse
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from runner.errors import UsageError
@@ -59,6 +59,7 @@ def include_settings(
     git: GitInfo | None = None,
     environ: Mapping[str, str] | None = None,
     home: Path | None = None,
+    notice: Callable[[str], None] | None = None,
 ) -> IncludeSettings:
     """Settings for the pipeline ``config_file`` of the project at ``root``.
 
@@ -72,4 +73,4 @@ def include_settings(
     variables.update(outside)
     environ = os.environ if environ is None else environ
     cache = cache_dir(root, environ, home or Path.home())
-    return IncludeSettings(variables, server, cache)
+    return IncludeSettings(variables, server, cache, notice)

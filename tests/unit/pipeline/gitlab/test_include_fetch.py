@@ -133,7 +133,7 @@ def test_reference_reaches_into_a_fetched_file(tmp_path: Path, server: IncludeSe
         include: {server.url}/remote/a.yml
         job: {{script: [!reference [.setup, script], echo job]}}
         """)
-    assert to_python(dict(result.jobs)["job"])["script"] == ["echo setup", "echo job"]
+    assert to_python(dict(result.jobs)["job"]) == {"script": ["echo setup", "echo job"]}
 
 
 # -- project -------------------------------------------------------------------
