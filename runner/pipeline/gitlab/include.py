@@ -80,6 +80,8 @@ class _Where:
     """``local`` (the checkout), ``project`` (another project's), ``remote`` or ``template``."""
     project: str = ""
     ref: str = ""
+    server: Server | None = None
+    """The server ``project`` is on (a component's may not be the configured one)."""
 
 
 _CHECKOUT = _Where("local")
@@ -166,7 +168,7 @@ class _Includer:
             if where.kind == "local":
                 self._files[where] = ProjectFiles(self.root)
             elif where.kind == "project":
-                api = self.api(None, None)
+                api = self.api(None, None, where.server)
                 self._files[where] = _FileList(lambda: api.tree(where.project, where.ref))
             else:  # a remote or template file has no project: nothing exists
                 self._files[where] = _FileList(list)
@@ -209,7 +211,8 @@ class _Includer:
                                   request, stack, _Where("template"), lambda: api.template(name))]
         if kind == "project":
             assert request.project is not None
-            return [self._project(request.project, request.ref, request, stack)]
+            server = self.api(node, key).server
+            return [self._project(request.project, request.ref, request, stack, server)]
         return [self._component(request, stack)]
 
     def _check_name(self, location: str, request: Request) -> None:
@@ -230,14 +233,19 @@ class _Includer:
         return _decoded(body, request.location)
 
     def _project(
-        self, project: str, ref: str | None, request: Request, stack: tuple[tuple[str, str], ...]
+        self,
+        project: str,
+        ref: str | None,
+        request: Request,
+        stack: tuple[tuple[str, str], ...],
+        server: Server | None,
     ) -> Map:
-        api = self.api(request.node, request.key)
+        api = self.api(request.node, request.key, server)
         path = request.location
         resolved = ref or self._call(lambda: api.default_branch(project), request)
         label = f"{api.server.url}/{project}/-/blob/{resolved}/{path}"
         return self._fetched(("project", project, resolved, path), label, request, stack,
-                             _Where("project", project, resolved),
+                             _Where("project", project, resolved, api.server),
                              lambda: api.project_file(project, resolved, path))
 
     def _component(self, request: Request, stack: tuple[tuple[str, str], ...]) -> Map:
@@ -259,7 +267,7 @@ class _Includer:
                                                  match["version"]), request)
         label = f"{server.url}/{found.project}/-/blob/{found.ref}/{found.path}"
         return self._fetched(("project", found.project, found.ref, found.path), label, request,
-                             stack, _Where("project", found.project, found.ref),
+                             stack, _Where("project", found.project, found.ref, server),
                              lambda: found.text)
 
     def _local(
@@ -283,9 +291,9 @@ class _Includer:
             out = []
             for path in paths:
                 self._check_name(path, request)
-                out.append(self._project(where.project, where.ref,
-                                         Request("project", path, node, key, inputs=request.inputs,
-                                                 inputs_key=request.inputs_key), stack))
+                nested = Request("project", path, node, key, inputs=request.inputs,
+                                 inputs_key=request.inputs_key)
+                out.append(self._project(where.project, where.ref, nested, stack, where.server))
             return out
         return [self._load_local(rel, request, stack) for rel in paths]
 

@@ -311,3 +311,20 @@ def test_the_token_is_never_in_messages_or_the_cache(tmp_path: Path, server: Inc
     stored = [path.read_bytes() for path in (tmp_path / "cache").rglob("*") if path.is_file()]
     assert stored and not any(TOKEN.encode() in body for body in stored)
     assert TOKEN not in repr(Token("PRIVATE-TOKEN", TOKEN)) + str(Token("PRIVATE-TOKEN", TOKEN))
+
+
+def test_a_component_with_no_server_configured_is_read_from_its_own_host(
+    tmp_path: Path, server: IncludeServer
+) -> None:
+    """No --gitlab-url: the component's host is the server, asked without a token; its
+    own wildcard include lists that project's tree on the same host."""
+    server.token = None
+    server.projects["group/components"] = FakeProject(releases=["2.1.0"], files={"2.1.0": {
+        "templates/lint.yml": "include: {local: 'templates/lint/*.yml'}\n",
+        "templates/lint/a.yml": "lint-a: {script: [a]}\n",
+    }})
+    root = tmp_path / "project"
+    address = f"127.0.0.1:{server.port}/group/components/lint@2"
+    write(root, {MAIN: f"include: {{component: {address}}}\n"})
+    result = compose(root / MAIN, root, IncludeSettings({}, None, tmp_path / "cache"))
+    assert names(result) == ["lint-a"]
