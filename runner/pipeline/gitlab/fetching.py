@@ -98,17 +98,27 @@ class Fetcher:
     """GET requests under one deadline; builds an opener once per pipeline."""
 
     def __init__(self, deadline_s: float = DEADLINE_S) -> None:
-        self._deadline = time.monotonic() + deadline_s
-        context = ssl.create_default_context()
-        self._opener = urllib.request.build_opener(
-            urllib.request.HTTPSHandler(context=context), _NoCrossHostRedirect()
-        )
+        self._deadline_s = deadline_s
+        self._deadline = 0.0
+        self._opener: urllib.request.OpenerDirector | None = None
+
+    def _open(self) -> urllib.request.OpenerDirector:
+        """The opener, made at the first request: most pipelines fetch nothing, and loading
+        the CA store costs milliseconds. The deadline starts then too."""
+        if self._opener is None:
+            self._deadline = time.monotonic() + self._deadline_s
+            context = ssl.create_default_context()
+            self._opener = urllib.request.build_opener(
+                urllib.request.HTTPSHandler(context=context), _NoCrossHostRedirect()
+            )
+        return self._opener
 
     def get(self, url: str, token: Token | None = None) -> bytes:
         """The body of ``url`` (at most ``MAX_BODY_BYTES``); FetchError on any failure."""
         scheme = urllib.parse.urlsplit(url).scheme
         if scheme not in ("http", "https"):
             raise FetchError(f"{_shown(url)} is not an http(s) address", transient=False)
+        opener = self._open()
         left = self._deadline - time.monotonic()
         if left <= 0:
             raise FetchError(
@@ -122,7 +132,7 @@ class Fetcher:
         if token is not None:
             request.add_unredirected_header(token.header, token.value)
         try:
-            with self._opener.open(request, timeout=min(REQUEST_TIMEOUT_S, left)) as response:
+            with opener.open(request, timeout=min(REQUEST_TIMEOUT_S, left)) as response:
                 body: bytes = response.read(MAX_BODY_BYTES + 1)
         except urllib.error.HTTPError as exc:
             exc.close()
