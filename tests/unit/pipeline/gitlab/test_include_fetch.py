@@ -328,3 +328,9 @@ def test_a_component_with_no_server_configured_is_read_from_its_own_host(
     write(root, {MAIN: f"include: {{component: {address}}}\n"})
     result = compose(root / MAIN, root, IncludeSettings({}, None, tmp_path / "cache"))
     assert names(result) == ["lint-a"]
+
+
+def test_a_body_over_the_size_limit_is_refused(tmp_path: Path, server: IncludeServer) -> None:
+    server.remote["big.yml"] = b"#" * ((4 << 20) + 1)
+    err = failure(tmp_path, server, f"include: {server.url}/remote/big.yml\n")
+    assert "larger than 4 MiB" in err.message
