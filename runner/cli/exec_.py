@@ -74,6 +74,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser.add_argument("--compare-to", metavar="REF",
                         help="GitLab rules:changes compare with the merge base of REF and HEAD"
                              " (default: the default branch, or the previous commit on it)")
+    parser.add_argument("--gitlab-url", metavar="URL",
+                        help="GitLab server for include: project, template and component "
+                        "(default: CI_SERVER_URL from the environment or a variables file)")
+    parser.add_argument("--gitlab-token", metavar="NAME",
+                        help="name of the environment variable holding a GitLab token for "
+                        "includes (default GITLAB_TOKEN, else CI_JOB_TOKEN); never the token")
     parser.add_argument("-j", "--concurrency", type=int, default=os.cpu_count() or 2,
                         help="jobs running at once (default: CPU count)")
     parser.add_argument("--dialect", choices=["native", "gitlab"],
@@ -159,16 +165,17 @@ def _cache_root(given: Path | None) -> Path:
 
 def handle(args: argparse.Namespace) -> int:
     """Run the pipeline; 0 passed, 1 a job failed, 130 interrupted."""
-    from runner.cli.exec_options import input_pairs  # noqa: PLC0415
     from runner.cli.listing import render_list  # noqa: PLC0415
     from runner.host.identity import refuse_root  # noqa: PLC0415
-    from runner.pipeline.load import LoadOptions, preview  # noqa: PLC0415
+    from runner.pipeline.load import preview  # noqa: PLC0415
 
     refuse_root(os.environ)
     path, names = _target(args.pipeline, args.jobs)
     root = project_root(path, args.dialect, args.project_dir)
     if args.preview:
-        sys.stdout.write(preview(path, root, args.dialect, LoadOptions(inputs=input_pairs(args))))
+        from runner.cli.exec_options import cli_options  # noqa: PLC0415
+
+        sys.stdout.write(preview(path, root, args.dialect, cli_options(args, os.environ, root)))
         return EXIT_OK
     whole, pipeline, named = _planned(args, path, root, names)
     if args.list:

@@ -12,6 +12,7 @@ from runner.errors import UsageError, UserInputError
 from runner.execute.report import shown
 from runner.execute.source import PROJECT_VARIABLES
 from runner.execute.statedir import not_own
+from runner.pipeline.gitlab.fetching import Token
 from runner.pipeline.load import LoadOptions
 from runner.pipeline.model import SecretSource
 from runner.pipeline.varsfile import FileVariable, load_variables_file
@@ -85,6 +86,10 @@ def cli_options(args: argparse.Namespace, environ: Mapping[str, str], root: Path
         variables=tuple(plain.items()), file_variables=tuple(files.items()),
         secrets=tuple(secrets.values()), secret_values=values, inputs=input_pairs(args),
         compare_to=args.compare_to,
+        gitlab_url=getattr(args, "gitlab_url", None) or environ.get("CI_SERVER_URL")
+        or plain.get("CI_SERVER_URL"),
+        gitlab_token=gitlab_token(getattr(args, "gitlab_token", None), environ,
+                                  {**plain, **values}),
     )
 
 
@@ -98,6 +103,32 @@ def input_pairs(args: argparse.Namespace) -> tuple[tuple[str, str], ...]:
                              " file's 'spec:inputs' header declares")
         pairs[name.strip()] = value
     return tuple(pairs.items())
+
+
+TOKEN_SOURCES = (("GITLAB_TOKEN", "PRIVATE-TOKEN"), ("CI_JOB_TOKEN", "JOB-TOKEN"))
+"""Where a token is looked for without --gitlab-token, first found wins, and its header."""
+
+
+def gitlab_token(name: str | None, environ: Mapping[str, str],
+                 from_files: Mapping[str, str]) -> Token | None:
+    """The token for includes: ``--gitlab-token NAME`` names an environment variable (a
+    literal token on the command line would show in ``ps``); else GITLAB_TOKEN or
+    CI_JOB_TOKEN from the environment, then from the variables files."""
+    if name is not None:
+        if not _NAME.fullmatch(name):
+            raise UsageError("--gitlab-token takes the NAME of an environment variable that "
+                             "holds the token, not the token itself (the command line is "
+                             "visible to every user in ps)")
+        if not environ.get(name):
+            raise UsageError(f"--gitlab-token {name}: the environment variable {name} is not "
+                             "set or empty")
+        header = "JOB-TOKEN" if name == "CI_JOB_TOKEN" else "PRIVATE-TOKEN"
+        return Token(header, environ[name])
+    for source in (environ, from_files):
+        for variable, header in TOKEN_SOURCES:
+            if source.get(variable):
+                return Token(header, source[variable])
+    return None
 
 
 def _add_file_variable(entry: FileVariable, plain: dict[str, str], files: dict[str, str],

@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import dataclasses
+import sys
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from runner.errors import UsageError
+from runner.pipeline.gitlab.fetching import Token
 from runner.pipeline.model import Pipeline, SecretSource
 from runner.pipeline.native import parse_native
 
 if TYPE_CHECKING:
-    from runner.pipeline.gitlab.inputs import Given, Variables
+    from runner.pipeline.gitlab.include import IncludeSettings
+    from runner.pipeline.gitlab.inputs import Given
 
 DIALECTS = ("gitlab", "native")
 """Every dialect name ``--dialect`` accepts."""
@@ -36,6 +39,10 @@ class LoadOptions:
     """``--input NAME=VALUE``: a GitLab file's ``spec:inputs`` (typed by their declaration)."""
     compare_to: str | None = None
     """``--compare-to``: what GitLab ``changes`` clauses compare with (default branch if None)."""
+    gitlab_url: str | None = None
+    """The GitLab server for ``include: project/template/component`` (GitLab only)."""
+    gitlab_token: Token | None = None
+    """Its token; sent to that server only, never shown."""
 
 
 def detect_dialect(path: Path) -> str:
@@ -65,20 +72,12 @@ def load_pipeline(
         from runner.pipeline.gitlab.compose import compose  # noqa: PLC0415 - native needs none
         from runner.pipeline.gitlab.translate import Options, translate  # noqa: PLC0415
 
-        return translate(compose(path, root, *_inputs(path, root, options)), root, Options(
+        return translate(compose(path, root, *_gitlab_settings(path, root, options)), root, Options(
             variables=options.variables, file_variables=options.file_variables,
             secrets=options.secrets, secret_values=options.secret_values,
             compare_to=options.compare_to,
         ))
     return _with_options(parse_native(path, root), options)
-
-
-def _inputs(path: Path, root: Path, options: LoadOptions) -> tuple[Given | None, Variables]:
-    """``compose``'s inputs and variables (``pipeline_inputs``) from the options."""
-    from runner.pipeline.gitlab.pipeline_inputs import pipeline_inputs  # noqa: PLC0415
-
-    plain = {**dict(options.file_variables), **dict(options.variables)}
-    return pipeline_inputs(path, root, dict(options.inputs), plain, options.secret_values)
 
 
 def preview(
@@ -93,7 +92,42 @@ def preview(
     from runner.pipeline.gitlab.compose import compose  # noqa: PLC0415
     from runner.pipeline.gitlab.preview import render  # noqa: PLC0415
 
-    return render(compose(path, root, *_inputs(path, root, options or LoadOptions())))
+    return render(compose(path, root, *_gitlab_settings(path, root, options or LoadOptions())))
+
+
+def _include_settings(path: Path, root: Path, options: LoadOptions) -> IncludeSettings:
+    """What GitLab's include expansion sees: project and pipeline variables, the server."""
+    from runner.pipeline.gitlab.includesettings import (  # noqa: PLC0415
+        include_settings,
+        server_of,
+    )
+
+    hidden = {s.name for s in options.secrets}
+    outside = {
+        **dict(options.file_variables),
+        **{k: v for k, v in options.secret_values.items() if k in hidden},
+        **dict(options.variables),
+    }
+    server = server_of(options.gitlab_url, options.gitlab_token)
+    return include_settings(root, path, outside, server, notice=_notice)
+
+
+def _notice(text: str) -> None:
+    """An include served from the cache is said at once, whatever the command does next."""
+    print(f"runner: {text}", file=sys.stderr, flush=True)
+
+
+def _gitlab_settings(
+    path: Path, root: Path, options: LoadOptions
+) -> tuple[IncludeSettings, Given | None]:
+    """``compose``'s settings: includes' (with ``expand_vars``'s variables) and ``--input``."""
+    from runner.pipeline.gitlab.pipeline_inputs import pipeline_inputs  # noqa: PLC0415
+
+    plain = {**dict(options.file_variables), **dict(options.variables)}
+    given, expand_vars = pipeline_inputs(path, root, dict(options.inputs), plain,
+                                         options.secret_values)
+    return replace(_include_settings(path, root, options), expand_vars=expand_vars,
+                   compare_to=options.compare_to), given
 
 
 def _check_file(path: Path) -> None:

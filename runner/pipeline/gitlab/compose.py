@@ -30,14 +30,8 @@ from runner.pipeline import yamlsrc
 from runner.pipeline.bounds import check_jobs, check_pipeline_values, expanded_values
 from runner.pipeline.fields import FieldReader
 from runner.pipeline.gitlab.extends import apply_extends, did_you_mean
-from runner.pipeline.gitlab.include import expand_includes
-from runner.pipeline.gitlab.inputs import (
-    NO_VARIABLES,
-    Given,
-    Variables,
-    load_with_inputs,
-    skipped_note,
-)
+from runner.pipeline.gitlab.include import IncludeSettings, expand_includes
+from runner.pipeline.gitlab.inputs import NO_VARIABLES, Given, load_with_inputs, skipped_note
 from runner.pipeline.gitlab.keywords import DEFAULT_KEYS
 from runner.pipeline.gitlab.merge import replace
 from runner.pipeline.gitlab.reference import flatten, resolve_references
@@ -82,17 +76,18 @@ class Composed:
 
 
 def compose(
-    path: Path, root: Path, given: Given | None = None, variables: Variables = NO_VARIABLES
+    path: Path, root: Path, settings: IncludeSettings | None = None, given: Given | None = None
 ) -> Composed:
     """Load ``path`` (in the project at ``root``) and compose it; PipelineError on a problem.
 
-    ``given`` are the pipeline's inputs (``--input``) for a ``spec:inputs`` header of the
-    file; ``variables`` are what ``expand_vars`` in any file may read.
+    ``settings`` give includes their variables, GitLab server and cache (none by default);
+    ``given`` are the pipeline's inputs (``--input``) for a ``spec:inputs`` header of the file.
     """
     text = yamlsrc.read_text(path)
-    source = load_with_inputs(text, str(path), given, variables)
+    expand_vars = settings.expand_vars if settings is not None else NO_VARIABLES
+    source = load_with_inputs(text, str(path), given, expand_vars)
     reader = FieldReader(source)
-    merged, include_notes = expand_includes(source, root, reader, variables)
+    merged, include_notes = expand_includes(source, root, reader, settings)
     skipped = skipped_note(text, str(path))
     notes = [*include_notes, *([skipped] if skipped else [])]
     names = {entry.key for entry in merged if entry.key not in RESERVED}

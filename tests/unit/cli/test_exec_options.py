@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from runner.cli.exec_options import cli_options, variables_files
-from runner.errors import UserInputError
+from runner.errors import UsageError, UserInputError
+from runner.pipeline.gitlab.fetching import Token
 
 
 def _files(tmp_path: Path) -> tuple[Path, Path, Path, Path]:
@@ -76,3 +77,52 @@ def test_a_linked_project_file_or_dir_is_refused(tmp_path: Path, planted: str) -
         link = project
     with pytest.raises(UserInputError, match=f"{link} is a symbolic link"):
         variables_files(root, {"XDG_CONFIG_HOME": str(config)}, None, tmp_path)
+
+
+# -- the GitLab server and token for includes ------------------------------------
+
+
+def _gitlab_args(url: str | None = None, token: str | None = None) -> argparse.Namespace:
+    args = _args()
+    args.gitlab_url, args.gitlab_token = url, token
+    return args
+
+
+def test_gitlab_token_names_an_environment_variable(tmp_path: Path) -> None:
+    env = {"MY_TOKEN": "glpat-from-env", "GITLAB_TOKEN": "ignored"}
+    got = cli_options(_gitlab_args(token="MY_TOKEN"), env, tmp_path)
+    assert got.gitlab_token == Token("PRIVATE-TOKEN", "glpat-from-env")
+    assert "glpat-from-env" not in repr(got)
+    job = cli_options(_gitlab_args(token="CI_JOB_TOKEN"), {"CI_JOB_TOKEN": "jt"}, tmp_path)
+    assert job.gitlab_token == Token("JOB-TOKEN", "jt")
+
+
+def test_a_literal_token_on_the_command_line_is_refused_without_echoing_it(
+    tmp_path: Path,
+) -> None:
+    with pytest.raises(UsageError) as info:
+        cli_options(_gitlab_args(token="glpat-Literal-Secret"), {}, tmp_path)
+    assert "glpat-Literal-Secret" not in str(info.value)
+    assert "NAME of an environment variable" in str(info.value)
+    with pytest.raises(UsageError, match="MISSING is not set"):
+        cli_options(_gitlab_args(token="MISSING"), {}, tmp_path)
+
+
+def test_default_token_and_server_come_from_the_environment_then_the_files(
+    tmp_path: Path,
+) -> None:
+    root = tmp_path / "proj"
+    (root / ".runner").mkdir(parents=True)
+    (root / ".runner" / "variables.yml").write_text(
+        "CI_SERVER_URL: https://files.example\n"
+        "GITLAB_TOKEN: {value: from-file-token, masked: true}\n")
+    env = {"XDG_CONFIG_HOME": str(tmp_path / "none")}
+    got = cli_options(_gitlab_args(), env, root)
+    assert (got.gitlab_url, got.gitlab_token) == (
+        "https://files.example", Token("PRIVATE-TOKEN", "from-file-token"))
+    env |= {"CI_SERVER_URL": "https://env.example", "CI_JOB_TOKEN": "job"}
+    got = cli_options(_gitlab_args(), env, root)
+    assert (got.gitlab_url, got.gitlab_token) == ("https://env.example", Token("JOB-TOKEN", "job"))
+    got = cli_options(_gitlab_args(url="https://arg.example"), env | {"GITLAB_TOKEN": "p"}, root)
+    assert got.gitlab_url == "https://arg.example"
+    assert got.gitlab_token == Token("PRIVATE-TOKEN", "p")

@@ -34,7 +34,7 @@ def composed(root: Path, files: dict[str, str], **cli: str) -> Composed:
         return compose(root / MAIN, root)
     from runner.pipeline.gitlab.inputs import given_from_cli  # noqa: PLC0415 - new in issue 16
 
-    return compose(root / MAIN, root, given_from_cli(cli))
+    return compose(root / MAIN, root, given=given_from_cli(cli))
 
 
 def jobs(result: Composed) -> dict[str, object]:
