@@ -139,9 +139,10 @@ def read_job(ctx: Context, name: str, body: Map) -> JobSpec:
 
     stage = job_stage(reader, body, name, what, ctx.stages)
     trigger = None
-    if (got := get("trigger")) is not None:
+    if (written := body.get("trigger")) is not None:
         check_trigger_job(reader, body, name)
-        trigger = read_trigger(reader, *got)
+        trigger = read_trigger(reader, written.value, yamlsrc.join_key(name, "trigger"),
+                               f"'trigger' of {what}", at=written.key_pos)
     script_node = get("script")
     script: tuple[str, ...] = ()
     script_spots: tuple[Spot, ...] = ()
@@ -169,14 +170,17 @@ def read_job(ctx: Context, name: str, body: Map) -> JobSpec:
         else read_needs(reader, *rule.needs, job=name, known=ctx.known, child=ctx.child)
         for rule in rules or ()
     )
-    when, _ = read_when(reader, body, name, what)
-    if trigger is not None and when == "delayed" and (entry := body.get("when")) is not None:
+    entry = body.get("when")
+    if trigger is not None and entry is not None and getattr(entry.value, "value", None) == (
+        "delayed"
+    ):
         raise reader.fail(
             entry.value.pos,
             yamlsrc.join_key(name, "when"),
             f"'when' of trigger job '{name}' should be one of: on_success, on_failure, always,"
             " manual (GitLab does not delay trigger jobs)",
         )
+    when, _ = read_when(reader, body, name, what)
     allow_failure: bool | None = None
     codes: tuple[int, ...] = ()
     if (got := get("allow_failure")) is not None:

@@ -53,7 +53,7 @@ class TriggerSpec:
     """A trigger job's downstream pipeline, as written."""
 
     spot: SourceSpot
-    pos: Pos
+    """Where ``trigger`` is written."""
     project: str | None
     """A multi-project trigger's project (``group/other``); None for a child pipeline."""
     files: tuple[ChildFile, ...]
@@ -81,12 +81,13 @@ def check_trigger_job(reader: GitLabReader, body: Map, name: str) -> None:
         )
 
 
-def read_trigger(reader: GitLabReader, node: Node, key: str, what: str) -> TriggerSpec:
-    """``trigger`` of a job: a project name, or a mapping for a child or multi-project pipeline."""
-    spot = reader.spot(node.pos, key)
+def read_trigger(reader: GitLabReader, node: Node, key: str, what: str, *, at: Pos) -> TriggerSpec:
+    """``trigger`` of a job (its key written ``at``): a project name, or a mapping for a
+    child or multi-project pipeline."""
+    spot = reader.spot(at, key)
     if isinstance(node, Scalar):
         project = reader.nonempty_str(node, key, what)
-        return TriggerSpec(spot, node.pos, project, (), depend=False)
+        return TriggerSpec(spot, project, (), depend=False)
     spec = reader.expect_map(node, key, f"{what} (a project path or a mapping)")
     depend = False
     if (got := reader.child(spec, "strategy", key, what)) is not None:
@@ -113,10 +114,10 @@ def read_trigger(reader: GitLabReader, node: Node, key: str, what: str) -> Trigg
         project = reader.nonempty_str(*got)
         if (branch := reader.child(spec, "branch", key, what)) is not None:
             reader.expect_str(*branch)
-        return TriggerSpec(spot, node.pos, project, (), depend, forward_yaml, forward_pipeline)
+        return TriggerSpec(spot, project, (), depend, forward_yaml, forward_pipeline)
     reader.check_keys(spec, _CHILD_KEYS, key, f"in {what}")
     files = _files(reader, *include)
-    return TriggerSpec(spot, node.pos, None, files, depend, forward_yaml, forward_pipeline)
+    return TriggerSpec(spot, None, files, depend, forward_yaml, forward_pipeline)
 
 
 def _files(reader: GitLabReader, node: Node, key: str, what: str) -> tuple[ChildFile, ...]:
