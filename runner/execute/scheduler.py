@@ -231,8 +231,14 @@ class Scheduler:
             return Outcome(JobStatus.SKIPPED, note="when: on_failure and nothing failed")
         blocked = [need.job for need in job.needs
                    if need.job not in results or not results[need.job].passed]
-        if not blocked:
-            return None
+        return self._why_blocked(job, blocked) if blocked else None
+
+    def _why_blocked(self, job: Job, blocked: Sequence[str]) -> Outcome:
+        """Why ``job`` does not run although it should: needs that did not pass."""
+        absent = [name for name in blocked if name not in self._results]
+        if absent:  # a child's need on a parent job that this run does not have
+            return Outcome(JobStatus.SKIPPED,
+                           note=f"needed job {_names(absent)} is not in this run")
         manual = self._blocking_manual(blocked)
         if manual is None:
             return Outcome(JobStatus.SKIPPED, note=f"needed job {_names(blocked)} did not pass")

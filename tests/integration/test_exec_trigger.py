@@ -71,6 +71,10 @@ def test_static_child_takes_parent_artifacts_and_forwarded_variables(project: Pr
     logs = {job["name"]: job["log"] for job in json.loads(
         (project.state / "result.json").read_text())["jobs"]}
     assert "parent-artifact" in Path(logs["kids > use"]).read_text()
+    alone = project.run(".gitlab-ci.yml", "kids")  # the trigger job alone: its child's
+    assert alone.code == 0, alone.out + alone.err  # need on 'build' cannot be met
+    assert _jobs(project) == [("kids", "success"), ("kids > use", "skipped")]
+    assert said(alone.out, "kids > use", "runner: skipped: needed job 'build' is not in this run")
 
 
 def test_dynamic_child_with_strategy_depend_mirrors_the_child(project: Project) -> None:
