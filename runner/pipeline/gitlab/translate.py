@@ -292,7 +292,9 @@ class _Translator:
         values = dict(variables)
         values.update((n, "$" + n) for n in self.hidden)
         if spec.trigger is not None:
-            forwarded = tuple((v.name, values[v.name]) for v in yaml_vars)
+            # GitLab puts parallel:matrix values among the job's YAML variables.
+            names = [*(v.name for v in yaml_vars), *(n for n, _ in instance.matrix)]
+            forwarded = tuple((name, values[name]) for name in names)
             job = Job(
                 name=instance.name, image="", script=(), variables=variables,
                 allow_failure=allow_failure if allow_failure is not None else manual_default,

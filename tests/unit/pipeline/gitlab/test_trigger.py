@@ -335,3 +335,17 @@ def test_feature_branch_child(tmp_path: Path) -> None:
     pipeline = translate(compose(tmp_path / ".gitlab-ci.yml", tmp_path), tmp_path,
                          Options(git=FEATURE))
     assert child_of(pipeline, "t").jobs == ()
+
+
+def test_parallel_matrix_trigger_jobs_forward_their_matrix_values(tmp_path: Path) -> None:
+    """One child per instance, each seeing its instance's matrix values (GitLab's YAML vars)."""
+    pipeline = load(tmp_path, """\
+        deploy:
+          parallel:
+            matrix: [{STACK: [web, db]}]
+          trigger: {include: c.yml}
+        """, c_yml="x: {image: busybox, script: [echo $STACK]}\n")
+    assert [job.name for job in pipeline.every_job()] == [
+        "deploy: [web]", "deploy: [web] > x", "deploy: [db]", "deploy: [db] > x"]
+    assert [dict(child_of(pipeline, name).jobs[0].variables)["STACK"]
+            for name in ("deploy: [web]", "deploy: [db]")] == ["web", "db"]
