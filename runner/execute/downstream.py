@@ -55,7 +55,8 @@ async def run_trigger(ctx: RunContext, job: Job, joblog: JobLog,
                       " GitLab does not create an empty pipeline")
         return ended(JobStatus.FAILED, "the child pipeline has no jobs")
     for note in child.notes:
-        joblog.notice(f"runner: child pipeline: {note}")
+        if note not in ctx.pipeline.notes:  # the user was told those when the run started
+            joblog.notice(f"runner: child pipeline: {note}")
     names = ", ".join(repr(child_job.name) for child_job in child.jobs)
     joblog.notice(f"runner: starting the child pipeline: {names}")
     results = start(job, child)
