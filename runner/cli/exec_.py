@@ -214,7 +214,7 @@ def _planned(args: argparse.Namespace, path: Path, root: Path,
         pipeline = select_jobs(pipeline, names, with_needs=args.needs)
     elif args.needs:
         raise UsageError("--needs goes with job names: runner exec FILE JOB... --needs")
-    unknown = sorted(set(args.manual) - {job.name for job in pipeline.jobs})
+    unknown = sorted(set(args.manual) - {job.name for job in pipeline.every_job()})
     if unknown:
         raise UsageError(f"--manual {unknown[0]!r}: no such job in {path}")
     return whole, pipeline, named
@@ -259,7 +259,7 @@ def _run(args: argparse.Namespace, pipeline: Pipeline, named: frozenset[str],
 
     # A closed stdout (`runner exec | head -1`) stops the run quietly, as SIGPIPE would.
     stdout = GuardedStream(sys.stdout.buffer, interruption.request)
-    console = Console(stdout, [job.name for job in pipeline.jobs], color=color,
+    console = Console(stdout, [job.name for job in pipeline.every_job()], color=color,
                       timestamps=args.timestamps)
     began = time.monotonic()
     results, _ = asyncio.run(execute(pipeline, settings, console, os.environ, told,

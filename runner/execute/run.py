@@ -64,7 +64,7 @@ async def execute(
     secrets = resolve_secrets(pipeline, environ)
     withhold_from_children(pipeline)
     check_registries(pipeline)
-    clashes = clashing_names(job.name for job in pipeline.jobs)
+    clashes = clashing_names(job.name for job in pipeline.every_job())
     if clashes:
         first, second = clashes[0]
         raise UserInputError(

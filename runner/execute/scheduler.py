@@ -7,6 +7,10 @@ order, so a waiting job can never hold a slot its own needs are waiting for.
 
 Manual jobs run only when the user names them. One left out that may not
 fail blocks every job downstream of it, as a blocking manual job does in GitLab.
+
+A trigger job takes no slot: it starts its child pipeline's jobs in this
+same scheduler (``downstream``). Jobs after a trigger job take a warm slot
+only once it is done, so they never hold the slots its child's jobs need.
 """
 
 from __future__ import annotations
@@ -24,13 +28,14 @@ from runner.engine.argv import StoreSpec
 from runner.engine.podman import ContainerGone, ImageUnavailable, force_remove
 from runner.execute.build_job import BuildAttempt
 from runner.execute.context import Outcome, RunContext
+from runner.execute.downstream import run_trigger
 from runner.execute.job import JobAttempt
 from runner.execute.policy import failure_allowed, should_retry
 from runner.execute.results import JobResult, JobStatus
 from runner.execute.timing import StartClock, job_duration
 from runner.logs.joblog import JobLog
 from runner.pipeline.dag import topological_order, upstream
-from runner.pipeline.model import Job, RetryOn, When
+from runner.pipeline.model import Job, Pipeline, RetryOn, When
 
 log = structlog.get_logger(__name__)
 
@@ -47,16 +52,24 @@ class Scheduler:
         self._results: dict[str, JobResult] = {}
         self._manual_blockers: dict[str, frozenset[str]] = {}
         """For jobs skipped only because of blocking manual jobs: those manual jobs."""
+        self._jobs = list(ctx.pipeline.jobs)
+        """Every job known so far: the pipeline's, then those of child pipelines started."""
+        self._children: dict[str, tuple[str, ...]] = {}
+        """Jobs of the child pipeline each trigger job started, in their file order."""
+        self._tasks: list[asyncio.Task[None]] = []
+        self._triggers = {job.name for job in self._jobs if job.trigger is not None}
 
     async def run(self) -> list[JobResult]:
         """Run every job; whatever happens, no container of this run is left behind."""
         jobs = self.ctx.pipeline.jobs
         try:
             pipeline = self.ctx.pipeline
-            tasks = [asyncio.create_task(self._job(pipeline.job(name)))
-                     for name in topological_order(jobs)]
+            tasks = self._tasks
+            tasks += [asyncio.create_task(self._job(pipeline.job(name)))
+                      for name in topological_order(jobs)]
             try:
-                await asyncio.gather(*tasks)
+                while not all(task.done() for task in tasks):  # child pipelines add tasks
+                    await asyncio.gather(*tasks)
             except BaseException:
                 for task in tasks:  # a bug in one job must not leave the others running
                     task.cancel()
@@ -76,26 +89,65 @@ class Scheduler:
             for pod in list(self.ctx.pods):
                 with contextlib.suppress(Exception):
                     await asyncio.shield(pod.remove())
-        return [self._results[job.name] for job in jobs]
+        return self._in_order(job.name for job in jobs)
+
+    def _in_order(self, names: Iterable[str]) -> list[JobResult]:
+        """Results of ``names``, each trigger job's child jobs right after it."""
+        found: list[JobResult] = []
+        for name in names:
+            found.append(self._results[name])
+            found += self._in_order(self._children.get(name, ()))
+        return found
 
     async def _job(self, job: Job) -> None:
         ctx = self.ctx
         joblog = JobLog(job.name, ctx.layout.log(job.name), ctx.console, list(ctx.secrets.values()))
-        async with self._warm:
-            try:
+        try:
+            if job.trigger is not None:
+                self._results[job.name] = await self._trigger(job, joblog)
+                return
+            if self._triggers:
+                await _all_set([self._done[name] for name in upstream(self._jobs, job.name)
+                                if name in self._triggers])
+            async with self._warm:
                 self._results[job.name] = await self._attempts(job, joblog)
-            finally:
-                self._results.setdefault(job.name, JobResult(job.name, JobStatus.CANCELED))
-                self._done[job.name].set()
-                joblog.close()
+        finally:
+            self._results.setdefault(job.name, JobResult(job.name, JobStatus.CANCELED))
+            self._done[job.name].set()
+            joblog.close()
+
+    async def _trigger(self, job: Job, joblog: JobLog) -> JobResult:
+        """A trigger job: its child pipeline, once its own needs allow (no container)."""
+        skipped = _manual_skip(job, self.ctx.settings.manual, joblog)
+        if skipped is not None:
+            return skipped
+        verdict = await self._verdict_after_needs(job)
+        if verdict is not None:
+            joblog.notice(f"runner: {verdict.status.value}: {verdict.note}")
+            return JobResult(job.name, verdict.status, note=verdict.note)
+        return await run_trigger(self.ctx, job, joblog, self._start_child)
+
+    def _start_child(self, trigger: Job, child: Pipeline) -> asyncio.Task[list[JobResult]]:
+        """Schedule ``child``'s jobs beside the running ones; the task gives their results."""
+        for job in child.jobs:
+            self._done[job.name] = asyncio.Event()
+        self._jobs += child.jobs
+        self._triggers |= {job.name for job in child.jobs if job.trigger is not None}
+        self._children[trigger.name] = tuple(job.name for job in child.jobs)
+        tasks = [asyncio.create_task(self._job(child.job(name)))
+                 for name in topological_order(child.jobs)]
+        self._tasks += tasks
+
+        async def results() -> list[JobResult]:
+            await asyncio.gather(*tasks, return_exceptions=True)
+            return [self._results[job.name] for job in child.jobs]
+
+        return asyncio.create_task(results())
 
     async def _attempts(self, job: Job, joblog: JobLog) -> JobResult:
-        if job.when is When.MANUAL and job.name not in self.ctx.settings.manual:
-            # Not even a container: a manual job runs only when the user names it.
-            note = f"manual job; run it with --manual {shlex.quote(job.name)}"
-            joblog.notice(f"runner: skipped: {note}")
-            return JobResult(job.name, JobStatus.SKIPPED, allowed_failure=job.allow_failure,
-                             note=note, manual=True)
+        skipped = _manual_skip(job, self.ctx.settings.manual, joblog)
+        if skipped is not None:
+            return skipped
         attempt = _attempt(self.ctx, job, 1, joblog)
         clock = StartClock()  # the job's time includes its image fetch and container start
         # A job running a built image can only start once that image exists.
@@ -158,7 +210,7 @@ class Scheduler:
     async def _verdict_after_needs(self, job: Job) -> Outcome | None:
         """None if the job should run; otherwise why it does not."""
         interruption = self.ctx.interruption
-        events = [self._done[need.job] for need in job.needs]
+        events = [self._done[need.job] for need in job.needs if need.job in self._done]
         if events:
             waiting = asyncio.create_task(_all_set(events))
             stop = asyncio.create_task(interruption.canceling.wait())
@@ -174,13 +226,20 @@ class Scheduler:
         if job.when is When.ALWAYS:
             return None
         if job.when is When.ON_FAILURE:
-            above = upstream(self.ctx.pipeline.jobs, job.name)
-            if any(results[name].failed for name in above):
+            above = upstream(self._jobs, job.name)
+            if any(name in results and results[name].failed for name in above):
                 return None
             return Outcome(JobStatus.SKIPPED, note="when: on_failure and nothing failed")
-        blocked = [need.job for need in job.needs if not results[need.job].passed]
-        if not blocked:
-            return None
+        blocked = [need.job for need in job.needs
+                   if need.job not in results or not results[need.job].passed]
+        return self._why_blocked(job, blocked) if blocked else None
+
+    def _why_blocked(self, job: Job, blocked: Sequence[str]) -> Outcome:
+        """Why ``job`` does not run although it should: needs that did not pass."""
+        absent = [name for name in blocked if name not in self._results]
+        if absent:  # a child's need on a parent job that this run does not have
+            return Outcome(JobStatus.SKIPPED,
+                           note=f"needed job {_names(absent)} is not in this run")
         manual = self._blocking_manual(blocked)
         if manual is None:
             return Outcome(JobStatus.SKIPPED, note=f"needed job {_names(blocked)} did not pass")
@@ -196,7 +255,7 @@ class Scheduler:
         """The blocking manual jobs behind every need in ``blocked``; None if any truly failed."""
         found: set[str] = set()
         for name in blocked:
-            if self._results[name].manual:
+            if name in self._results and self._results[name].manual:
                 found.add(name)
             elif name in self._manual_blockers:
                 found |= self._manual_blockers[name]
@@ -206,6 +265,16 @@ class Scheduler:
 
 
 _INTERRUPTED = Outcome(JobStatus.CANCELED, note="pipeline interrupted")
+
+
+def _manual_skip(job: Job, manual: frozenset[str], joblog: JobLog) -> JobResult | None:
+    """A ``when: manual`` job the user did not name is skipped, not even a container started."""
+    if job.when is not When.MANUAL or job.name in manual:
+        return None
+    note = f"manual job; run it with --manual {shlex.quote(job.name)}"
+    joblog.notice(f"runner: skipped: {note}")
+    return JobResult(job.name, JobStatus.SKIPPED, allowed_failure=job.allow_failure,
+                     note=note, manual=True)
 
 
 Attempt = JobAttempt | BuildAttempt

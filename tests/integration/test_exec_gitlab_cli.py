@@ -91,12 +91,13 @@ def test_unsupported_keywords_stop_before_anything_runs(project: Project) -> Non
         db:
           release: {tag_name: v1, description: x}
           script: [echo db]
-        child:
-          trigger: {include: child.yml}
+        cloud:
+          identity: google_cloud
+          script: [echo cloud]
         """)
     run = project.run(".gitlab-ci.yml")
     assert run.code == 2, run.out + run.err
-    assert "release" in run.err and "trigger" in run.err
+    assert "release" in run.err and "identity" in run.err
     assert ".gitlab-ci.yml:3" in run.err and ".gitlab-ci.yml:6" in run.err
     assert "Traceback" not in run.err
     assert not (project.state / "result.json").exists()

@@ -89,7 +89,15 @@ def compose(
     reader = FieldReader(source)
     merged, include_notes = expand_includes(source, root, reader, settings)
     skipped = skipped_note(text, str(path))
-    notes = [*include_notes, *([skipped] if skipped else [])]
+    notes = (*include_notes, *([skipped] if skipped else []))
+    return compose_merged(source, reader, merged, notes)
+
+
+def compose_merged(
+    source: yamlsrc.Source, reader: FieldReader, merged: Map, include_notes: tuple[str, ...]
+) -> Composed:
+    """Steps 2 to 4 over a tree whose includes are merged (a child pipeline's starts here)."""
+    notes = list(include_notes)
     names = {entry.key for entry in merged if entry.key not in RESERVED}
     resolved = resolve_references(apply_extends(merged, names, reader), reader)
     check_pipeline_values(source.file, expanded_values(resolved))
@@ -232,8 +240,12 @@ def _inherits(name: str, job: Map, reader: FieldReader) -> frozenset[str]:
 
 
 def _job(name: str, job: Map, defaults: dict[str, Entry], reader: FieldReader) -> Map:
-    """Visible job ``name`` with defaults filled in, nulls dropped and lists flattened."""
-    inherits = _inherits(name, job, reader)
+    """Visible job ``name`` with defaults filled in, nulls dropped and lists flattened.
+
+    A trigger job takes no defaults: GitLab's Bridge has none of the keywords
+    ``default`` sets (no image, no script).
+    """
+    inherits = frozenset() if job.get("trigger") is not None else _inherits(name, job, reader)
     for key, default in defaults.items():
         own = job.get(key)
         if key not in inherits:

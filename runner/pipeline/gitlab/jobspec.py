@@ -35,6 +35,7 @@ from runner.pipeline.gitlab.reading import GitLabReader, Notes
 from runner.pipeline.gitlab.refs import Policy, read_policy
 from runner.pipeline.gitlab.rules import Rule, read_rules
 from runner.pipeline.gitlab.services import ServiceSpec, read_services
+from runner.pipeline.gitlab.trigger import TriggerSpec, check_trigger_job, read_trigger
 from runner.pipeline.gitlab.variables import Var, read_inherit, read_variables
 from runner.pipeline.model import DEFAULT_TIMEOUT_S, RetryOn, Spot
 from runner.pipeline.yamlsrc import Map, Node, Pos
@@ -75,6 +76,8 @@ class JobSpec:
     coverage: str | None
     instances: tuple[Instance, ...]
     services: tuple[ServiceSpec, ...]
+    trigger: TriggerSpec | None = None
+    """A trigger job's downstream pipeline (the job has no script or image then)."""
 
 
 @dataclass(frozen=True)
@@ -88,6 +91,8 @@ class Context:
     known: frozenset[str]
     """Names of every job defined in the file (also those rules may leave out)."""
     digests: KeyDigests
+    child: bool = False
+    """Whether this is a child pipeline (its needs may name the parent's jobs)."""
 
 
 def job_key_pos(ctx: Context, name: str, body: Map) -> Pos:
@@ -135,16 +140,24 @@ def read_job(ctx: Context, name: str, body: Map) -> JobSpec:
         return reader.child(body, word, name, what)
 
     stage = job_stage(reader, body, name, what, ctx.stages)
+    trigger = None
+    if (written := body.get("trigger")) is not None:
+        check_trigger_job(reader, body, name)
+        trigger = read_trigger(reader, written.value, yamlsrc.join_key(name, "trigger"),
+                               f"'trigger' of {what}", at=written.key_pos)
     script_node = get("script")
-    if script_node is None:
+    script: tuple[str, ...] = ()
+    script_spots: tuple[Spot, ...] = ()
+    if script_node is None and trigger is None:
         raise reader.fail(
             key_pos,
             yamlsrc.join_key(name, "script"),
             f"{what} has no 'script'; add the commands it runs",
         )
-    script, script_spots = scripts.located(reader, *script_node)
-    if not script:
-        raise reader.fail(script_node[0].pos, script_node[1], f"{script_node[2]} is empty")
+    if script_node is not None:
+        script, script_spots = scripts.located(reader, *script_node)
+        if not script:
+            raise reader.fail(script_node[0].pos, script_node[1], f"{script_node[2]} is empty")
     if (got := get("before_script")) is not None:
         before, before_spots = scripts.located(reader, *got)
         script, script_spots = before + script, before_spots + script_spots
@@ -155,9 +168,20 @@ def read_job(ctx: Context, name: str, body: Map) -> JobSpec:
         image = read_image(reader, *got, notes=notes, job=name)
     rules, only, except_ = _conditions(reader, body, name, notes)
     rule_needs = tuple(
-        None if rule.needs is None else read_needs(reader, *rule.needs, job=name, known=ctx.known)
+        None if rule.needs is None
+        else read_needs(reader, *rule.needs, job=name, known=ctx.known, child=ctx.child)
         for rule in rules or ()
     )
+    entry = body.get("when")
+    if trigger is not None and entry is not None and getattr(entry.value, "value", None) == (
+        "delayed"
+    ):
+        raise reader.fail(
+            entry.value.pos,
+            yamlsrc.join_key(name, "when"),
+            f"'when' of trigger job '{name}' should be one of: on_success, on_failure, always,"
+            " manual (GitLab does not delay trigger jobs)",
+        )
     when, _ = read_when(reader, body, name, what)
     allow_failure: bool | None = None
     codes: tuple[int, ...] = ()
@@ -190,7 +214,7 @@ def read_job(ctx: Context, name: str, body: Map) -> JobSpec:
         needs=(
             None
             if (got := get("needs")) is None
-            else read_needs(reader, *got, job=name, known=ctx.known)
+            else read_needs(reader, *got, job=name, known=ctx.known, child=ctx.child)
         ),
         dependencies=(
             None
@@ -220,6 +244,7 @@ def read_job(ctx: Context, name: str, body: Map) -> JobSpec:
             if (got := get("services")) is None
             else read_services(reader, *got, notes=notes, job=name)
         ),
+        trigger=trigger,
     )
 
 

@@ -39,8 +39,28 @@ JOB_KEYS = (
     "except",
     "inherit",
     "extends",
+    "trigger",
 )
 """Keywords with an effect on the local run (``extends`` is already applied by compose)."""
+
+TRIGGER_JOB_KEYS = (
+    "trigger",
+    "extends",
+    "stage",
+    "only",
+    "except",
+    "rules",
+    "variables",
+    "inherit",
+    "allow_failure",
+    "when",
+    "needs",
+    "parallel",
+    "resource_group",
+    "environment",
+    "interruptible",
+)
+"""What a trigger job may have (GitLab's Bridge entry: ``trigger`` plus the Processable keys)."""
 
 NO_EFFECT = (
     "environment",
@@ -54,7 +74,6 @@ NO_EFFECT = (
 """Keywords about GitLab's server side (deployments, runner selection, cancelling)."""
 
 UNSUPPORTED = {
-    "trigger": "child and multi-project pipelines (trigger) are not supported yet",
     "release": "creating GitLab releases is not supported",
     "secrets": "external secrets (Vault and others) are not supported; pass them with"
     " --secret or a variables file",

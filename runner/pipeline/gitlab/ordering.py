@@ -29,6 +29,10 @@ NEED_PARALLEL_KEYS = ("matrix",)
 
 Combo = tuple[tuple[str, str], ...]
 
+PARENT_NEED = "\x00parent\x00"
+"""Marks a need on a job of the parent pipeline (``needs: [{pipeline: $PARENT_PIPELINE_ID,
+job: x}]`` in a child): ``child`` resolves it to the parent's job name."""
+
 
 @dataclass(frozen=True)
 class NeedSpec:
@@ -39,6 +43,8 @@ class NeedSpec:
     artifacts: bool = True
     optional: bool = False
     matrix: tuple[Combo, ...] | None = None
+    parent: bool = False
+    """A need on a job of the parent pipeline (only in a child pipeline): its artifacts."""
 
 
 @dataclass(frozen=True)
@@ -113,16 +119,27 @@ def job_stage(
 
 
 def read_needs(
-    reader: GitLabReader, node: Node, key: str, what: str, *, job: str, known: Collection[str]
+    reader: GitLabReader,
+    node: Node,
+    key: str,
+    what: str,
+    *,
+    job: str,
+    known: Collection[str],
+    child: bool = False,
 ) -> tuple[NeedSpec, ...]:
-    """``needs``: job names or ``{job, artifacts, optional, parallel}`` items."""
+    """``needs``: job names or ``{job, artifacts, optional, parallel}`` items.
+
+    In a ``child`` pipeline an item may name a job of the parent pipeline
+    (``pipeline: $PARENT_PIPELINE_ID``), for its artifacts.
+    """
     items = reader.expect_seq(node, key, what)
     specs: list[NeedSpec] = []
     seen: dict[tuple[str, tuple[Combo, ...] | None], int] = {}
     for index, item in enumerate(items.items):
         path = join_index(key, index)
-        spec = _need(reader, item, path, f"a 'needs' item of job '{job}'")
-        if spec.job not in known:
+        spec = _need(reader, item, path, f"a 'needs' item of job '{job}'", child)
+        if spec.job not in known and not spec.parent:
             if spec.optional:
                 continue
             raise reader.fail(
@@ -131,7 +148,7 @@ def read_needs(
                 f"job '{job}' needs '{spec.job}', which is not a job in this pipeline"
                 + dag.closest(spec.job, [k for k in known if k != job]),
             )
-        ident = (spec.job, spec.matrix)
+        ident = (("\x00" if spec.parent else "") + spec.job, spec.matrix)
         if ident in seen:
             raise reader.fail(
                 item.pos,
@@ -143,12 +160,15 @@ def read_needs(
     return tuple(specs)
 
 
-def _need(reader: GitLabReader, node: Node, key: str, what: str) -> NeedSpec:
+def _need(reader: GitLabReader, node: Node, key: str, what: str, child: bool) -> NeedSpec:
     spot = reader.spot(node.pos, key)
     if isinstance(node, Scalar):
         return NeedSpec(reader.nonempty_str(node, key, what), spot)
     spec = reader.expect_map(node, key, f"{what} (a job name or a mapping with 'job')")
-    if spec.get("pipeline") is not None or spec.get("project") is not None:
+    parent = child and spec.get("pipeline") is not None and spec.get("project") is None
+    if parent and (got := reader.child(spec, "pipeline", key, what)) is not None:
+        reader.nonempty_str(*got)  # $PARENT_PIPELINE_ID: the one other pipeline of a local run
+    elif spec.get("pipeline") is not None or spec.get("project") is not None:
         raise reader.fail(
             spec.pos,
             key,
@@ -176,7 +196,7 @@ def _need(reader: GitLabReader, node: Node, key: str, what: str) -> NeedSpec:
         if inner is None:
             raise reader.fail(par.pos, got[1], f"{got[2]} has no 'matrix'")
         matrix = tuple(matrix_combinations(reader, *inner))
-    return NeedSpec(name, spot, artifacts is not False, optional is True, matrix)
+    return NeedSpec(name, spot, artifacts is not False, optional is True, matrix, parent)
 
 
 def read_dependencies(
@@ -220,12 +240,17 @@ def resolve(placed: Sequence[Placed], stages: Sequence[str], stage_of: dict[str,
                     needs.append(Need(other.job.name, wanted is None or other.base in wanted))
                     spots.append(item.spot)
         else:
+            parents = [spec for spec in item.needs if spec.parent]
             for spec in item.needs:
+                if spec.parent:
+                    continue
                 for other in _targets(item, spec, instances):
                     artifacts = spec.artifacts and (wanted is None or spec.job in wanted)
                     if all(n.job != other.job.name for n in needs):
                         needs.append(Need(other.job.name, artifacts))
                         spots.append(spec.spot)
+            # Last, so the spots of the needs validated below keep their indices.
+            needs += [Need(PARENT_NEED + spec.job, spec.artifacts) for spec in parents]
         item.job = replace(item.job, needs=tuple(needs))
         item.need_spots = spots
     spot_of = {item.job.name: item for item in placed}
@@ -235,8 +260,15 @@ def resolve(placed: Sequence[Placed], stages: Sequence[str], stage_of: dict[str,
         return found.need_spots[index] if index < len(found.need_spots) else found.spot
 
     jobs = tuple(item.job for item in placed)
-    dag.validate(jobs, where)
+    dag.validate([_own_needs(job) for job in jobs], where)
     return jobs
+
+
+def _own_needs(job: Job) -> Job:
+    """``job`` without its needs on the parent pipeline's jobs (this graph does not have them)."""
+    if all(not need.job.startswith(PARENT_NEED) for need in job.needs):
+        return job
+    return replace(job, needs=tuple(n for n in job.needs if not n.job.startswith(PARENT_NEED)))
 
 
 def _check_dependencies(item: Placed, rank: dict[str, int], stage_of: dict[str, str]) -> None:

@@ -19,7 +19,7 @@ Predefined values are never expanded (a ``$`` in a commit message stays).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Protocol
 
@@ -32,6 +32,7 @@ from runner.pipeline.gitlab.artifacts import artifacts_for
 from runner.pipeline.gitlab.cache import caches_for
 from runner.pipeline.gitlab.cachekey import KeyDigests
 from runner.pipeline.gitlab.changes import ChangeSet
+from runner.pipeline.gitlab.child import trigger_for
 from runner.pipeline.gitlab.expand import CircularReferenceError, expand
 from runner.pipeline.gitlab.globs import ProjectFiles
 from runner.pipeline.gitlab.jobspec import Context, JobSpec, config_path, read_job
@@ -42,7 +43,14 @@ from runner.pipeline.gitlab.reading import GitLabReader, Notes
 from runner.pipeline.gitlab.rules import first_match, read_rules
 from runner.pipeline.gitlab.services import services_for
 from runner.pipeline.gitlab.variables import Var, final_values, inherited, read_variables
-from runner.pipeline.model import Job, Pipeline, SecretSource, When, container_project_dir
+from runner.pipeline.model import (
+    Job,
+    Pipeline,
+    SecretSource,
+    Trigger,
+    When,
+    container_project_dir,
+)
 from runner.pipeline.yamlsrc import Map
 
 WORKFLOW_KEYS = ("rules", "name", "auto_cancel")
@@ -90,6 +98,8 @@ class Options:
     """The commit and ref; None reads them from the repository at ``root``."""
     compare_to: str | None = None
     """``--compare-to``: the ref ``changes`` clauses compare with (see ``changes``)."""
+    depth: int = 0
+    """Levels of parent pipelines above this one (a child pipeline's is 1)."""
 
 
 def translate(composed: ComposedLike, root: Path, options: Options) -> Pipeline:
@@ -133,6 +143,9 @@ class _Translator:
         if (entry := top.get("variables")) is not None:
             globals_ = read_variables(reader, entry.value, "variables", "'variables'", top=True)
         shared = pipeline_predefined(git, self.root, config_path(reader.file, self.root))
+        if self.options.depth:
+            shared = [("CI_PIPELINE_SOURCE", "parent_pipeline") if name == "CI_PIPELINE_SOURCE"
+                      else (name, value) for name, value in shared]
         raw = {**dict(shared), **{v.name: v.value for v in globals_}, **self.outside}
         created, name, workflow_vars = self.workflow(top, raw, git)
         if name is not None:
@@ -144,6 +157,7 @@ class _Translator:
             stages,
             frozenset(job for job, _ in composed.jobs),
             KeyDigests(self.root, self.files),
+            child=self.options.depth > 0,
         )
         # Read every job even when workflow says no pipeline: a broken file is still reported,
         # every broken job of it at once (as GitLab's lint lists every error).
@@ -287,6 +301,19 @@ class _Translator:
             raise PipelineError(spec.spot, f"job '{instance.name}': {exc}") from None
         values = dict(variables)
         values.update((n, "$" + n) for n in self.hidden)
+        if spec.trigger is not None:
+            # GitLab puts parallel:matrix values among the job's YAML variables.
+            names = [*(v.name for v in yaml_vars), *(n for n, _ in instance.matrix)]
+            forwarded = tuple((name, values[name]) for name in names)
+            job = Job(
+                name=instance.name, image="", script=(), variables=variables,
+                allow_failure=allow_failure if allow_failure is not None else manual_default,
+                when=When(when), spot=spec.model_spot, stage=spec.stage,
+                trigger=self.trigger(spec, instance.name, forwarded, wide.git),
+            )
+            return Placed(
+                job, spec.name, spec.stage, spec.spot, needs, spec.dependencies, instance.matrix
+            )
         job = Job(
             name=instance.name,
             image=self.image(spec, values),
@@ -326,6 +353,29 @@ class _Translator:
     def public(self, variables: tuple[tuple[str, str], ...]) -> dict[str, str]:
         """The job's variables a service gets: not those of project or pipeline settings."""
         return {n: v for n, v in variables if n not in self.pipeline_names}
+
+    def trigger(
+        self, spec: JobSpec, name: str, forwarded: tuple[tuple[str, str], ...], git: GitInfo
+    ) -> Trigger:
+        """A trigger job's downstream pipeline, its child translated with GitLab's variables.
+
+        The child's pipeline variables are what the trigger job forwards (Ci::Bridge
+        ``downstream_variables``): its YAML variables, expanded (``forward:
+        yaml_variables``, default true), then this pipeline's own variables
+        (``forward: pipeline_variables``, default false), the later winning.
+        Project variables (secrets, file variables) are the project's: the child has them.
+        """
+        assert spec.trigger is not None
+        ahead = (forwarded if spec.trigger.forward_yaml else ()) + (
+            self.options.variables if spec.trigger.forward_pipeline else ())
+        passed = dict(ahead)
+        options = replace(self.options, variables=tuple(passed.items()), git=git,
+                          depth=self.options.depth + 1)
+        return trigger_for(
+            spec.trigger, name, parent=self.composed.source, root=self.root,
+            depth=self.options.depth,
+            translate=lambda composed: translate(composed, self.root, options),
+        )
 
     def image(self, spec: JobSpec, values: Mapping[str, str]) -> str:
         """The job's image, expanded the runner's way; a missing or blank image is an error."""

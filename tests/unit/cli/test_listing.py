@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from runner.cli.listing import render_list
-from runner.pipeline.model import Job, Need, Pipeline, When
+from runner.pipeline.model import Job, Need, Pipeline, Trigger, When
 
 
 def test_list_orders_by_stage_and_shows_when_allow_failure_needs() -> None:
@@ -21,4 +21,33 @@ def test_list_orders_by_stage_and_shows_when_allow_failure_needs() -> None:
         "build   build   on_success  false          []\n"
         "unit    test    on_success  exit 3,4       []\n"
         "deploy  deploy  manual      false          [unit]\n"
+    )
+
+
+def test_list_shows_child_jobs_after_their_trigger_job_and_a_note_per_trigger() -> None:
+    """A static child's jobs follow its trigger job (child stage order); every trigger job
+    says what it starts, a multi-project one that it is not run here."""
+    child = Pipeline(Path("/p/f"), Path("/p"), (
+        Job("kids > test", "i", ("x",), stage="test", needs=(Need("kids > lint"),)),
+        Job("kids > lint", "i", ("x",), stage="build"),
+    ), stages=("build", "test"))
+    jobs = (
+        Job("gen", "i", ("x",), stage="build"),
+        Job("kids", "", (), stage="test", trigger=Trigger(depend=True, child=child)),
+        Job("dyn", "", (), stage="test", needs=(Need("gen"),),
+            trigger=Trigger(load=lambda dirs: child, artifact_jobs=("gen",))),
+        Job("other", "", (), stage="test", trigger=Trigger(project="group/other")),
+    )
+    pipeline = Pipeline(Path("/p/f"), Path("/p"), jobs, stages=("build", "test"))
+    assert render_list(pipeline) == (
+        "name         stage  when        allow_failure  needs          note\n"
+        "gen          build  on_success  false          []\n"
+        "kids         test   on_success  false          []             child pipeline of 2 jobs"
+        " (strategy: depend)\n"
+        "kids > lint  build  on_success  false          []\n"
+        "kids > test  test   on_success  false          [kids > lint]\n"
+        "dyn          test   on_success  false          [gen]          child pipeline generated"
+        " by 'gen', read when it is done\n"
+        "other        test   on_success  false          []             multi-project pipeline"
+        " group/other is not run locally\n"
     )

@@ -65,10 +65,16 @@ def test_fixture(case: Path, tmp_path: Path) -> None:
             where += f"{expect['error']['line']}:"
         assert where in message
         return
-    pipeline = translated(case, tmp_path)
-    wanted = expect.get("jobs") or []
+    assert_jobs(translated(case, tmp_path), expect.get("jobs") or [])
+
+
+def assert_jobs(pipeline: Pipeline, wanted: list[dict[str, Any]]) -> None:
+    """The pipeline's jobs as ``wanted`` lists them; a trigger job's ``child`` the same way."""
     assert [job.name for job in pipeline.jobs] == [want["name"] for want in wanted]
     for want, job in zip(wanted, pipeline.jobs, strict=True):
+        if "child" in want:
+            assert job.trigger is not None and job.trigger.child is not None, job.name
+            assert_jobs(job.trigger.child, want["child"])
         assert (job.stage, job.when.value) == (want["stage"], want["when"]), job.name
         if "needs" in want:
             assert sorted(need.job for need in job.needs) == sorted(want["needs"]), job.name

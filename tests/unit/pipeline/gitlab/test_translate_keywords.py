@@ -397,7 +397,7 @@ def test_unsupported_keywords_are_reported_together(tmp_path: Path) -> None:
         a:
           image: i
           script: x
-          trigger: other/project
+          identity: google_cloud
         b:
           image: i
           script: x
@@ -410,8 +410,7 @@ def test_unsupported_keywords_are_reported_together(tmp_path: Path) -> None:
     assert exc.message == (
         "this pipeline uses 4 keywords runner does not support:"
         f" 'default.id_tokens' at {FILE}:2 (OIDC ID tokens are not supported);"
-        f" 'a.trigger' at {FILE}:6 (child and multi-project pipelines (trigger) are not"
-        " supported yet);"
+        f" 'a.identity' at {FILE}:6 (identity federation is not supported);"
         f" 'b.secrets' at {FILE}:10 (external secrets (Vault and others) are not supported;"
         " pass them with --secret or a variables file);"
         f" 'b.release' at {FILE}:11 (creating GitLab releases is not supported);"
