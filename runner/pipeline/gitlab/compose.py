@@ -80,7 +80,7 @@ def compose(path: Path, root: Path) -> Composed:
     source = load(path, str(path))
     reader = FieldReader(source)
     merged, include_notes = expand_includes(source, root, reader)
-    notes = list(include_notes)
+    notes = [*source.warnings, *include_notes]
     names = {entry.key for entry in merged if entry.key not in RESERVED}
     resolved = resolve_references(apply_extends(merged, names, reader), reader)
     check_pipeline_values(source.file, expanded_values(resolved))

@@ -234,6 +234,7 @@ class _Includer:
         if gitlab_source.is_blank(text):
             raise self.fail(node, key, f"included file '{rel}' is empty")
         included = gitlab_source.load_text(text, label)
+        self.notes.extend(included.warnings)
         self.values += included.values
         check_pipeline_values(self.reader.file, self.values, node.pos)
         return self.expand(included.root, (*stack, (real, label)))
