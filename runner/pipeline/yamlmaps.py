@@ -52,6 +52,8 @@ class MapBuilder(Protocol):
 
     top: str
     """The top-level key whose value is being built ("" before the first)."""
+    not_jobs: frozenset[str]
+    """Top-level keys whose mapping is not a job (the dialect's keywords), for messages."""
 
     def build(self, node: yaml.Node, key: str) -> Node: ...
 
@@ -72,20 +74,13 @@ class MapBuilder(Protocol):
     def warn(self, line: int, text: str) -> None: ...
 
 
-def place(path: str, top: str) -> str:
+def place(path: str, top: str, not_jobs: frozenset[str]) -> str:
     """Where a mapping at key path ``path`` is, in words: "in job 'x'", "in 'x.variables'"."""
     if not path:
         return "at the top level"
-    if path == top and not top.startswith(".") and top not in _NOT_JOBS:
+    if path == top and not top.startswith(".") and top not in not_jobs:
         return f"in job '{top}'"
     return f"in '{path}'"
-
-
-_NOT_JOBS = frozenset(
-    {"after_script", "before_script", "cache", "default", "image", "include", "services",
-     "spec", "stages", "types", "variables", "workflow"}
-)
-"""GitLab's top-level keywords: a mapping under one of these is not a job (compose.RESERVED)."""
 
 
 def strict_entries(builder: MapBuilder, node: yaml.MappingNode, key: str) -> tuple[Entry, ...]:
@@ -156,7 +151,7 @@ def psych_entries(builder: MapBuilder, node: yaml.MappingNode, key: str) -> tupl
     """The mapping's entries as Psych's ``revive_hash`` leaves the Ruby Hash."""
     out: dict[str, Entry] = {}
     written: dict[str, int] = {}  # keys written in this mapping itself -> line
-    where = place(key, builder.top)
+    where = place(key, builder.top, builder.not_jobs)
     for key_node, value_node in node.value:
         if _is_merge(builder, key_node):
             merged = _psych_merge(builder, key_node, value_node, key)

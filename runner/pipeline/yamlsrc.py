@@ -63,6 +63,8 @@ class SourceLoader(BoundedComposer, yaml.SafeLoader):
     extra_tags: ClassVar[frozenset[str]] = frozenset()
     psych: ClassVar[bool] = False
     """Build mappings as Ruby's Psych does (GitLab) instead of strictly (``yamlmaps``)."""
+    not_jobs: ClassVar[frozenset[str]] = frozenset()
+    """Top-level keywords that are not jobs, so warnings call only jobs 'job'."""
 
     def __init__(self, stream: str) -> None:
         super().__init__(stream)
@@ -198,6 +200,7 @@ class _Builder:
         self.done: dict[int, Node] = {}
         self.building: set[int] = set()
         self.top = ""
+        self.not_jobs = composer.not_jobs
         self.warnings: list[tuple[int, str]] = []
         self._entries = yamlmaps.psych_entries if composer.psych else yamlmaps.strict_entries
 

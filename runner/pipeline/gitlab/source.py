@@ -12,6 +12,7 @@ from pathlib import Path
 
 from runner.errors import PipelineError, SourceSpot
 from runner.pipeline import yamlsrc
+from runner.pipeline.gitlab.keywords import TOP_KEYS
 
 REFERENCE_TAG = "!reference"
 
@@ -25,6 +26,7 @@ class GitLabLoader(yamlsrc.SourceLoader):
 
     extra_tags = frozenset({REFERENCE_TAG})
     psych = True
+    not_jobs = frozenset(TOP_KEYS)
 
 
 def is_blank(text: str) -> bool:
