@@ -77,8 +77,8 @@ class SourceLoader(BoundedComposer, yaml.SafeLoader):
         """Compose as pyyaml does, noting what Psych's merge rules look at and pyyaml forgets."""
         event = self.peek_event()  # type: ignore[no-untyped-call]
         node = super().compose_node(parent, index)
-        if isinstance(event, yaml.AliasEvent) and isinstance(parent, yaml.MappingNode):
-            self.aliased.add(id(index))
+        if isinstance(event, yaml.AliasEvent) and isinstance(index, yaml.Node):
+            self.aliased.add(id(index))  # a mapping value: ``index`` is its key node
         elif isinstance(event, yaml.ScalarEvent) and event.tag in (STR_TAG, "!!str"):
             self.str_tagged.add(id(node))
         return node
