@@ -178,11 +178,11 @@ def handle(args: argparse.Namespace) -> int:
         sys.stdout.write(preview(path, root, args.dialect, cli_options(args, os.environ, root)))
         return EXIT_OK
     whole, pipeline, named = _planned(args, path, root, names)
+    for note in pipeline.notes:  # --list too: a file's warnings (duplicate keys) matter there
+        stderr_notice(note)
     if args.list:
         sys.stdout.write(render_list(pipeline))
         return EXIT_OK
-    for note in pipeline.notes:
-        stderr_notice(note)
     if not pipeline.jobs:
         stderr_notice("no jobs to run")
         return EXIT_OK

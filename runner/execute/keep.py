@@ -26,6 +26,8 @@ async def keep_results(ctx: RunContext, job: Job, workspace: Path, joblog: JobLo
     artifacts = job.artifacts
     kept_artifacts = bool(artifacts and (artifacts.paths or artifacts.untracked)
                           and artifacts.when in whens)
+    if artifacts and artifacts.when in whens:
+        _warn_skipped(joblog, artifacts.skipped)
     if artifacts and kept_artifacts:
         got = await helper.collect(
             workspace, artifacts.paths, layout.artifacts(job.name),
@@ -50,8 +52,17 @@ async def keep_results(ctx: RunContext, job: Job, workspace: Path, joblog: JobLo
             joblog.notice(f"runner: warning: cannot record this run's artifacts for later runs"
                           f" of single jobs ({exc.strerror})")
     for cache in caches_to_save(job.cache, status):
-        await helper.collect(workspace, cache.paths, layout.cache(cache.key),
-                             max_bytes=budget, replace=True)
+        _warn_skipped(joblog, cache.skipped)
+        if cache.paths:
+            await helper.collect(workspace, cache.paths, layout.cache(cache.key),
+                                 max_bytes=budget, replace=True)
+
+
+def _warn_skipped(joblog: JobLog, paths: tuple[str, ...]) -> None:
+    """gitlab-runner's own words (its archiver's ``processPath``) for a path it will not save."""
+    for path in paths:
+        joblog.notice("runner: warning: processPath: artifact path is not a subpath of project"
+                      f" directory: {path}")
 
 
 async def _keep_dotenv(ctx: RunContext, job: Job, workspace: Path, joblog: JobLog,

@@ -105,6 +105,9 @@ class Artifacts:
     exclude: tuple[str, ...] = ()
     untracked: bool = False
     dotenv: tuple[str, ...] = ()
+    skipped: tuple[str, ...] = ()
+    """Paths the job named outside the project (``/var/cache/x``, ``../x``): gitlab-runner's
+    archiver skips each with a warning when it saves, and so does the executor."""
 
 
 @dataclass(frozen=True)
@@ -120,6 +123,8 @@ class Cache:
     policy: CachePolicy = CachePolicy.PULL_PUSH
     when: When = When.ON_SUCCESS
     fallback_keys: tuple[str, ...] = ()
+    skipped: tuple[str, ...] = ()
+    """Paths outside the project, warned about and skipped when the cache is saved."""
 
 
 @dataclass(frozen=True)

@@ -3,30 +3,49 @@
 pyyaml's constructed objects forget where they came from and silently keep the
 last of two equal keys. Dialect translators instead walk a small tree of
 ``Map``/``Seq``/``Scalar`` built from pyyaml's composed nodes: each carries its
-1-based position, duplicate keys are errors, anchors, aliases and merge keys
-(``<<``) work as YAML defines them, and tags a dialect wants to resolve itself
-(GitLab's ``!reference``) are kept on the node when its loader declares them.
+1-based position; anchors and aliases work, and tags a dialect wants to resolve
+itself (GitLab's ``!reference``) are kept on the node when its loader declares
+them. Duplicate keys and merge keys (``<<``) follow the loader's ``psych`` switch
+(see ``yamlmaps``): errors and YAML's merge spec by default, Ruby Psych's
+results with warnings for GitLab. The node types live in ``yamlnodes`` and are
+re-exported here.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import dataclass, field
-from datetime import date
+from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
 
 import yaml
 
 from runner.errors import PipelineError, SourceSpot, UsageError
+from runner.pipeline import yamlmaps
 from runner.pipeline.yamlerrors import reader_error, syntax_error
 from runner.pipeline.yamllimits import MAX_YAML_BYTES, BoundedComposer, YamlLimitError, check_bytes
+from runner.pipeline.yamlnodes import (
+    MAP_TAG,
+    MERGE_TAG,
+    SEQ_TAG,
+    STR_TAG,
+    YAML_TAG,
+    Entry,
+    Map,
+    Node,
+    Pos,
+    Scalar,
+    Seq,
+    describe,
+    join_index,
+    join_key,
+)
 
-YAML_TAG = "tag:yaml.org,2002:"
-MAP_TAG = YAML_TAG + "map"
-SEQ_TAG = YAML_TAG + "seq"
-STR_TAG = YAML_TAG + "str"
-MERGE_TAG = YAML_TAG + "merge"
+__all__ = [
+    "MAP_TAG", "MERGE_TAG", "SEQ_TAG", "STR_TAG", "YAML_TAG", "Entry", "Map", "Node", "Pos",
+    "Scalar", "Seq", "Source", "SourceLoader", "describe", "join_index", "join_key",
+    "load_file", "load_text", "read_text",
+]
+
 _SCALAR_TAGS = frozenset(
     YAML_TAG + name for name in ("str", "int", "float", "bool", "null", "timestamp", "binary")
 )
@@ -42,77 +61,27 @@ class SourceLoader(BoundedComposer, yaml.SafeLoader):
     """
 
     extra_tags: ClassVar[frozenset[str]] = frozenset()
+    psych: ClassVar[bool] = False
+    """Build mappings as Ruby's Psych does (GitLab) instead of strictly (``yamlmaps``)."""
+    not_jobs: ClassVar[frozenset[str]] = frozenset()
+    """Top-level keywords that are not jobs, so warnings call only jobs 'job'."""
 
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self.str_tagged: set[int] = set()
+        """Scalars written with an explicit ``!!str`` tag (Psych keeps such a '<<' a key)."""
+        self.aliased: set[int] = set()
+        """Key nodes whose value was written as an alias (Psych merges those by ``merge!``)."""
 
-@dataclass(frozen=True)
-class Pos:
-    """A 1-based line and column in the source file.
-
-    ``file`` names the file when it is not the one being read (GitLab's
-    ``include`` brings nodes from other files); it does not take part in equality.
-    """
-
-    line: int
-    column: int
-    file: str = field(default="", compare=False)
-
-
-@dataclass(frozen=True, eq=False)
-class Scalar:
-    """A leaf: ``value`` as YAML typed it, ``text`` exactly as written (numbers keep spelling)."""
-
-    value: object
-    text: str
-    pos: Pos
-    tag: str
-
-
-@dataclass(frozen=True, eq=False)
-class Seq:
-    """A YAML sequence."""
-
-    items: tuple[Node, ...]
-    pos: Pos
-    tag: str = SEQ_TAG
-
-
-@dataclass(frozen=True)
-class Entry:
-    """One key/value pair of a mapping; ``key_pos`` is where the key is written."""
-
-    key: str
-    key_pos: Pos
-    value: Node
-
-
-@dataclass(frozen=True, eq=False)
-class Map:
-    """A YAML mapping with unique string keys, in source order (merged keys where ``<<`` is)."""
-
-    entries: tuple[Entry, ...]
-    pos: Pos
-    tag: str = MAP_TAG
-    _index: dict[str, Entry] = field(init=False, repr=False)
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "_index", {entry.key: entry for entry in self.entries})
-
-    def get(self, key: str) -> Entry | None:
-        """The entry for ``key``, or None when the mapping does not have it."""
-        return self._index.get(key)
-
-    def keys(self) -> tuple[str, ...]:
-        """Keys in source order."""
-        return tuple(entry.key for entry in self.entries)
-
-    def __iter__(self) -> Iterator[Entry]:
-        return iter(self.entries)
-
-    def __len__(self) -> int:
-        return len(self.entries)
-
-
-Node = Scalar | Seq | Map
+    def compose_node(self, parent: yaml.Node | None, index: object) -> yaml.Node:
+        """Compose as pyyaml does, noting what Psych's merge rules look at and pyyaml forgets."""
+        event = self.peek_event()  # type: ignore[no-untyped-call]
+        node = super().compose_node(parent, index)
+        if isinstance(event, yaml.AliasEvent) and isinstance(index, yaml.Node):
+            self.aliased.add(id(index))  # a mapping value: ``index`` is its key node
+        elif isinstance(event, yaml.ScalarEvent) and event.tag in (STR_TAG, "!!str"):
+            self.str_tagged.add(id(node))
+        return node
 
 
 @dataclass(frozen=True)
@@ -126,43 +95,13 @@ class Source:
     text: str
     root: Map
     values: int = 0
+    warnings: tuple[str, ...] = ()
+    """``warning: file:line: ...`` sentences, by line (duplicate keys in GitLab files)."""
 
     def line_text(self, line: int) -> str:
         """Line ``line`` (1-based) of the file without its newline, "" past the end."""
         lines = self.text.splitlines()
         return lines[line - 1] if 0 < line <= len(lines) else ""
-
-
-_SCALAR_WORDS: tuple[tuple[type, str], ...] = (
-    (type(None), "nothing (null)"),
-    (bool, "a boolean"),  # before int: bool is an int subclass
-    (int, "a number"),
-    (float, "a number"),
-    (date, "a date"),  # datetime is a date subclass
-    (bytes, "binary data"),
-)
-
-
-def describe(node: Node) -> str:
-    """What a node is, in YAML words with an article, for "expected X, got Y" messages."""
-    if isinstance(node, Map):
-        return "a mapping"
-    if isinstance(node, Seq):
-        return "a list"
-    for kind, word in _SCALAR_WORDS:
-        if isinstance(node.value, kind):
-            return word
-    return "a string"
-
-
-def join_key(parent: str, key: str) -> str:
-    """The dotted key path of ``key`` inside ``parent`` (``jobs`` + ``build`` -> ``jobs.build``)."""
-    return f"{parent}.{key}" if parent else key
-
-
-def join_index(parent: str, index: int) -> str:
-    """The key path of item ``index`` (0-based) of the list at ``parent``."""
-    return f"{parent}[{index}]"
 
 
 def read_text(path: Path) -> str:
@@ -202,13 +141,18 @@ def load_text(text: str, file: str, loader: type[SourceLoader] = SourceLoader) -
     """Load ``text`` (named ``file`` in messages) whose top level must be a mapping."""
     try:
         check_bytes(len(text))
-        node, values = _compose(text, loader)
-        if node is None:
-            raise PipelineError(
-                SourceSpot(file, 1, 1),
-                "the file is empty; a pipeline needs at least 'version' and 'jobs'",
-            )
-        tree = _Builder(file, loader).build(node, "")
+        composer = loader(text)
+        try:
+            node = composer.get_single_node()
+            if node is None:
+                raise PipelineError(
+                    SourceSpot(file, 1, 1),
+                    "the file is empty; a pipeline needs at least 'version' and 'jobs'",
+                )
+            builder = _Builder(file, composer)
+            tree = builder.build(node, "")
+        finally:
+            composer.dispose()
     except yaml.MarkedYAMLError as exc:
         raise syntax_error(file, exc) from None
     except yaml.reader.ReaderError as exc:
@@ -226,16 +170,8 @@ def load_text(text: str, file: str, loader: type[SourceLoader] = SourceLoader) -
             f"the top level must be a mapping (keys like 'version' and 'jobs'),"
             f" got {describe(tree)}",
         )
-    return Source(file, text, tree, values)
-
-
-def _compose(text: str, loader_cls: type[SourceLoader]) -> tuple[yaml.Node | None, int]:
-    """pyyaml's node graph of the single document in ``text`` (None when there is none)."""
-    loader = loader_cls(text)
-    try:
-        return loader.get_single_node(), loader.values
-    finally:
-        loader.dispose()
+    warnings = tuple(text for _, text in sorted(builder.warnings, key=lambda w: w[0]))
+    return Source(file, text, tree, composer.values, warnings)
 
 
 def _short_tag(tag: str) -> str:
@@ -255,13 +191,34 @@ class _Builder:
     again while it is still being built is a recursive alias, which is an error.
     """
 
-    def __init__(self, file: str, loader: type[SourceLoader]) -> None:
+    def __init__(self, file: str, composer: SourceLoader) -> None:
         self.file = file
-        self.extra_tags = loader.extra_tags
+        self.extra_tags = composer.extra_tags
+        self.composer = composer
         # A constructor without a stream, used only to type scalars.
-        self.constructor = loader("")
+        self.constructor = type(composer)("")
         self.done: dict[int, Node] = {}
         self.building: set[int] = set()
+        self.top = ""
+        self.not_jobs = composer.not_jobs
+        self.warnings: list[tuple[int, str]] = []
+        self._entries = yamlmaps.psych_entries if composer.psych else yamlmaps.strict_entries
+
+    def pos(self, node: yaml.Node) -> Pos:
+        """Where ``node`` starts, in this file."""
+        return _pos(node, self.file)
+
+    def tagged_str(self, node: yaml.Node) -> bool:
+        """Whether ``node`` was written with an explicit ``!!str``."""
+        return id(node) in self.composer.str_tagged
+
+    def aliased(self, key_node: yaml.Node) -> bool:
+        """Whether the value of ``key_node`` was written as an alias."""
+        return id(key_node) in self.composer.aliased
+
+    def warn(self, line: int, text: str) -> None:
+        """Keep ``warning: file:line: text`` for the user."""
+        self.warnings.append((line, f"warning: {self.file}:{line}: {text}"))
 
     def fail(self, node: yaml.Node, key: str, message: str) -> PipelineError:
         pos = _pos(node, self.file)
@@ -299,7 +256,7 @@ class _Builder:
         if isinstance(node, yaml.MappingNode):
             if not custom and tag != MAP_TAG:
                 raise self.fail(node, key, f"unsupported YAML tag '{_short_tag(tag)}' on a mapping")
-            return Map(self._entries(node, key), _pos(node, self.file), tag)
+            return Map(self._entries(self, node, key), _pos(node, self.file), tag)
         raise self.fail(node, key, f"unexpected YAML node {type(node).__name__}")
 
     def _scalar_value(self, node: yaml.ScalarNode, key: str) -> object:
@@ -319,70 +276,10 @@ class _Builder:
                 " quote the value to make it a string",
             ) from None
 
-    def _key_text(self, node: yaml.Node, parent: str) -> str:
+    def key_text(self, node: yaml.Node, parent: str) -> str:
         """A key as the user reads it: quoted strings decoded, other scalars as written."""
         if not isinstance(node, yaml.ScalarNode):
             raise self.fail(node, parent, "a key must be a plain value, not a list or mapping")
         if node.tag == STR_TAG:
             return str(self.constructor.construct_scalar(node))
         return str(node.value)
-
-    def _entries(self, node: yaml.MappingNode, key: str) -> tuple[Entry, ...]:
-        """Own keys (unique) in order, merged keys spliced in where ``<<`` stands.
-
-        As YAML's merge-key spec says, own keys override merged ones, and
-        among several merged mappings the earlier one wins.
-        """
-        own: dict[str, Entry] = {}
-        merge_at: tuple[yaml.Node, yaml.Node] | None = None
-        order: list[str | None] = []  # None marks where the merged keys go
-        for key_node, value_node in node.value:
-            if key_node.tag == MERGE_TAG:
-                if merge_at is not None:
-                    first = _pos(merge_at[0], self.file).line
-                    raise self.fail(
-                        key_node,
-                        key,
-                        f"duplicate merge key '<<' (first at line {first}); merge several"
-                        " mappings with one key: '<<: [*a, *b]'",
-                    )
-                merge_at = (key_node, value_node)
-                order.append(None)
-                continue
-            name = self._key_text(key_node, key)
-            path = join_key(key, name)
-            if name in own:
-                first = own[name].key_pos.line
-                raise self.fail(
-                    key_node,
-                    path,
-                    f"duplicate key '{name}' (first at line {first}); YAML would silently"
-                    " keep only the last one, so remove or rename one of them",
-                )
-            own[name] = Entry(name, _pos(key_node, self.file), self.build(value_node, path))
-            order.append(name)
-        merged = self._merged(merge_at, key) if merge_at is not None else ()
-        entries: list[Entry] = []
-        for slot in order:
-            if slot is None:
-                entries.extend(entry for entry in merged if entry.key not in own)
-            else:
-                entries.append(own[slot])
-        return tuple(entries)
-
-    def _merged(self, merge_at: tuple[yaml.Node, yaml.Node], key: str) -> tuple[Entry, ...]:
-        value_node = merge_at[1]
-        sources = value_node.value if isinstance(value_node, yaml.SequenceNode) else [value_node]
-        seen: dict[str, Entry] = {}
-        for source in sources:
-            built = self.build(source, join_key(key, "<<"))
-            if not isinstance(built, Map):
-                raise self.fail(
-                    source,
-                    join_key(key, "<<"),
-                    f"a merge key '<<' takes a mapping or a list of mappings, got"
-                    f" {describe(built)}",
-                )
-            for entry in built:
-                seen.setdefault(entry.key, entry)
-        return tuple(seen.values())

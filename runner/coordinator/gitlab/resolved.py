@@ -68,11 +68,12 @@ class Resolved:
         """``text`` expanded the runner's way over the job's final values."""
         return expand(text, self.values)
 
-    def project_path(self, text: str, what: str, notes: list[str]) -> str | None:
-        """A path or glob expanded and made project-relative; None (noted) when it cannot be.
+    def project_path(self, text: str, outside: list[str]) -> str | None:
+        """A path or glob expanded and made project-relative; None when it cannot be.
 
         gitlab-runner skips paths outside the build directory with a warning
-        rather than failing the job, so this does the same.
+        when it saves them rather than failing the job; such a path is added to
+        ``outside`` (as expanded) for the executor to warn about at that time.
         """
         path = self.expand(text).strip()
         if not path:
@@ -82,6 +83,6 @@ class Resolved:
             path = path[len(project) :].lstrip("/") or "."
         normal = posixpath.normpath(path)
         if path.startswith("/") or normal == ".." or normal.startswith("../"):
-            notes.append(f"{what} '{path}' is outside the project directory and is skipped")
+            outside.append(path)
             return None
         return normal if not path.endswith("/") or normal == "." else normal + "/"

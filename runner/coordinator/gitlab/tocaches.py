@@ -49,9 +49,10 @@ def _cache(
 ) -> Cache | None:
     if spec.untracked:
         notes.append(f"{what}: 'untracked: true' is not supported; only its paths are cached")
-    found = (resolved.project_path(p, f"{what} path", notes) for p in spec.paths)
+    outside: list[str] = []
+    found = (resolved.project_path(p, outside) for p in spec.paths)
     paths = tuple(dict.fromkeys(p for p in found if p is not None))
-    if not paths:
+    if not paths and not outside:
         return None
     key = resolved.expand(spec.key) if spec.key else f"{payload.name}/{payload.git.ref}"
     if not key.strip():
@@ -73,4 +74,5 @@ def _cache(
         policy=policy,
         when=when,
         fallback_keys=tuple(dict.fromkeys(dir_key(k) for k in fallbacks if k)),
+        skipped=tuple(dict.fromkeys(outside)),
     )

@@ -107,7 +107,7 @@ def to_pipeline(
         script=payload.script,
         after_script=payload.after_script,
         variables=variables,
-        artifacts=_artifacts(_expanded_elements(payload, resolved, notes), notes),
+        artifacts=_artifacts(payload, resolved, notes),
         cache=caches(payload, resolved, notes),
         timeout_s=_timeout(payload.timeout_s),
         secrets=tuple(secret.name for secret in secrets),
@@ -143,7 +143,7 @@ def artifact_elements(
     excludes. Paths outside the project are dropped. Take the same arguments
     as for `to_pipeline`.
     """
-    return _expanded_elements(payload, Resolved(payload, root, runner_vars, file_path), [])
+    return _expanded_elements(payload, Resolved(payload, root, runner_vars, file_path), {})
 
 
 def masked_values(payload: JobPayload) -> list[str]:
@@ -317,13 +317,15 @@ def _service_variables(
 
 
 def _expanded_elements(
-    payload: JobPayload, resolved: Resolved, notes: list[str]
+    payload: JobPayload, resolved: Resolved, outside: dict[int, list[str]]
 ) -> tuple[ArtifactSpec, ...]:
+    """Elements with paths expanded; each one's paths outside the project go to ``outside``
+    under its index (its excludes outside the project can match nothing: dropped)."""
     out: list[ArtifactSpec] = []
-    for spec in payload.artifacts:
-        what = f"{spec.artifact_type} artifact"
-        paths = (resolved.project_path(p, f"{what} path", notes) for p in spec.paths)
-        exclude = (resolved.project_path(p, f"{what} exclude", notes) for p in spec.exclude)
+    for index, spec in enumerate(payload.artifacts):
+        skipped = outside.setdefault(index, [])
+        paths = (resolved.project_path(p, skipped) for p in spec.paths)
+        exclude = (resolved.project_path(p, []) for p in spec.exclude)
         out.append(
             replace(
                 spec,
@@ -335,7 +337,7 @@ def _expanded_elements(
     return tuple(out)
 
 
-def _artifacts(elements: Sequence[ArtifactSpec], notes: list[str]) -> Artifacts | None:
+def _artifacts(payload: JobPayload, resolved: Resolved, notes: list[str]) -> Artifacts | None:
     """One model ``Artifacts`` collecting what every element needs.
 
     The model keeps one set per job, GitLab sends one element per archive and
@@ -345,11 +347,15 @@ def _artifacts(elements: Sequence[ArtifactSpec], notes: list[str]) -> Artifacts 
     Excludes are left to the agent, which applies each element's own when it
     builds that element's archive: one element's exclude must not drop a file
     another element wants. ``dotenv`` stays empty: GitLab parses dotenv reports
-    itself once they are uploaded.
+    itself once they are uploaded. Paths outside the project are in ``skipped``,
+    for the executor to warn about when it collects, as gitlab-runner does.
     """
+    outside: dict[int, list[str]] = {}
+    elements = _expanded_elements(payload, resolved, outside)
     wanted: list[ArtifactSpec] = []
-    for element in elements:
-        if not element.paths and not element.untracked:
+    skipped: list[str] = []
+    for index, element in enumerate(elements):
+        if not element.paths and not element.untracked and not outside[index]:
             continue
         if element.when not in OUTCOMES:
             notes.append(
@@ -357,6 +363,7 @@ def _artifacts(elements: Sequence[ArtifactSpec], notes: list[str]) -> Artifacts 
             )
             continue
         wanted.append(element)
+        skipped += outside[index]
     if not wanted:
         return None
     whens = {element.when for element in wanted}
@@ -365,4 +372,5 @@ def _artifacts(elements: Sequence[ArtifactSpec], notes: list[str]) -> Artifacts 
         paths=tuple(dict.fromkeys(p for element in wanted for p in element.paths)),
         when=when,
         untracked=any(element.untracked for element in wanted),
+        skipped=tuple(dict.fromkeys(skipped)),
     )

@@ -2,9 +2,10 @@
 
 Paths go through the runner's expansion (``$VAR``, ``$$``) with the job's
 final variables, as gitlab-runner does. A path written as
-``$CI_PROJECT_DIR/x`` is taken relative to the project; anything else that
-leaves the project directory is an error, since the model keeps only
-project-relative globs.
+``$CI_PROJECT_DIR/x`` is taken relative to the project. A path that leaves the
+project directory (``/var/cache/apt/archives/``, ``../x``) is not an error:
+gitlab-runner's archiver skips it with a warning when it saves, so the model
+keeps it in ``skipped`` for the executor to do the same.
 """
 
 from __future__ import annotations
@@ -84,42 +85,53 @@ def read_artifacts(
 
 
 def project_path(
-    reader: GitLabReader, item: Located, variables: Mapping[str, str], project_dir: str, what: str
+    item: Located, variables: Mapping[str, str], project_dir: str, outside: list[str]
 ) -> str | None:
-    """A path expanded and made project-relative; None if it expands to nothing."""
-    text, pos, key = item
+    """A path expanded and made project-relative; None if it expands to nothing.
+
+    A path outside the project is added to ``outside`` (as expanded) and None
+    is returned, as gitlab-runner's ``findRelativePathInProject`` refuses it.
+    """
+    text = item[0]
     path = expand(text, variables).strip()
     if not path:
         return None
     if path == project_dir or path.startswith(project_dir + "/"):
         path = path[len(project_dir) :].lstrip("/") or "."
-    if path.startswith("/"):
-        raise reader.fail(
-            pos, key, f"{what} '{path}' is outside the project directory; use a relative path"
-        )
     normal = posixpath.normpath(path)
-    if normal == ".." or normal.startswith("../"):
-        raise reader.fail(pos, key, f"{what} '{path}' leaves the project directory")
+    if path.startswith("/") or normal == ".." or normal.startswith("../"):
+        outside.append(path)
+        return None
     return normal if not path.endswith("/") or normal == "." else normal + "/"
 
 
+def project_paths(
+    items: tuple[Located, ...], variables: Mapping[str, str], project_dir: str,
+    outside: list[str],
+) -> tuple[str, ...]:
+    """Every item's ``project_path``, those that expand to nothing or leave the project dropped."""
+    found = (project_path(item, variables, project_dir, outside) for item in items)
+    return tuple(path for path in found if path is not None)
+
+
 def artifacts_for(
-    reader: GitLabReader, spec: ArtifactsSpec, variables: Mapping[str, str], project_dir: str
+    spec: ArtifactsSpec, variables: Mapping[str, str], project_dir: str
 ) -> Artifacts | None:
-    """The model's artifacts for one job instance; None when nothing would be kept."""
+    """The model's artifacts for one job instance; None when nothing would be kept or warned.
 
-    def paths(items: tuple[Located, ...], what: str) -> tuple[str, ...]:
-        found = (project_path(reader, item, variables, project_dir, what) for item in items)
-        return tuple(path for path in found if path is not None)
-
-    kept = paths(spec.paths, "artifact path")
-    dotenv = paths(spec.dotenv, "dotenv report")
-    if not kept and not spec.untracked and not dotenv:
+    An exclude outside the project can match nothing in it, so it is dropped.
+    """
+    outside: list[str] = []
+    kept = project_paths(spec.paths, variables, project_dir, outside)
+    dotenv = project_paths(spec.dotenv, variables, project_dir, outside)
+    exclude = project_paths(spec.exclude, variables, project_dir, [])
+    if not kept and not spec.untracked and not dotenv and not outside:
         return None
     return Artifacts(
         paths=kept,
         when=spec.when,
-        exclude=paths(spec.exclude, "artifact exclude"),
+        exclude=exclude,
         untracked=spec.untracked,
         dotenv=dotenv,
+        skipped=tuple(dict.fromkeys(outside)),
     )

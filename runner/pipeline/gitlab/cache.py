@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from runner.pipeline import yamlsrc
-from runner.pipeline.gitlab.artifacts import OUTCOME_WHENS, Located, project_path
+from runner.pipeline.gitlab.artifacts import OUTCOME_WHENS, Located, project_paths
 from runner.pipeline.gitlab.cachekey import DEFAULT_KEY, KeyDigests
 from runner.pipeline.gitlab.expand import expand
 from runner.pipeline.gitlab.reading import GitLabReader, Notes
@@ -158,18 +158,16 @@ def caches_for(
     variables: Mapping[str, str],
     project_dir: str,
 ) -> tuple[Cache, ...]:
-    """The model's caches for one job instance; one without paths keeps nothing: left out."""
+    """The model's caches for one job instance; one without paths keeps nothing: left out.
+
+    Paths outside the project go to ``skipped``: warned about when the cache is
+    saved, as gitlab-runner's archiver does, so such a cache is kept for that.
+    """
     caches: list[Cache] = []
     for spec in specs:
-        paths = tuple(
-            path
-            for path in (
-                project_path(reader, item, variables, project_dir, "cache path")
-                for item in spec.paths
-            )
-            if path is not None
-        )
-        if not paths:
+        outside: list[str] = []
+        paths = project_paths(spec.paths, variables, project_dir, outside)
+        if not paths and not outside:
             continue
         policy = CachePolicy.PULL_PUSH
         if spec.policy is not None:
@@ -190,6 +188,7 @@ def caches_for(
                 fallback_keys=tuple(
                     dir_key(expand(k, variables) or DEFAULT_KEY) for k in spec.fallback_keys
                 ),
+                skipped=tuple(dict.fromkeys(outside)),
             )
         )
     return tuple(caches)

@@ -89,7 +89,7 @@ def compose(
     reader = FieldReader(source)
     merged, include_notes = expand_includes(source, root, reader, settings)
     skipped = skipped_note(text, str(path))
-    notes = (*include_notes, *([skipped] if skipped else []))
+    notes = (*source.warnings, *include_notes, *([skipped] if skipped else []))
     return compose_merged(source, reader, merged, notes)
 
 

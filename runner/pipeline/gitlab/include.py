@@ -384,6 +384,7 @@ class _Includer:
         given = (None if request.inputs is None else
                  given_from_node(request.inputs, request.inputs_key, self.reader.file))
         included = load_with_inputs(text, label, given, self.settings.expand_vars)
+        self.notes.extend(included.warnings)
         self.values += included.values
         check_pipeline_values(self.reader.file, self.values, request.node.pos)
         return included.root

@@ -118,7 +118,8 @@ def load_with_inputs(
             SourceSpot(exc.pos.file or label, exc.pos.line, exc.pos.column, exc.key or None),
             f"cannot interpolate: {exc.message}",
         ) from None
-    return yamlsrc.Source(label, text, root, header.values + body.values)
+    return yamlsrc.Source(label, text, root, header.values + body.values,
+                          header.warnings + body.warnings)
 
 
 def skipped_note(text: str, label: str) -> str | None:
@@ -133,7 +134,7 @@ def skipped_note(text: str, label: str) -> str | None:
 
 def _load(doc: Document, text: str, label: str) -> yamlsrc.Source:
     loaded = gitlab_source.load_text(doc.text, label)
-    return yamlsrc.Source(label, text, loaded.root, loaded.values)
+    return yamlsrc.Source(label, text, loaded.root, loaded.values, loaded.warnings)
 
 
 def _no_spec_in_body(body: yamlsrc.Source, label: str, has_header: bool) -> None:

@@ -12,14 +12,21 @@ from pathlib import Path
 
 from runner.errors import PipelineError, SourceSpot
 from runner.pipeline import yamlsrc
+from runner.pipeline.gitlab.keywords import TOP_KEYS
 
 REFERENCE_TAG = "!reference"
 
 
 class GitLabLoader(yamlsrc.SourceLoader):
-    """The safe loader plus GitLab's one custom tag."""
+    """The safe loader plus GitLab's one custom tag, building mappings as Ruby's Psych does.
+
+    GitLab loads the file with Psych, so duplicate keys and repeated ``<<`` are
+    accepted with Psych's results (and a warning here); see ``yamlmaps``.
+    """
 
     extra_tags = frozenset({REFERENCE_TAG})
+    psych = True
+    not_jobs = frozenset(TOP_KEYS)
 
 
 def is_blank(text: str) -> bool:

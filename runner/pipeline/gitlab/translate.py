@@ -325,7 +325,7 @@ class _Translator:
             artifacts=(
                 None
                 if spec.artifacts is None
-                else artifacts_for(reader, spec.artifacts, values, self.project_dir)
+                else artifacts_for(spec.artifacts, values, self.project_dir)
             ),
             cache=caches_for(reader, spec.caches, values, self.project_dir),
             timeout_s=spec.timeout_s,

@@ -113,14 +113,19 @@ def test_artifacts_with_nothing_to_keep_are_none(tmp_path: Path) -> None:
     assert pipeline.jobs[0].artifacts == Artifacts(paths=(), dotenv=("a.env",))
 
 
-def test_artifact_paths_leaving_the_project(tmp_path: Path) -> None:
-    exc = error("j: {image: a, script: x, artifacts: {paths: [/etc/passwd]}}", tmp_path)
-    assert exc.spot == SourceSpot(FILE, 1, 46, "j.artifacts.paths[0]")
-    assert exc.message == (
-        "artifact path '/etc/passwd' is outside the project directory; use a relative path"
+def test_artifact_paths_leaving_the_project_are_skipped_not_refused(tmp_path: Path) -> None:
+    """gitlab-runner's archiver skips them with a warning when it saves; GitLab accepts the file."""
+    pipeline = translated(
+        "j:\n  image: a\n  script: x\n  artifacts:\n"
+        "    paths: [/etc/passwd, a/../../x, dist/, $CI_PROJECT_DIR/out]\n"
+        "    exclude: [../*.log]\n    reports: {dotenv: ../b.env}\n",
+        tmp_path,
     )
-    exc = error("j: {image: a, script: x, artifacts: {paths: [a/../../x]}}", tmp_path)
-    assert exc.message == "artifact path 'a/../../x' leaves the project directory"
+    assert pipeline.jobs[0].artifacts == Artifacts(
+        paths=("dist/", "out"), skipped=("/etc/passwd", "a/../../x", "../b.env")
+    )
+    only_outside = translated("j: {image: a, script: x, artifacts: {paths: [../x]}}", tmp_path)
+    assert only_outside.jobs[0].artifacts == Artifacts(paths=(), skipped=("../x",))
 
 
 def test_artifacts_when_is_checked(tmp_path: Path) -> None:
@@ -252,6 +257,20 @@ def test_cache_key_files_limits(tmp_path: Path) -> None:
                 " paths: [x]}}", tmp_path)
     assert exc.message == (
         "'key' of 'cache' of job 'j' must have one of 'files' and 'files_commits', not both"
+    )
+
+
+def test_cache_paths_outside_the_project_are_skipped_not_refused(tmp_path: Path) -> None:
+    """/var/cache/apt/archives/ (seen in real files) is kept aside for the save-time warning."""
+    pipeline = translated(
+        "j:\n  image: a\n  script: x\n  cache:\n"
+        "    - {key: apt, paths: [/var/cache/apt/archives/]}\n"
+        "    - {key: mixed, paths: [.cache/, ../up]}\n",
+        tmp_path,
+    )
+    assert pipeline.jobs[0].cache == (
+        Cache("apt", (), skipped=("/var/cache/apt/archives/",)),
+        Cache("mixed", (".cache/",), skipped=("../up",)),
     )
 
 
