@@ -25,6 +25,7 @@ from runner.pipeline import yamlsrc
 from runner.pipeline.aliases import claim, default_aliases, is_hostname
 from runner.pipeline.gitlab.artifacts import Located
 from runner.pipeline.gitlab.expand import CircularReferenceError, expand, expand_all
+from runner.pipeline.gitlab.jobfields import read_pull_policy
 from runner.pipeline.gitlab.reading import MAX_NESTING, GitLabReader, Notes
 from runner.pipeline.gitlab.variables import Var, read_variables
 from runner.pipeline.model import Service
@@ -33,7 +34,6 @@ from runner.pipeline.yamlsrc import Map, Node, Pos, Scalar, Seq, describe
 SERVICE_KEYS = (
     "name", "alias", "entrypoint", "command", "variables", "pull_policy", "docker", "kubernetes",
 )
-PULL_POLICIES = ("always", "if-not-present", "never")
 
 # The docker reference grammar (distribution/reference's ReferenceRegexp): group 1 is
 # the name, which the runner's aliases come from.
@@ -50,6 +50,7 @@ class ServiceSpec:
     variables: tuple[Var, ...]
     variables_at: tuple[Pos, str] | None
     what: str
+    pull_policy: tuple[str, ...] = ()
 
 
 def read_services(
@@ -121,15 +122,12 @@ def _read_one(
     if (got := reader.child(node, "variables", key, what)) is not None:
         variables = _read_variables(reader, *got)
         variables_at = (got[0].pos, got[1])
-    if (got := reader.child(node, "pull_policy", key, what)) is not None:
-        for text, pos, path in reader.strings(*got):
-            reader.word(Scalar(text, text, pos, yamlsrc.STR_TAG), path, got[2], PULL_POLICIES)
-        notes.ignored("services:pull_policy", job)
     for other in ("docker", "kubernetes"):
         if (got := reader.child(node, other, key, what)) is not None:
             reader.expect_map(*got)
             notes.ignored(f"services:{other}", job)
-    return ServiceSpec(name, alias, entrypoint, command, variables, variables_at, what)
+    return ServiceSpec(name, alias, entrypoint, command, variables, variables_at, what,
+                       read_pull_policy(reader, node, key, what))
 
 
 def _read_variables(reader: GitLabReader, node: Node, key: str, what: str) -> tuple[Var, ...]:
@@ -203,6 +201,7 @@ def services_for(
                 entrypoint=spec.entrypoint,
                 command=spec.command,
                 variables=_variables(reader, spec, public, job),
+                pull_policy=spec.pull_policy,
             )
         )
     return tuple(out)

@@ -305,6 +305,7 @@ class _Translator:
             services=services_for(
                 reader, spec.services, values, dict(variables), job=instance.name, notes=self.notes
             ),
+            pull_policy=spec.image_policy,
         )
         return Placed(
             job, spec.name, spec.stage, spec.spot, needs, spec.dependencies, instance.matrix

@@ -142,9 +142,10 @@ def test_executor_keys_are_noted_as_without_effect(tmp_path: Path) -> None:
     )
     assert pipeline.notes == (
         "these keywords have no effect in a local run and were ignored:"
-        " 'services:docker' (1 job), 'services:kubernetes' (1 job),"
-        " 'services:pull_policy' (2 jobs)",
+        " 'services:docker' (1 job), 'services:kubernetes' (1 job)",
     )
+    assert [s.pull_policy for job in pipeline.jobs for s in job.services] == [
+        ("always", "if-not-present"), ("never",)]
 
 
 def test_a_service_whose_names_are_all_taken_runs_once(tmp_path: Path) -> None:

@@ -26,10 +26,30 @@ def test_image_string_or_map_expanded(tmp_path: Path) -> None:
         tmp_path,
     )
     assert [j.image for j in pipeline.jobs] == ["alpine:3.19", "alpine:3.19", "busybox"]
+    assert [j.pull_policy for j in pipeline.jobs] == [(), ("if-not-present",), ()]
     assert pipeline.notes == (
         "these keywords have no effect in a local run and were ignored:"
-        " 'image:entrypoint' (1 job), 'image:pull_policy' (1 job)",
+        " 'image:entrypoint' (1 job)",
     )
+
+
+def test_image_pull_policy_lists_keep_their_order(tmp_path: Path) -> None:
+    """gitlab-runner tries the policies in order: [always, if-not-present] falls back."""
+    pipeline = translated(
+        """\
+        a: {image: {name: alpine, pull_policy: [always, if-not-present]}, script: x}
+        b: {image: {name: alpine, pull_policy: never}, script: x}
+        """,
+        tmp_path,
+    )
+    assert [j.pull_policy for j in pipeline.jobs] == [("always", "if-not-present"), ("never",)]
+
+
+def test_an_unknown_pull_policy_names_its_line(tmp_path: Path) -> None:
+    exc = error("j:\n  image: {name: alpine, pull_policy: [always, sometimes]}\n  script: x\n",
+                tmp_path)
+    assert exc.spot.line == 2
+    assert "sometimes" in exc.message and "if-not-present" in exc.message
 
 
 def test_job_without_image_anywhere(tmp_path: Path) -> None:
