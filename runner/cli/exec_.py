@@ -15,6 +15,12 @@ from typing import TYPE_CHECKING
 from runner.build.access import standard_authfile
 from runner.build.storage import MODES, store_roots
 from runner.cli import EXIT_INTERRUPTED, EXIT_JOB_FAILED, EXIT_OK
+from runner.cli.exec_images import (
+    add_image_options,
+    default_pull,
+    image_notes,
+    with_image_options,
+)
 from runner.cli.helptext import explain
 from runner.engine.runc import state_root as runc_state_root
 from runner.errors import HostSetupError, UsageError
@@ -59,6 +65,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                         help="pass environment variable KEY to every job, masked; repeatable")
     parser.add_argument("--variables-file", type=Path, metavar="FILE",
                         help="variables with GitLab's masked/file/protected flags (YAML)")
+    add_image_options(parser)
     parser.add_argument("-j", "--concurrency", type=int, default=os.cpu_count() or 2,
                         help="jobs running at once (default: CPU count)")
     parser.add_argument("--dialect", choices=["native", "gitlab"],
@@ -152,6 +159,8 @@ def handle(args: argparse.Namespace) -> int:
     pipeline = _planned(args, path, root, names)
     if args.list:
         sys.stdout.write(render_list(pipeline))
+        for note in image_notes(pipeline, os.environ):
+            print(note, file=sys.stderr)
         return EXIT_OK
     for note in pipeline.notes:
         stderr_notice(note)
@@ -174,7 +183,8 @@ def _planned(args: argparse.Namespace, path: Path, root: Path, names: list[str])
     from runner.pipeline.load import load_pipeline  # noqa: PLC0415
     from runner.pipeline.select import select_jobs  # noqa: PLC0415
 
-    pipeline = load_pipeline(path, root, args.dialect, cli_options(args, os.environ, root))
+    options = with_image_options(cli_options(args, os.environ, root), args, os.environ)
+    pipeline = load_pipeline(path, root, args.dialect, options)
     if names:
         pipeline = select_jobs(pipeline, names, with_needs=args.needs)
     elif args.needs:
@@ -200,6 +210,7 @@ def _run(args: argparse.Namespace, pipeline: Pipeline) -> int:
         subordinate_ids=min(sum(r.count for r in facts.subuids),
                             sum(r.count for r in facts.subgids)),
         runtime=args.runtime, network=args.network, manual=frozenset(args.manual),
+        pull=default_pull(os.environ, pipeline.dialect),
         engine=_engine(args.engine, facts), runc_state=runc_state_root(os.environ),
         limits=Limits(memory=args.memory, pids=args.pids_limit, cpus=args.cpus,
                       disk=args.disk_limit),

@@ -28,6 +28,11 @@ class LoadOptions:
     file_variables: tuple[tuple[str, str], ...] = ()
     secrets: tuple[SecretSource, ...] = ()
     secret_values: Mapping[str, str] = field(default_factory=dict)
+    default_image: tuple[str, str] | None = None
+    """(image, where it was set) for GitLab jobs that name no image; see ``runnerconfig``."""
+    no_image_hint: str = ""
+    listing: bool = False
+    """Only listing: a GitLab job needing an unset default image is listed, not refused."""
 
 
 def detect_dialect(path: Path) -> str:
@@ -60,6 +65,8 @@ def load_pipeline(
         return translate(compose(path, root), root, Options(
             variables=options.variables, file_variables=options.file_variables,
             secrets=options.secrets, secret_values=options.secret_values,
+            default_image=options.default_image, no_image_hint=options.no_image_hint,
+            listing=options.listing,
         ))
     return _with_options(parse_native(path, root), options)
 

@@ -53,12 +53,26 @@ def test_an_unknown_pull_policy_names_its_line(tmp_path: Path) -> None:
 
 
 def test_job_without_image_anywhere(tmp_path: Path) -> None:
-    exc = error("build:\n  script: make\n", tmp_path)
+    exc = error("build:\n  script: make\n", tmp_path, no_image_hint="HINT")
     assert exc.spot == SourceSpot(FILE, 1, 1, "build")
     assert exc.message == (
-        "job 'build' has no image; add 'image: <name>' to the job or 'default: image: <name>'"
-        " for every job (runner runs each job in a container)"
+        "job 'build' has no image and no default image is set; HINT, or add 'image: <name>'"
+        " to the job or 'default: image: <name>' to the file (runner runs each job in a"
+        " container)"
     )
+
+
+def test_job_without_image_runs_in_the_default_image(tmp_path: Path) -> None:
+    """As on a docker runner with ``[runners.docker] image``; the job's own image wins."""
+    pipeline = translated("a: {script: x}\nb: {image: alpine, script: x}\n", tmp_path,
+                          default_image=("busybox:1", "--image"))
+    assert [(j.image, j.image_from) for j in pipeline.jobs] == [("busybox:1", "--image"),
+                                                                ("alpine", None)]
+
+
+def test_listing_keeps_jobs_that_need_a_default_image(tmp_path: Path) -> None:
+    pipeline = translated("a: {script: x}\n", tmp_path, listing=True)
+    assert [(j.name, j.image, j.image_from) for j in pipeline.jobs] == [("a", "", None)]
 
 
 def test_image_empty_after_expansion(tmp_path: Path) -> None:
