@@ -19,6 +19,7 @@ from runner.cli.exec_images import (
     add_image_options,
     default_pull,
     image_notes,
+    with_docker_auth,
     with_image_options,
 )
 from runner.cli.helptext import explain
@@ -184,7 +185,8 @@ def _planned(args: argparse.Namespace, path: Path, root: Path, names: list[str])
     from runner.pipeline.select import select_jobs  # noqa: PLC0415
 
     options = with_image_options(cli_options(args, os.environ, root), args, os.environ)
-    pipeline = load_pipeline(path, root, args.dialect, options)
+    pipeline = with_docker_auth(load_pipeline(path, root, args.dialect, options), options,
+                                os.environ)
     if names:
         pipeline = select_jobs(pipeline, names, with_needs=args.needs)
     elif args.needs:

@@ -19,8 +19,9 @@ from pathlib import Path
 from runner.engine.imageref import why_not
 from runner.errors import UsageError
 from runner.execute.report import shown
+from runner.pipeline.dockerauth import VARIABLE, parse_docker_auth
 from runner.pipeline.load import LoadOptions
-from runner.pipeline.model import Pipeline
+from runner.pipeline.model import Pipeline, Registry, SecretSource
 from runner.pipeline.runnerconfig import RunnerConfig, config_path, load_runner_config
 
 GITLAB_PULL = ("always",)
@@ -84,3 +85,43 @@ def image_notes(pipeline: Pipeline, environ: Mapping[str, str]) -> list[str]:
                      f"{', '.join(missing)}; give one with --image IMAGE or 'image: IMAGE' in "
                      f"{shown(runner_config(environ).path, Path.cwd())}")
     return notes
+
+
+def with_docker_auth(pipeline: Pipeline, options: LoadOptions,
+                     environ: Mapping[str, str]) -> Pipeline:
+    """A GitLab pipeline with ``DOCKER_AUTH_CONFIG``'s logins as registries of its images.
+
+    The variable is read as gitlab-runner reads it: from the job variables
+    (here, the variables files and ``--variable``), else from the runner's
+    environment. A registry the pipeline already has access for keeps it.
+    """
+    if pipeline.dialect != "gitlab":
+        return pipeline
+    found = _auth_config(options, environ)
+    if found is None:
+        return pipeline
+    text, origin = found
+    known = {registry.host for registry in pipeline.registries}
+    registries, secrets = list(pipeline.registries), list(pipeline.secrets)
+    for index, cred in enumerate(parse_docker_auth(text, origin)):
+        if cred.host in known:
+            continue
+        name = f"{VARIABLE} password {index}"
+        secrets.append(SecretSource(name=name, value=cred.password))
+        registries.append(Registry(host=cred.host, username=cred.username, password_secret=name))
+    return dataclasses.replace(pipeline, registries=tuple(registries), secrets=tuple(secrets))
+
+
+def _auth_config(options: LoadOptions, environ: Mapping[str, str]) -> tuple[str, str] | None:
+    """The variable's value and where it came from, the pipeline's variables first."""
+    for name, value in (*options.variables, *options.file_variables):
+        if name == VARIABLE:
+            return value, "the pipeline's variables"
+    if VARIABLE in options.secret_values:
+        return options.secret_values[VARIABLE], "the pipeline's variables"
+    for secret in options.secrets:
+        if secret.name == VARIABLE and secret.value is not None:
+            return secret.value, "the pipeline's variables"
+    if environ.get(VARIABLE):
+        return environ[VARIABLE], "the environment"
+    return None

@@ -254,8 +254,8 @@ def explain_pull(ref: str, output: str) -> str:
     lowered = output.lower()
     if "unauthorized" in lowered or "authentication required" in lowered or "401" in output:
         hint = (f" The registry refused access: give the pipeline credentials for "
-                f"{access.registry_host(ref)} ('registries' in the native format; GitLab "
-                "sends the job's own).")
+                f"{access.registry_host(ref)} ('registries' in the native format, "
+                "DOCKER_AUTH_CONFIG for a GitLab file; GitLab's agent jobs bring their own).")
     elif "x509" in lowered or "certificate" in lowered:
         hint = (f" TLS verification failed: give {access.registry_host(ref)} a 'ca_file' in "
                 "the pipeline's 'registries'.")
