@@ -108,6 +108,8 @@ def with_docker_auth(pipeline: Pipeline, options: LoadOptions,
             continue
         name = f"{VARIABLE} password {index}"
         secrets.append(SecretSource(name=name, value=cred.password))
+        if cred.auth is not None:  # masked too: a job may print the variable it was given
+            secrets.append(SecretSource(name=f"{VARIABLE} auth {index}", value=cred.auth))
         registries.append(Registry(host=cred.host, username=cred.username, password_secret=name))
     return dataclasses.replace(pipeline, registries=tuple(registries), secrets=tuple(secrets))
 

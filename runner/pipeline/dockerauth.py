@@ -32,6 +32,8 @@ class Credential:
     host: str
     username: str
     password: str = field(repr=False)
+    auth: str | None = field(default=None, repr=False)
+    """The base64 ``auth`` text as written, if given: as telling as the password."""
 
 
 def parse_docker_auth(text: str, origin: str) -> tuple[Credential, ...]:
@@ -62,7 +64,9 @@ def parse_docker_auth(text: str, origin: str) -> tuple[Credential, ...]:
             raise UserInputError(f"{where}: the entry of registry '{name}' must be an object")
         username, password = _login(entry, where, str(name))
         if username is not None and password is not None and host not in found:
-            found[host] = Credential(host, username, password)
+            auth = entry.get("auth")
+            found[host] = Credential(host, username, password,
+                                     auth if isinstance(auth, str) and auth else None)
     return tuple(found.values())
 
 

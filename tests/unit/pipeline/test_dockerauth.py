@@ -28,7 +28,8 @@ def test_auth_and_username_password_forms() -> None:
         "quay.io": {"email": "nothing else"},
     }})
     assert parse_docker_auth(text, "env") == (
-        Credential("reg.example:5000", "me", PASSWORD), Credential("docker.io", "hub", "pw"))
+        Credential("reg.example:5000", "me", PASSWORD, B64),
+        Credential("docker.io", "hub", "pw"))
 
 
 @pytest.mark.parametrize("text", [
@@ -73,6 +74,7 @@ def test_the_pipelines_variables_come_before_the_environment() -> None:
     assert registry.username == "me"
     secret = next(s for s in got.secrets if s.name == registry.password_secret)
     assert secret.value == PASSWORD
+    assert B64 in [s.value for s in got.secrets]  # the base64 form is masked as well
     assert PASSWORD not in repr(got)  # the model's repr never shows it
     assert not any(registry.password_secret in job.secrets for job in got.jobs)  # no job sees it
     from_env = with_docker_auth(_pipeline(), LoadOptions(), {"DOCKER_AUTH_CONFIG": other})
