@@ -29,17 +29,10 @@ from runner.engine.podman import ContainerGone, ImageUnavailable, JobContainer
 from runner.engine.runc import RuncContainer
 from runner.engine.slices import Lease
 from runner.errors import EngineError, UserInputError
+from runner.execute import images
 from runner.execute.context import Outcome, RunContext
 from runner.execute.diskwatch import DiskWatch
 from runner.execute.failedat import failed_line, where
-from runner.execute.images import (
-    Fetcher,
-    ImagePlan,
-    image_policies,
-    parse_images,
-    plan_images,
-    tenant_hosts,
-)
 from runner.execute.jobenv import job_environment, service_env
 from runner.execute.keep import keep_results
 from runner.execute.limits import enforced, not_enforced
@@ -86,13 +79,12 @@ class JobAttempt:
         if missing:
             raise ContainerGone(f"build job {', '.join(missing)} made no image for this job")
         text, built = job_image(self.job.image, self.ctx.outputs)
-        image, services = parse_images(text, built is not None,
-                                       (s.image for s in self.job.services))
-        policies = image_policies(self.job, image, services, settings.pull)
-        checked = frozenset(ref for ref, policy in policies.items()
-                            if policy != ("if-not-present",))
-        plan = plan_images(image, built, services, self.ctx.build_env.store,
-                           tenant_hosts(self.ctx.pipeline.registries), checked=checked)
+        image, services = images.parse_images(text, built is not None,
+                                              (s.image for s in self.job.services))
+        policies = images.image_policies(self.job, image, services, settings.pull)
+        plan = images.plan_images(image, built, services, self.ctx.build_env.store,
+                                  images.tenant_hosts(self.ctx.pipeline.registries),
+                                  policies=policies)
         store = plan.store
         if store is not None:
             self._store_fd = await storelock.hold(store)
@@ -164,16 +156,17 @@ class JobAttempt:
                                      hold_fds=(self._lease.fd,))
         return JobContainer(spec, hold_fds=(self._lease.fd,))
 
-    async def _fetch_images(self, plan: ImagePlan,
+    async def _fetch_images(self, plan: images.ImagePlan,
                             policies: dict[ImageRef, tuple[str, ...]]) -> None:
         """Pull or copy the images the plan names (podman pulls the rest as it runs)."""
         settings = self.ctx.settings
         if self.job.image_from is not None:
             self.joblog.notice(f"runner: Using default image {self.job.image} "
                                f"(from {self.job.image_from})")
-        fetcher = Fetcher(self.ctx.pipeline.registries, self.ctx.secrets,
-                          self.ctx.build_env.standard_authfile, settings.pull,
-                          recheck_private=settings.recheck_private_images, policies=policies)
+        fetcher = images.Fetcher(self.ctx.pipeline.registries, self.ctx.secrets,
+                                 self.ctx.build_env.standard_authfile, settings.pull,
+                                 recheck_private=settings.recheck_private_images,
+                                 policies=policies)
         try:
             async with asyncio.timeout(self.job.timeout_s):
                 await fetcher.fetch(plan, self.work / "registry", self.joblog.output,

@@ -289,5 +289,6 @@ def test_checked_public_images_are_fetched_before_the_job_in_the_users_store() -
     """``always`` or ``never`` on a public image: the fetcher decides, not podman's --pull."""
     plan = plan_images(ImageRef("docker.io/library/alpine"), None,
                        [ImageRef(LOCAL)], None, PRIVATE,
-                       checked=frozenset({ImageRef("docker.io/library/alpine"), ImageRef(LOCAL)}))
+                       policies={ImageRef("docker.io/library/alpine"): ("always",),
+                                 ImageRef(LOCAL): ("never",)})
     assert plan == ImagePlan(None, ("docker.io/library/alpine",), frozenset(), (LOCAL,))
