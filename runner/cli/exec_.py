@@ -15,6 +15,13 @@ from typing import TYPE_CHECKING
 from runner.build.access import standard_authfile
 from runner.build.storage import MODES, store_roots
 from runner.cli import EXIT_INTERRUPTED, EXIT_JOB_FAILED, EXIT_OK
+from runner.cli.exec_images import (
+    add_image_options,
+    default_pull,
+    image_notes,
+    with_docker_auth,
+    with_image_options,
+)
 from runner.cli.exec_select import (
     command_line,
     gitlab_file_at_top,
@@ -80,6 +87,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser.add_argument("--gitlab-token", metavar="NAME",
                         help="name of the environment variable holding a GitLab token for "
                         "includes (default GITLAB_TOKEN, else CI_JOB_TOKEN); never the token")
+    add_image_options(parser)
     parser.add_argument("-j", "--concurrency", type=int, default=os.cpu_count() or 2,
                         help="jobs running at once (default: CPU count)")
     parser.add_argument("--dialect", choices=["native", "gitlab"],
@@ -182,6 +190,8 @@ def handle(args: argparse.Namespace) -> int:
         stderr_notice(note)
     if args.list:
         sys.stdout.write(render_list(pipeline))
+        for note in image_notes(pipeline, os.environ):
+            print(note, file=sys.stderr)
         return EXIT_OK
     if not pipeline.jobs:
         stderr_notice("no jobs to run")
@@ -206,8 +216,9 @@ def _planned(args: argparse.Namespace, path: Path, root: Path,
     from runner.pipeline.load import load_pipeline  # noqa: PLC0415
     from runner.pipeline.select import expand_names, select_jobs  # noqa: PLC0415
 
-    whole = pipeline = load_pipeline(path, root, args.dialect,
-                                     cli_options(args, os.environ, root))
+    options = with_image_options(cli_options(args, os.environ, root), args, os.environ)
+    whole = pipeline = with_docker_auth(load_pipeline(path, root, args.dialect, options),
+                                        options, os.environ)
     named: frozenset[str] = frozenset()
     if names:
         named = frozenset(expand_names(pipeline, names))
@@ -242,6 +253,7 @@ def _run(args: argparse.Namespace, pipeline: Pipeline, named: frozenset[str],
                             sum(r.count for r in facts.subgids)),
         runtime=args.runtime, network=args.network, manual=frozenset(args.manual) | named,
         taken=taken,
+        pull=default_pull(os.environ, pipeline.dialect),
         engine=_engine(args.engine, facts), runc_state=runc_state_root(os.environ),
         limits=Limits(memory=args.memory, pids=args.pids_limit, cpus=args.cpus,
                       disk=args.disk_limit),

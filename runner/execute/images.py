@@ -19,7 +19,7 @@ pulled into the tenant's.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from runner.build import access
@@ -28,7 +28,7 @@ from runner.engine.argv import StoreSpec
 from runner.engine.buildah import Sink
 from runner.engine.imageref import ImageRef, ImageRefError, is_image_id, registry_of
 from runner.engine.podman import ImageUnavailable
-from runner.pipeline.model import Registry
+from runner.pipeline.model import Job, Registry
 
 Notice = Callable[[str], None]
 
@@ -68,23 +68,46 @@ def parse_images(image: str, built: bool, services: Iterable[str]
         raise ImageUnavailable(str(exc)) from exc
 
 
+def image_policies(job: Job, image: ImageRef, services: Sequence[ImageRef],
+                   default: Sequence[str]) -> dict[ImageRef, tuple[str, ...]]:
+    """Each image's pull policy, in GitLab's words: its own, else the run's ``default``."""
+    found = {image: policy_words(job.pull_policy or default)}
+    for ref, service in zip(services, job.services, strict=True):
+        found.setdefault(ref, policy_words(service.pull_policy or default))
+    return found
+
+
 def plan_images(image: ImageRef, built: StoreSpec | None, services: Sequence[ImageRef],
-                tenant_store: StoreSpec | None, hosts: frozenset[str]) -> ImagePlan:
+                tenant_store: StoreSpec | None, hosts: frozenset[str], *,
+                policies: Mapping[ImageRef, tuple[str, ...]] | None = None) -> ImagePlan:
     """Decide where a job runs from its images; ``built`` is set when ``image`` is a build's.
 
     ``image`` (unless built) and ``services`` are qualified names. With no
     tenant store (``--build-storage shared``) the job runs from the user's
-    store, and only images that need the pipeline's access are fetched first
-    (podman pulls the others as the job starts, with the host's access).
+    store, and only images that need the pipeline's access, or whose pull
+    policy in ``policies`` is other than ``if-not-present``, are fetched
+    first; podman pulls the others as the job starts.
     """
+    checked = {ref for ref, policy in (policies or {}).items() if policy != ("if-not-present",)}
     refs = [ref for ref in dict.fromkeys(services if built is not None else [image, *services])
             if not is_image_id(ref)]
     private = frozenset(ref for ref in refs if access.registry_host(ref) in hosts)
     store = built if built is not None else (tenant_store if private else None)
     if store is None:
-        return ImagePlan(None, tuple(ref for ref in refs if ref in private), private,
+        first = [ref for ref in refs if ref in private or (ref in checked and not _local(ref))]
+        return ImagePlan(None, tuple(first), private,
                          tuple(ref for ref in refs if _local(ref) and ref not in private))
     return ImagePlan(store, tuple(refs), private)
+
+
+POLICIES = ("always", "if-not-present", "never")
+"""GitLab's pull policies; ``missing`` (podman's word) is read as ``if-not-present``."""
+
+
+def policy_words(policy: str | Sequence[str]) -> tuple[str, ...]:
+    """A policy or a list of them in GitLab's words (``missing`` becomes ``if-not-present``)."""
+    words = (policy,) if isinstance(policy, str) else tuple(policy)
+    return tuple("if-not-present" if word == "missing" else word for word in words)
 
 
 @dataclass(frozen=True)
@@ -94,12 +117,19 @@ class Fetcher:
     registries: tuple[Registry, ...]
     secrets: Mapping[str, str]
     standard_authfile: Path | None
-    policy: str = "missing"
-    """``missing`` (pull what is not there), ``always`` (pull every time) or ``never``."""
+    policy: str | tuple[str, ...] = "missing"
+    """The default pull policy: ``always``, ``if-not-present`` (podman's ``missing``) or
+    ``never``; a list is tried in order until one gets the image (gitlab-runner's rule)."""
     recheck_private: bool = False
     """Ask the registry again for every private image, even one the store has: a tenant's
     users may differ in access (a GitLab job token has its user's), and a copy another of
     them pulled must not stand in for a registry that would refuse this one."""
+    policies: Mapping[ImageRef, tuple[str, ...]] = field(default_factory=dict)
+    """Each image's own pull policy (``pull_policy`` in the file), over ``policy``."""
+
+    def policy_of(self, ref: ImageRef) -> tuple[str, ...]:
+        """What ``ref`` is fetched with: its own policy, else the default."""
+        return policy_words(self.policies.get(ref) or self.policy)
 
     async def fetch(self, plan: ImagePlan, scratch: Path, sink: Sink, notice: Notice,
                     present: Callable[[ImageRef], Awaitable[bool]] | None = None) -> None:
@@ -111,50 +141,87 @@ class Fetcher:
         """
         if present is not None:
             await require_local(plan.local, present)
-        if not plan.fetch or self.policy == "never":
+        if not plan.fetch:
             return
         default = None if plan.store is not None else await buildah.default_store()
         target = plan.store or default
         assert target is not None
-        wanted = [ref for ref in plan.fetch
-                  if (self.policy == "always" and not _local(ref))
-                  or (self.recheck_private and ref in plan.private)
-                  or not await buildah.has_image(ref, target)]
-        pulls: list[ImageRef] = []
-        for ref in wanted:
-            if (plan.store is None or ref in plan.private
-                    or (self.policy == "always" and not _local(ref))):
-                pulls.append(ref)
-                continue
-            default = default or await buildah.default_store()
-            if not await buildah.has_image(ref, default):
-                pulls.append(ref)
-                continue
-            notice(f"runner: copying image {ref} into this project's image store")
-            done = await buildah.copy_in(ref, default, plan.store)
-            if done.code != 0:
-                raise ImageUnavailable(f"image {ref} could not be copied into this project's "
-                                       f"image store: {done.text}")
-        for ref in pulls:
-            if _local(ref):  # never pulled: there is no registry to ask
-                raise ImageUnavailable(missing_local(ref))
-        if pulls:
-            await self._pull(pulls, plan.store, scratch, sink, notice)
-
-    async def _pull(self, refs: list[ImageRef], store: StoreSpec | None, scratch: Path, sink: Sink,
-                    notice: Notice) -> None:
-        """Pull each image with the access of its own registry only (its CA, its TLS choice)."""
-        where = "the user's image store" if store is None else "this project's image store"
         scratch.mkdir(mode=0o700, exist_ok=True)
-        for index, ref in enumerate(refs):
-            directory = scratch / str(index)
-            directory.mkdir(mode=0o700)
-            plan = access.prepare(directory, registries=self.registries, secrets=self.secrets,
-                                  refs=[ref], destinations=(), standard=self.standard_authfile)
-            notice(f"runner: pulling image {ref} into {where}")
-            done = await buildah.run(buildargv.pull_argv(ref, plan.build, store), sink)
-            if done.code != 0:
-                raise ImageUnavailable(explain_pull(ref, done.text))
+        for ref in plan.fetch:
+            if _local(ref):
+                await self._local(ref, plan.store, target)
+                continue
+            policy = self.policy_of(ref)
+            if self.recheck_private and ref in plan.private and policy[0] != "never":
+                policy = ("always", *policy)
+            failure: ImageUnavailable | None = None
+            for word in policy:
+                try:
+                    await self._one(word, ref, plan, target, scratch=scratch, sink=sink,
+                                    notice=notice)
+                except ImageUnavailable as exc:
+                    failure = exc
+                    continue
+                if failure is not None:
+                    notice(f"runner: {failure}; pull policy {word!r} (next in the list) "
+                           "got the image")
+                failure = None
+                break
+            if failure is not None:
+                raise failure
+
+    async def _local(self, ref: ImageRef, store: StoreSpec | None, target: StoreSpec) -> None:
+        """A ``localhost/`` image is never pulled: there is no registry to ask."""
+        if await buildah.has_image(ref, target):
+            return
+        default = await buildah.default_store()
+        if store is None or not await buildah.has_image(ref, default):
+            raise ImageUnavailable(missing_local(ref))
+        await self._copy(ref, default, store)
+
+    async def _one(self, word: str, ref: ImageRef, plan: ImagePlan, target: StoreSpec, *,
+                   scratch: Path, sink: Sink, notice: Notice) -> None:
+        """Have ``ref`` in ``target`` by one pull policy; ImageUnavailable when it cannot."""
+        if word == "always":
+            await self._pull(ref, plan.store, scratch, sink, notice)
+            return
+        if await buildah.has_image(ref, target):
+            return
+        if plan.store is not None and ref not in plan.private:
+            default = await buildah.default_store()
+            if await buildah.has_image(ref, default):
+                notice(f"runner: copying image {ref} into this project's image store")
+                await self._copy(ref, default, plan.store)
+                return
+        if word == "never":
+            raise ImageUnavailable(f"image {ref} is not in the image store and its pull policy "
+                                   "is 'never'; pull it first (`podman pull IMAGE`) or allow "
+                                   "'if-not-present'")
+        await self._pull(ref, plan.store, scratch, sink, notice)
+
+    @staticmethod
+    async def _copy(ref: ImageRef, default: StoreSpec, store: StoreSpec) -> None:
+        done = await buildah.copy_in(ref, default, store)
+        if done.code != 0:
+            raise ImageUnavailable(f"image {ref} could not be copied into this project's "
+                                   f"image store: {done.text}")
+
+    async def _pull(self, ref: ImageRef, store: StoreSpec | None, scratch: Path, sink: Sink,
+                    notice: Notice) -> None:
+        """Pull ``ref`` with the access of its own registry only (its CA, its TLS choice).
+
+        buildah fetches the manifest and only the layers the store lacks: an
+        unchanged tag costs one manifest and config request.
+        """
+        where = "the user's image store" if store is None else "this project's image store"
+        directory = scratch / str(len(list(scratch.iterdir())))
+        directory.mkdir(mode=0o700)
+        plan = access.prepare(directory, registries=self.registries, secrets=self.secrets,
+                              refs=[ref], destinations=(), standard=self.standard_authfile)
+        notice(f"runner: pulling image {ref} into {where}")
+        done = await buildah.run(buildargv.pull_argv(ref, plan.build, store), sink)
+        if done.code != 0:
+            raise ImageUnavailable(explain_pull(ref, done.text))
 
 
 async def require_local(refs: Iterable[ImageRef],
@@ -188,8 +255,8 @@ def explain_pull(ref: str, output: str) -> str:
     lowered = output.lower()
     if "unauthorized" in lowered or "authentication required" in lowered or "401" in output:
         hint = (f" The registry refused access: give the pipeline credentials for "
-                f"{access.registry_host(ref)} ('registries' in the native format; GitLab "
-                "sends the job's own).")
+                f"{access.registry_host(ref)} ('registries' in the native format, "
+                "DOCKER_AUTH_CONFIG for a GitLab file; GitLab's agent jobs bring their own).")
     elif "x509" in lowered or "certificate" in lowered:
         hint = (f" TLS verification failed: give {access.registry_host(ref)} a 'ca_file' in "
                 "the pipeline's 'registries'.")

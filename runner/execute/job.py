@@ -22,16 +22,17 @@ from runner.build import storelock
 from runner.build.outputs import job_image, substitute
 from runner.engine.argv import CONTROL_DIR, ContainerSpec, Resources
 from runner.engine.boot import job_script, step_file
+from runner.engine.imageref import ImageRef
 from runner.engine.initwatch import read_pid
 from runner.engine.podargv import PodSpec
 from runner.engine.podman import ContainerGone, ImageUnavailable, JobContainer
 from runner.engine.runc import RuncContainer
 from runner.engine.slices import Lease
 from runner.errors import EngineError, UserInputError
+from runner.execute import images
 from runner.execute.context import Outcome, RunContext
 from runner.execute.diskwatch import DiskWatch
 from runner.execute.failedat import failed_line, where
-from runner.execute.images import Fetcher, ImagePlan, parse_images, plan_images, tenant_hosts
 from runner.execute.jobenv import job_environment, service_env
 from runner.execute.keep import keep_results
 from runner.execute.limits import enforced, not_enforced
@@ -79,14 +80,16 @@ class JobAttempt:
         if missing:
             raise ContainerGone(f"build job {', '.join(missing)} made no image for this job")
         text, built = job_image(self.job.image, self.ctx.outputs)
-        image, services = parse_images(text, built is not None,
-                                       (s.image for s in self.job.services))
-        plan = plan_images(image, built, services, self.ctx.build_env.store,
-                           tenant_hosts(self.ctx.pipeline.registries))
+        image, services = images.parse_images(text, built is not None,
+                                              (s.image for s in self.job.services))
+        policies = images.image_policies(self.job, image, services, settings.pull)
+        plan = images.plan_images(image, built, services, self.ctx.build_env.store,
+                                  images.tenant_hosts(self.ctx.pipeline.registries),
+                                  policies=policies)
         store = plan.store
         if store is not None:
             self._store_fd = await storelock.hold(store)
-        await self._fetch_images(plan)
+        await self._fetch_images(plan, policies)
         try:
             self._lease = await clean_slot(self.ctx.slices, settings.runtime, self.joblog.notice)
         except EngineError as exc:
@@ -117,7 +120,6 @@ class JobAttempt:
             id_base=self._lease.base,
             network=settings.network,
             runtime=settings.runtime,
-            pull=settings.pull,
             pod=None if self.pod is None else self.pod.spec.name,
             resources=resources,
         )
@@ -147,7 +149,7 @@ class JobAttempt:
         assert self._lease is not None
         settings = self.ctx.settings
         if (settings.engine == "runc" and runnable and self.pod is None
-                and spec.resources == Resources() and settings.pull != "always"
+                and spec.resources == Resources()
                 and settings.network in (None, "none")):
             info = await self.ctx.runc_image(spec.image)
             if info is not None and info.runs_as_root():
@@ -155,12 +157,17 @@ class JobAttempt:
                                      hold_fds=(self._lease.fd,))
         return JobContainer(spec, hold_fds=(self._lease.fd,))
 
-    async def _fetch_images(self, plan: ImagePlan) -> None:
+    async def _fetch_images(self, plan: images.ImagePlan,
+                            policies: dict[ImageRef, tuple[str, ...]]) -> None:
         """Pull or copy the images the plan names (podman pulls the rest as it runs)."""
         settings = self.ctx.settings
-        fetcher = Fetcher(self.ctx.pipeline.registries, self.ctx.secrets,
-                          self.ctx.build_env.standard_authfile, settings.pull,
-                          recheck_private=settings.recheck_private_images)
+        if self.job.image_from is not None:
+            self.joblog.notice(f"runner: Using default image {self.job.image} "
+                               f"(from {self.job.image_from})")
+        fetcher = images.Fetcher(self.ctx.pipeline.registries, self.ctx.secrets,
+                                 self.ctx.build_env.standard_authfile, settings.pull,
+                                 recheck_private=settings.recheck_private_images,
+                                 policies=policies)
         try:
             async with asyncio.timeout(self.job.timeout_s):
                 await fetcher.fetch(plan, self.work / "registry", self.joblog.output,

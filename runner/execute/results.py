@@ -100,7 +100,10 @@ class Settings:
     """Default: ``.runner`` in the project directory."""
     runtime: str | None = None
     network: str | None = None
-    pull: str = "missing"
+    pull: tuple[str, ...] = ("if-not-present",)
+    """The pull policy of images whose job names none (``images.POLICIES``; a list is
+    tried in order). GitLab files get ``always`` from ``runner exec``, as gitlab-runner's
+    docker executor does; see docs/images.md."""
     kill_grace_s: float = 5.0
     """After TERM, how long a script may take to stop before it is killed; after that KILL
     (which goes through the supervisor), how long before the container is killed from outside."""

@@ -5,6 +5,9 @@ A larger "warm" bound lets containers of waiting jobs start ahead of time,
 since the whole DAG is known up front; jobs take warm slots in topological
 order, so a waiting job can never hold a slot its own needs are waiting for.
 
+The head start is kept only where it cannot change what a job runs
+(``freshness``): an image named by a tag is resolved after the job's needs.
+
 Manual jobs run only when the user names them. One left out that may not
 fail blocks every job downstream of it, as a blocking manual job does in GitLab.
 
@@ -29,6 +32,7 @@ from runner.engine.podman import ContainerGone, ImageUnavailable, force_remove
 from runner.execute.build_job import BuildAttempt
 from runner.execute.context import Outcome, RunContext
 from runner.execute.downstream import run_trigger
+from runner.execute.freshness import starts_early
 from runner.execute.job import JobAttempt
 from runner.execute.policy import failure_allowed, should_retry
 from runner.execute.results import JobResult, JobStatus
@@ -150,9 +154,9 @@ class Scheduler:
             return skipped
         attempt = _attempt(self.ctx, job, 1, joblog)
         clock = StartClock()  # the job's time includes its image fetch and container start
-        # A job running a built image can only start once that image exists.
-        starting = (None if job.output_refs()
-                    else asyncio.create_task(clock.timing(attempt.start())))
+        # An image an upstream job may make or move is resolved only once that job is done.
+        early = starts_early(self.ctx.pipeline, job, self.ctx.settings.pull)
+        starting = asyncio.create_task(clock.timing(attempt.start())) if early else None
         verdict = await self._verdict_after_needs(job)
         if verdict is not None:
             return await _not_run(attempt, starting, verdict)

@@ -43,6 +43,11 @@ class LoadOptions:
     """The GitLab server for ``include: project/template/component`` (GitLab only)."""
     gitlab_token: Token | None = None
     """Its token; sent to that server only, never shown."""
+    default_image: tuple[str, str] | None = None
+    """(image, where it was set) for GitLab jobs that name no image; see ``runnerconfig``."""
+    no_image_hint: str = ""
+    listing: bool = False
+    """Only listing: a GitLab job needing an unset default image is listed, not refused."""
 
 
 def detect_dialect(path: Path) -> str:
@@ -76,6 +81,8 @@ def load_pipeline(
             variables=options.variables, file_variables=options.file_variables,
             secrets=options.secrets, secret_values=options.secret_values,
             compare_to=options.compare_to,
+            default_image=options.default_image, no_image_hint=options.no_image_hint,
+            listing=options.listing,
         ))
     return _with_options(parse_native(path, root), options)
 

@@ -193,6 +193,8 @@ class Service:
     ready_on_any: bool = False
     """Ready once any one of the ports accepts (gitlab-runner's health check, so an image
     that exposes a port it does not always open is not waited on in vain); else all."""
+    pull_policy: tuple[str, ...] = ()
+    """As the job's ``pull_policy``."""
 
 
 @dataclass(frozen=True)
@@ -319,6 +321,12 @@ class Job:
     services: tuple[Service, ...] = ()
     """Containers started beside this one in its own pod (GitLab's ``services``)."""
     limits: Limits = field(default_factory=Limits)
+    pull_policy: tuple[str, ...] = ()
+    """``always``, ``if-not-present`` or ``never``, tried in order until one gets the image
+    (gitlab-runner's lists); empty: the run's default (``Settings.pull``)."""
+    image_from: str | None = None
+    """Set when ``image`` is the runner's default image, not the file's: where it was
+    configured (``--image`` or a config file's path), for the job log."""
     script_spots: tuple[Spot, ...] = field(default=(), compare=False)
     """Where each line of ``script`` is written, parallel to it, so a failing line can be
     named (``pipeline.yml:12``); empty without a file (the agent's jobs). Not part of what

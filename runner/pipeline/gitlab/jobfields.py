@@ -20,6 +20,7 @@ from runner.pipeline.yamlsrc import Map, Node, Scalar
 IMAGE_KEYS = ("name", "entrypoint", "pull_policy", "docker", "kubernetes")
 RETRY_KEYS = ("max", "when", "exit_codes")
 ALLOW_FAILURE_KEYS = ("exit_codes",)
+PULL_POLICIES = ("always", "if-not-present", "never")
 JOB_WHENS = ("on_success", "on_failure", "always", "manual", "delayed")
 MAX_RETRY = 2
 
@@ -59,14 +60,28 @@ def read_image(
         entry = [text for text, _, _ in reader.strings(*sub)]
         if entry not in ([], [""]):
             notes.ignored("image:entrypoint", job)
-    if (sub := reader.child(node, "pull_policy", key, what)) is not None:
-        reader.strings(*sub)
-        notes.ignored("image:pull_policy", job)
     for other in ("docker", "kubernetes"):
         if (sub := reader.child(node, other, key, what)) is not None:
             reader.expect_map(*sub)
             notes.ignored(f"image:{other}", job)
     return name
+
+
+def read_pull_policy(reader: GitLabReader, node: Node, key: str, what: str) -> tuple[str, ...]:
+    """``pull_policy`` of an image or service map: one policy or a list, tried in order.
+
+    ``()`` when the node is no map or has none: the runner's default applies.
+    """
+    if not isinstance(node, Map):
+        return ()
+    got = reader.child(node, "pull_policy", key, what)
+    if got is None:
+        return ()
+    words = [
+        reader.word(Scalar(text, text, pos, yamlsrc.STR_TAG), path, got[2], PULL_POLICIES)
+        for text, pos, path in reader.strings(*got)
+    ]
+    return tuple(dict.fromkeys(words))
 
 
 def read_when(

@@ -20,6 +20,7 @@ from runner.pipeline.gitlab.jobfields import (
     read_allow_failure,
     read_coverage,
     read_image,
+    read_pull_policy,
     read_retry,
     read_when,
 )
@@ -50,6 +51,8 @@ class JobSpec:
     model_spot: Spot
     stage: str
     image: Located | None
+    image_policy: tuple[str, ...]
+    """``image:pull_policy``: empty for the runner's default."""
     script: tuple[str, ...]
     after_script: tuple[str, ...]
     script_spots: tuple[Spot, ...]
@@ -164,8 +167,10 @@ def read_job(ctx: Context, name: str, body: Map) -> JobSpec:
     after, after_spots = ((), ()) if (got := get("after_script")) is None else scripts.located(
         reader, *got)
     image = None
+    image_policy: tuple[str, ...] = ()
     if (got := get("image")) is not None:
         image = read_image(reader, *got, notes=notes, job=name)
+        image_policy = read_pull_policy(reader, *got)
     rules, only, except_ = _conditions(reader, body, name, notes)
     rule_needs = tuple(
         None if rule.needs is None
@@ -198,6 +203,7 @@ def read_job(ctx: Context, name: str, body: Map) -> JobSpec:
         model_spot=Spot(key_pos.file or reader.file, key_pos.line, key_pos.column),
         stage=stage,
         image=image,
+        image_policy=image_policy,
         script=script,
         after_script=after,
         script_spots=script_spots,

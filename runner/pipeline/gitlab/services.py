@@ -25,6 +25,7 @@ from runner.pipeline import yamlsrc
 from runner.pipeline.aliases import claim, default_aliases, is_hostname
 from runner.pipeline.gitlab.artifacts import Located
 from runner.pipeline.gitlab.expand import CircularReferenceError, expand, expand_all
+from runner.pipeline.gitlab.jobfields import read_pull_policy
 from runner.pipeline.gitlab.reading import MAX_NESTING, GitLabReader, Notes
 from runner.pipeline.gitlab.variables import Var, read_variables
 from runner.pipeline.model import Service
@@ -32,13 +33,9 @@ from runner.pipeline.yamlsrc import Map, Node, Pos, Scalar, Seq, describe
 
 SERVICE_KEYS = (
     "name", "alias", "entrypoint", "command", "variables", "pull_policy", "docker", "kubernetes",
-    "ports",
 )
-PORT_KEYS = ("number", "protocol", "name")
-PORT_PROTOCOLS = ("http", "https")
 HEALTHCHECK_VARIABLE = "HEALTHCHECK_TCP_PORT"
 """gitlab-runner waits for this one port, when the service's environment has it (any case)."""
-PULL_POLICIES = ("always", "if-not-present", "never")
 
 # The docker reference grammar (distribution/reference's ReferenceRegexp): group 1 is
 # the name, which the runner's aliases come from.
@@ -55,7 +52,7 @@ class ServiceSpec:
     variables: tuple[Var, ...]
     variables_at: tuple[Pos, str] | None
     what: str
-    ports: tuple[int, ...] = ()
+    pull_policy: tuple[str, ...] = ()
 
 
 def read_services(
@@ -102,6 +99,14 @@ def _read_one(
             )
         name = (reader.nonempty_str(node, key, what), node.pos, key)
         return ServiceSpec(name, None, None, None, (), None, what)
+    if (ports := node.get("ports")) is not None:
+        raise reader.fail(
+            ports.key_pos,
+            yamlsrc.join_key(key, "ports"),
+            f"'ports' of {what} is not allowed: GitLab takes service ports only in Web IDE"
+            " terminal configurations (config contains disallowed keys: ports); runner waits"
+            " for HEALTHCHECK_TCP_PORT or the ports the image exposes",
+        )
     reader.check_keys(node, SERVICE_KEYS, key, f"in {what}")
     got = reader.child(node, "name", key, what)
     if got is None:
@@ -120,49 +125,12 @@ def _read_one(
     if (got := reader.child(node, "variables", key, what)) is not None:
         variables = _read_variables(reader, *got)
         variables_at = (got[0].pos, got[1])
-    if (got := reader.child(node, "pull_policy", key, what)) is not None:
-        for text, pos, path in reader.strings(*got):
-            reader.word(Scalar(text, text, pos, yamlsrc.STR_TAG), path, got[2], PULL_POLICIES)
-        notes.ignored("services:pull_policy", job)
     for other in ("docker", "kubernetes"):
         if (got := reader.child(node, other, key, what)) is not None:
             reader.expect_map(*got)
             notes.ignored(f"services:{other}", job)
-    ports: tuple[int, ...] = ()
-    if (got := reader.child(node, "ports", key, what)) is not None:
-        ports = _ports(reader, *got)
-    return ServiceSpec(name, alias, entrypoint, command, variables, variables_at, what, ports)
-
-
-def _ports(reader: GitLabReader, node: Node, key: str, what: str) -> tuple[int, ...]:
-    """``ports`` in GitLab's shape: numbers or ``{number, protocol, name}``, each once.
-
-    GitLab exposes them for Web IDE terminals; here they are what readiness
-    waits for when ``HEALTHCHECK_TCP_PORT`` does not name one.
-    """
-    items = reader.expect_seq(node, key, f"{what} (a list of port numbers)")
-    found: list[int] = []
-    for index, item in enumerate(items.items):
-        path = yamlsrc.join_index(key, index)
-        port_node: Node = item
-        port_path = path
-        if isinstance(item, Map):
-            reader.check_keys(item, PORT_KEYS, path, f"in a port of {what}")
-            got = reader.child(item, "number", path, f"a port of {what}")
-            if got is None:
-                raise reader.fail(item.pos, yamlsrc.join_key(path, "number"),
-                                  f"a port of {what} has no 'number'")
-            port_node, port_path = got[0], got[1]
-            if (proto := reader.child(item, "protocol", path, f"a port of {what}")) is not None:
-                reader.word(*proto, PORT_PROTOCOLS)
-            if (label := reader.child(item, "name", path, f"a port of {what}")) is not None:
-                reader.expect_str(*label)
-        number = reader.integer(port_node, port_path, f"a port of {what}", 1, 65535)
-        if number in found:
-            raise reader.fail(port_node.pos, port_path,
-                              f"port {number} is listed twice in {what}; GitLab wants each once")
-        found.append(number)
-    return tuple(found)
+    return ServiceSpec(name, alias, entrypoint, command, variables, variables_at, what,
+                       read_pull_policy(reader, node, key, what))
 
 
 def _read_variables(reader: GitLabReader, node: Node, key: str, what: str) -> tuple[Var, ...]:
@@ -237,8 +205,9 @@ def services_for(
                 entrypoint=spec.entrypoint,
                 command=spec.command,
                 variables=own,
-                ports=_health_port(spec, public, own, notes) or spec.ports,
+                ports=_health_port(spec, public, own, notes),
                 ready_on_any=True,
+                pull_policy=spec.pull_policy,
             )
         )
     return tuple(out)

@@ -100,6 +100,13 @@ class Options:
     """``--compare-to``: the ref ``changes`` clauses compare with (see ``changes``)."""
     depth: int = 0
     """Levels of parent pipelines above this one (a child pipeline's is 1)."""
+    default_image: tuple[str, str] | None = None
+    """(image, where it was set): the runner's image for jobs that name none, as
+    gitlab-runner's ``[runners.docker] image``."""
+    no_image_hint: str = ""
+    """How to set a default image, for the error when a job needs one and none is set."""
+    listing: bool = False
+    """Only listing jobs: a job needing a default image none gives gets image ``""``."""
 
 
 def translate(composed: ComposedLike, root: Path, options: Options) -> Pipeline:
@@ -345,6 +352,12 @@ class _Translator:
                 reader, spec.services, values, self.public(variables), job=instance.name,
                 notes=self.notes,
             ),
+            pull_policy=spec.image_policy,
+            image_from=(
+                self.options.default_image[1]
+                if spec.image is None and self.options.default_image is not None
+                else None
+            ),
         )
         return Placed(
             job, spec.name, spec.stage, spec.spot, needs, spec.dependencies, instance.matrix
@@ -378,12 +391,22 @@ class _Translator:
         )
 
     def image(self, spec: JobSpec, values: Mapping[str, str]) -> str:
-        """The job's image, expanded the runner's way; a missing or blank image is an error."""
+        """The job's image, expanded the runner's way; a blank image is an error.
+
+        A job with none gets the runner's default image, as on a docker runner;
+        with none configured it is an error that says how to configure one.
+        """
         if spec.image is None:
+            if self.options.default_image is not None:
+                return self.options.default_image[0]
+            if self.options.listing:
+                return ""
             raise PipelineError(
                 spec.spot,
-                f"job '{spec.name}' has no image; add 'image: <name>' to the job or"
-                " 'default: image: <name>' for every job (runner runs each job in a container)",
+                f"job '{spec.name}' has no image and no default image is set;"
+                f" {self.options.no_image_hint or 'give one with --image IMAGE'}, or add"
+                " 'image: <name>' to the job or 'default: image: <name>' to the file"
+                " (runner runs each job in a container)",
             )
         text, pos, key = spec.image
         name = expand(text, values).strip()

@@ -9,11 +9,19 @@ import pytest
 
 from runner.engine.argv import StoreSpec
 from runner.engine.buildah import Finished
+from runner.engine.imageref import ImageRef
 from runner.engine.podman import ImageUnavailable
 from runner.execute import images
-from runner.execute.images import Fetcher, ImagePlan, explain_pull, plan_images, tenant_hosts
+from runner.execute.images import (
+    Fetcher,
+    ImagePlan,
+    explain_pull,
+    image_policies,
+    plan_images,
+    tenant_hosts,
+)
 from runner.execute.services import _marker_text, _read_marker
-from runner.pipeline.model import Registry
+from runner.pipeline.model import Job, Registry, Service
 
 TENANT = StoreSpec(Path("/d/builds/t1"), Path("/run/builds/t1"))
 PRIVATE = frozenset({"reg.example:5000"})
@@ -86,9 +94,12 @@ def test_slice_markers_name_the_pods_store() -> None:
 class FakeBuildah:
     """Stands in for the buildah seam: which stores hold which images, and what was asked."""
 
-    def __init__(self, tenant: set[str], user: set[str]) -> None:
+    def __init__(self, tenant: set[str], user: set[str], down: frozenset[str] = frozenset()
+                 ) -> None:
         self.held = {TENANT: tenant, USER: user}
         self.calls: list[str] = []
+        self.down = down
+        """Images whose registry cannot be reached: their pulls fail."""
 
     async def has_image(self, ref: str, store: StoreSpec) -> bool:
         return ref in self.held[store]
@@ -102,6 +113,8 @@ class FakeBuildah:
 
     async def run(self, argv: list[str], sink: object = None) -> Finished:
         self.calls.append(f"pull {argv[-1]} auth={'--authfile' in argv}")
+        if argv[-1].removeprefix("docker://") in self.down:
+            return Finished(125, ("Error: pinging container registry: connection refused",))
         return Finished(0, ())
 
 
@@ -121,7 +134,9 @@ PLAN = ImagePlan(TENANT, (LOCAL, PUBLIC, SECRET), frozenset({SECRET}))
     # Always: every registry image again; a localhost image has no registry to ask.
     ("always", {LOCAL, PUBLIC, SECRET}, {LOCAL}, [f"pull docker://{PUBLIC} auth=True",
                                                   f"pull docker://{SECRET} auth=True"]),
-    ("never", set(), set(), []),
+    ("never", {LOCAL, PUBLIC, SECRET}, set(), []),
+    # Never: what the user's store has is copied (no registry is asked).
+    ("never", {SECRET}, {LOCAL, PUBLIC}, [f"copy {LOCAL}", f"copy {PUBLIC}"]),
 ])
 def test_fetch_copies_what_the_user_has_and_pulls_the_rest(
         monkeypatch: pytest.MonkeyPatch, tmp_path: Path, policy: str, tenant: set[str],
@@ -207,3 +222,73 @@ def test_recheck_asks_the_registry_for_private_images_the_store_has(
     asyncio.run(fetcher.fetch(PLAN, tmp_path / "registry", lambda _b: None, lambda _t: None))
     assert fake.calls == [f"pull docker://{SECRET} auth=True"]
 
+
+
+def _fake(monkeypatch: pytest.MonkeyPatch, fake: FakeBuildah) -> None:
+    for name in ("has_image", "default_store", "copy_in", "run"):
+        monkeypatch.setattr(images.buildah, name, getattr(fake, name))
+
+
+def test_never_with_the_image_missing_fails_saying_so(monkeypatch: pytest.MonkeyPatch,
+                                                       tmp_path: Path) -> None:
+    fake = FakeBuildah({LOCAL, SECRET}, set())
+    _fake(monkeypatch, fake)
+    fetcher = Fetcher((), {}, None, ("never",))
+    with pytest.raises(ImageUnavailable, match=f"image {PUBLIC} is not in the image store and "
+                       "its pull policy is 'never'"):
+        asyncio.run(fetcher.fetch(PLAN, tmp_path / "registry", lambda _b: None, lambda _t: None))
+    assert not any(call.startswith("pull") for call in fake.calls)
+
+
+def test_a_policy_list_falls_back_in_order(monkeypatch: pytest.MonkeyPatch,
+                                           tmp_path: Path) -> None:
+    """gitlab-runner's ``[always, if-not-present]``: the registry is down, the copy is used."""
+    fake = FakeBuildah({LOCAL, PUBLIC, SECRET}, set(), down=frozenset({PUBLIC}))
+    _fake(monkeypatch, fake)
+    notices: list[str] = []
+    fetcher = Fetcher((), {}, None, ("always", "if-not-present"))
+    asyncio.run(fetcher.fetch(PLAN, tmp_path / "registry", lambda _b: None, notices.append))
+    assert fake.calls == [f"pull docker://{PUBLIC} auth=False",
+                          f"pull docker://{SECRET} auth=False"]
+    assert any(f"image {PUBLIC} could not be pulled" in n and "pull policy 'if-not-present' "
+               "(next in the list) got the image" in n for n in notices), notices
+
+
+def test_the_last_policy_of_a_list_failing_fails_the_fetch(monkeypatch: pytest.MonkeyPatch,
+                                                           tmp_path: Path) -> None:
+    fake = FakeBuildah({LOCAL, SECRET}, set(), down=frozenset({PUBLIC}))
+    _fake(monkeypatch, fake)
+    fetcher = Fetcher((), {}, None, ("always", "if-not-present"))
+    with pytest.raises(ImageUnavailable, match=f"image {PUBLIC} could not be pulled"):
+        asyncio.run(fetcher.fetch(PLAN, tmp_path / "registry", lambda _b: None, lambda _t: None))
+
+
+def test_each_image_keeps_its_own_policy(monkeypatch: pytest.MonkeyPatch,
+                                         tmp_path: Path) -> None:
+    """A service's ``pull_policy: if-not-present`` is not pulled under a default of always."""
+    fake = FakeBuildah({LOCAL, PUBLIC, SECRET}, set())
+    _fake(monkeypatch, fake)
+    fetcher = Fetcher((), {}, None, ("always",),
+                      policies={ImageRef(PUBLIC): ("if-not-present",)})
+    asyncio.run(fetcher.fetch(PLAN, tmp_path / "registry", lambda _b: None, lambda _t: None))
+    assert fake.calls == [f"pull docker://{SECRET} auth=False"]
+
+
+def test_policies_come_from_the_job_and_its_services_else_the_default() -> None:
+    job = Job("j", "alpine", ("true",), pull_policy=("never",),
+              services=(Service("redis:7", pull_policy=("always", "missing")), Service("pg")))
+    got = image_policies(job, ImageRef("docker.io/library/alpine"),
+                         [ImageRef("docker.io/library/redis:7"), ImageRef("docker.io/library/pg")],
+                         ("missing",))
+    assert got == {"docker.io/library/alpine": ("never",),
+                   "docker.io/library/redis:7": ("always", "if-not-present"),
+                   "docker.io/library/pg": ("if-not-present",)}
+
+
+def test_checked_public_images_are_fetched_before_the_job_in_the_users_store() -> None:
+    """``always`` or ``never`` on a public image: the fetcher decides, not podman's --pull."""
+    plan = plan_images(ImageRef("docker.io/library/alpine"), None,
+                       [ImageRef(LOCAL)], None, PRIVATE,
+                       policies={ImageRef("docker.io/library/alpine"): ("always",),
+                                 ImageRef(LOCAL): ("never",)})
+    assert plan == ImagePlan(None, ("docker.io/library/alpine",), frozenset(), (LOCAL,))

@@ -148,9 +148,10 @@ def test_executor_keys_are_noted_as_without_effect(tmp_path: Path) -> None:
     )
     assert pipeline.notes == (
         "these keywords have no effect in a local run and were ignored:"
-        " 'services:docker' (1 job), 'services:kubernetes' (1 job),"
-        " 'services:pull_policy' (2 jobs)",
+        " 'services:docker' (1 job), 'services:kubernetes' (1 job)",
     )
+    assert [s.pull_policy for job in pipeline.jobs for s in job.services] == [
+        ("always", "if-not-present"), ("never",)]
 
 
 def test_a_service_whose_names_are_all_taken_runs_once(tmp_path: Path) -> None:
@@ -288,9 +289,10 @@ def test_service_variables_follow_job_variable_rules(tmp_path: Path) -> None:
     assert "s3cret" not in repr(pipeline)
 
 
-def test_readiness_ports_healthcheck_then_ports_then_image(tmp_path: Path) -> None:
+def test_readiness_healthcheck_port_then_image(tmp_path: Path) -> None:
     """HEALTHCHECK_TCP_PORT (any case, service's or the job's) names the one port to wait
-    for, as gitlab-runner's health check; else ``ports``; else the image's exposed ports.
+    for, as gitlab-runner's health check; else the image's exposed ports (``ports`` is
+    refused, as GitLab refuses it outside Web IDE configs).
     Every GitLab service is ready on any one port, as gitlab-runner's health check is."""
     pipeline = translated(
         """\
@@ -300,21 +302,21 @@ def test_readiness_ports_healthcheck_then_ports_then_image(tmp_path: Path) -> No
           variables: {healthcheck_tcp_port: "6379"}
           services:
             - {name: redis, alias: r1}
-            - {name: redis, alias: r3, ports: [8080, {number: 8443, protocol: https, name: s}]}
+            - {name: redis, alias: r3}
         k:
           image: i
           script: x
           services:
-            - {name: web, ports: [8080, {number: 8443, protocol: https, name: s}]}
+            - {name: web}
             - {name: db}
             - {name: bad, variables: {HEALTHCHECK_TCP_PORT: "x1"}}
-            - {name: cache, variables: {HEALTHCHECK_TCP_PORT: "7000"}, ports: [1]}
+            - {name: cache, variables: {HEALTHCHECK_TCP_PORT: "7000"}}
         """,
         tmp_path,
     )
     jobs = jobs_by_name(pipeline)
     assert [s.ports for s in jobs["j"].services] == [(6379,), (6379,)]
-    assert [s.ports for s in jobs["k"].services] == [(8080, 8443), (), (), (7000,)]
+    assert [s.ports for s in jobs["k"].services] == [(), (), (), (7000,)]
     assert all(s.ready_on_any for job in pipeline.jobs for s in job.services)
     assert "service 3 of job 'k': HEALTHCHECK_TCP_PORT is not a port number; runner waits" \
         " for the ports its image exposes instead" in pipeline.notes
@@ -364,15 +366,11 @@ def test_service_variable_cycles_are_errors(tmp_path: Path) -> None:
         ),
         ("{alias: d}", "j.services[0].name", "service 1 of job 'j' has no 'name'"),
         (
-            "{name: pg, ports: [5432, {number: 5432}]}",
-            "j.services[0].ports[1].number",
-            "port 5432 is listed twice in 'ports' of service 1 of job 'j'; GitLab wants each once",
-        ),
-        (
-            "{name: pg, ports: [{number: 80, protocol: tcp}]}",
-            "j.services[0].ports[0].protocol",
-            "'protocol' of a port of 'ports' of service 1 of job 'j' cannot be 'tcp'; use one of"
-            " 'http', 'https'",
+            "{name: pg, ports: [5432]}",
+            "j.services[0].ports",
+            "'ports' of service 1 of job 'j' is not allowed: GitLab takes service ports only in"
+            " Web IDE terminal configurations (config contains disallowed keys: ports); runner"
+            " waits for HEALTHCHECK_TCP_PORT or the ports the image exposes",
         ),
         (
             "{name: pg, command: 'postgres -c x'}",

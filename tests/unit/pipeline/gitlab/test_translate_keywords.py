@@ -27,19 +27,53 @@ def test_image_string_or_map_expanded(tmp_path: Path) -> None:
         tmp_path,
     )
     assert [j.image for j in pipeline.jobs] == ["alpine:3.19", "alpine:3.19", "busybox"]
+    assert [j.pull_policy for j in pipeline.jobs] == [(), ("if-not-present",), ()]
     assert pipeline.notes == (
         "these keywords have no effect in a local run and were ignored:"
-        " 'image:entrypoint' (1 job), 'image:pull_policy' (1 job)",
+        " 'image:entrypoint' (1 job)",
     )
+
+
+def test_image_pull_policy_lists_keep_their_order(tmp_path: Path) -> None:
+    """gitlab-runner tries the policies in order: [always, if-not-present] falls back."""
+    pipeline = translated(
+        """\
+        a: {image: {name: alpine, pull_policy: [always, if-not-present]}, script: x}
+        b: {image: {name: alpine, pull_policy: never}, script: x}
+        """,
+        tmp_path,
+    )
+    assert [j.pull_policy for j in pipeline.jobs] == [("always", "if-not-present"), ("never",)]
+
+
+def test_an_unknown_pull_policy_names_its_line(tmp_path: Path) -> None:
+    exc = error("j:\n  image: {name: alpine, pull_policy: [always, sometimes]}\n  script: x\n",
+                tmp_path)
+    assert exc.spot.line == 2
+    assert "sometimes" in exc.message and "if-not-present" in exc.message
 
 
 def test_job_without_image_anywhere(tmp_path: Path) -> None:
-    exc = error("build:\n  script: make\n", tmp_path)
+    exc = error("build:\n  script: make\n", tmp_path, no_image_hint="HINT")
     assert exc.spot == SourceSpot(FILE, 1, 1, "build")
     assert exc.message == (
-        "job 'build' has no image; add 'image: <name>' to the job or 'default: image: <name>'"
-        " for every job (runner runs each job in a container)"
+        "job 'build' has no image and no default image is set; HINT, or add 'image: <name>'"
+        " to the job or 'default: image: <name>' to the file (runner runs each job in a"
+        " container)"
     )
+
+
+def test_job_without_image_runs_in_the_default_image(tmp_path: Path) -> None:
+    """As on a docker runner with ``[runners.docker] image``; the job's own image wins."""
+    pipeline = translated("a: {script: x}\nb: {image: alpine, script: x}\n", tmp_path,
+                          default_image=("busybox:1", "--image"))
+    assert [(j.image, j.image_from) for j in pipeline.jobs] == [("busybox:1", "--image"),
+                                                                ("alpine", None)]
+
+
+def test_listing_keeps_jobs_that_need_a_default_image(tmp_path: Path) -> None:
+    pipeline = translated("a: {script: x}\n", tmp_path, listing=True)
+    assert [(j.name, j.image, j.image_from) for j in pipeline.jobs] == [("a", "", None)]
 
 
 def test_image_empty_after_expansion(tmp_path: Path) -> None:
