@@ -18,7 +18,9 @@ async def keep_results(ctx: RunContext, job: Job, workspace: Path, joblog: JobLo
                        status: JobStatus, *, budget: int) -> None:
     """Copy out artifacts, dotenv reports and caches, as the job's outcome allows."""
     if status is JobStatus.CANCELED:
-        return
+        if not ctx.settings.keep_after_cancel or ctx.interruption.killing.is_set():
+            return
+        status = JobStatus.FAILED  # gitlab-runner: a canceled script is a failed job's
     layout, helper = ctx.layout, ctx.helper
     whens = outcome_whens(status)
     artifacts = job.artifacts

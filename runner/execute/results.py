@@ -115,6 +115,10 @@ class Settings:
     """Ask the registry again for private images at every job (the agent: a project's users
     differ in access), instead of running the copy the project's store already has."""
     whole_tree: bool = False
+    keep_after_cancel: bool = False
+    """Keep a job stopped by a graceful cancel as a failed job keeps its results (``when:
+    on_failure``/``always`` artifacts and caches), as gitlab-runner does for GitLab's
+    *canceling*; ``runner exec`` keeps nothing of an interrupted job. Never after a kill."""
     keep_runs: int = 10
     """How many runs' logs and results stay under ``STATE/runs`` (this one included)."""
     engine: str = "podman"
