@@ -127,8 +127,7 @@ class Agent:
                 task.cancel()
             await asyncio.gather(*polls, return_exceptions=True)
             await self._drain()
-            # not cancelled: a reset under way must get its new token saved
-            await asyncio.gather(*rotations, return_exceptions=True)
+            await self._end_rotations(rotations)
         finally:
             for sig in (signal.SIGTERM, signal.SIGINT):
                 loop.remove_signal_handler(sig)
@@ -150,6 +149,19 @@ class Agent:
         log.info("agent_stopping", jobs=sorted(self._running),
                  grace_s=self.config.shutdown_timeout_s)
         self._stopping.set()
+
+    async def _end_rotations(self, rotations: list[asyncio.Task[None]]) -> None:
+        """Let a token reset under way finish (its new token must be saved), unless told
+        to stop at once; sleeping ones end by themselves when ``_stopping`` is set."""
+        pending = {task for task in rotations if not task.done()}
+        forced = asyncio.create_task(self._forced.wait())
+        while pending and not forced.done():
+            await asyncio.wait({*pending, forced}, return_when=asyncio.FIRST_COMPLETED)
+            pending = {task for task in pending if not task.done()}
+        forced.cancel()
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(forced, *rotations, return_exceptions=True)
 
     def _force(self) -> None:
         self._forced.set()
