@@ -68,3 +68,22 @@ def test_hard_cancel_uploads_nothing(gl: FakeGitLab, repo: GitRepo, agent: Start
     wait_until(lambda: process.leftover_jobs() == [], timeout=60,
                what="the canceled job's directory to go")
     assert gl.artifacts(hard) == []
+
+
+def test_graceful_cancel_saves_on_failure_caches_not_on_success_ones(
+        gl: FakeGitLab, repo: GitRepo, agent: Start) -> None:
+    """``archive_cache_on_failure`` runs after a graceful cancel in gitlab-runner too."""
+    cache = [{"key": "kept", "paths": ["kept/"], "when": "on_failure"},
+             {"key": "dropped", "paths": ["dropped/"], "when": "on_success"}]
+    canceled = gl.add_job(job(repo, cache=cache, script=[
+        "mkdir -p kept dropped", "echo saved > kept/f", "echo lost > dropped/f",
+        "echo started", "sleep 120"]))
+    agent(concurrent=1)
+    wait_until(lambda: b"started" in gl.trace(canceled), what="the job to start")
+    gl.cancel(canceled, graceful=True)
+    assert gl.wait(canceled, timeout=90) == "canceled", gl.dump(canceled)
+    reader = gl.add_job(job(repo, cache=cache, script=[
+        "cat kept/f || echo no-kept", "cat dropped/f || echo no-dropped"]))
+    assert gl.wait(reader) == "success", gl.dump(reader)
+    lines = gl.trace(reader).decode().splitlines()
+    assert "saved" in lines and "no-dropped" in lines, gl.dump(reader)
