@@ -33,7 +33,11 @@ _WHENS = {
     JobStatus.SUCCESS: {"on_success", "always"},
     JobStatus.FAILED: {"on_failure", "always"},
     JobStatus.TIMED_OUT: {"on_failure", "always"},
+    JobStatus.CANCELED: {"on_failure", "always"},
 }
+"""Which ``when`` values are uploaded after each outcome. A canceled job's are a failed job's:
+gitlab-runner stops only the script on a graceful cancel and then uploads as for a failure
+(the caller uploads nothing after a kill)."""
 _EXTENSIONS = {"zip": ".zip", "gzip": ".gz", "raw": ""}
 
 

@@ -8,6 +8,7 @@ rename, so a crash never leaves half a config (and a lost token) behind.
 
 from __future__ import annotations
 
+import datetime
 import os
 import re
 import secrets
@@ -30,8 +31,8 @@ SYSTEM_ID = re.compile(r"[sr]_[0-9a-zA-Z]{12}")
 
 TOP_KEYS = ("concurrent", "check_interval", "shutdown_timeout", "listen_address", "data_dir",
             "system_id", "runners")
-RUNNER_KEYS = ("name", "url", "token", "id", "token_expires_at", "limit", "output_limit",
-               "ca_file", "image", "network", "runtime", "limits")
+RUNNER_KEYS = ("name", "url", "token", "id", "token_obtained_at", "token_expires_at", "limit",
+               "output_limit", "ca_file", "image", "network", "runtime", "limits")
 LIMIT_KEYS = ("memory", "pids", "cpus", "disk")
 
 
@@ -43,7 +44,10 @@ class RunnerEntry:
     url: str
     token: str = field(repr=False)
     id: int | None = None
+    token_obtained_at: str | None = None
+    """When this token was obtained (ISO 8601): with the expiry, it sets the reset time."""
     token_expires_at: str | None = None
+    """When GitLab says the token expires (ISO 8601, as GitLab wrote it); None: never."""
     limit: int = 0
     """Jobs of this runner at once; 0: only ``concurrent`` bounds them."""
     output_limit_kib: int = 4096
@@ -79,6 +83,16 @@ class AgentConfig:
             return self.data_dir
         base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
         return Path(base) / "runner" / "agent"
+
+
+def parse_time(text: str) -> datetime.datetime | None:
+    """An ISO 8601 date and time (GitLab's ``token_expires_at``) in UTC, or None if it is not
+    one; a time without a zone is taken as UTC."""
+    try:
+        moment = datetime.datetime.fromisoformat(text.strip())
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=datetime.UTC)
 
 
 def default_path() -> Path:
@@ -168,6 +182,8 @@ def _document(config: AgentConfig) -> dict[str, object]:
         item: dict[str, object] = {"name": entry.name, "url": entry.url, "token": entry.token}
         if entry.id is not None:
             item["id"] = entry.id
+        if entry.token_obtained_at:
+            item["token_obtained_at"] = entry.token_obtained_at
         if entry.token_expires_at:
             item["token_expires_at"] = entry.token_expires_at
         item["limit"] = entry.limit
@@ -236,7 +252,8 @@ class _Reader(FieldReader):
             name=name, url=url, token=token,
             id=None if mapping.get("id") is None
             else int(self._number(mapping, "id", key, 0, whole=True)),
-            token_expires_at=self._str(mapping, "token_expires_at", key),
+            token_obtained_at=self._time(mapping, "token_obtained_at", key),
+            token_expires_at=self._time(mapping, "token_expires_at", key),
             limit=int(self._number(mapping, "limit", key, 0, minimum=0, whole=True)),
             output_limit_kib=int(self._number(mapping, "output_limit", key, 4096, minimum=1,
                                               whole=True)),
@@ -246,6 +263,24 @@ class _Reader(FieldReader):
             runtime=self._str(mapping, "runtime", key),
             limits=self._limits(mapping, key),
         )
+
+    def _time(self, mapping: Map, name: str, key: str) -> str | None:
+        """A point in time as GitLab writes it (ISO 8601, ``2027-01-05T10:00:00.000Z``)."""
+        found = self.child(mapping, name, key, "a runner")
+        if found is None:
+            return None
+        node, path, what = found
+        value = node.value if isinstance(node, Scalar) else None
+        if value is None:
+            return None
+        if isinstance(node, Scalar) and isinstance(value, datetime.date):
+            text = node.text  # a YAML timestamp, written unquoted: kept as written
+        else:
+            text = self.nonempty_str(node, path, what)
+        if parse_time(text) is None:
+            raise self.fail(node.pos, path, f"{what} must be a date and time such as "
+                            f"2027-01-05T10:00:00Z, got {text!r}")
+        return text
 
     def _image(self, mapping: Map, key: str) -> str:
         """The default image of jobs that name none: an image reference, checked here."""

@@ -169,7 +169,7 @@ class JobRun:
             env.settings, concurrency=1, color=True, state_dir=self.dir.state,
             cache_root=env.cache_root, run_id=self.dir.run_id, tenant=self._tenant(),
             project_dir=self._project_dir(), extra_layers=tuple(layers), whole_tree=True,
-            recheck_private_images=True)
+            recheck_private_images=True, keep_after_cancel=True)
         self.console.section("step_script", "Executing the job script")
         results, _ = await execute(pipeline, settings, self.console, {},
                                    interruption=self.interruption, helper=env.helper)
@@ -177,7 +177,9 @@ class JobRun:
         result = results[0]
         elements = artifact_elements(payload, self.dir.checkout, runner_vars=runner_vars,
                                      file_path=_file_path)
-        if elements and result.status is not JobStatus.CANCELED:
+        # After a graceful cancel the job goes on as a failed one, as in gitlab-runner: its
+        # on_failure/always artifacts are uploaded. A kill (hard cancel, shutdown) ends it here.
+        if elements and not self.interruption.killing.is_set():
             self.console.section("upload_artifacts", "Uploading artifacts")
             await upload_artifacts(self.channel, elements,
                                    self.dir.state / "artifacts" / safe_name(pipeline.jobs[0].name),

@@ -10,6 +10,10 @@ server asked). Only one request per runner is in flight at a time.
 Shutdown: the first SIGTERM/SIGINT stops polling and lets running jobs
 finish for ``shutdown_timeout`` seconds; a second signal, or the end of
 that time, stops them at once and reports them as system failures.
+
+Each runner whose token expires has its token reset at 75 % of its
+lifetime (``tokens.py``); the poller switches to the new token at once, and
+running jobs are not affected (they use their own job tokens).
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ from runner.agent.config import AgentConfig, RunnerEntry
 from runner.agent.jobrun import JobEnv, JobRun, Stop, tenant_for, write_record
 from runner.agent.metrics import Metrics
 from runner.agent.recovery import recover
+from runner.agent.tokens import Clock, SystemClock, TokenRotation
 from runner.coordinator.base import JobChannel
 from runner.coordinator.gitlab.client import GitLabClient
 from runner.coordinator.gitlab.payload import JobPayload, PayloadError, parse_payload
@@ -64,6 +69,8 @@ class _Poller:
     entry: RunnerEntry
     client: GitLabClient
     limit: asyncio.Semaphore | None
+    token_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    """Held while the token is in use, so that a reset never overlaps a job request."""
     last_update: str | None = None
     failures: int = 0
     refused: bool = False
@@ -74,8 +81,10 @@ class _Poller:
 class Agent:
     """The service; ``run`` returns when it has shut down."""
 
-    def __init__(self, config: AgentConfig, settings: Settings) -> None:
+    def __init__(self, config: AgentConfig, settings: Settings, *,
+                 clock: Clock | None = None) -> None:
         self.config = config
+        self.clock = clock or SystemClock()
         self.settings = settings
         self.metrics = Metrics()
         self.root = config.work_root()
@@ -112,11 +121,13 @@ class Agent:
             log.info("agent_started", runners=[p.entry.name for p in self._pollers],
                      concurrent=self.config.concurrent, data_dir=str(self.root))
             polls = [asyncio.create_task(self._poll(p)) for p in self._pollers]
+            rotations = [asyncio.create_task(self._rotation(p).run()) for p in self._pollers]
             await self._stopping.wait()
             for task in polls:
                 task.cancel()
             await asyncio.gather(*polls, return_exceptions=True)
             await self._drain()
+            await self._end_rotations(rotations)
         finally:
             for sig in (signal.SIGTERM, signal.SIGINT):
                 loop.remove_signal_handler(sig)
@@ -138,6 +149,19 @@ class Agent:
         log.info("agent_stopping", jobs=sorted(self._running),
                  grace_s=self.config.shutdown_timeout_s)
         self._stopping.set()
+
+    async def _end_rotations(self, rotations: list[asyncio.Task[None]]) -> None:
+        """Let a token reset under way finish (its new token must be saved), unless told
+        to stop at once; sleeping ones end by themselves when ``_stopping`` is set."""
+        pending = {task for task in rotations if not task.done()}
+        forced = asyncio.create_task(self._forced.wait())
+        while pending and not forced.done():
+            await asyncio.wait({*pending, forced}, return_when=asyncio.FIRST_COMPLETED)
+            pending = {task for task in pending if not task.done()}
+        forced.cancel()
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(forced, *rotations, return_exceptions=True)
 
     def _force(self) -> None:
         self._forced.set()
@@ -194,10 +218,11 @@ class Agent:
 
     async def _ask(self, poller: _Poller) -> bool:
         """One job request; True if a job was taken (its task now owns the slots)."""
-        entry = poller.entry
         try:
-            doc, marker = await poller.client.request_job(entry.token, self.config.system_id,
-                                                          poller.last_update)
+            async with poller.token_lock:
+                entry = poller.entry
+                doc, marker = await poller.client.request_job(
+                    entry.token, self.config.system_id, poller.last_update)
         except CoordinatorError as exc:
             poller.failures += 1
             self.metrics.healthy = False
@@ -224,6 +249,15 @@ class Agent:
         task.add_done_callback(self._tasks.discard)
         task.add_done_callback(poller.jobs.discard)
         return True
+
+    def _rotation(self, poller: _Poller) -> TokenRotation:
+        def switch(entry: RunnerEntry) -> None:
+            poller.entry = entry
+            poller.last_update = None  # gitlab-runner keeps it per token, as Workhorse does
+
+        return TokenRotation(path=self.config.path, client=poller.client, clock=self.clock,
+                             entry=lambda: poller.entry, switch=switch,
+                             lock=poller.token_lock, stopping=self._stopping)
 
     async def _job(self, poller: _Poller, payload: JobPayload, slot: int) -> None:
         entry = poller.entry

@@ -98,6 +98,7 @@ def _check_register_args(args: argparse.Namespace) -> None:
 def handle_register(args: argparse.Namespace) -> int:
     """Check the token with GitLab (or exchange a registration token) and save the config."""
     from runner.agent import config as agentconfig  # noqa: PLC0415
+    from runner.agent.tokens import SystemClock, stamp  # noqa: PLC0415
     from runner.coordinator.gitlab.client import GitLabClient  # noqa: PLC0415
 
     _check_register_args(args)
@@ -126,6 +127,7 @@ def handle_register(args: argparse.Namespace) -> int:
         return agentconfig.RunnerEntry(
             name=args.name, url=args.url, token=str(details.get("token") or token),
             id=runner_id if isinstance(runner_id, int) else None,
+            token_obtained_at=stamp(SystemClock().now()),  # with the expiry: its reset time
             token_expires_at=str(expires) if expires else None, limit=args.limit,
             image=args.image, ca_file=args.ca_file)
 

@@ -20,7 +20,9 @@ async def keep_results(ctx: RunContext, job: Job, workspace: Path, joblog: JobLo
     """Copy out artifacts, dotenv reports and caches, as the job's outcome allows, and record
     which run kept them (``reuse``: a job run alone takes them from a passing run only)."""
     if status is JobStatus.CANCELED:
-        return
+        if not ctx.settings.keep_after_cancel or ctx.interruption.killing.is_set():
+            return
+        status = JobStatus.FAILED  # gitlab-runner: a canceled script is a failed job's
     layout, helper = ctx.layout, ctx.helper
     whens = outcome_whens(status)
     artifacts = job.artifacts

@@ -142,6 +142,10 @@ class Settings:
     """Copy every file of the project, ``.git`` and ignored files included (a fresh checkout)."""
     taken: tuple[Taken, ...] = ()
     """What jobs run without their needs take from those needs' earlier runs."""
+    keep_after_cancel: bool = False
+    """Keep a job stopped by a graceful cancel as a failed job keeps its results (``when:
+    on_failure``/``always`` artifacts and caches), as gitlab-runner does for GitLab's
+    *canceling*; ``runner exec`` keeps nothing of an interrupted job. Never after a kill."""
     keep_runs: int = 10
     """How many runs' logs and results stay under ``STATE/runs`` (this one included)."""
     engine: str = "podman"

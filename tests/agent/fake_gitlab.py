@@ -28,6 +28,7 @@ import time
 import zlib
 from collections.abc import Awaitable, Callable, Coroutine, Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any, NamedTuple
 
@@ -147,7 +148,9 @@ class FakeGitLab:
     Knobs, set any time: ``long_poll_s`` (hold an empty ``/jobs/request`` this long,
     answering 201 as soon as a job is queued), ``trace_interval_s`` (value of
     ``X-GitLab-Trace-Update-Interval`` on job responses; absent when None),
-    ``final_202_count`` (answer each job's final PUT with 202 this many times first).
+    ``final_202_count`` (answer each job's final PUT with 202 this many times first),
+    ``token_lifetime_s`` (runner tokens handed out by a reset expire that long after it;
+    None: they never expire). ``runner_token`` is always the runner's current token.
     """
 
     def __init__(self, *, runner_token: str = DEFAULT_RUNNER_TOKEN,
@@ -159,12 +162,18 @@ class FakeGitLab:
         self.long_poll_s: float = 0.0
         self.trace_interval_s: int | None = None
         self.final_202_count: int = 0
+        self.token_lifetime_s: float | None = None
 
         self._lock = threading.RLock()
         self._changed = threading.Condition(self._lock)
         self._port = port
         self._runner_ids: dict[str, int] = {runner_token: runner_id}
         self._managers: dict[str, set[str]] = {runner_token: set()}
+        self._expires: dict[str, float] = {}
+        """Runner token -> when it expires (``time.time()``); absent: never."""
+        self._retired: set[str] = set()
+        """Runner tokens replaced by a reset: Rails no longer knows them."""
+        self._token_resets: list[JSONDict] = []
         self._jobs: dict[int, _Job] = {}
         self._queue: list[int] = []
         self._next_job_id = 1001
@@ -352,6 +361,22 @@ class FakeGitLab:
         """Bodies of the ``/jobs/request`` calls that could be parsed."""
         with self._lock:
             return [dict(body) for body in self._job_requests]
+
+    @property
+    def token_resets(self) -> list[JSONDict]:
+        """``{"old", "new", "expires_at"}`` per successful ``reset_authentication_token``."""
+        with self._lock:
+            return [dict(reset) for reset in self._token_resets]
+
+    def expire_token_in(self, token: str, seconds: float | None) -> str | None:
+        """Give ``token`` an expiry ``seconds`` from now (None: never); returns it as Rails
+        writes ``token_expires_at`` (ISO 8601, milliseconds, ``Z``)."""
+        with self._lock:
+            if seconds is None:
+                self._expires.pop(token, None)
+                return None
+            self._expires[token] = time.time() + seconds
+            return _iso(self._expires[token])
 
     @property
     def verifications(self) -> list[JSONDict]:
@@ -604,6 +629,7 @@ class FakeGitLab:
     def _routes(self, app: web.Application) -> None:
         job = API + r"/jobs/{job_id:\d+}"
         app.router.add_post(API + "/runners/verify", self._verify)
+        app.router.add_post(API + "/runners/reset_authentication_token", self._reset_token)
         app.router.add_post(API + "/runners", self._register)
         app.router.add_delete(API + "/runners", self._unregister)
         app.router.add_delete(API + "/runners/managers", self._unregister_manager)
@@ -681,14 +707,58 @@ class FakeGitLab:
         token = body.get("token")
         with self._lock:
             self._verifications.append(body)
-            if not isinstance(token, str) or token not in self._runner_ids:
+            if not self._known(token, "POST /runners/verify"):
                 return _error(403)
+            assert isinstance(token, str)
             self._check_system_id(body, "POST /runners/verify", token)
             if not isinstance(body.get("info"), dict):
                 self._violations.append("POST /runners/verify: no info object (Rails creates the "
                                         "runner manager from it; send info.features)")
             runner_id = self._runner_ids[token]
-        return _json_response({"id": runner_id, "token": token, "token_expires_at": None}, 200)
+            expires = self._expires.get(token)
+        return _json_response({"id": runner_id, "token": token,
+                               "token_expires_at": None if expires is None else _iso(expires)},
+                              200)
+
+    async def _reset_token(self, request: web.Request) -> web.Response:
+        """``POST /runners/reset_authentication_token``: a new token, the old one dead at once."""
+        what = "POST /runners/reset_authentication_token"
+        body = await self._read_json(request, what)
+        if body is None:
+            return _error(400)
+        token = body.get("token")
+        if not isinstance(token, str):
+            self._violation(f"{what}: no token in the body (Rails requires it)")
+            return _error(400, "400 token is missing")
+        with self._lock:
+            if not self._known(token, what):
+                return _error(403)
+            new = "glrt-t1_" + secrets.token_hex(10)
+            self._runner_ids[new] = self._runner_ids.pop(token)
+            self._managers[new] = self._managers.pop(token, set())
+            self._expires.pop(token, None)
+            self._retired.add(token)
+            if self.token_lifetime_s is not None:
+                self._expires[new] = time.time() + self.token_lifetime_s
+            if token == self.runner_token:
+                self.runner_token = new
+            expires = self._expires.get(new)
+            self._token_resets.append({"old": token, "new": new, "expires_at": expires})
+            self._changed.notify_all()
+        return _json_response({"token": new,
+                               "token_expires_at": None if expires is None else _iso(expires)},
+                              201)
+
+    def _known(self, token: object, what: str) -> bool:
+        """Rails' ``authenticate_runner!``: a current, unexpired token. A token that a reset
+        replaced is a protocol violation as well: the runner must switch at once. Lock held."""
+        if not isinstance(token, str) or token not in self._runner_ids:
+            if isinstance(token, str) and token in self._retired:
+                self._violations.append(f"{what}: sent a runner token that was reset (the "
+                                        "old token is invalid as soon as the reset answers)")
+            return False
+        expires = self._expires.get(token)
+        return expires is None or time.time() < expires
 
     async def _register(self, request: web.Request) -> web.Response:
         body = await self._read_json(request, "POST /runners")
@@ -716,7 +786,7 @@ class FakeGitLab:
             return _error(400)
         with self._lock:
             token = body["token"]
-            if token not in self._runner_ids:
+            if not self._known(token, "DELETE /runners"):
                 return _error(403)
             del self._runner_ids[token]
             self._managers.pop(token, None)
@@ -733,7 +803,7 @@ class FakeGitLab:
             self._violation("DELETE /runners/managers: token and system_id are both required")
             return _error(400)
         with self._lock:
-            if token not in self._runner_ids:
+            if not self._known(token, "DELETE /runners/managers"):
                 return _error(403)
             managers = self._managers.setdefault(token, set())
             if system_id not in managers:
@@ -769,7 +839,7 @@ class FakeGitLab:
             return _error(400)
         with self._lock:
             self._job_requests.append(body)
-            if token not in self._runner_ids:
+            if not self._known(token, what):
                 return _error(403)
             system_id = self._check_system_id(body, what, token)
             info = body.get("info")
@@ -1075,6 +1145,12 @@ def _error(status: int, message: str | None = None,
                416: "Range Not Satisfiable"}
     text = message or f"{status} {reasons.get(status, '')}".strip()
     return _json_response({"message": text}, status, headers)
+
+
+def _iso(epoch: float) -> str:
+    """A time as Rails renders ``token_expires_at``: ``2027-01-05T10:00:00.000Z``."""
+    moment = datetime.fromtimestamp(epoch, UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
 
 def _parse_range(value: str | None) -> tuple[int, int]:

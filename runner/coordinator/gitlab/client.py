@@ -175,6 +175,24 @@ class GitLabClient:
                 403: "the token is not valid (already unregistered?)",
                 404: "GitLab does not know this runner manager"})
 
+    async def reset_token(self, token: str) -> dict[str, object]:
+        """``POST /runners/reset_authentication_token``: a new token and its expiry.
+
+        GitLab invalidates ``token`` as soon as it answers; the caller must switch.
+        """
+        answer = await self.send("reset_token", "POST", "runners/reset_authentication_token",
+                                  runner_token=token, json={"token": token})
+        if answer.status == 201:
+            doc = answer.json("the token reset")
+            if not isinstance(doc.get("token"), str) or not doc["token"]:
+                raise CoordinatorError("GitLab answered the token reset without a token",
+                                       answer.status)
+            return doc
+        raise self.refused("resetting the runner token", answer, {
+            403: "the token is not valid any more (expired, reset elsewhere, or the runner "
+                 "was deleted); register the runner again",
+            422: "the runner is orphaned on the GitLab side"})
+
     async def request_job(self, token: str, system_id: str, last_update: str | None
                           ) -> tuple[dict[str, object] | None, str | None]:
         """``POST /jobs/request``: a job payload or None, and the queue marker to send next."""

@@ -69,7 +69,8 @@ def full_config(path: Path) -> AgentConfig:
         data_dir=path.parent / "data",
         runners=(
             RunnerEntry(name="fast", url="https://gitlab.example.com", token="glrt-t1_abc",
-                        id=42, token_expires_at="2027-01-01T00:00:00Z", limit=2,
+                        id=42, token_obtained_at="2026-12-01T00:00:00Z",
+                        token_expires_at="2027-01-01T00:00:00.000Z", limit=2,
                         output_limit_kib=8192, ca_file=path.parent / "ca.pem",
                         image="alpine:3.20", network="slirp4netns", runtime="crun",
                         limits=Limits(memory=512 << 20, pids=256, cpus=1.5, disk=2 << 30)),
@@ -302,6 +303,12 @@ def test_with_runner_replaces_by_name_and_appends_new_ones() -> None:
      "F:5:20 (key 'runners[0].limits.cpus'): 'cpus' of a runner must be at least 0.01"),
     (RUNNER + "    limits: 2g\n",
      "F:5:13 (key 'runners[0].limits'): 'limits' of a runner must be a mapping, got a string"),
+    (RUNNER + "    token_expires_at: next week\n",
+     "F:5:23 (key 'runners[0].token_expires_at'): 'token_expires_at' of a runner must be a "
+     "date and time such as 2027-01-05T10:00:00Z, got 'next week'"),
+    (RUNNER + "    token_obtained_at: 1700000000\n",
+     "F:5:24 (key 'runners[0].token_obtained_at'): 'token_obtained_at' of a runner must be a "
+     "string, got a number"),
 ])
 def test_mistakes_name_file_line_column_and_key(tmp_path: Path, text: str, message: str) -> None:
     assert error(tmp_path, text) == message
@@ -372,3 +379,13 @@ def test_a_missing_system_id_is_made_up_and_marked_for_saving(tmp_path: Path) ->
     save(fresh)
     again = load(path)
     assert not again.fresh_system_id and again.system_id == fresh.system_id
+
+
+@pytest.mark.parametrize("written", ["2027-01-05T10:00:00Z", "'2027-01-05T10:00:00.000Z'",
+                                     "2027-01-05 10:00:00+01:00", "'2027-01-05T10:00:00'"])
+def test_token_times_are_kept_as_written(tmp_path: Path, written: str) -> None:
+    """GitLab's own spelling, or YAML's unquoted timestamp, kept for the next save."""
+    path = write(tmp_path, RUNNER + f"    token_expires_at: {written}\n")
+    (entry,) = load(path).runners
+    assert entry.token_expires_at == written.strip("'")
+    assert agentconfig.parse_time(entry.token_expires_at) is not None

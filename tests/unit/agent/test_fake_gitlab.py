@@ -524,3 +524,41 @@ def test_builder_gets_the_job_id_and_token(gl: FakeGitLab) -> None:
     assert (payload["id"], ci_token) == (job_id, gl.job_token(job_id))
     with pytest.raises(ValueError, match="builder"):
         gl.add_job(lambda i, t: job_payload(job_id=i))
+
+
+def test_token_reset_hands_out_a_new_token_and_retires_the_old(gl: FakeGitLab) -> None:
+    old = gl.runner_token
+    gl.token_lifetime_s = 3600
+    assert call(gl, "POST", "runners/reset_authentication_token", body={}).status == 400
+    assert gl.violations == ["POST /runners/reset_authentication_token: no token in the body "
+                             "(Rails requires it)"]
+    reset = call(gl, "POST", "runners/reset_authentication_token", body={"token": old})
+    assert reset.status == 201
+    new = reset.json()["token"]
+    assert new != old and new.startswith("glrt-") and gl.runner_token == new
+    expires = reset.json()["token_expires_at"]
+    assert expires.endswith("Z") and len(expires) == len("2027-01-05T10:00:00.000Z")
+    assert request_job(gl, token=new).status == 204
+    assert gl.token_resets[0]["old"] == old and gl.token_resets[0]["new"] == new
+    # the old token is dead at once, and using it is the runner's mistake
+    assert request_job(gl, token=old).status == 403
+    assert call(gl, "POST", "runners/reset_authentication_token",
+                body={"token": old}).status == 403
+    assert gl.violations[1:] == [
+        "POST /jobs/request: sent a runner token that was reset (the old token is invalid "
+        "as soon as the reset answers)",
+        "POST /runners/reset_authentication_token: sent a runner token that was reset (the "
+        "old token is invalid as soon as the reset answers)"]
+
+
+def test_expired_runner_token_is_403_without_violation(gl: FakeGitLab) -> None:
+    expires = gl.expire_token_in(gl.runner_token, -1)
+    assert expires is not None
+    assert request_job(gl).status == 403
+    assert call(gl, "POST", "runners/reset_authentication_token",
+                body={"token": gl.runner_token}).status == 403
+    gl.expire_token_in(gl.runner_token, 60)
+    verified = call(gl, "POST", "runners/verify", body={
+        "token": gl.runner_token, "system_id": SYSTEM_ID, "info": {"features": FEATURES}})
+    assert verified.status == 200 and verified.json()["token_expires_at"].endswith("Z")
+    assert gl.violations == []

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import stat
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -73,6 +74,19 @@ def test_register_with_a_runner_token(gl: FakeGitLab, config: Path,
     assert "registered 'ci-1'" in out
     assert f"runner agent --config {config}" in out
     assert DEFAULT_RUNNER_TOKEN not in out + err
+
+
+def test_register_keeps_when_the_token_was_obtained_and_when_it_expires(
+        gl: FakeGitLab, config: Path) -> None:
+    """Both set the token's reset time (75 % of its lifetime), as gitlab-runner's register."""
+    expires = gl.expire_token_in(gl.runner_token, 30 * 86400)
+    before = datetime.now(UTC).replace(microsecond=0)
+    assert register(gl, config) == 0
+    (entry,) = load(config).runners
+    assert entry.token_expires_at == expires
+    assert entry.token_obtained_at is not None
+    obtained = datetime.fromisoformat(entry.token_obtained_at)
+    assert before <= obtained <= datetime.now(UTC)
 
 
 def test_register_token_from_the_environment(gl: FakeGitLab, config: Path,

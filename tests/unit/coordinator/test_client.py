@@ -855,3 +855,31 @@ def test_unusable_ca_file_is_a_coordinator_error(tmp_path: Path, content: str | 
                 await client.request_job(RUNNER_TOKEN, SYSTEM_ID, None)
 
     asyncio.run(main())
+
+
+def test_reset_token_sends_the_old_token_and_returns_the_new_one() -> None:
+    new = {"token": "glrt-t1_newToken0002", "token_expires_at": "2027-01-05T10:00:00.000Z"}
+    script = Script((201, new, {}), (403, {"message": "403 Forbidden"}, {}))
+
+    async def test(client: GitLabClient) -> None:
+        assert await client.reset_token(RUNNER_TOKEN) == new
+        with pytest.raises(CoordinatorError, match="HTTP 403, the token is not valid any more"
+                           ) as caught:
+            await client.reset_token(RUNNER_TOKEN)
+        assert RUNNER_TOKEN not in str(caught.value)
+
+    run(script, test)
+    first = script.seen[0]
+    assert (first.method, first.path) == ("POST", "/api/v4/runners/reset_authentication_token")
+    assert first.json() == {"token": RUNNER_TOKEN}
+    assert first.headers["RUNNER-TOKEN"] == RUNNER_TOKEN
+
+
+def test_reset_token_answer_without_a_token_is_an_error() -> None:
+    script = Script((201, {"token_expires_at": None}, {}))
+
+    async def test(client: GitLabClient) -> None:
+        with pytest.raises(CoordinatorError, match="without a token"):
+            await client.reset_token(RUNNER_TOKEN)
+
+    run(script, test)
