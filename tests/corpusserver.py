@@ -66,7 +66,8 @@ def serve(server: IncludeServer, root: Path, served: dict[str, Any]) -> list[str
         wanted.append(f"{API}/templates/gitlab_ci_ymls/{_quoted(key)}")
     for entry in served.get("project_files") or []:
         project = server.projects.setdefault(entry["project"], FakeProject())
-        project.files.setdefault(entry["ref"], {})[entry["path"]] = (root / entry["file"]).read_text()
+        files = project.files.setdefault(entry["ref"], {})
+        files[entry["path"]] = (root / entry["file"]).read_text()
         wanted.append(f"{API}/projects/{_quoted(entry['project'])}/repository/files/"
                       f"{_quoted(entry['path'])}/raw")
     for name, tags in (served.get("tags") or {}).items():
