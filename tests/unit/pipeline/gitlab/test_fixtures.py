@@ -3,12 +3,16 @@
 Each fixture's ``expect.yml`` says which jobs GitLab creates for a push to
 ``main`` (names, stages, when, needs, allow_failure, some variables, services) or
 which error stops the file before anything runs. The run of the offline
-fixtures is tested in tests/integration/test_gitlab_fixtures.py.
+fixtures is tested in tests/integration/test_gitlab_fixtures.py. A fixture with
+``default_image:`` is translated with that default image (``--image``); one with
+``served:`` includes from the strict fake GitLab of tests/corpusserver.py.
 """
 
 from __future__ import annotations
 
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -17,9 +21,14 @@ import yaml
 
 from runner.errors import Fault, RunnerError
 from runner.pipeline.gitlab.compose import compose
+from runner.pipeline.gitlab.fetching import Token
+from runner.pipeline.gitlab.gitlabapi import Server
+from runner.pipeline.gitlab.include import IncludeSettings
+from runner.pipeline.gitlab.includesettings import include_settings
 from runner.pipeline.gitlab.predefined import GitInfo
 from runner.pipeline.gitlab.translate import Options, translate
 from runner.pipeline.model import Pipeline, Service
+from tests.corpusserver import TOKEN_HEADER, corpus_server, localize, serve, unfetched
 
 FIXTURES = Path(__file__).resolve().parents[3] / "fixtures" / "gitlab"
 CASES = sorted(path for path in FIXTURES.iterdir() if path.is_dir())
@@ -54,10 +63,33 @@ def cases_with_pending() -> list[Any]:
 
 
 def translated(case: Path, tmp_path: Path) -> Pipeline:
-    """The fixture copied to a directory of the same name (CI_PROJECT_DIR uses it)."""
+    """The fixture copied to a directory of the same name (CI_PROJECT_DIR uses it), with
+    its ``default_image`` and, for ``served`` files, the include server running."""
     root = tmp_path / case.name
     shutil.copytree(case, root)
-    return translate(compose(root / ".gitlab-ci.yml", root), root, Options(git=MAIN))
+    expect = expectations(case)
+    image = expect.get("default_image")
+    options = Options(git=MAIN, default_image=None if image is None else (image, "--image"))
+    with _includes(root, tmp_path, expect.get("served")) as settings:
+        return translate(compose(root / ".gitlab-ci.yml", root, settings), root, options)
+
+
+@contextmanager
+def _includes(
+    root: Path, tmp_path: Path, served: dict[str, Any] | None
+) -> Iterator[IncludeSettings | None]:
+    """Settings that reach the fixture's served files (every one fetched), or None."""
+    if served is None:
+        yield None
+        return
+    with corpus_server(tmp_path) as server, pytest.MonkeyPatch.context() as env:
+        env.setenv("SSL_CERT_FILE", str(server.ca))
+        localize(root, server)
+        wanted = serve(server, root, served)
+        gitlab = Server(server.url, Token(*TOKEN_HEADER))
+        yield include_settings(root, root / ".gitlab-ci.yml", {}, gitlab, git=MAIN,
+                               environ={"XDG_CACHE_HOME": str(tmp_path / "xdg-cache")})
+        assert unfetched(server, wanted) == []
 
 
 def test_the_corpus_is_large_and_varied() -> None:
@@ -104,6 +136,8 @@ def assert_jobs(pipeline: Pipeline, wanted: list[dict[str, Any]]) -> None:
             assert not want.get("allow_failure", False), job.name
         else:
             assert job.allow_failure == want.get("allow_failure", False), job.name
+        if "image" in want:
+            assert job.image == want["image"], job.name
         variables = dict(job.variables)
         for name, value in (want.get("variables") or {}).items():
             assert variables.get(name) == str(value), f"{job.name}: {name}"
