@@ -71,9 +71,11 @@ def default_pull(environ: Mapping[str, str], dialect: str) -> tuple[str, ...]:
 
 
 def image_notes(pipeline: Pipeline, environ: Mapping[str, str]) -> list[str]:
-    """For ``--list``: which jobs run in the default image, or need one to be set."""
-    defaulted = [job for job in pipeline.jobs if job.image_from is not None]
-    missing = [job.name for job in pipeline.jobs
+    """For ``--list``: which jobs run in the default image, or need one to be set (static
+    child pipelines' jobs too; a trigger job runs no container, so never)."""
+    containers = [job for job in pipeline.every_job() if job.trigger is None]
+    defaulted = [job for job in containers if job.image_from is not None]
+    missing = [job.name for job in containers
                if not job.image and job.build is None and job.image_from is None]
     notes = []
     if defaulted:

@@ -51,3 +51,19 @@ def test_list_shows_child_jobs_after_their_trigger_job_and_a_note_per_trigger() 
         "other        test   on_success  false          []             multi-project pipeline"
         " group/other is not run locally\n"
     )
+
+
+def test_image_notes_skip_trigger_jobs_and_see_child_jobs(tmp_path: Path) -> None:
+    """A trigger job runs no container, so it never needs a default image; a static
+    child's job without an image does."""
+    from runner.cli.exec_images import image_notes  # noqa: PLC0415
+
+    child = Pipeline(Path("/p/f"), Path("/p"), (Job("kids > lint", "", ("x",)),))
+    jobs = (
+        Job("kids", "", (), trigger=Trigger(child=child)),
+        Job("other", "", (), trigger=Trigger(project="group/other")),
+    )
+    notes = image_notes(Pipeline(Path("/p/f"), Path("/p"), jobs),
+                        {"XDG_CONFIG_HOME": str(tmp_path)})
+    assert len(notes) == 1
+    assert "need a default image to run: kids > lint;" in notes[0]
