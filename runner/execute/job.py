@@ -39,8 +39,8 @@ from runner.execute.limits import enforced, not_enforced
 from runner.execute.policy import caches_to_restore
 from runner.execute.results import JobStatus
 from runner.execute.reuse import artifact_layers
+from runner.execute.section import run_section
 from runner.execute.services import READY_TIMEOUT_S, JobPod, clean_slot
-from runner.execute.stopping import stop_script
 from runner.logs.joblog import JobLog
 from runner.pipeline.model import Job, RetryOn, Spot
 
@@ -327,50 +327,10 @@ class JobAttempt:
     async def _section(
         self, container: JobContainer, script: str, timeout_s: float, cancelable: bool
     ) -> Outcome:
-        """Run one script file, stopping it on timeout, Ctrl-C (if ``cancelable``) or kill."""
-        interruption = self.ctx.interruption
-        if cancelable and interruption.canceling.is_set():
-            return Outcome(JobStatus.CANCELED)  # Ctrl-C came first: start nothing new
-        task = asyncio.create_task(container.run(f"{CONTROL_DIR}/{script}", self.joblog.output))
-        stop = asyncio.create_task(
-            (interruption.canceling if cancelable else interruption.killing).wait()
-        )
-        disk = self._disk
-        watch = asyncio.create_task(disk.watch(container)) if disk else None
-        try:
-            done, _ = await asyncio.wait({task, stop} | ({watch} if watch else set()),
-                                         timeout=timeout_s, return_when=asyncio.FIRST_COMPLETED)
-            if task in done:
-                return await self._ended(container, task.result(), disk)
-            if stop in done:
-                return Outcome(JobStatus.CANCELED, await self._stop(container, task))
-            if watch is not None and watch in done:
-                stopped = await self._stop(container, task)
-                return Outcome(JobStatus.FAILED, stopped, note="disk limit exceeded",
-                               failure=RetryOn.SCRIPT_FAILURE)
-            stopped = await self._stop(container, task)
-            return Outcome(JobStatus.TIMED_OUT, stopped, failure=RetryOn.TIMEOUT)
-        finally:
-            if watch is not None:
-                watch.cancel()
-            stop.cancel()
-            if not task.done():
-                task.cancel()
-
-    async def _ended(self, container: JobContainer, code: int, disk: DiskWatch | None) -> Outcome:
-        """A script that ended by itself: its exit code, unless it went over its disk limit."""
-        if disk and await disk.over(container):
-            # one last look: a burst between two polls must not get through
-            return Outcome(JobStatus.FAILED, code, note="disk limit exceeded",
-                           failure=RetryOn.SCRIPT_FAILURE)
-        if code == 0:
-            return Outcome(JobStatus.SUCCESS, code)
-        return Outcome(JobStatus.FAILED, code, failure=RetryOn.SCRIPT_FAILURE)
-
-    async def _stop(self, container: JobContainer, task: asyncio.Task[int]) -> int | None:
-        """``stopping.stop_script`` with this run's grace period, Ctrl-C and job log."""
-        return await stop_script(container, task, self.ctx.settings.kill_grace_s,
-                                 self.ctx.interruption.killing, self.joblog.notice)
+        """``section.run_section`` with this attempt's log, Ctrl-C, grace period and disk."""
+        return await run_section(container, script, self.joblog, timeout_s=timeout_s,
+                                 cancelable=cancelable, interruption=self.ctx.interruption,
+                                 grace_s=self.ctx.settings.kill_grace_s, disk=self._disk)
 
     def _result_budget(self) -> int:
         """What one artifacts or cache collect may copy: the host's cap, or the job's disk."""

@@ -23,7 +23,6 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Protocol
 
-from runner.engine.imageref import why_not
 from runner.errors import PipelineError, collecting, raise_all
 from runner.pipeline import yamlsrc
 from runner.pipeline.bounds import check_jobs
@@ -33,16 +32,18 @@ from runner.pipeline.gitlab.cache import caches_for
 from runner.pipeline.gitlab.cachekey import KeyDigests
 from runner.pipeline.gitlab.changes import ChangeSet
 from runner.pipeline.gitlab.child import trigger_for
-from runner.pipeline.gitlab.expand import CircularReferenceError, expand
+from runner.pipeline.gitlab.expand import CircularReferenceError
 from runner.pipeline.gitlab.globs import ProjectFiles
+from runner.pipeline.gitlab.jobimage import job_image
 from runner.pipeline.gitlab.jobspec import Context, JobSpec, config_path, read_job
 from runner.pipeline.gitlab.ordering import NeedSpec, Placed, read_stages, resolve
 from runner.pipeline.gitlab.parallel import Instance
 from runner.pipeline.gitlab.predefined import GitInfo, job_predefined, pipeline_predefined, read_git
 from runner.pipeline.gitlab.reading import GitLabReader, Notes
-from runner.pipeline.gitlab.rules import first_match, read_rules
+from runner.pipeline.gitlab.rules import first_match
 from runner.pipeline.gitlab.services import services_for
 from runner.pipeline.gitlab.variables import Var, final_values, inherited, read_variables
+from runner.pipeline.gitlab.workflow import read_workflow
 from runner.pipeline.model import (
     Job,
     Pipeline,
@@ -52,8 +53,6 @@ from runner.pipeline.model import (
     container_project_dir,
 )
 from runner.pipeline.yamlsrc import Map
-
-WORKFLOW_KEYS = ("rules", "name", "auto_cancel")
 
 
 @dataclass(frozen=True)
@@ -154,7 +153,8 @@ class _Translator:
             shared = [("CI_PIPELINE_SOURCE", "parent_pipeline") if name == "CI_PIPELINE_SOURCE"
                       else (name, value) for name, value in shared]
         raw = {**dict(shared), **{v.name: v.value for v in globals_}, **self.outside}
-        created, name, workflow_vars = self.workflow(top, raw, git)
+        created, name, workflow_vars = read_workflow(reader, self.notes, top, raw, git=git,
+                                                     files=self.files, changes=self.changes)
         if name is not None:
             shared.append(("CI_PIPELINE_NAME", name))
         ctx = Context(
@@ -216,41 +216,6 @@ class _Translator:
             notes=self.notes.render(),
             stages=stages,
         )
-
-    def workflow(
-        self, top: Map, raw: dict[str, str], git: GitInfo
-    ) -> tuple[bool, str | None, tuple[Var, ...]]:
-        """Whether the pipeline is created, its name, and variables its matching rule sets."""
-        entry = top.get("workflow")
-        if entry is None:
-            return True, None, ()
-        reader, what = self.reader, "'workflow'"
-        spec = reader.expect_map(entry.value, "workflow", what)
-        reader.check_keys(spec, WORKFLOW_KEYS, "workflow", f"in {what}")
-        name = None
-        if (got := reader.child(spec, "name", "workflow", what)) is not None:
-            name = expand(reader.text(*got), raw, server=True)
-        if (got := reader.child(spec, "auto_cancel", "workflow", what)) is not None:
-            reader.expect_map(*got)
-        got = reader.child(spec, "rules", "workflow", what)
-        if got is None:
-            return True, name, ()
-        rules = read_rules(reader, *got, self.notes, workflow=True)
-        rule = first_match(reader, rules, raw, self.files, self.changes)
-        if rule is None:
-            self.notes.add(
-                f"no workflow:rules rule matches ref '{git.ref_name}', so GitLab would not create"
-                " this pipeline; nothing to run"
-            )
-            return False, name, ()
-        if rule.when == "never":
-            where = f"{rule.pos.file or reader.file}:{rule.pos.line}"
-            self.notes.add(
-                f"the workflow rule at {where} says 'when: never' for ref '{git.ref_name}', so"
-                " GitLab would not create this pipeline; nothing to run"
-            )
-            return False, name, ()
-        return True, name, rule.variables
 
     def instance(
         self,
@@ -323,7 +288,8 @@ class _Translator:
             )
         job = Job(
             name=instance.name,
-            image=self.image(spec, values),
+            image=job_image(reader, spec, values, default=self.options.default_image,
+                            listing=self.options.listing, hint=self.options.no_image_hint),
             script=spec.script,
             after_script=spec.after_script,
             script_spots=spec.script_spots,
@@ -389,30 +355,3 @@ class _Translator:
             depth=self.options.depth,
             translate=lambda composed: translate(composed, self.root, options),
         )
-
-    def image(self, spec: JobSpec, values: Mapping[str, str]) -> str:
-        """The job's image, expanded the runner's way; a blank image is an error.
-
-        A job with none gets the runner's default image, as on a docker runner;
-        with none configured it is an error that says how to configure one.
-        """
-        if spec.image is None:
-            if self.options.default_image is not None:
-                return self.options.default_image[0]
-            if self.options.listing:
-                return ""
-            raise PipelineError(
-                spec.spot,
-                f"job '{spec.name}' has no image and no default image is set;"
-                f" {self.options.no_image_hint or 'give one with --image IMAGE'}, or add"
-                " 'image: <name>' to the job or 'default: image: <name>' to the file"
-                " (runner runs each job in a container)",
-            )
-        text, pos, key = spec.image
-        name = expand(text, values).strip()
-        after = f" after expanding '{text}'" if name != text else ""
-        if not name:
-            raise self.reader.fail(pos, key, f"the image of job '{spec.name}' is empty{after}")
-        if (problem := why_not(name)) is not None:
-            raise self.reader.fail(pos, key, f"the image of job '{spec.name}'{after}: {problem}")
-        return name
