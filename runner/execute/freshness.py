@@ -19,22 +19,26 @@ with needs, and nothing for jobs without needs (they start at once anyway).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from runner.engine.imageref import REFERENCE, is_image_id, registry_of
 from runner.pipeline.dag import upstream
-from runner.pipeline.model import Job, Pipeline
+from runner.pipeline.model import Job
 
 
-def starts_early(pipeline: Pipeline, job: Job, default_policy: tuple[str, ...]) -> bool:
+def starts_early(jobs: Sequence[Job], job: Job, default_policy: tuple[str, ...]) -> bool:
     """Whether ``job``'s images may be resolved (and its container started) before its needs end.
 
-    ``default_policy`` is the run's pull policy for images that name none.
+    ``jobs`` are every job the run knows so far: a child pipeline's jobs join them when
+    their trigger job starts, and may need a job of the parent. ``default_policy`` is the
+    run's pull policy for images that name none.
     """
     if job.output_refs():
         return False  # its image does not exist before the build job ends
     if not job.needs:
         return True
-    above = upstream(pipeline.jobs, job.name)
-    builds_above = any(pipeline.job(name).build is not None for name in above)
+    above = upstream(jobs, job.name)
+    builds_above = any(other.build is not None for other in jobs if other.name in above)
     images = [(job.image, job.pull_policy or default_policy),
               *((service.image, service.pull_policy or default_policy)
                 for service in job.services)]

@@ -155,7 +155,7 @@ class Scheduler:
         attempt = _attempt(self.ctx, job, 1, joblog)
         clock = StartClock()  # the job's time includes its image fetch and container start
         # An image an upstream job may make or move is resolved only once that job is done.
-        early = starts_early(self.ctx.pipeline, job, self.ctx.settings.pull)
+        early = starts_early(self._jobs, job, self.ctx.settings.pull)
         starting = asyncio.create_task(clock.timing(attempt.start())) if early else None
         verdict = await self._verdict_after_needs(job)
         if verdict is not None:

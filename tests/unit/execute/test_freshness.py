@@ -40,15 +40,23 @@ BUILD = Job("up", "", (), build=Build(tags=("reg.example/app:1",)))
 ])
 def test_only_images_no_upstream_job_can_move_start_early(job: Job, upstream: Job,
                                                           early: bool) -> None:
-    assert starts_early(_pipeline(upstream, job), job, ALWAYS) is early
+    assert starts_early(_pipeline(upstream, job).jobs, job, ALWAYS) is early
 
 
 def test_the_default_policy_counts_for_images_naming_none() -> None:
     job = _job("alpine", "up")
-    assert starts_early(_pipeline(UP, job), job, ("never",)) is True
-    assert starts_early(_pipeline(UP, job), job, ("never", "always")) is False
+    assert starts_early(_pipeline(UP, job).jobs, job, ("never",)) is True
+    assert starts_early(_pipeline(UP, job).jobs, job, ("never", "always")) is False
 
 
 def test_a_job_using_a_build_output_waits_for_it() -> None:
     job = _job("${{ jobs.up.image }}")
-    assert starts_early(_pipeline(BUILD, job), job, ALWAYS) is False
+    assert starts_early(_pipeline(BUILD, job).jobs, job, ALWAYS) is False
+
+
+def test_a_child_job_is_judged_among_every_job_the_run_knows() -> None:
+    """A child pipeline's job joins the run when its trigger starts, and may need a parent
+    job: looking it up in the parent pipeline alone raised KeyError and canceled it."""
+    parent = Job("gen", "localhost/busybox:latest", ("x",))
+    child = Job("kids > use", "localhost/busybox:latest", ("x",), needs=(Need("gen"),))
+    assert starts_early([parent, child], child, ALWAYS) is True
