@@ -149,7 +149,7 @@ class Fetcher:
         scratch.mkdir(mode=0o700, exist_ok=True)
         for ref in plan.fetch:
             if _local(ref):
-                await self._local(ref, plan.store, target)
+                await self._local(ref, plan.store, target, notice)
                 continue
             policy = self.policy_of(ref)
             if self.recheck_private and ref in plan.private and policy[0] != "never":
@@ -170,13 +170,15 @@ class Fetcher:
             if failure is not None:
                 raise failure
 
-    async def _local(self, ref: ImageRef, store: StoreSpec | None, target: StoreSpec) -> None:
+    async def _local(self, ref: ImageRef, store: StoreSpec | None, target: StoreSpec,
+                     notice: Notice) -> None:
         """A ``localhost/`` image is never pulled: there is no registry to ask."""
         if await buildah.has_image(ref, target):
             return
         default = await buildah.default_store()
         if store is None or not await buildah.has_image(ref, default):
             raise ImageUnavailable(missing_local(ref))
+        notice(f"runner: copying image {ref} into this project's image store")
         await self._copy(ref, default, store)
 
     async def _one(self, word: str, ref: ImageRef, plan: ImagePlan, target: StoreSpec, *,
