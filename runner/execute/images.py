@@ -153,7 +153,9 @@ class Fetcher:
                 continue
             policy = self.policy_of(ref)
             if self.recheck_private and ref in plan.private and policy[0] != "never":
-                policy = ("always", *policy)
+                # The registry's answer is final: a copy another user pulled must never
+                # stand in when it refuses this job (no fallback down the list).
+                policy = ("always",)
             failure: ImageUnavailable | None = None
             for word in policy:
                 try:
