@@ -100,10 +100,6 @@ def plan_images(image: ImageRef, built: StoreSpec | None, services: Sequence[Ima
     return ImagePlan(store, tuple(refs), private)
 
 
-POLICIES = ("always", "if-not-present", "never")
-"""GitLab's pull policies; ``missing`` (podman's word) is read as ``if-not-present``."""
-
-
 def policy_words(policy: str | Sequence[str]) -> tuple[str, ...]:
     """A policy or a list of them in GitLab's words (``missing`` becomes ``if-not-present``)."""
     words = (policy,) if isinstance(policy, str) else tuple(policy)

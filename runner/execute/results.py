@@ -101,7 +101,7 @@ class Settings:
     runtime: str | None = None
     network: str | None = None
     pull: tuple[str, ...] = ("if-not-present",)
-    """The pull policy of images whose job names none (``images.POLICIES``; a list is
+    """The pull policy of images whose job names none (``model.PULL_POLICIES``; a list is
     tried in order). GitLab files get ``always`` from ``runner exec``, as gitlab-runner's
     docker executor does; see docs/images.md."""
     kill_grace_s: float = 5.0

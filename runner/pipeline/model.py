@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 DEFAULT_TIMEOUT_S = 3600.0
+PULL_POLICIES = ("always", "if-not-present", "never")
+"""GitLab's image pull policies, the words of every ``pull_policy`` (job, service, config)."""
 """GitLab's default project timeout, one hour; a job without ``timeout`` gets it."""
 
 

@@ -21,10 +21,10 @@ from runner.engine.imageref import why_not
 from runner.errors import UserInputError
 from runner.pipeline import yamlsrc
 from runner.pipeline.fields import FieldReader
+from runner.pipeline.model import PULL_POLICIES
 from runner.pipeline.yamlsrc import Scalar, Seq
 
 KEYS = ("image", "pull_policy")
-PULL_POLICIES = ("always", "if-not-present", "never")
 
 
 @dataclass(frozen=True)

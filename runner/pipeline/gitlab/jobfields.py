@@ -14,13 +14,12 @@ from runner.pipeline import yamlsrc
 from runner.pipeline.gitlab.artifacts import Located
 from runner.pipeline.gitlab.re2 import RegexError, compile_re2
 from runner.pipeline.gitlab.reading import GitLabReader, Notes
-from runner.pipeline.model import RetryOn
+from runner.pipeline.model import PULL_POLICIES, RetryOn
 from runner.pipeline.yamlsrc import Map, Node, Scalar
 
 IMAGE_KEYS = ("name", "entrypoint", "pull_policy", "docker", "kubernetes")
 RETRY_KEYS = ("max", "when", "exit_codes")
 ALLOW_FAILURE_KEYS = ("exit_codes",)
-PULL_POLICIES = ("always", "if-not-present", "never")
 JOB_WHENS = ("on_success", "on_failure", "always", "manual", "delayed")
 MAX_RETRY = 2
 
