@@ -77,10 +77,11 @@ def load_pipeline(
         from runner.pipeline.gitlab.compose import compose  # noqa: PLC0415 - native needs none
         from runner.pipeline.gitlab.translate import Options, translate  # noqa: PLC0415
 
-        return translate(compose(path, root, *_gitlab_settings(path, root, options)), root, Options(
+        settings, given = _gitlab_settings(path, root, options)
+        return translate(compose(path, root, settings, given), root, Options(
             variables=options.variables, file_variables=options.file_variables,
             secrets=options.secrets, secret_values=options.secret_values,
-            compare_to=options.compare_to,
+            git=settings.git, compare_to=options.compare_to,
             default_image=options.default_image, no_image_hint=options.no_image_hint,
             listing=options.listing,
         ))
@@ -127,14 +128,17 @@ def _notice(text: str) -> None:
 def _gitlab_settings(
     path: Path, root: Path, options: LoadOptions
 ) -> tuple[IncludeSettings, Given | None]:
-    """``compose``'s settings: includes' (with ``expand_vars``'s variables) and ``--input``."""
+    """``compose``'s settings: includes' (with ``expand_vars``'s variables) and ``--input``.
+
+    The checkout is read once (``settings.git``) for includes, inputs and translation.
+    """
     from runner.pipeline.gitlab.pipeline_inputs import pipeline_inputs  # noqa: PLC0415
 
+    settings = _include_settings(path, root, options)
     plain = {**dict(options.file_variables), **dict(options.variables)}
     given, expand_vars = pipeline_inputs(path, root, dict(options.inputs), plain,
-                                         options.secret_values)
-    return replace(_include_settings(path, root, options), expand_vars=expand_vars,
-                   compare_to=options.compare_to), given
+                                         options.secret_values, git=settings.git)
+    return replace(settings, expand_vars=expand_vars, compare_to=options.compare_to), given
 
 
 def _check_file(path: Path) -> None:

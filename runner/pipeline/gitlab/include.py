@@ -50,7 +50,7 @@ from runner.pipeline.gitlab.includeitems import Request, check_item, items, requ
 from runner.pipeline.gitlab.includerules import include_passes
 from runner.pipeline.gitlab.inputs import NO_VARIABLES, Variables, given_from_node, load_with_inputs
 from runner.pipeline.gitlab.merge import deep_merge, without
-from runner.pipeline.gitlab.predefined import read_git
+from runner.pipeline.gitlab.predefined import GitInfo, read_git
 from runner.pipeline.gitlab.reading import GitLabReader, Notes
 from runner.pipeline.yamlsrc import Map, Node
 
@@ -78,6 +78,8 @@ class IncludeSettings:
     expand_vars: Variables = NO_VARIABLES
     """What ``$[[ inputs.x | expand_vars ]]`` in an included file may read (``pipeline_inputs``)."""
     compare_to: str | None = None
+    git: GitInfo | None = None
+    """The checkout's commit and refs, read once per pipeline (None: read when needed)."""
     """``--compare-to``: what include ``rules:changes`` compare with (as job rules do)."""
     """What ``$[[ inputs.x | expand_vars ]]`` in an included file may read (``pipeline_inputs``)."""
 
@@ -149,7 +151,8 @@ class _Includer:
     def changes(self) -> ChangeSet:
         """The pipeline's changed files for include ``rules:changes``, read on first use."""
         if self._changes is None:
-            self._changes = ChangeSet(self.root, read_git(self.root), self.settings.compare_to)
+            git = self.settings.git or read_git(self.root)
+            self._changes = ChangeSet(self.root, git, self.settings.compare_to)
         return self._changes
 
     def _notice(self, text: str) -> None:

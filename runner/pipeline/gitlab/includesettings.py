@@ -73,4 +73,4 @@ def include_settings(
     variables.update(outside)
     environ = os.environ if environ is None else environ
     cache = cache_dir(root, environ, home or Path.home())
-    return IncludeSettings(variables, server, cache, notice)
+    return IncludeSettings(variables, server, cache, notice, git=git)

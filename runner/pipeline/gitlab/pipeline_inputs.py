@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from runner.pipeline.gitlab.inputs import Given, Variables, given_from_cli
+from runner.pipeline.gitlab.predefined import GitInfo
 
 
 def pipeline_inputs(
@@ -21,11 +22,13 @@ def pipeline_inputs(
     inputs: Mapping[str, str],
     variables: Mapping[str, str],
     secret_values: Mapping[str, str],
+    *,
+    git: GitInfo | None = None,
 ) -> tuple[Given | None, Variables]:
     """``--input`` values (None when there are none) and what ``expand_vars`` may read.
 
     ``variables`` are the plain and file project and pipeline variables, the later
-    winning; ``secret_values`` the masked ones.
+    winning; ``secret_values`` the masked ones; ``git`` the checkout, if already read.
     """
 
     def load() -> dict[str, str]:
@@ -35,7 +38,8 @@ def pipeline_inputs(
             read_git,
         )
 
-        found = dict(pipeline_predefined(read_git(root), root, config_path(str(path), root)))
+        found = dict(pipeline_predefined(git or read_git(root), root,
+                                         config_path(str(path), root)))
         found.update(secret_values)
         found.update(variables)
         return found
