@@ -13,10 +13,13 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from runner.pipeline.spot import Spot as Spot  # noqa: PLC0414 (re-exported: dialects import it from here)
+from runner.pipeline.steps import JobCondition, StepProgram
+
 DEFAULT_TIMEOUT_S = 3600.0
+"""GitLab's default project timeout, one hour; a job without ``timeout`` gets it."""
 PULL_POLICIES = ("always", "if-not-present", "never")
 """GitLab's image pull policies, the words of every ``pull_policy`` (job, service, config)."""
-"""GitLab's default project timeout, one hour; a job without ``timeout`` gets it."""
 
 
 def container_project_dir(root: Path) -> str:
@@ -70,18 +73,6 @@ class RetryOn(enum.Enum):
     SCRIPT_FAILURE = "script_failure"
     TIMEOUT = "job_execution_timeout"
     SYSTEM_FAILURE = "runner_system_failure"
-
-
-@dataclass(frozen=True)
-class Spot:
-    """Where a definition came from, for messages that point the user at it."""
-
-    file: str
-    line: int
-    column: int
-
-    def __str__(self) -> str:
-        return f"{self.file}:{self.line}:{self.column}"
 
 
 @dataclass(frozen=True)
@@ -337,6 +328,12 @@ class Job:
     """The same for ``after_script``."""
     trigger: Trigger | None = None
     """A trigger job: no container; it starts a downstream pipeline (``image``/``script`` empty)."""
+    steps: StepProgram | None = field(default=None, compare=False)
+    """A job run as separate steps decided at run time (GitHub's): ``script`` is empty and
+    the dialect's program drives it (``runner.pipeline.steps``)."""
+    condition: JobCondition | None = field(default=None, compare=False)
+    """Decides at run time, from how its needs ended, whether the job runs (GitHub's
+    ``if:``); replaces ``when``'s rules for the job."""
 
     def output_refs(self) -> frozenset[str]:
         """Other build jobs whose outputs (``${{ jobs.X.image }}``) this job uses.
