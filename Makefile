@@ -6,12 +6,12 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := test
 .PHONY: setup demo test bench
 
-# SETUP_BUILDAH builds localhost/runner-buildah:bookworm, the job image of
-# tests/integration/test_in_job_build.py: root for debootstrap, like SETUP.
+# SETUP_IMAGES builds the Debian job images of the tests (deploy/job-images.sh):
+# root for debootstrap, like SETUP.
 ifeq ($(shell id -u),0)
 RUNNER_USER ?= runner
 SETUP = RUNNER_USER=$(RUNNER_USER) deploy/setup-host.sh
-SETUP_BUILDAH = RUNNER_USER=$(RUNNER_USER) deploy/buildah-image.sh
+SETUP_IMAGES = RUNNER_USER=$(RUNNER_USER) deploy/job-images.sh
 AS_USER = runuser -u $(RUNNER_USER) --
 # runner keeps run state in <project>/.runner, and a root-owned checkout is
 # read-only for the user: keep the demo's state in the user's cache instead.
@@ -19,7 +19,7 @@ DEMO_STATE = --state-dir $(CACHE)/demo-state
 else
 RUNNER_USER := $(shell whoami)
 SETUP = sudo RUNNER_USER=$(RUNNER_USER) deploy/setup-host.sh
-SETUP_BUILDAH = sudo RUNNER_USER=$(RUNNER_USER) deploy/buildah-image.sh
+SETUP_IMAGES = sudo RUNNER_USER=$(RUNNER_USER) deploy/job-images.sh
 AS_USER =
 DEMO_STATE =
 endif
@@ -46,7 +46,7 @@ test: setup
 	$(RUN) .venv/bin/ruff check runner tests benchmarks
 	$(RUN) .venv/bin/mypy
 	$(RUN) deploy/base-images.sh
-	$(SETUP_BUILDAH)
+	$(SETUP_IMAGES)
 	$(RUN) .venv/bin/python -m pytest
 
 bench: setup
