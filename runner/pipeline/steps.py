@@ -141,6 +141,9 @@ class StepPlan:
     the executor adds only what it owns (the env-file paths below)."""
     workdir: str = ""
     """Absolute, inside the container; empty: the job's workspace."""
+    path: tuple[str, ...] = ()
+    """Directories put before the container's own ``PATH`` (``GITHUB_PATH``), first first;
+    the session cannot know the image's ``PATH``, the step's shell can."""
     timeout_s: float | None = None
     continue_on_error: bool = False
     skipped: str | None = None
@@ -215,7 +218,16 @@ class JobFacts:
 
 
 class Messages(Protocol):
-    """How a session speaks to the job's log while the job runs."""
+    """How a session speaks to the job's log while the job runs; calls keep their order."""
+
+    def write(self, data: bytes) -> None:
+        """Step output to show (masked by the log, as all output is)."""
+
+    def group(self, title: str) -> None:
+        """``::group::title``: what follows up to ``end_group`` folds on a terminal."""
+
+    def end_group(self) -> None:
+        """``::endgroup::``."""
 
     def notice(self, text: str) -> None:
         """A line of runner's own in the job log (masked)."""
@@ -240,15 +252,20 @@ class StepSession(Protocol):
         dialect's rules give them, after the last main step.
         """
 
-    def output(self, data: bytes) -> bytes:
-        """A running step's output as it arrives; returns what the log shows.
+    def setup_files(self) -> Mapping[str, bytes]:
+        """Files to write before the first step, by path relative to ``JobFacts.temp``
+        (the event payload behind ``GITHUB_EVENT_PATH``)."""
 
-        The session acts on workflow commands (``::add-mask::`` and the rest) through
-        its ``Messages`` and may hold back a partial line until its end arrives.
+    def output(self, data: bytes) -> None:
+        """A running step's output as it arrives.
+
+        The session passes it on through ``Messages.write`` and acts on workflow
+        commands (``::add-mask::`` and the rest) through the other ``Messages``
+        calls, in order; it may hold back a partial line until its end arrives.
         """
 
-    def flush(self) -> bytes:
-        """The step's output ended: what ``output`` still holds."""
+    def flush(self) -> None:
+        """The step's output ended: pass on what ``output`` still holds."""
 
     def ended(self, plan: StepPlan, end: StepEnd) -> None:
         """The step of ``plan`` ended so; its files and outputs now count."""
