@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from runner.pipeline.spot import Spot as Spot  # noqa: PLC0414 (re-exported: dialects import it from here)
-from runner.pipeline.steps import JobCondition, StepProgram
+from runner.pipeline.steps import JobCondition, MatrixGroup, StepProgram
 
 DEFAULT_TIMEOUT_S = 3600.0
 """GitLab's default project timeout, one hour; a job without ``timeout`` gets it."""
@@ -188,6 +188,21 @@ class Service:
     that exposes a port it does not always open is not waited on in vain); else all."""
     pull_policy: tuple[str, ...] = ()
     """As the job's ``pull_policy``."""
+    health: Health | None = None
+    """A command run in the service until it succeeds, instead of waiting for ports
+    (GitHub's ``options: --health-cmd``, docker's HEALTHCHECK)."""
+
+
+@dataclass(frozen=True)
+class Health:
+    """docker's health check: ``command`` (through ``sh -c``) every ``interval_s`` until it exits 0;
+    unhealthy after ``retries`` failures in a row (each limited to ``timeout_s``)."""
+
+    command: str
+    interval_s: float = 30.0
+    timeout_s: float = 30.0
+    retries: int = 3
+    start_period_s: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -331,6 +346,8 @@ class Job:
     steps: StepProgram | None = field(default=None, compare=False)
     """A job run as separate steps decided at run time (GitHub's): ``script`` is empty and
     the dialect's program drives it (``runner.pipeline.steps``)."""
+    group: MatrixGroup | None = None
+    """The matrix this job is one instance of (GitHub's ``strategy``), if any."""
     condition: JobCondition | None = field(default=None, compare=False)
     """Decides at run time, from how its needs ended, whether the job runs (GitHub's
     ``if:``); replaces ``when``'s rules for the job."""

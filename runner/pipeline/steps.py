@@ -288,6 +288,17 @@ class StepProgram(Protocol):
         """A fresh session for one attempt of the job."""
 
 
+@dataclass(frozen=True)
+class MatrixGroup:
+    """The instances of one matrix job (GitHub's ``strategy``): with ``fail_fast`` the first
+    failure cancels the others still queued or running; at most ``max_parallel`` run at once."""
+
+    name: str
+    """Unique in the pipeline (the job's id under ``jobs:``)."""
+    fail_fast: bool = True
+    max_parallel: int | None = None
+
+
 class JobCondition(Protocol):
     """A job-level condition decided when the job's needs are done (GitHub's ``jobs.X.if``)."""
 
