@@ -119,3 +119,5 @@ class Outcome:
     """The image a build job made."""
     failed_at: str | None = None
     """Where the script line that failed is written (``failedat.failed_at``)."""
+    annotations: tuple[str, ...] = ()
+    """A stepped job's ``::error``/``::warning``/``::notice`` lines (``level: where: text``)."""

@@ -70,8 +70,7 @@ class JobAttempt:
         self._lease: Lease | None = None
         self._store_fd: int | None = None
         """Held while the job uses a tenant store (``storelock.hold``)."""
-        self.annotations: tuple[str, ...] = ()
-        """A stepped job's ``::error``/``::warning``/``::notice`` lines, for the summary."""
+
 
     async def start(self) -> None:
         """Create scratch dirs and start the job container (before needs are met)."""
@@ -295,14 +294,13 @@ class JobAttempt:
                          disk=self._disk, service_ports=ports)
         outcome, outputs, summary = await run.run()
         self.ctx.step_outputs[job.name] = outputs
-        self.annotations = tuple(run.messages.annotations)
         if summary.strip():
             path = self.ctx.layout.run_dir / f"{safe_name(job.name)}.summary.md"
             path.write_text(summary, encoding="utf-8")
             self.joblog.notice(f"runner: job summary (GITHUB_STEP_SUMMARY), kept in {path}:")
             for line in summary.rstrip("\n").split("\n"):
                 self.joblog.notice(f"  {line}")
-        return outcome
+        return dataclasses.replace(outcome, annotations=tuple(run.messages.annotations))
 
     def _failed_at(self, what: str, lines: tuple[str, ...], spots: tuple[Spot, ...],
                    outcome: Outcome) -> Outcome:

@@ -201,7 +201,7 @@ class Scheduler:
                 image=outcome.output.reference if outcome.output else None,
                 digest=outcome.output.digest if outcome.output else None,
                 log=self.ctx.layout.log(job.name), tail=joblog.tail(),
-                failed_at=outcome.failed_at,
+                failed_at=outcome.failed_at, annotations=outcome.annotations,
             )
             joblog.notice(_status_line(result))
             self._groups.ended(job, result)

@@ -75,7 +75,7 @@ class LogMessages:
 
     def annotate(self, level: str, text: str, where: str | None) -> None:
         shown = f"{level}: {where}: {text}" if where else f"{level}: {text}"
-        self.annotations.append(shown)
+        self.annotations.append(self.joblog.masked(shown))
         self.joblog.notice(shown)
 
     def debug(self, text: str) -> None:

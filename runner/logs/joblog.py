@@ -74,6 +74,10 @@ class JobLog:
         self._write(masked + b"\n")
         self._file.flush()
 
+    def masked(self, text: str) -> str:
+        """``text`` with every value this log masks masked (for a summary outside the log)."""
+        return self._masker.mask(text.encode()).decode("utf-8", "replace")
+
     def add_mask(self, value: str) -> None:
         """Mask ``value`` in this log from now on (GitHub's ``::add-mask::``)."""
         self._masker.add(value)

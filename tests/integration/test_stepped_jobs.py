@@ -94,6 +94,7 @@ def test_masks_added_mid_step_hold_for_every_later_line(project: Project) -> Non
     assert "the value is [MASKED]" in log
     assert "again [MASKED]" in log
     assert "error: it broke here" in log
+    assert "annotations:\n  masking: error: it broke here" in run.out
 
 
 def test_a_symlinked_env_file_is_never_followed_on_the_host(project: Project,
