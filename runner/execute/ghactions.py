@@ -18,6 +18,7 @@ import contextlib
 import hashlib
 import os
 import posixpath
+import shlex
 import shutil
 import time
 from dataclasses import dataclass
@@ -30,6 +31,7 @@ from runner.pipeline.steps import (
     Checkout,
     DownloadArtifact,
     RestoreCache,
+    RunScript,
     SaveCache,
     StepEnd,
     StepStatus,
@@ -247,10 +249,30 @@ async def save_cache(where: Where, action: SaveCache) -> StepEnd:
 
 
 async def checkout(where: Where, action: Checkout) -> StepEnd:
-    """``actions/checkout``: the workspace already is the project; ``path`` is noted."""
-    if action.path:
-        where.joblog.notice(f"runner: checkout path {action.path!r}: the project stays in "
-                            f"{where.workspace} (a local run does not clone)")
-    else:
-        where.joblog.notice(f"runner: the project is already in {where.workspace}")
+    """``actions/checkout`` without ``path``: the workspace already is the project."""
+    del action
+    where.joblog.notice(f"runner: the project is already in {where.workspace} (checkout)")
     return StepEnd(StepStatus.SUCCESS)
+
+
+def checkout_into(path: str) -> RunScript:
+    """``actions/checkout`` with ``path``: the project moves there, as a clone would put it
+    (GitHub's workspace then holds only ``path``). A step of the job's own, in its shell:
+    the files are the job's."""
+    rel = posixpath.normpath(path.strip("/"))
+    if rel.startswith(".."):
+        rel = posixpath.basename(rel)
+    top = rel.split("/")[0]
+    script = (
+        f"set -e\nrel={shlex.quote(rel)}; top={shlex.quote(top)}\n"
+        "tmp=.runner-checkout-$$; mkdir \"$tmp\"\n"
+        "for f in * .[!.]* ..?*; do\n"
+        "  [ -e \"$f\" ] || [ -L \"$f\" ] || continue\n"
+        "  [ \"$f\" = \"$tmp\" ] || [ \"$f\" = \"$top\" ] || mv -- \"$f\" \"$tmp\"/\n"
+        "done\n"
+        "mkdir -p -- \"$(dirname -- \"$rel\")\"\n"
+        "if [ -e \"$rel\" ]; then cp -a \"$tmp\"/. \"$rel\"/; rm -rf \"$tmp\"; "
+        "else mv -- \"$tmp\" \"$rel\"; fi\n"
+        "echo \"runner: the project is now in $PWD/$rel (checkout path)\"\n"
+    )
+    return RunScript(script=script, shell=("sh", "-e", "{0}"))  # noqa: S604 (an argv, no shell)

@@ -161,6 +161,8 @@ class SteppedRun:
     async def _step(self, plan: StepPlan, left: float, workspace: str) -> StepEnd:
         action = plan.action
         timeout = min(left, plan.timeout_s) if plan.timeout_s else left
+        if isinstance(action, Checkout) and action.path.strip("/."):
+            action = ghactions.checkout_into(action.path)
         if isinstance(action, RunScript):
             return await self._run(plan, action, timeout, workspace)
         where = ghactions.Where(

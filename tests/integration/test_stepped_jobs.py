@@ -16,6 +16,7 @@ import pytest
 from runner.execute.layout import tenant_key
 from runner.pipeline.model import Job, Need, SecretSource
 from runner.pipeline.steps import (
+    Checkout,
     DownloadArtifact,
     RestoreCache,
     SaveCache,
@@ -193,3 +194,16 @@ def test_hash_files_and_step_timeouts_and_summary(project: Project) -> None:
     assert summary.read_text() == "### Done\n"
     assert json.loads((project.state / "result.json").read_text())["jobs"][0]["status"] == \
         "success"
+
+
+def test_checkout_path_moves_the_project_there(project: Project) -> None:
+    """actions/checkout's ``path``: the workspace then holds only that directory."""
+    project.write("version: 1\n", **{"src/main.txt": "code\n", ".hidden": "h\n"})
+    job = stepped("co", TStep("checkout", Checkout(path="repo")),
+                  sh("look", "ls -A; ls -A repo; cat repo/src/main.txt"))
+    run = run_model(project, [job])
+    assert run.code == 0, run.out + run.err
+    log = log_of(project, "co")
+    assert "the project is now in /builds/proj/repo" in log
+    assert "repo\n" in log
+    assert ".hidden" in log and "code" in log
