@@ -145,9 +145,9 @@ async def check_service(name: str, service: Service, *, runtime: str | None,
         notice(f"runner: {label} service is healthy after {verdict.took_s:.2f}s")
         return True
     if verdict.last is not None and verdict.last.exited:
-        why = f"it exited ({await pods.state(name, store)})"
+        why = f"could not run: the service exited ({await pods.state(name, store)})"
     elif verdict.timed_out:
-        why = f"still failing when the job's time ran out ({limit_s:g}s)"
+        why = f"was still failing when the job's time ran out ({limit_s:g}s)"
     else:
         why = (f"failed {health.retries} times in a row, {health.interval_s:g}s apart"
                + (f", after a start period of {health.start_period_s:g}s"
