@@ -15,9 +15,19 @@ from collections.abc import Mapping
 
 from runner.errors import PipelineError, SourceSpot
 from runner.pipeline.github import contexts
-from runner.pipeline.github.expr import EvalContext, Expr, ExprError, parse_condition, truthy
+from runner.pipeline.github.expr import (
+    EvalContext,
+    Expr,
+    ExprError,
+    allowed_functions,
+    parse_condition,
+    truthy,
+)
 from runner.pipeline.github.stepspec import JobSpec
 from runner.pipeline.steps import NeedResult, StepStatus
+
+_JOB_IF_FUNCTIONS = allowed_functions("jobs.<job_id>.if")
+"""Functions ``jobs.<id>.if`` may call: all but ``hashFiles`` (no workspace yet)."""
 
 
 def upstream_status(needs: Mapping[str, NeedResult], cancelled: bool) -> str:
@@ -67,10 +77,7 @@ class GithubCondition:
                 "inputs": {k: contexts.to_value(v) for k, v in spec.inputs.items()},
             },
             status=upstream_status(needs, cancelled),
-            allowed_functions=frozenset(
-                {"always", "success", "failure", "cancelled", "contains", "startswith",
-                 "endswith", "format", "join", "tojson", "fromjson"}
-            ),  # fmt: skip
+            allowed_functions=_JOB_IF_FUNCTIONS,
         )
         try:
             return truthy(self._expr.evaluate(ctx))

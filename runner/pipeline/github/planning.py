@@ -5,6 +5,8 @@ environment and working directory)."""
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import posixpath
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -92,7 +94,7 @@ class StepPlanner:
         for key, template in self._job.env:
             try:
                 ctx = self._evaluator.context(self._contexts({}, ""), self._status())
-                value = await self._evaluator.run(lambda t=template, c=ctx: t.render(c))
+                value = await self._evaluator.run(functools.partial(template.render, ctx))
             except EvaluationError as error:
                 where = str(self._job.spec.spot)
                 self._messages.annotate("error", f"env.{key}: {error.message}", where)
@@ -135,10 +137,8 @@ class StepPlanner:
             return PlanFailure(error.message, self._where(step, "if"))
         name = step.display
         if step.name is not None:
-            try:
+            with contextlib.suppress(EvaluationError):  # GitHub: a "best effort" name
                 name = await self._render(step.name, env, spec.id)
-            except EvaluationError:
-                pass  # GitHub: the display name is "best effort"
         if not runs:
             reason = f"if: {spec.condition or 'success()'}"
             return Planned(StepPlan(spec.id, name, None, skipped=reason, spot=spec.spot))

@@ -12,6 +12,7 @@ registered first, each under its own condition.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -22,7 +23,7 @@ from runner.pipeline.github.compiled import CompiledJob, CompiledStep
 from runner.pipeline.github.evaluation import EvaluationError, Evaluator
 from runner.pipeline.github.expr import Value, to_string
 from runner.pipeline.github.jobstate import JobState
-from runner.pipeline.github.planning import Planned, PlanFailure, StepPlanner
+from runner.pipeline.github.planning import PlanFailure, Planned, StepPlanner
 from runner.pipeline.github.stepoutput import OutputProcessor
 from runner.pipeline.steps import (
     Action,
@@ -222,7 +223,7 @@ class GithubSession:
         for key, template in self._job.outputs:
             ctx = self._evaluator.context(self._planner.job_end_context(), "success")
             try:
-                value = self._evaluator.run_now(lambda t=template, c=ctx: t.render(c))
+                value = self._evaluator.run_now(functools.partial(template.render, ctx))
             except EvaluationError as error:
                 self._messages.annotate("error", f"outputs.{key}: {error.message}", None)
                 self._state.failed = True

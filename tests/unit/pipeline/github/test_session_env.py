@@ -105,6 +105,7 @@ def test_name_is_evaluated_and_default_names_follow_github() -> None:
 
 def test_timeout_minutes_becomes_seconds() -> None:
     """timeout-minutes (literal or expression) becomes the plan's timeout in seconds."""
-    run = drive(job(step(0, "a", timeout_minutes="${{ 1 + 1 }}"), step(1, "b")))
+    spec = job(step(0, "a", timeout_minutes="${{ matrix.t }}"), step(1, "b"), matrix={"t": 2})
+    run = drive(spec)
     assert run.plan("a").timeout_s == 120
     assert run.plan("b").timeout_s is None

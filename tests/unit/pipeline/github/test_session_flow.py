@@ -109,7 +109,9 @@ def test_malformed_env_file_fails_a_successful_step() -> None:
 
 def test_cancelled_run_skips_all_but_always_and_cancelled() -> None:
     """While cancelling, only ``always()`` and ``cancelled()`` steps run."""
-    spec = job(step(0, "a"), step(1, "b", condition="cancelled()"), step(2, "c", condition="always()"))
+    spec = job(
+        step(0, "a"), step(1, "b", condition="cancelled()"), step(2, "c", condition="always()")
+    )
     run = drive(spec, job_facts=facts(cancelled=lambda: True))
     assert run.keys() == ["b", "c"]
     assert run.end.status is StepStatus.CANCELLED
