@@ -54,13 +54,21 @@ def github_context(spec: JobSpec, facts: JobFacts) -> dict[str, Value]:
         action="",
     )
     context.setdefault("workflow", spec.workflow)
+    if "GITHUB_TOKEN" in facts.secrets:
+        context["token"] = facts.secrets["GITHUB_TOKEN"]
     context.setdefault("event", {})
     return context
 
 
+def step_debug(spec: JobSpec, facts: JobFacts) -> bool:
+    """Whether step debug logging is on: secret or variable ``ACTIONS_STEP_DEBUG`` is true."""
+    value = facts.secrets.get("ACTIONS_STEP_DEBUG", spec.vars.get("ACTIONS_STEP_DEBUG", ""))
+    return str(value).strip().lower() == "true"
+
+
 def runner_context(spec: JobSpec, facts: JobFacts) -> dict[str, Value]:
-    """``runner``: os, arch, name, temp, tool_cache, environment and workspace."""
-    return {
+    """``runner``: os, arch, name, temp, tool_cache, environment, workspace (and debug)."""
+    context: dict[str, Value] = {
         "os": spec.runner_os,
         "arch": spec.runner_arch,
         "name": "runner",
@@ -69,6 +77,9 @@ def runner_context(spec: JobSpec, facts: JobFacts) -> dict[str, Value]:
         "tool_cache": posixpath.join(facts.temp, "_tool"),
         "workspace": posixpath.dirname(facts.workspace.rstrip("/")) or "/",
     }
+    if step_debug(spec, facts):
+        context["debug"] = "1"
+    return context
 
 
 def job_context(facts: JobFacts, status: str) -> dict[str, Value]:

@@ -81,6 +81,13 @@ class JobState:
         if effects.summary:
             self.summaries.append(effects.summary)
 
+    def masked(self, text: str) -> str:
+        """``text`` with every masked value replaced by ``***``, longest first."""
+        for mask in sorted(set(self.masks), key=len, reverse=True):
+            if mask:
+                text = text.replace(mask, "***")
+        return text
+
     def secret_in(self, value: str) -> bool:
         """Whether ``value`` holds a masked value (GitHub drops such job outputs)."""
         return any(mask and mask in value for mask in self.masks)

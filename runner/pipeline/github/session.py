@@ -100,6 +100,7 @@ class GithubSession:
         self._evaluator = Evaluator(facts.hash_files)
         self._output = OutputProcessor(self._messages, facts.workspace)
         self._planner = StepPlanner(job, facts, self._state, self._evaluator, self._messages)
+        self._debug = contexts.step_debug(job.spec, facts)
         self._next_main = 0
         self._posts: list[_Post] = []
         self._running: _Running | None = None
@@ -156,7 +157,7 @@ class GithubSession:
 
     def _start(self, running: _Running, env: Mapping[str, str]) -> None:
         self._running = running
-        self._output.start_step(env)
+        self._output.start_step(env, echo=self._debug)
 
     def _fail_before_run(self, step_id: str, failure: PlanFailure) -> None:
         self._messages.annotate("error", failure.message, failure.where)
@@ -243,8 +244,9 @@ class GithubSession:
         return JobEnd(status, tuple(outputs))
 
     def summary(self) -> str:
-        """Everything the steps wrote to ``GITHUB_STEP_SUMMARY``, in order."""
-        return "".join(self._state.summaries)
+        """Everything the steps wrote to ``GITHUB_STEP_SUMMARY``, in order, with secrets and
+        ``::add-mask::`` values masked (the runner scrubs the file before it is kept)."""
+        return self._state.masked("".join(self._state.summaries))
 
     @property
     def steps_context(self) -> dict[str, Value]:

@@ -109,3 +109,16 @@ def test_timeout_minutes_becomes_seconds() -> None:
     run = drive(spec)
     assert run.plan("a").timeout_s == 120
     assert run.plan("b").timeout_s is None
+
+
+def test_step_debug_turns_on_command_echo_and_runner_debug() -> None:
+    """ACTIONS_STEP_DEBUG=true (secret or variable) echoes commands and sets runner.debug."""
+    spec = job(step(0, "a", run="${{ runner.debug }}"), vars={"ACTIONS_STEP_DEBUG": "true"})
+    run = drive(spec, {"a": (b"::group::g\n", StepEnd(StepStatus.SUCCESS, 0))})
+    action = run.plan("a").action
+    assert isinstance(action, RunScript)
+    assert action.script == "1"
+    assert run.env("a")["RUNNER_DEBUG"] == "1"
+    assert run.messages.calls[:2] == [("write", "::group::g\n"), ("group", "g")]
+    quiet = drive(job(step(0, "a", run="${{ runner.debug }}")))
+    assert "RUNNER_DEBUG" not in quiet.env("a")

@@ -164,6 +164,14 @@ def test_summaries_are_collected_in_order() -> None:
     assert run.summary == "# one\ntwo\n"
 
 
+def test_summary_is_masked() -> None:
+    """Secrets and ::add-mask:: values never reach the kept summary."""
+    files = {"GITHUB_STEP_SUMMARY": b"token tok and pw p4ssw0rd\n"}
+    ended = (b"::add-mask::p4ssw0rd\n", StepEnd(StepStatus.SUCCESS, 0, files=files))
+    run = drive(job(step(0, "a")), {"a": ended}, job_facts=facts(secrets={"T": "tok"}))
+    assert run.summary == "token *** and pw ***\n"
+
+
 def test_plain_output_goes_to_the_log() -> None:
     """What a step prints reaches Messages.write."""
     run = drive(job(step(0, "a")), {"a": (b"hello\n", OK)})
