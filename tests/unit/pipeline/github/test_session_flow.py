@@ -166,9 +166,9 @@ def test_summaries_are_collected_in_order() -> None:
 
 def test_summary_is_masked() -> None:
     """Secrets and ::add-mask:: values never reach the kept summary."""
-    files = {"GITHUB_STEP_SUMMARY": b"token tok and pw p4ssw0rd\n"}
+    files = {"GITHUB_STEP_SUMMARY": b"token s3cr3t and pw p4ssw0rd\n"}
     ended = (b"::add-mask::p4ssw0rd\n", StepEnd(StepStatus.SUCCESS, 0, files=files))
-    run = drive(job(step(0, "a")), {"a": ended}, job_facts=facts(secrets={"T": "tok"}))
+    run = drive(job(step(0, "a")), {"a": ended}, job_facts=facts(secrets={"T": "s3cr3t"}))
     assert run.summary == "token *** and pw ***\n"
 
 
