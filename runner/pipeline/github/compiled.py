@@ -41,11 +41,21 @@ class CompiledStep:
     def display(self) -> str:
         """The name GitHub shows before evaluation (``Run make test``, ``Run actions/cache@v4``)."""
         if self.spec.name:
-            return self.spec.name
+            return format_step_name("", self.spec.name)
         if self.spec.run is not None:
-            first = next((line for line in self.spec.run.splitlines() if line.strip()), "")
-            return f"Run {first.strip()}"
+            return format_step_name("Run ", self.spec.run)
         return f"Run {self.spec.uses}"
+
+
+def format_step_name(prefix: str, text: str) -> str:
+    """``prefix`` and the first line of ``text`` after leading blanks (actions/runner
+    ``ActionRunner.FormatStepName``): ``Run make`` for ``run: |\n  make\n  make test``."""
+    rest = text.lstrip(" \t\r\n")
+    for end, char in enumerate(rest):
+        if char in "\r\n":
+            rest = rest[:end]
+            break
+    return f"{prefix}{rest}" if rest else ""
 
 
 def _spot(spec_spot: Spot, spots: tuple[tuple[str, Spot], ...], key: str) -> SourceSpot:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from runner.pipeline.github import contexts
 from runner.pipeline.github.builtins import BuiltinError, builtin_for
-from runner.pipeline.github.compiled import CompiledJob, CompiledStep
+from runner.pipeline.github.compiled import CompiledJob, CompiledStep, format_step_name
 from runner.pipeline.github.evaluation import EvaluationError, Evaluator
 from runner.pipeline.github.expr import Template, Value, truthy
 from runner.pipeline.github.jobstate import JobState
@@ -135,10 +135,7 @@ class StepPlanner:
             runs = truthy(await self._evaluator.run(lambda: step.condition.evaluate(ctx)))
         except EvaluationError as error:
             return PlanFailure(error.message, self._where(step, "if"))
-        name = step.display
-        if step.name is not None:
-            with contextlib.suppress(EvaluationError):  # GitHub: a "best effort" name
-                name = await self._render(step.name, env, spec.id)
+        name = await self._display_name(step, env)
         if not runs:
             reason = f"if: {spec.condition or 'success()'}"
             return Planned(StepPlan(spec.id, name, None, skipped=reason, spot=spec.spot))
@@ -163,6 +160,18 @@ class StepPlanner:
             spot=spec.spot,
         )
         return Planned(plan, env, timeout, post)
+
+    async def _display_name(self, step: CompiledStep, env: Mapping[str, str]) -> str:
+        """The name evaluated, or for a ``run`` step ``Run`` and its script's first line
+        evaluated; on an error the unevaluated one (GitHub: a "best effort")."""
+        source = step.name if step.name is not None else step.run
+        if source is None:
+            return step.display
+        with contextlib.suppress(EvaluationError):
+            rendered = await self._render(source, env, step.spec.id)
+            named = format_step_name("" if step.name is not None else "Run ", rendered)
+            return named or step.display
+        return step.display
 
     async def post(
         self, main: CompiledStep, key: str, name: str, action: Action

@@ -97,10 +97,17 @@ def test_secrets_and_matrix_reach_templates() -> None:
 
 def test_name_is_evaluated_and_default_names_follow_github() -> None:
     """A templated name is evaluated; unnamed steps show ``Run <first line>``."""
-    spec = job(step(0, "a", name="Build ${{ github.ref_name }}"), step(1, run="\nmake all\nx"))
+    spec = job(
+        step(0, "a", name="Build ${{ github.ref_name }}"),
+        step(1, run="\n  make all \nx"),
+        step(2, run="echo ${{ github.sha }}"),
+        step(3, "d", name="${{ fromJSON('{') }}"),
+    )
     run = drive(spec)
     assert run.plan("a").name == "Build main"
-    assert run.plan("__run_2").name == "Run make all"
+    assert run.plan("__run_2").name == "Run make all "
+    assert run.plan("__run_3").name == "Run echo abc123"
+    assert run.plan("d").name == "${{ fromJSON('{') }}"
 
 
 def test_timeout_minutes_becomes_seconds() -> None:
