@@ -145,7 +145,8 @@ class StepPlanner:
             action, post = await self._action(step, env)
             workdir = await self._workdir(step, env)
         except EvaluationError as error:
-            return PlanFailure(error.message, self._where(step, "run"), continue_on_error)
+            key = "run" if step.run is not None else "with"
+            return PlanFailure(error.message, self._where(step, key), continue_on_error)
         except (ShellError, BuiltinError) as error:
             return PlanFailure(str(error), self._where(step, "uses"), continue_on_error)
         plan = StepPlan(
