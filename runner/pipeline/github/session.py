@@ -86,7 +86,8 @@ class _Running:
     timeout_minutes: float | None
     is_checkout: bool = False
     cache_post: _Post | None = None
-    extra: dict[str, str] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    """Notices to show once the executor has announced the step."""
 
 
 class GithubSession:
@@ -144,7 +145,7 @@ class GithubSession:
         if plan.skipped is not None:
             self._state.record(spec.id, StepStatus.SKIPPED, False, {})
             return plan
-        running = _Running(plan, spec.id, planned.timeout_minutes)
+        running = _Running(plan, spec.id, planned.timeout_minutes, notes=list(planned.notes))
         if spec.uses is not None:
             running.is_checkout = action_name(spec.uses) == "actions/checkout"
             if planned.post is not None:
@@ -160,7 +161,7 @@ class GithubSession:
         self._output.start_step(env, echo=self._debug)
 
     def _fail_before_run(self, step_id: str, failure: PlanFailure) -> None:
-        self._messages.annotate("error", failure.message, failure.where)
+        self._messages.annotate("error", f"{failure.name}: {failure.message}", failure.where)
         self._state.record(step_id, StepStatus.FAILURE, failure.continue_on_error, {})
 
     async def _post(self, post: _Post) -> StepPlan | None:
@@ -179,12 +180,21 @@ class GithubSession:
             self._start(_Running(plan, post.key, None), planned.env)
         return plan
 
+    def _notes(self) -> None:
+        """Show the running step's pending notices (after the executor's step header)."""
+        if self._running is not None and self._running.notes:
+            for note in self._running.notes:
+                self._messages.notice(note)
+            self._running.notes.clear()
+
     def output(self, data: bytes) -> None:
         """A running step's output; commands in it act in order."""
+        self._notes()
         self._output.feed(data)
 
     def flush(self) -> None:
         """The step's output ended."""
+        self._notes()
         self._output.flush()
 
     def ended(self, plan: StepPlan, end: StepEnd) -> None:
@@ -192,6 +202,7 @@ class GithubSession:
         running = self._running
         if plan.skipped is not None or running is None or running.plan.key != plan.key:
             return
+        self._notes()
         self._running = None
         self._output.flush()
         commands = self._output.effects

@@ -33,6 +33,8 @@ def test_checkout_maps_and_sets_ref_and_commit_outputs() -> None:
     assert getattr(action, "script", "") == "abc123"
     notices = run.messages.of("notice")
     assert notices and "fetch-depth" in notices[0][0]
+    calls = run.messages.calls
+    assert calls.index(("start", "co")) < calls.index(("notice", notices[0][0]))
 
 
 def test_upload_inputs_are_templates() -> None:

@@ -76,6 +76,7 @@ def test_shell_and_working_directory_from_defaults_and_step() -> None:
     assert a.workdir == "/w/app/sub/main"
     assert isinstance(b.action, RunScript)
     assert b.action.shell == ("python", "{0}")
+    assert b.action.fallback == ("python3", "{0}")
     assert b.workdir == "/abs"
 
 
@@ -126,6 +127,6 @@ def test_step_debug_turns_on_command_echo_and_runner_debug() -> None:
     assert isinstance(action, RunScript)
     assert action.script == "1"
     assert run.env("a")["RUNNER_DEBUG"] == "1"
-    assert run.messages.calls[:2] == [("write", "::group::g\n"), ("group", "g")]
+    assert run.messages.calls[1:3] == [("write", "::group::g\n"), ("group", "g")]
     quiet = drive(job(step(0, "a", run="${{ runner.debug }}")))
     assert "RUNNER_DEBUG" not in quiet.env("a")

@@ -75,6 +75,7 @@ def test_bad_run_expression_fails_the_step_before_it_runs() -> None:
     assert run.keys() == ["b"]
     errors = run.messages.of("annotate")
     assert errors and errors[0][0] == "error"
+    assert errors[0][1].startswith("Run ${{ fromJSON('{') }}: ")
     assert errors[0][2] == "ci.yml:10"
     assert run.end.status is StepStatus.FAILURE
 
