@@ -15,7 +15,7 @@ from __future__ import annotations
 import functools
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from runner.pipeline.github import contexts, envfiles
 from runner.pipeline.github.builtins import CACHE, action_name
@@ -174,8 +174,7 @@ class GithubSession:
             restored = self._state.records.get(post.main.spec.id)
             if restored is not None and restored.outputs.get("cache-hit") == "true":
                 note = f"Cache hit occurred on the primary key {post.action.key}, not saving cache."
-                self._messages.notice(note)
-                return None
+                return replace(plan, action=None, skipped=note)
         if plan.skipped is None:
             self._start(_Running(plan, post.key, None), planned.env)
         return plan
