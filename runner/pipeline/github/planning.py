@@ -258,7 +258,7 @@ class StepPlanner:
         inputs = {}
         for key, template in step.inputs:
             inputs[key] = await self._render(template, env, spec.id)
-        built = builtin_for(spec.uses or "", inputs)
+        built = builtin_for(spec.uses or "", inputs, self._facts.workspace)
         return built.action, built.post, built.notes
 
     async def _workdir(self, step: CompiledStep, env: Mapping[str, str]) -> str:

@@ -210,12 +210,13 @@ class GithubSession:
             self._messages.annotate("error", error, None)
         outcome = end.status
         if end.timed_out:
+            # The step's own timeout fails it with GitHub's message; the job's running out
+            # is the executor's to report (its note), the step then ends as it says.
             minutes = running.timeout_minutes
-            shown = f"{minutes:g}" if minutes is not None else "?"
-            self._messages.annotate(
-                "error", f"The action '{plan.name}' has timed out after {shown} minutes.", None
-            )
-            outcome = StepStatus.FAILURE
+            if minutes is not None and (plan.timeout_s or 0) <= minutes * 60:
+                text = f"The action '{plan.name}' has timed out after {minutes:g} minutes."
+                self._messages.annotate("error", text, None)
+                outcome = StepStatus.FAILURE
         if end.note:
             self._messages.annotate("error", end.note, None)
         if outcome is StepStatus.SUCCESS and (effects.failed or commands.failed):

@@ -177,3 +177,13 @@ def test_plain_output_goes_to_the_log() -> None:
     """What a step prints reaches Messages.write."""
     run = drive(job(step(0, "a")), {"a": (b"hello\n", OK)})
     assert run.messages.text() == "hello\n"
+
+
+def test_job_time_running_out_is_not_the_steps_timeout() -> None:
+    """A step without timeout-minutes stopped by the job's deadline gets no step-timeout
+    message; it ends as the executor says."""
+    stopped = StepEnd(StepStatus.CANCELLED, None, timed_out=True, note="the job's time is up")
+    run = drive(job(step(0, "a")), {"a": stopped})
+    texts = [call[1] for call in run.messages.of("annotate")]
+    assert not any("has timed out" in text for text in texts)
+    assert "the job's time is up" in texts
