@@ -217,8 +217,6 @@ class GithubSession:
                 text = f"The action '{plan.name}' has timed out after {minutes:g} minutes."
                 self._messages.annotate("error", text, None)
                 outcome = StepStatus.FAILURE
-        if end.note:
-            self._messages.annotate("error", end.note, None)
         if outcome is StepStatus.SUCCESS and (effects.failed or commands.failed):
             outcome = StepStatus.FAILURE
         outputs = {**commands.outputs, **dict(effects.outputs), **dict(end.outputs)}
@@ -228,6 +226,8 @@ class GithubSession:
         self._state.apply(effects, commands.env, commands.path)
         self._state.states[plan.key] = {**commands.state, **dict(effects.state)}
         self._state.record(running.step_id, outcome, plan.continue_on_error, outputs)
+        if outcome is StepStatus.CANCELLED and not self._facts.cancelled():
+            self._state.failed = True  # stopped by the job's deadline, not by a cancel
 
     def job_end(self) -> JobEnd:
         """The job's conclusion and its outputs (``jobs.<id>.outputs`` evaluated now)."""
