@@ -102,6 +102,12 @@ class GithubSession:
         self._output = OutputProcessor(self._messages, facts.workspace)
         self._planner = StepPlanner(job, facts, self._state, self._evaluator, self._messages)
         self._debug = contexts.step_debug(job.spec, facts)
+        self._warned: set[str] = set()
+        for name, _ in job.env:
+            self._warn_unexportable(name, "env")
+        for compiled in job.steps:
+            for name, _ in compiled.env:
+                self._warn_unexportable(name, f"the env of step '{compiled.spec.id}'")
         self._next_main = 0
         self._posts: list[_Post] = []
         self._running: _Running | None = None
@@ -223,11 +229,26 @@ class GithubSession:
         if running.is_checkout:
             outputs.setdefault("ref", to_string(self._planner.github.get("ref")))
             outputs.setdefault("commit", to_string(self._planner.github.get("sha")))
+        for name in [*commands.env, *(name for name, _ in effects.env)]:
+            self._warn_unexportable(name, "GITHUB_ENV")
         self._state.apply(effects, commands.env, commands.path)
         self._state.states[plan.key] = {**commands.state, **dict(effects.state)}
         self._state.record(running.step_id, outcome, plan.continue_on_error, outputs)
         if outcome is StepStatus.CANCELLED and not self._facts.cancelled():
             self._state.failed = True  # stopped by the job's deadline, not by a cancel
+
+    def _warn_unexportable(self, name: str, source: str) -> None:
+        """Names a shell cannot export (``A-B``) stay in the ``env`` context but reach no
+        process here (GitHub passes any name); say so once per name."""
+        if (name.isidentifier() and name.isascii()) or name in self._warned:
+            return
+        self._warned.add(name)
+        self._messages.annotate(
+            "warning",
+            f"'{name}' from {source} is not a shell variable name: runner cannot pass it to "
+            "the step processes (it stays in the env context)",
+            None,
+        )
 
     def job_end(self) -> JobEnd:
         """The job's conclusion and its outputs (``jobs.<id>.outputs`` evaluated now)."""
