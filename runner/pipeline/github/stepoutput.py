@@ -92,6 +92,9 @@ class OutputProcessor:
             self._lines(rest)
 
     def _lines(self, data: bytes) -> None:
+        if b"::" not in data and b"##[" not in data:
+            self._messages.write(data)  # no command anywhere: skip the per-line work
+            return
         plain = bytearray()
         for raw in data.splitlines(keepends=True):
             if b"::" not in raw and b"##[" not in raw:
