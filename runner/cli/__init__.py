@@ -60,7 +60,7 @@ class _VersionAction(argparse.Action):
 
 def build_parser() -> argparse.ArgumentParser:
     """The argparse tree with every subcommand registered."""
-    from runner.cli import agent, build, doctor, exec_, prune  # noqa: PLC0415 - fast --version
+    from runner.cli import agent, build, doctor, exec_, prune, runners  # noqa: PLC0415
 
     parser = argparse.ArgumentParser(
         prog="runner",
@@ -76,6 +76,7 @@ def build_parser() -> argparse.ArgumentParser:
     build.register(sub)
     doctor.register(sub)
     agent.register(sub)
+    runners.register(sub)
     prune.register(sub)
     return parser
 
