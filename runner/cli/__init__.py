@@ -60,7 +60,15 @@ class _VersionAction(argparse.Action):
 
 def build_parser() -> argparse.ArgumentParser:
     """The argparse tree with every subcommand registered."""
-    from runner.cli import agent, build, doctor, exec_, prune, runners  # noqa: PLC0415
+    from runner.cli import (  # noqa: PLC0415
+        agent,
+        build,
+        doctor,
+        exec_,
+        prune,
+        runners,
+        setuphost,
+    )
 
     parser = argparse.ArgumentParser(
         prog="runner",
@@ -77,6 +85,7 @@ def build_parser() -> argparse.ArgumentParser:
     doctor.register(sub)
     agent.register(sub)
     runners.register(sub)
+    setuphost.register(sub)
     prune.register(sub)
     return parser
 

@@ -28,6 +28,12 @@ _DESCRIPTIONS = {
         " be read from the environment with '-' so they stay off the command line."),
     "unregister": (
         "Remove a runner from GitLab and from the agent config."),
+    "setup-host": (
+        "Prepare this Debian 12 host for rootless jobs, as root: the packages, the"
+        " unprivileged user with a large subordinate id range, /dev/net/tun and /dev/fuse"
+        " modes, a shared /, overlay storage and the runc runtime for the user, its runtime"
+        " dir and lingering. Idempotent: a second run changes nothing. --check only reports"
+        " (exit 3 when something is to be done); `runner doctor` judges the result."),
     "list": (
         "List the runners of the agent config: name, URL, short token, limit and default"
         " image. Reads the file only; GitLab is not asked."),
@@ -51,6 +57,8 @@ _EXAMPLES = {
     "doctor": ("runner doctor", "runner doctor --json"),
     "agent": ("runner agent", "runner agent --config /etc/runner/agent.yml",
               "runner agent --check-config   # before a restart or `systemctl reload`"),
+    "setup-host": ("sudo runner setup-host --check", "sudo runner setup-host",
+                   "sudo /opt/runner/bin/runner setup-host --user ci --agent-unit"),
     "list": ("runner list", "runner list --config /etc/runner/agent.yml"),
     "verify": ("runner verify", "runner verify --name ci-1", "runner verify --delete"),
     "register": (
