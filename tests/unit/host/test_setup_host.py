@@ -20,6 +20,7 @@ from runner.host.setup import (
     ids_of,
     setup_host,
 )
+from runner.host.units import install_agent_unit
 
 UID, GID = os.getuid(), os.getgid()
 
@@ -166,3 +167,22 @@ def test_subid_arithmetic() -> None:
     assert ids_of(text, "ci", 1001) == 65546
     assert free_start(text) == 327680  # above 300010, aligned
     assert free_start("") == 131072  # 100000 rounded up to a slice
+
+
+def test_agent_unit_is_written_once_for_the_user(tmp_path: Path) -> None:
+    from runner.host.units import UNIT_PATH, render_system_unit, runner_executable  # noqa: PLC0415
+
+    host = FakeHost(tmp_path, installed=[*PACKAGES])
+    (tmp_path / "etc/group").write_text(f"root:x:0:\nci:x:{GID}:\n")
+    done = run_setup(host)
+    install_agent_unit(done)
+    unit = tmp_path / UNIT_PATH.lstrip("/")
+    assert unit.read_text() == render_system_unit("ci", UID, "ci", Path("/home/ci"),
+                                                  runner_executable())
+    again = run_setup(host)
+    install_agent_unit(again)
+    assert again.changed == []
+    unit.write_text("old")
+    checked = run_setup(host, check=True)
+    install_agent_unit(checked)
+    assert checked.needed == [f"write {UNIT_PATH}"] and unit.read_text() == "old"
