@@ -34,7 +34,8 @@ PACKAGES = ("buildah", "podman", "runc", "uidmap", "slirp4netns", "fuse-overlayf
 """What runner drives: podman/buildah/runc, the setuid id mappers, rootless networking and
 layers, the pause process, and git for the workspace of ``runner exec``."""
 DEV_PACKAGES = ("crun", "docker-registry", "busybox-static", "skopeo", "python3-venv",
-                "python3-pip", "python3-build", "make", "apache2-utils")
+                "python3-pip", "python3-build", "python3-setuptools", "python3-wheel", "make",
+                "apache2-utils")
 """What the checkout's tests, base images and wheel build need besides (``--dev``)."""
 CONFS = {"storage.conf": '[storage]\ndriver = "overlay"\n',
          "containers.conf": '[engine]\nruntime = "runc"\n'}
