@@ -6,8 +6,8 @@ boot without anyone logging in. It still runs the agent as the unprivileged
 user (``User=``): rootless is the product. It needs the user's uid (for
 ``XDG_RUNTIME_DIR`` and the user manager it orders after), so it is rendered
 per host; ``deploy/runner-agent-system.service`` is the rendering for user
-``runner`` (uid 1001) and a runner in ``/opt/runner/.venv``, kept equal to
-``render_system_unit`` by a test.
+``runner`` (uid 1001) and the layout of docs/operations.md
+(``/opt/runner/current/bin/runner``), kept equal to ``render_system_unit`` by a test.
 """
 
 from __future__ import annotations
@@ -77,7 +77,12 @@ def render_system_unit(user: str, uid: int, group: str, home: Path, exe: str) ->
 
 
 def runner_executable() -> str:
-    """The ``runner`` console script of the running interpreter's environment."""
+    """The ``runner`` that is running, by the path it was started with: a venv's script
+    names the release's own interpreter, so ``/opt/runner/current/bin/runner`` would
+    become the release path if it were resolved, and the unit would not follow upgrades."""
+    started = Path(sys.argv[0])
+    if started.name == "runner" and started.is_file():
+        return str(started.absolute())
     beside = Path(sys.executable).parent / "runner"
     if beside.is_file():
         return str(beside)

@@ -57,7 +57,7 @@ SHARED = ("KillMode", "TimeoutStopSec", "Restart", "RestartSec", "RestartPrevent
 
 def test_the_deploy_system_unit_is_what_setup_host_writes() -> None:
     rendered = render_system_unit("runner", 1001, "runner", Path("/home/runner"),
-                                  "/opt/runner/.venv/bin/runner")
+                                  "/opt/runner/current/bin/runner")
     assert (DEPLOY / "runner-agent-system.service").read_text() == rendered
 
 
