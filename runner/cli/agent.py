@@ -64,6 +64,15 @@ def config_path(args: argparse.Namespace) -> Path:
     return (args.config or default_path()).expanduser()
 
 
+def existing_config(args: argparse.Namespace) -> Path:
+    """The config path, which must exist (only ``register`` creates one)."""
+    path = config_path(args)
+    if not path.exists():
+        raise UsageError(f"no agent config at {path}; create one with `runner register "
+                         "--url URL --token glrt-...` (or pass --config FILE)")
+    return path
+
+
 def _secret_arg(value: str, env: str) -> str:
     """A token from the command line, or from the environment with '-' (keeps it off argv)."""
     if value != "-":
@@ -184,10 +193,7 @@ def handle_agent(args: argparse.Namespace) -> int:
     from runner.host.identity import refuse_root  # noqa: PLC0415
 
     refuse_root(os.environ)
-    path = config_path(args)
-    if not path.exists():
-        raise UsageError(f"no agent config at {path}; create one with `runner register "
-                         "--url URL --token glrt-...` (or pass --config FILE)")
+    path = existing_config(args)
     cfg = agentconfig.load(path)
     if not cfg.runners:
         raise UsageError(f"{path} lists no runners; add one with `runner register`")

@@ -17,7 +17,7 @@ import asyncio
 from dataclasses import replace
 
 from runner.cli import EXIT_COORDINATOR, EXIT_OK
-from runner.cli.agent import config_arg, config_path
+from runner.cli.agent import config_arg, existing_config
 from runner.cli.helptext import explain
 from runner.errors import CoordinatorError, UsageError
 
@@ -43,7 +43,7 @@ def handle_list(args: argparse.Namespace) -> int:
     from runner.agent import config as agentconfig  # noqa: PLC0415
     from runner.agent.service import short_token  # noqa: PLC0415
 
-    path = config_path(args)
+    path = existing_config(args)
     cfg = agentconfig.load(path, private=False)  # reading names and URLs harms no one
     print(f"runner: {len(cfg.runners)} runner(s) in {path} (concurrent {cfg.concurrent}, "
           f"system_id {cfg.system_id})")
@@ -61,7 +61,7 @@ def handle_verify(args: argparse.Namespace) -> int:
     from runner.agent.service import short_token  # noqa: PLC0415
     from runner.coordinator.gitlab.client import GitLabClient  # noqa: PLC0415
 
-    path = config_path(args)
+    path = existing_config(args)
     cfg = agentconfig.load(path, private=False)  # save() makes it 0600
     chosen = [r for r in cfg.runners if args.name in (None, r.name)]
     if not chosen:

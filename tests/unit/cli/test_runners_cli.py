@@ -157,3 +157,12 @@ def test_check_config_refuses_a_config_others_can_read(
     config.chmod(0o644)
     assert main(["agent", "--check-config", "--config", str(config)]) == 2
     assert f"chmod 600 {config}" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("command", [["list"], ["verify"], ["agent", "--check-config"]])
+def test_a_missing_config_says_how_to_create_one(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], command: list[str]) -> None:
+    assert main([*command, "--config", str(tmp_path / "nope.yml")]) == 2
+    err = capsys.readouterr().err
+    assert f"no agent config at {tmp_path / 'nope.yml'}" in err and "runner register" in err
+    assert "pipeline" not in err
