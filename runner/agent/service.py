@@ -173,9 +173,10 @@ class Agent:
             poller = by_key[(entry.name, entry.url)]
             self._pollers.remove(poller)
             self._retired.append(poller)
-            for task in (poller.poll_task, poller.rotation_task):
-                if task is not None:
-                    task.cancel()
+            async with poller.token_lock:  # not while a job request or token reset is out
+                for task in (poller.poll_task, poller.rotation_task):
+                    if task is not None:
+                        task.cancel()
             self._limit_metric(poller.entry, None)
         for entry in change.changed:
             poller = by_key[(entry.name, entry.url)]
@@ -238,7 +239,11 @@ class Agent:
         with structlog.contextvars.bound_contextvars(runner=entry.name):
             while not self._stopping.is_set():
                 await self._slots.acquire()
-                await poller.limit.acquire()
+                try:
+                    await poller.limit.acquire()
+                except asyncio.CancelledError:  # a reload removed the runner meanwhile
+                    self._slots.release()
+                    raise
                 took = False
                 try:
                     took = await self._ask(poller)
