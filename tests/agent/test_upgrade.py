@@ -111,6 +111,12 @@ def test_upgrade_while_a_job_runs_then_roll_back(
         version = subprocess.run([str(script), "--version"], capture_output=True, text=True,
                                  timeout=60, check=True, env={"PATH": os.environ["PATH"]})
         assert version.stdout.startswith("runner "), version.stdout
+    # The installed release prepares and checks its host without the checkout.
+    check = subprocess.run([str(new), "setup-host", "--check"], capture_output=True,
+                           text=True, timeout=120, check=False, cwd="/",
+                           env={"PATH": os.environ["PATH"]})
+    assert check.returncode == 0, check.stderr
+    assert "setup-host: ok: packages installed" in check.stderr
     work = tmp_path / "agent"
     long = gl.add_job(job(repo, script=["echo started", "sleep 6", "echo finished"]))
     first = agents(old, work)
