@@ -79,6 +79,7 @@ class Agent:
         """Pollers of runners a reload removed: their clients close at shutdown, after
         their last jobs (which report through them)."""
         self._reloading: asyncio.Task[None] | None = None
+        self._reload_again = False
 
     def _limit_metric(self, entry: RunnerEntry, limit: int | None) -> None:
         self.metrics.set_limit(self.metrics.runner_labels(short_token(entry.token),
@@ -111,8 +112,9 @@ class Agent:
             for poller in self._pollers:
                 self._start(poller)
             await self._stopping.wait()
-            if self._reloading is not None:
-                await self._reloading
+            if self._reloading is not None:  # it may wait for a long poll: not worth it
+                self._reloading.cancel()
+                await asyncio.gather(self._reloading, return_exceptions=True)
             polls = [p.poll_task for p in self._pollers if p.poll_task is not None]
             for task in polls:
                 task.cancel()
@@ -141,14 +143,23 @@ class Agent:
         self._stopping.set()
 
     def request_reload(self) -> None:
-        """SIGHUP: read the config again (one reload at a time; none while stopping)."""
+        """SIGHUP: read the config again. One reload at a time: a signal during one reads
+        the file once more after it, so the last edit always takes effect."""
         if self._stopping.is_set():
             log.info("config_reload_skipped", why="the agent is stopping")
             return
-        if self._reloading is not None and not self._reloading.done():
-            log.info("config_reload_skipped", why="a reload is under way")
+        previous = self._reloading
+        if previous is not None and not previous.done():
+            if not self._reload_again:
+                self._reload_again = True
+                self._reloading = asyncio.create_task(self._reload_after(previous))
             return
         self._reloading = asyncio.create_task(self._reload())
+
+    async def _reload_after(self, previous: asyncio.Task[None]) -> None:
+        await asyncio.gather(previous, return_exceptions=True)
+        self._reload_again = False
+        await self._reload()
 
     async def _reload(self) -> None:
         """Load and check the file, then apply ``reload.plan``; a bad file changes nothing."""
