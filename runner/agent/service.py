@@ -173,7 +173,10 @@ class Agent:
                       hint="the agent goes on with the config it had; fix the file and "
                       "send SIGHUP again (`runner agent --check-config` checks it)")
             return
-        change = plan(self.config, new)
+        # The pollers' entries, not the config read at start: a token reset since then
+        # switched a poller to its new token (and saved it in the file).
+        live = replace(self.config, runners=tuple(p.entry for p in self._pollers))
+        change = plan(live, new)
         if change.needs_restart:
             log.warning("config_reload_needs_restart", keys=list(change.needs_restart))
         self.config = change.config
