@@ -13,14 +13,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from runner.engine.imageref import registry_of, why_not
 from runner.pipeline import yamlsrc
 from runner.pipeline.github import exprs
-from runner.pipeline.github.reading import WorkflowReader, text, value
+from runner.pipeline.github.reading import WorkflowReader, value
 from runner.pipeline.github.stepspec import Json
-from runner.pipeline.model import Health, Registry, Service
+from runner.pipeline.github.options import ContainerOptions, OptionRefused, parse_container_options
+from runner.pipeline.model import Limits, Registry, Service
 from runner.pipeline.yamlsrc import Map, Node, Pos, Scalar, Seq
 
 CONTAINER_KEYS = ("image", "credentials", "env", "ports", "volumes", "options")
@@ -39,7 +40,7 @@ class Placement:
     env: tuple[tuple[str, str], ...] = ()
     registries: tuple[Registry, ...] = ()
     services: tuple[Service, ...] = ()
-    volumes: tuple[str, ...] = ()
+    limits: Limits = field(default_factory=Limits)
 
 
 class Images:
@@ -51,6 +52,8 @@ class Images:
         self.platforms = platforms
         self.hint = platform_hint
         self.secrets = secrets
+        self.notes: list[str] = []
+        """Options written that have no effect locally, as ``file:line: ...`` sentences."""
 
     def _text(self, node: Node, key: str, place: str, contexts: Mapping[str, Json]) -> str | None:
         """A string value with its ``${{ }}`` evaluated now."""
@@ -100,13 +103,14 @@ class Images:
         shown = ", ".join(labels) or "-"
         env: tuple[tuple[str, str], ...] = ()
         registries: list[Registry] = []
-        volumes: tuple[str, ...] = ()
+        options = None
         image = None
         if (found := job.get("container")) is not None:
             got = self._container(found.value, f"{key}.container", contexts, registries)
             if got is None:
                 return None
-            image, env, volumes = got
+            image, env, options = got
+            env += options.env if options else ()
         if not image:
             image = next((self.platforms[label] for label in labels if label in self.platforms),
                          None)
@@ -114,8 +118,8 @@ class Images:
                 self._unmapped(runs_on.key_pos if runs_on else job.pos, key, labels)
                 return None
         services = self._services(job, key, contexts, registries)
-        return Placement(image, shown, (found is not None) and bool(image), env,
-                         tuple(registries), services, volumes)
+        return Placement(image, shown, found is not None, env, tuple(registries), services,
+                         options.limits if options else Limits())
 
     def _unmapped(self, pos: Pos, key: str, labels: list[str]) -> None:
         if not labels:
@@ -129,10 +133,10 @@ class Images:
 
     def _container(self, node: Node, key: str, contexts: Mapping[str, Json],
                    registries: list[Registry]
-                   ) -> tuple[str, tuple[tuple[str, str], ...], tuple[str, ...]] | None:
+                   ) -> tuple[str, tuple[tuple[str, str], ...], ContainerOptions | None] | None:
         if isinstance(node, Scalar):
             image = self._text(node, key, "job.container", contexts) or ""
-            return (image, (), ()) if self._image_ok(image, node.pos, key) else None
+            return (image, (), None) if self._image_ok(image, node.pos, key) else None
         mapping = self.reader.mapping(node, key, f"'{key}'")
         if mapping is None:
             return None
@@ -145,14 +149,14 @@ class Images:
         env = self._env(mapping, key, contexts)
         if (got := mapping.get("credentials")) is not None and image:
             self._credentials(got.value, f"{key}.credentials", image, contexts, registries)
-        volumes: tuple[str, ...] = ()
         if (got := mapping.get("volumes")) is not None:
-            volumes = self._volumes(got.value, f"{key}.volumes", contexts)
+            self._volumes(got.value, f"{key}.volumes")
+        options = None
         if (got := mapping.get("options")) is not None:
-            self._options(got.value, f"{key}.options", contexts)
+            options = self._options(got.value, f"{key}.options", contexts, service=False)
         if (got := mapping.get("ports")) is not None:
             self._ports(got.value, f"{key}.ports")
-        return image, env, volumes
+        return image, env, options
 
     def _image_ok(self, image: str, pos: Pos, key: str) -> bool:
         if image and (problem := why_not(image)) is not None:
@@ -208,32 +212,30 @@ class Images:
         registries.append(Registry(host=host, username=username,
                                    password_secret=secret.group(1)))
 
-    def _volumes(self, node: Node, key: str, contexts: Mapping[str, Json]) -> tuple[str, ...]:
-        """Named volumes (``name:/path``) only: a host path would reach outside the job."""
-        kept = []
+    def _volumes(self, node: Node, key: str) -> None:
+        """Refused: a host path would reach outside the job, and the pipeline model has no
+        volumes for named ones yet (each job already gets its own workspace)."""
         for raw, item, at in self.reader.strings(node, key, f"'{key}'"):
-            source, sep, target = raw.partition(":")
-            if not sep or not target.startswith("/"):
-                self.reader.problem(item.pos, at, f"volume '{raw}' must be written "
-                                    "NAME:/container/path")
-            elif not _VOLUME_NAME.fullmatch(source):
-                self.reader.problem(item.pos, at, f"volume '{raw}' mounts a host path; runner "
-                                    "runs jobs rootless and apart from the host, so only named "
-                                    "volumes (NAME:/path) are allowed")
+            source = raw.partition(":")[0]
+            if _VOLUME_NAME.fullmatch(source):
+                why = "named volumes are not supported yet"
             else:
-                kept.append(raw)
-        return tuple(kept)
+                why = "it mounts a host path, which a rootless job apart from the host may not"
+            self.reader.problem(item.pos, at, f"runner does not support volume '{raw}': {why}")
 
-    def _options(self, node: Node, key: str, contexts: Mapping[str, Json]) -> Health | None:
+    def _options(self, node: Node, key: str, contexts: Mapping[str, Json], *,
+                 service: bool) -> ContainerOptions | None:
+        """``options:`` parsed as docker flags; refused ones are problems at their line."""
         raw = self._text(node, key, "job.container", contexts)
         if not raw or not raw.strip():
             return None
-        from runner.pipeline.github.wiring import container_options  # noqa: PLC0415
-
-        got, problem = container_options(raw)
-        if problem is not None:
-            self.reader.problem(node.pos, key, problem)
+        try:
+            got = parse_container_options(raw, service=service)
+        except OptionRefused as exc:
+            self.reader.problem(node.pos, key, f"runner does not support this in '{key}': {exc}")
             return None
+        self.notes += [f"{self.reader.file}:{node.pos.line}: '{key}' {option}: {why}"
+                       for option, why in got.no_effect]
         return got
 
     def _ports(self, node: Node, key: str) -> tuple[int, ...]:
@@ -279,13 +281,14 @@ class Images:
             if (got := spec.get("credentials")) is not None:
                 self._credentials(got.value, f"{at}.credentials", image, contexts, registries)
             if (got := spec.get("volumes")) is not None:
-                self._volumes(got.value, f"{at}.volumes", contexts)
-            health = None
+                self._volumes(got.value, f"{at}.volumes")
+            options = None
             if (got := spec.get("options")) is not None:
-                health = self._options(got.value, f"{at}.options", contexts)
-            services.append(Service(image=image, aliases=(entry.key,), variables=env,
-                                    ports=ports, health=health))
+                options = self._options(got.value, f"{at}.options", contexts, service=True)
+            services.append(Service(
+                image=image, aliases=(entry.key,),
+                variables=env + (options.env if options else ()), ports=ports,
+                health=options.health if options else None,
+                entrypoint=options.entrypoint if options else None))
         return tuple(services)
 
-
-__all__ = ["Images", "Placement", "text"]

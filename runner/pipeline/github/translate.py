@@ -1,0 +1,178 @@
+"""A GitHub workflow file into the pipeline model: one ``model.Job`` per job (matrix) instance.
+
+Everything the file gets wrong, and everything in it runner does not support,
+is reported in one ``PipelineErrors`` before anything runs. The simulated
+event (``--event``, ``--input``, ``--eventpath``) is checked after the file is
+known to be sound. Each job's steps stay raw in a ``JobSpec`` that the step
+program evaluates at run time; the executor never sees YAML or expressions.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from runner.errors import PipelineError, SourceSpot, UsageError, raise_all
+from runner.pipeline import dag, yamlsrc
+from runner.pipeline.github import exprs
+from runner.pipeline.github.events import Trigger, filter_note, read_on
+from runner.pipeline.github.gitctx import github_context, read_checkout, synthesized_event
+from runner.pipeline.github.images import Images
+from runner.pipeline.github.inputs import chosen_trigger, resolve_inputs
+from runner.pipeline.github.instances import Row, instances
+from runner.pipeline.github.jobsread import (
+    JobDraft,
+    check_env,
+    permissions_text,
+    read_defaults,
+    read_job,
+)
+from runner.pipeline.github.reading import WorkflowLoader, WorkflowReader, text
+from runner.pipeline.github.stepspec import Json
+from runner.pipeline.model import Pipeline, SecretSource, container_project_dir
+from runner.pipeline.yamlsrc import Map, Scalar
+
+WORKFLOW_KEYS = ("name", "run-name", "on", "env", "defaults", "permissions", "concurrency",
+                 "jobs")
+
+
+@dataclass(frozen=True)
+class GithubOptions:
+    """What the command line adds to a workflow file."""
+
+    event: str = "push"
+    event_path: Path | None = None
+    inputs: tuple[tuple[str, str], ...] = ()
+    vars: tuple[tuple[str, str], ...] = ()
+    platforms: tuple[tuple[str, str], ...] = ()
+    """``runs-on`` label -> image; earlier pairs (``--platform``) win over later (config)."""
+    platform_hint: str = "~/.config/runner/config.yml"
+    secrets: tuple[SecretSource, ...] = ()
+
+
+@dataclass(frozen=True)
+class Workflow:
+    """The translated pipeline and what ``--list`` shows beyond the model."""
+
+    pipeline: Pipeline
+    name: str
+    rows: tuple[Row, ...]
+    notes: tuple[str, ...] = ()
+    """Settings with no local effect (permissions, concurrency), for --list/--preview."""
+
+
+def load_workflow(path: Path, root: Path, options: GithubOptions | None = None) -> Workflow:
+    """Read, check and translate the workflow at ``path`` for the project at ``root``."""
+    options = options or GithubOptions()
+    source = yamlsrc.load_file(path, WorkflowLoader)
+    reader = WorkflowReader(source)
+    top = source.root
+    reader.keys(top, WORKFLOW_KEYS, "", "at the top of a workflow")
+    triggers: tuple[Trigger, ...] = ()
+    if (got := top.get("on")) is None:
+        reader.problem(top.pos, "on", "a workflow needs 'on' (the events that run it)")
+    else:
+        triggers = read_on(reader, got.value)
+    name = str(path)
+    if (got := top.get("name")) is not None:
+        name = reader.string(got.value, "name", "'name'") or name
+    if (got := top.get("run-name")) is not None and isinstance(got.value, Scalar):
+        exprs.check(reader, text(got.value), got.value.pos, "run-name", "run-name")
+    env: tuple[tuple[str, str], ...] = ()
+    if (got := top.get("env")) is not None:
+        env = check_env(reader, got.value, "env", "env")
+    shell = wd = None
+    if (got := top.get("defaults")) is not None:
+        shell, wd = read_defaults(reader, got.value, "defaults", "job.defaults")
+    notes = _no_effect(top)
+    drafts = _drafts(reader, top)
+    raise_all(reader.problems)
+    trigger = chosen_trigger(triggers, options.event, str(path))
+    inputs = resolve_inputs(trigger, options.inputs, str(path))
+    checkout = read_checkout(root)
+    payload = _payload(options, checkout, inputs)
+    github = github_context(options.event, payload, checkout, name, container_project_dir(root))
+    note = filter_note(trigger, checkout.git.branch, checkout.git.tag)
+    contexts: dict[str, Json] = {"github": github, "inputs": inputs,
+                                 "vars": dict(options.vars)}
+    secrets = frozenset(s.name for s in options.secrets)
+    images = Images(reader, dict(reversed(options.platforms)), options.platform_hint, secrets)
+    jobs, rows = instances(reader, images, drafts, contexts, name, env, (shell, wd),
+                           tuple(sorted(secrets)))
+    raise_all(reader.problems)
+    _check_cycles(jobs, drafts, reader)
+    registries = {r.host: r for job_rows in rows for r in job_rows.registries}
+    pipeline = Pipeline(
+        source=path, root=root, jobs=jobs, secrets=options.secrets, dialect="github",
+        notes=tuple(n for n in (note, checkout.git.note, *images.notes) if n),
+        registries=tuple(registries.values()),
+    )
+    return Workflow(pipeline, name, rows, notes)
+
+
+def _drafts(reader: WorkflowReader, top: Map) -> tuple[JobDraft, ...]:
+    got = top.get("jobs")
+    if got is None:
+        reader.problem(top.pos, "jobs", "a workflow needs 'jobs'")
+        return ()
+    jobs = reader.mapping(got.value, "jobs", "'jobs'")
+    if jobs is None:
+        return ()
+    if not len(jobs):
+        reader.problem(got.value.pos, "jobs", "'jobs' has no job")
+    drafts = [read_job(reader, entry.key, entry.key_pos, entry.value) for entry in jobs]
+    found = tuple(d for d in drafts if d is not None)
+    ids = [entry.key for entry in jobs]
+    for draft in found:
+        for need, pos in draft.needs:
+            if need not in ids:
+                reader.problem(pos, f"jobs.{draft.id}.needs", f"job '{draft.id}' needs "
+                               f"'{need}', which is not a job of this workflow"
+                               + dag.closest(need, [i for i in ids if i != draft.id]))
+            elif need == draft.id:
+                reader.problem(pos, f"jobs.{draft.id}.needs", f"job '{draft.id}' needs itself")
+    return found
+
+
+def _check_cycles(jobs: tuple, drafts: tuple[JobDraft, ...], reader: WorkflowReader) -> None:  # type: ignore[type-arg]
+    cycle = dag.find_cycle(jobs)
+    if cycle is None:
+        return
+    by_name = {job.name: job for job in jobs}
+    first = by_name[cycle[0]]
+    spot = first.spot
+    raise PipelineError(SourceSpot(reader.file, spot.line if spot else None,
+                                   spot.column if spot else None, f"jobs.{cycle[0]}.needs"),
+                        "the jobs' needs form a cycle: " + " -> ".join(cycle))
+
+
+def _payload(options: GithubOptions, checkout: object, inputs: dict[str, Json]
+             ) -> dict[str, Json]:
+    from runner.pipeline.github.gitctx import Checkout  # noqa: PLC0415
+
+    assert isinstance(checkout, Checkout)
+    if options.event_path is None:
+        return synthesized_event(options.event, checkout, inputs)
+    try:
+        loaded = json.loads(options.event_path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise UsageError(f"--eventpath {options.event_path}: {exc.strerror}") from None
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise UsageError(f"--eventpath {options.event_path} is not JSON: {exc}") from None
+    if not isinstance(loaded, dict):
+        raise UsageError(f"--eventpath {options.event_path} must hold a JSON object")
+    if options.event == "workflow_dispatch" and "inputs" not in loaded:
+        loaded["inputs"] = synthesized_event("workflow_dispatch", checkout, inputs)["inputs"]
+    return loaded
+
+
+def _no_effect(top: Map) -> tuple[str, ...]:
+    notes = []
+    if (got := top.get("permissions")) is not None:
+        notes.append(f"permissions: {permissions_text(got.value)} (no effect locally: there "
+                     "is no GITHUB_TOKEN)")
+    if (got := top.get("concurrency")) is not None:
+        shown = text(got.value) if isinstance(got.value, Scalar) else "set"
+        notes.append(f"concurrency: {shown} (no effect locally: one run at a time)")
+    return tuple(notes)
