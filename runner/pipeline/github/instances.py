@@ -16,7 +16,7 @@ from runner.pipeline.github.images import Images
 from runner.pipeline.github.jobsread import JobDraft
 from runner.pipeline.github.matrix import Instance, Strategy, display_name, read_strategy
 from runner.pipeline.github.reading import WorkflowReader, text
-from runner.pipeline.github.stepspec import JobSpec, Json, StepSpec
+from runner.pipeline.github.stepspec import JobSpec, Json
 from runner.pipeline.model import Job, Need, Registry, When
 from runner.pipeline.spot import Spot
 from runner.pipeline.steps import MatrixGroup
@@ -37,7 +37,8 @@ class Row:
     permissions: str | None
     registries: tuple[Registry, ...] = ()
     container: bool = False
-    steps: tuple[StepSpec, ...] = ()
+    spec: JobSpec | None = None
+    """What the job's step program is made from (steps as written, contexts)."""
     needs: tuple[str, ...] = ()
     condition: str | None = None
 
@@ -179,7 +180,7 @@ def _job(reader: WorkflowReader, images: Images, draft: JobDraft, strategy: Stra
                                                                        strict=True))),
     )
     row = Row(name, draft.id, placement.label, placement.image, draft.environment,
-              draft.permissions, placement.registries, placement.container, draft.steps,
+              draft.permissions, placement.registries, placement.container, spec,
               tuple(need_names), draft.condition)
     return job, row
 

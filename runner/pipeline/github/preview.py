@@ -51,7 +51,7 @@ def _job(row: Row) -> str:
         lines.append(f"  if: {row.condition}")
     where = f"container {row.image}" if row.container else f"{row.runs_on} -> {row.image}"
     lines.append(f"  runs on: {where}")
-    for step in row.steps:
+    for step in row.spec.steps if row.spec else ():
         title = f"  - id: {step.id}"
         if step.name:
             title += f"   name: {step.name}"
