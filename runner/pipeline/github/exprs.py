@@ -10,46 +10,24 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from runner.pipeline.github.expr import EvalContext, ExprError, Template, parse_template
+from runner.pipeline.github.expr import (
+    EvalContext,
+    ExprError,
+    Template,
+    check_availability,
+    parse_template,
+)
 from runner.pipeline.github.reading import WorkflowReader
 from runner.pipeline.github.stepspec import Json
 from runner.pipeline.yamlsrc import Pos
 
-# Contexts each place may read, from GitHub's "Context availability" table.
-_JOB_BASE = frozenset({"github", "needs", "strategy", "matrix", "vars", "inputs"})
-_STEP = frozenset({"github", "needs", "strategy", "matrix", "job", "runner", "env", "vars",
-                   "secrets", "steps", "inputs"})
-AVAILABLE: dict[str, frozenset[str]] = {
-    "run-name": frozenset({"github", "inputs", "vars"}),
-    "env": frozenset({"github", "secrets", "inputs", "vars"}),
-    "concurrency": frozenset({"github", "inputs", "vars"}),
-    "job.name": _JOB_BASE,
-    "job.if": frozenset({"github", "needs", "vars", "inputs"}),
-    "job.runs-on": _JOB_BASE,
-    "job.env": _JOB_BASE | {"secrets"},
-    "job.environment": _JOB_BASE,
-    "job.outputs": _STEP,
-    "job.continue-on-error": _JOB_BASE,
-    "job.timeout-minutes": _JOB_BASE,
-    "job.defaults": _JOB_BASE | {"env"},
-    "job.strategy": frozenset({"github", "needs", "vars", "inputs"}),
-    "job.container": _JOB_BASE,
-    "job.container.env": _STEP - {"steps"},
-    "job.container.credentials": _JOB_BASE | {"env", "secrets"},
-    "job.concurrency": _JOB_BASE,
-    "step": _STEP,
-    "step.if": _STEP - {"secrets"},
-}
-
-
-def place_words(allowed: frozenset[str]) -> str:
-    """``github, inputs and vars`` for messages."""
-    names = sorted(allowed)
-    return ", ".join(names[:-1]) + " and " + names[-1] if len(names) > 1 else names[0]
+JOB = "jobs.<job_id>."
+STEP = "jobs.<job_id>.steps."
 
 
 def check(reader: WorkflowReader, text: str, pos: Pos, key: str, place: str) -> Template | None:
-    """``text`` parsed as a template whose expressions read only what ``place`` may read.
+    """``text`` parsed as a template whose expressions read only what ``place`` (GitHub's key
+    path, ``jobs.<job_id>.runs-on``) may read.
 
     Problems are recorded on ``reader``; None when the text does not parse.
     """
@@ -59,11 +37,9 @@ def check(reader: WorkflowReader, text: str, pos: Pos, key: str, place: str) -> 
         reader.problems.append(reader.fail(_at(reader, pos, text, exc.column), key,
                                            f"invalid expression in '{key}': {exc.message}"))
         return None
-    allowed = AVAILABLE[place]
     for expr in template.expressions:
-        for name in sorted(expr.contexts() - allowed):
-            reader.problem(pos, key, f"'{key}' cannot use the '{name}' context here "
-                           f"(${{{{ {expr.text} }}}}); available: {place_words(allowed)}")
+        if (problem := check_availability(expr, place)) is not None:
+            reader.problem(pos, key, problem)
     return template
 
 
@@ -77,10 +53,8 @@ def check_condition(reader: WorkflowReader, text: str, pos: Pos, key: str, place
         reader.problems.append(reader.fail(_at(reader, pos, text, exc.column), key,
                                            f"invalid expression in '{key}': {exc.message}"))
         return
-    allowed = AVAILABLE[place]
-    for name in sorted(expr.contexts() - allowed):
-        reader.problem(pos, key, f"'{key}' cannot use the '{name}' context "
-                       f"({text.strip()}); available: {place_words(allowed)}")
+    if (problem := check_availability(expr, place)) is not None:
+        reader.problem(pos, key, problem)
 
 
 def _at(reader: WorkflowReader, pos: Pos, text: str, offset: int) -> Pos:

@@ -82,14 +82,14 @@ class Images:
             if (got := node.get("labels")) is not None:
                 found += self.labels(got.value, f"{key}.labels", contexts)
             if (got := node.get("group")) is not None:
-                group = self._text(got.value, f"{key}.group", "job.runs-on", contexts)
+                group = self._text(got.value, f"{key}.group", exprs.JOB + "runs-on", contexts)
                 found += [group] if group else []
             return found
         items = node.items if isinstance(node, Seq) else (node,)
         found = []
         for index, item in enumerate(items):
             at = yamlsrc.join_index(key, index) if isinstance(node, Seq) else key
-            label = self._text(item, at, "job.runs-on", contexts)
+            label = self._text(item, at, exprs.JOB + "runs-on", contexts)
             if label:
                 found.append(label)
         return found
@@ -135,7 +135,7 @@ class Images:
                    registries: list[Registry]
                    ) -> tuple[str, tuple[tuple[str, str], ...], ContainerOptions | None] | None:
         if isinstance(node, Scalar):
-            image = self._text(node, key, "job.container", contexts) or ""
+            image = self._text(node, key, exprs.JOB + "container", contexts) or ""
             return (image, (), None) if self._image_ok(image, node.pos, key) else None
         mapping = self.reader.mapping(node, key, f"'{key}'")
         if mapping is None:
@@ -143,7 +143,7 @@ class Images:
         self.reader.keys(mapping, CONTAINER_KEYS, key, f"in '{key}'")
         image = ""
         if (got := mapping.get("image")) is not None:
-            image = self._text(got.value, f"{key}.image", "job.container", contexts) or ""
+            image = self._text(got.value, f"{key}.image", exprs.JOB + "container", contexts) or ""
             if not self._image_ok(image, got.value.pos, f"{key}.image"):
                 return None
         env = self._env(mapping, key, contexts)
@@ -177,7 +177,7 @@ class Images:
                                     "container's or service's 'env' (they would be written "
                                     "into its configuration); use them in step 'env:'")
                 continue
-            got = self._text(node, at, "job.container", contexts)
+            got = self._text(node, at, exprs.JOB + "container", contexts)
             if got is not None:
                 pairs.append((name, got))
         return tuple(pairs)
@@ -205,7 +205,7 @@ class Images:
                                 f"secret '{secret.group(1)}' is not given; pass it with "
                                 f"--secret {secret.group(1)} (from the environment)")
             return
-        username = self._text(user.value, f"{key}.username", "job.container", contexts)
+        username = self._text(user.value, f"{key}.username", exprs.JOB + "container", contexts)
         if username is None:
             return
         host = registry_of(image) or "docker.io"
@@ -226,7 +226,7 @@ class Images:
     def _options(self, node: Node, key: str, contexts: Mapping[str, Json], *,
                  service: bool) -> ContainerOptions | None:
         """``options:`` parsed as docker flags; refused ones are problems at their line."""
-        raw = self._text(node, key, "job.container", contexts)
+        raw = self._text(node, key, exprs.JOB + "container", contexts)
         if not raw or not raw.strip():
             return None
         try:
@@ -269,7 +269,7 @@ class Images:
             if image_node is None:
                 self.reader.problem(spec.pos, at, f"service '{entry.key}' needs an 'image'")
                 continue
-            image = self._text(image_node.value, f"{at}.image", "job.container", contexts)
+            image = self._text(image_node.value, f"{at}.image", exprs.JOB + "container", contexts)
             if not image:
                 continue  # GitHub skips a service whose image is empty
             if not self._image_ok(image, image_node.value.pos, f"{at}.image"):

@@ -155,7 +155,7 @@ def _job(reader: WorkflowReader, images: Images, draft: JobDraft, strategy: Stra
         continue_on_error = continue_on_error.strip().lower() == "true"
     if placement is None:
         return None
-    spot = Spot(reader.file, draft.pos.line, draft.pos.column, key)
+    spot = Spot(reader.file, draft.pos.line, draft.pos.column)
     merged = dict(env)
     merged.update(draft.env)
     spec = JobSpec(

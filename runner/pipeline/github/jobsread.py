@@ -120,29 +120,29 @@ def read_job(reader: WorkflowReader, job_id: str, pos: Pos, node: Node) -> JobDr
         needs = [(t, n.pos) for t, n, _ in reader.strings(got.value, f"{key}.needs",
                                                            f"'{key}.needs'")]
     env = check_env(reader, job.get("env").value, f"{key}.env",  # type: ignore[union-attr]
-                    "job.env") if job.get("env") else ()
+                    exprs.JOB + "env") if job.get("env") else ()
     outputs = check_env(reader, job.get("outputs").value,  # type: ignore[union-attr]
-                        f"{key}.outputs", "job.outputs") if job.get("outputs") else ()
+                        f"{key}.outputs", exprs.JOB + "outputs") if job.get("outputs") else ()
     condition = None
     if (got := job.get("if")) is not None:
         condition = _condition_text(got.value)
-        exprs.check_condition(reader, condition, got.value.pos, f"{key}.if", "job.if")
+        exprs.check_condition(reader, condition, got.value.pos, f"{key}.if", exprs.JOB + "if")
     shell = wd = None
     if (got := job.get("defaults")) is not None:
-        shell, wd = read_defaults(reader, got.value, f"{key}.defaults", "job.defaults")
+        shell, wd = read_defaults(reader, got.value, f"{key}.defaults", exprs.JOB + "defaults.run")
     environment = permissions = concurrency = None
     if (got := job.get("environment")) is not None:
-        environment = _shown(reader, got.value, f"{key}.environment", "job.environment", "name")
+        environment = _shown(reader, got.value, f"{key}.environment", exprs.JOB + "environment", "name")
     if (got := job.get("permissions")) is not None:
         permissions = _permissions(got.value)
     if (got := job.get("concurrency")) is not None:
-        concurrency = _shown(reader, got.value, f"{key}.concurrency", "job.concurrency",
+        concurrency = _shown(reader, got.value, f"{key}.concurrency", exprs.JOB + "concurrency",
                              "group")
     for name in ("timeout-minutes", "continue-on-error", "name"):
         if (got := job.get(name)) is not None and isinstance(got.value, Scalar):
             raw = text(got.value)
             if "${{" in raw:
-                exprs.check(reader, raw, got.value.pos, f"{key}.{name}", f"job.{name}")
+                exprs.check(reader, raw, got.value.pos, f"{key}.{name}", exprs.JOB + name)
     return JobDraft(job_id, job, job.pos, tuple(needs), steps, env, outputs, condition, shell,
                     wd, environment, permissions, concurrency)
 

@@ -121,7 +121,7 @@ def _resolve(reader: WorkflowReader, node: Node, key: str, contexts: dict[str, J
     got = value(node)
     if not (isinstance(got, str) and "${{" in got):
         return got
-    template = exprs.check(reader, got, node.pos, key, "job.strategy")
+    template = exprs.check(reader, got, node.pos, key, exprs.JOB + "strategy")
     if template is None:
         return _FAILED
     if any("needs" in expr.contexts() for expr in template.expressions):

@@ -64,7 +64,7 @@ def read_steps(reader: WorkflowReader, node: Node, key: str) -> tuple[StepSpec, 
 
 
 def _spot(reader: WorkflowReader, node: Node, key: str) -> Spot:
-    return Spot(reader.file, node.pos.line, node.pos.column, key)
+    return Spot(reader.file, node.pos.line, node.pos.column)
 
 
 def _step(reader: WorkflowReader, step: Map, key: str, index: int, taken: set[str],
@@ -122,10 +122,10 @@ def _check_values(reader: WorkflowReader, step: Map, key: str, values: dict[str,
     for name in ("name", "run", "working-directory", "continue-on-error", "timeout-minutes"):
         if name in values and "${{" in values[name]:
             exprs.check(reader, values[name], step.get(name).value.pos,  # type: ignore[union-attr]
-                        f"{key}.{name}", "step")
+                        f"{key}.{name}", exprs.STEP + name)
     if "if" in values:
         exprs.check_condition(reader, values["if"], step.get("if").value.pos,  # type: ignore[union-attr]
-                              f"{key}.if", "step.if")
+                              f"{key}.if", exprs.STEP + "if")
 
 
 def _mapping(reader: WorkflowReader, step: Map, name: str, key: str,
@@ -138,7 +138,7 @@ def _mapping(reader: WorkflowReader, step: Map, name: str, key: str,
         at = f"{key}.{name}.{item}"
         spots.append((f"{name}.{item}", _spot(reader, node, at)))
         if "${{" in raw:
-            exprs.check(reader, raw, node.pos, at, "step")
+            exprs.check(reader, raw, node.pos, at, exprs.STEP + name)
         pairs.append((item, raw))
     return tuple(pairs)
 

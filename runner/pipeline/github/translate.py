@@ -84,23 +84,30 @@ def load_workflow(path: Path, root: Path, options: GithubOptions | None = None) 
         env = check_env(reader, got.value, "env", "env")
     shell = wd = None
     if (got := top.get("defaults")) is not None:
-        shell, wd = read_defaults(reader, got.value, "defaults", "job.defaults")
+        shell, wd = read_defaults(reader, got.value, "defaults", exprs.JOB + "defaults.run")
     notes = _no_effect(top)
     drafts = _drafts(reader, top)
-    raise_all(reader.problems)
-    trigger = chosen_trigger(triggers, options.event, str(path))
-    inputs = resolve_inputs(trigger, options.inputs, str(path))
+    trigger: Trigger | None = None
+    inputs: dict[str, Json] = {}
+    try:
+        trigger = chosen_trigger(triggers, options.event, str(path))
+        inputs = resolve_inputs(trigger, options.inputs, str(path))
+    except UsageError:
+        if not reader.problems:
+            raise
+        # The file's own problems come first; go on reading it to report them all.
     checkout = read_checkout(root)
     payload = _payload(options, checkout, inputs)
     github = github_context(options.event, payload, checkout, name, container_project_dir(root))
-    note = filter_note(trigger, checkout.git.branch, checkout.git.tag)
+    note = filter_note(trigger, checkout.git.branch, checkout.git.tag) if trigger else None
     contexts: dict[str, Json] = {"github": github, "inputs": inputs,
                                  "vars": dict(options.vars)}
     secrets = frozenset(s.name for s in options.secrets)
     images = Images(reader, dict(reversed(options.platforms)), options.platform_hint, secrets)
     jobs, rows = instances(reader, images, drafts, contexts, name, env, (shell, wd),
                            tuple(sorted(secrets)))
-    raise_all(reader.problems)
+    unique = {str(p): p for p in reader.problems}.values()
+    raise_all(sorted(unique, key=lambda p: (p.spot.line or 0, p.spot.column or 0)))
     _check_cycles(jobs, drafts, reader)
     registries = {r.host: r for job_rows in rows for r in job_rows.registries}
     pipeline = Pipeline(
