@@ -14,8 +14,8 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from runner.pipeline.gitlab.predefined import ZERO_SHA, GitInfo, read_git
 from runner.pipeline.github.stepspec import Json
+from runner.pipeline.gitlab.predefined import ZERO_SHA, GitInfo, read_git
 from runner.pipeline.projectfiles import GIT_TIMEOUT_S, git_argv
 
 SERVER_URL = "https://github.com"

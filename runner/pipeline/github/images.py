@@ -18,9 +18,9 @@ from dataclasses import dataclass, field
 from runner.engine.imageref import registry_of, why_not
 from runner.pipeline import yamlsrc
 from runner.pipeline.github import exprs
+from runner.pipeline.github.options import ContainerOptions, OptionRefused, parse_container_options
 from runner.pipeline.github.reading import WorkflowReader, value
 from runner.pipeline.github.stepspec import Json
-from runner.pipeline.github.options import ContainerOptions, OptionRefused, parse_container_options
 from runner.pipeline.model import Limits, Registry, Service
 from runner.pipeline.yamlsrc import Map, Node, Pos, Scalar, Seq
 
@@ -69,7 +69,7 @@ class Images:
             return None
         try:
             return exprs.render(template, contexts)
-        except Exception as exc:  # noqa: BLE001 - the expression's problem, named
+        except Exception as exc:
             self.reader.problem(node.pos, key, f"cannot evaluate '{raw}': "
                                 f"{getattr(exc, 'message', exc)}")
             return None

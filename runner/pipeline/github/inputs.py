@@ -21,8 +21,8 @@ def chosen_trigger(triggers: Sequence[Trigger], event: str, file: str) -> Trigge
             return trigger
     names = ", ".join(sorted({t.event for t in triggers})) or "nothing"
     raise UsageError(f"{file} does not run on the '{event}' event; it runs on: {names}"
-                     ).with_hint(f"simulate one of those with --event NAME (runner simulates "
-                                 f"'push' unless told)")
+                     ).with_hint("simulate one of those with --event NAME (runner simulates "
+                                 "'push' unless told)")
 
 
 def resolve_inputs(trigger: Trigger, given: Sequence[tuple[str, str]],
@@ -65,7 +65,7 @@ def _typed(kind: str, raw: Json, name: str, options: tuple[str, ...], *, given: 
         if raw is None and not given:
             return None
         try:
-            return float(raw) if not isinstance(raw, bool) else float(raw)  # type: ignore[arg-type]
+            return float(raw)  # type: ignore[arg-type]
         except (TypeError, ValueError):
             raise UsageError(f"input '{name}' is a number; {raw!r} is not one") from None
     text = "" if raw is None else _plain(raw)

@@ -43,20 +43,32 @@ class Row:
     condition: str | None = None
 
 
+@dataclass(frozen=True)
+class Shared:
+    """What every job of the workflow shares: contexts, env, defaults, secrets."""
+
+    contexts: dict[str, Json]
+    """``github``, ``inputs`` and ``vars``."""
+    workflow: str
+    env: tuple[tuple[str, str], ...]
+    defaults: tuple[str | None, str | None]
+    secrets: tuple[str, ...]
+
+
 def instances(reader: WorkflowReader, images: Images, drafts: tuple[JobDraft, ...],
-              contexts: dict[str, Json], workflow: str, env: tuple[tuple[str, str], ...],
-              defaults: tuple[str | None, str | None], secrets: tuple[str, ...]
-              ) -> tuple[tuple[Job, ...], tuple[Row, ...]]:
+              shared: Shared) -> tuple[tuple[Job, ...], tuple[Row, ...]]:
     """Model jobs (in file order, instances in matrix order) and their list rows."""
     planned: list[tuple[JobDraft, Strategy, list[str]]] = []
     taken: set[str] = set()
     for draft in drafts:
         strategy = Strategy((Instance({}, ()),))
         if (got := draft.node.get("strategy")) is not None:
-            strategy = read_strategy(reader, got.value, f"jobs.{draft.id}.strategy", contexts)
+            strategy = read_strategy(reader, got.value, f"jobs.{draft.id}.strategy",
+                                     shared.contexts)
         names = []
         for index, instance in enumerate(strategy.instances):
-            name = _unique(_name(reader, draft, strategy, instance, index, contexts), taken)
+            contexts = _contexts(shared.contexts, strategy, instance, index)
+            name = _unique(_name(reader, draft, strategy, instance, contexts), taken)
             taken.add(name)
             names.append(name)
         planned.append((draft, strategy, names))
@@ -64,11 +76,9 @@ def instances(reader: WorkflowReader, images: Images, drafts: tuple[JobDraft, ..
     jobs: list[Job] = []
     rows: list[Row] = []
     for draft, strategy, names in planned:
-        need_names = [n for need, _ in draft.needs for n in by_id.get(need, [])]
-        need_ids = [need for need, _ in draft.needs for _ in by_id.get(need, [])]
-        for index, (instance, name) in enumerate(zip(strategy.instances, names, strict=True)):
-            made = _job(reader, images, draft, strategy, instance, index, name, contexts,
-                        workflow, env, defaults, secrets, need_names, need_ids)
+        needs = [(n, need) for need, _ in draft.needs for n in by_id.get(need, [])]
+        for index, name in enumerate(names):
+            made = _Instance(reader, images, shared, draft, strategy, index).job(name, needs)
             if made is not None:
                 jobs.append(made[0])
                 rows.append(made[1])
@@ -96,14 +106,14 @@ def _contexts(base: dict[str, Json], strategy: Strategy, instance: Instance,
 
 
 def _name(reader: WorkflowReader, draft: JobDraft, strategy: Strategy, instance: Instance,
-          index: int, base: dict[str, Json]) -> str:
+          contexts: dict[str, Json]) -> str:
     """GitHub's display name: an evaluated ``name:`` with ``${{ }}`` as is, else
     ``name`` (or the id) followed by the matrix values."""
     got = draft.node.get("name")
     written = text(got.value) if got is not None and isinstance(got.value, Scalar) else None
     if written and "${{" in written:
         value = _evaluate(reader, got.value, written, f"jobs.{draft.id}.name",  # type: ignore[union-attr]
-                          _contexts(base, strategy, instance, index))
+                          contexts)
         if isinstance(value, str) and value:
             return display_name(value, ())
     return display_name(written or draft.id, instance.segments if strategy.matrix else ())
@@ -123,7 +133,7 @@ def _evaluate(reader: WorkflowReader, node: Node, raw: str, key: str,
         return exprs.evaluate(template, contexts)
     except ExprError:
         return None  # already reported when the job was read
-    except Exception as exc:  # noqa: BLE001 - an evaluation problem is the file's
+    except Exception as exc:
         reader.problem(node.pos, key, f"cannot evaluate '{raw}': {getattr(exc, 'message', exc)}")
         return None
 
@@ -141,48 +151,58 @@ def _setting(reader: WorkflowReader, draft: JobDraft, name: str, contexts: dict[
     return raw
 
 
-def _job(reader: WorkflowReader, images: Images, draft: JobDraft, strategy: Strategy,
-         instance: Instance, index: int, name: str, base: dict[str, Json], workflow: str,
-         env: tuple[tuple[str, str], ...], defaults: tuple[str | None, str | None],
-         secrets: tuple[str, ...], need_names: list[str], need_ids: list[str]
-         ) -> tuple[Job, Row] | None:
-    key = f"jobs.{draft.id}"
-    contexts = _contexts(base, strategy, instance, index)
-    placement = images.placement(draft.node, key, contexts)
-    timeout = _minutes(reader, draft, contexts)
-    continue_on_error = _setting(reader, draft, "continue-on-error", contexts)
-    if isinstance(continue_on_error, str):
-        continue_on_error = continue_on_error.strip().lower() == "true"
-    if placement is None:
-        return None
-    spot = Spot(reader.file, draft.pos.line, draft.pos.column)
-    merged = dict(env)
-    merged.update(draft.env)
-    spec = JobSpec(
-        workflow=workflow, job_id=draft.id, name=name, spot=spot, steps=draft.steps,
-        env=tuple(merged.items()), defaults_shell=draft.shell or defaults[0],
-        defaults_working_directory=draft.working_directory or defaults[1],
-        outputs=draft.outputs, github={**_dict(base["github"]), "job": draft.id},
-        matrix=instance.matrix, strategy=_strategy_context(strategy, index),
-        inputs=_dict(base["inputs"]), vars=_dict(base["vars"]), needs=tuple(need_names),
-        need_ids=tuple(need_ids), container=placement.container, timeout_minutes=timeout,
-        continue_on_error=continue_on_error is True,
-    )
-    group = (MatrixGroup(draft.id, strategy.fail_fast, strategy.max_parallel)
-             if strategy.matrix else None)
-    job = Job(
-        name=name, image=placement.image, script=(), variables=placement.env,
-        needs=tuple(Need(n, artifacts=False) for n in need_names), timeout_s=timeout * 60,
-        allow_failure=continue_on_error is True, when=When.ON_SUCCESS, secrets=secrets,
-        spot=spot, services=placement.services, limits=placement.limits,
-        steps=wiring.program(spec), group=group,
-        condition=wiring.condition(draft.condition, draft.id, dict(zip(need_names, need_ids,
-                                                                       strict=True))),
-    )
-    row = Row(name, draft.id, placement.label, placement.image, draft.environment,
-              draft.permissions, placement.registries, placement.container, spec,
-              tuple(need_names), draft.condition)
-    return job, row
+@dataclass(frozen=True)
+class _Instance:
+    """One instance of a job being made into a model job."""
+
+    reader: WorkflowReader
+    images: Images
+    shared: Shared
+    draft: JobDraft
+    strategy: Strategy
+    index: int
+
+    def job(self, name: str, needs: list[tuple[str, str]]) -> tuple[Job, Row] | None:
+        """The model job called ``name`` needing ``needs`` (model name, job id), and its row."""
+        reader, draft, strategy, shared = self.reader, self.draft, self.strategy, self.shared
+        instance = strategy.instances[self.index]
+        key = f"jobs.{draft.id}"
+        contexts = _contexts(shared.contexts, strategy, instance, self.index)
+        placement = self.images.placement(draft.node, key, contexts)
+        timeout = _minutes(reader, draft, contexts)
+        continue_on_error = _setting(reader, draft, "continue-on-error", contexts)
+        if isinstance(continue_on_error, str):
+            continue_on_error = continue_on_error.strip().lower() == "true"
+        if placement is None:
+            return None
+        spot = Spot(reader.file, draft.pos.line, draft.pos.column)
+        merged = dict(shared.env)
+        merged.update(draft.env)
+        need_names = tuple(n for n, _ in needs)
+        spec = JobSpec(
+            workflow=shared.workflow, job_id=draft.id, name=name, spot=spot, steps=draft.steps,
+            env=tuple(merged.items()), defaults_shell=draft.shell or shared.defaults[0],
+            defaults_working_directory=draft.working_directory or shared.defaults[1],
+            outputs=draft.outputs, github={**_dict(contexts["github"]), "job": draft.id},
+            matrix=instance.matrix, strategy=_strategy_context(strategy, self.index),
+            inputs=_dict(contexts["inputs"]), vars=_dict(contexts["vars"]), needs=need_names,
+            need_ids=tuple(i for _, i in needs), container=placement.container,
+            timeout_minutes=timeout, continue_on_error=continue_on_error is True,
+        )
+        group = (MatrixGroup(draft.id, strategy.fail_fast, strategy.max_parallel)
+                 if strategy.matrix else None)
+        job = Job(
+            name=name, image=placement.image, script=(), variables=placement.env,
+            needs=tuple(Need(n, artifacts=False) for n in need_names), timeout_s=timeout * 60,
+            allow_failure=continue_on_error is True, when=When.ON_SUCCESS,
+            secrets=shared.secrets, spot=spot, services=placement.services,
+            limits=placement.limits, steps=wiring.program(spec), group=group,
+            condition=wiring.condition(draft.condition, draft.id, dict(needs)),
+        )
+        row = Row(name, draft.id, placement.label, placement.image, draft.environment,
+                  draft.permissions, placement.registries, placement.container, spec,
+                  need_names, draft.condition)
+        return job, row
 
 
 def _minutes(reader: WorkflowReader, draft: JobDraft, contexts: dict[str, Json]) -> float:

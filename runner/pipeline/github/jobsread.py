@@ -9,7 +9,7 @@ evaluated per instance (``name``, ``runs-on``, ``container``, ``timeout-minutes`
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from runner.pipeline import yamlsrc
 from runner.pipeline.github import exprs
@@ -119,20 +119,32 @@ def read_job(reader: WorkflowReader, job_id: str, pos: Pos, node: Node) -> JobDr
     if (got := job.get("needs")) is not None:
         needs = [(t, n.pos) for t, n, _ in reader.strings(got.value, f"{key}.needs",
                                                            f"'{key}.needs'")]
-    env = check_env(reader, job.get("env").value, f"{key}.env",  # type: ignore[union-attr]
-                    exprs.JOB + "env") if job.get("env") else ()
-    outputs = check_env(reader, job.get("outputs").value,  # type: ignore[union-attr]
-                        f"{key}.outputs", exprs.JOB + "outputs") if job.get("outputs") else ()
+    env: tuple[tuple[str, str], ...] = ()
+    outputs: tuple[tuple[str, str], ...] = ()
+    if (got := job.get("env")) is not None:
+        env = check_env(reader, got.value, f"{key}.env", exprs.JOB + "env")
+    if (got := job.get("outputs")) is not None:
+        outputs = check_env(reader, got.value, f"{key}.outputs", exprs.JOB + "outputs")
+    draft = JobDraft(job_id, job, job.pos, tuple(needs), steps, env, outputs, None, None, None,
+                     None, None, None)
+    return _rest(reader, job, key, draft)
+
+
+def _rest(reader: WorkflowReader, job: Map, key: str, draft: JobDraft) -> JobDraft:
+    """``if``, ``defaults``, ``environment``, ``permissions``, ``concurrency``, and the
+    expressions of the values evaluated per instance, checked."""
     condition = None
     if (got := job.get("if")) is not None:
         condition = _condition_text(got.value)
         exprs.check_condition(reader, condition, got.value.pos, f"{key}.if", exprs.JOB + "if")
     shell = wd = None
     if (got := job.get("defaults")) is not None:
-        shell, wd = read_defaults(reader, got.value, f"{key}.defaults", exprs.JOB + "defaults.run")
+        shell, wd = read_defaults(reader, got.value, f"{key}.defaults",
+                                  exprs.JOB + "defaults.run")
     environment = permissions = concurrency = None
     if (got := job.get("environment")) is not None:
-        environment = _shown(reader, got.value, f"{key}.environment", exprs.JOB + "environment", "name")
+        environment = _shown(reader, got.value, f"{key}.environment",
+                             exprs.JOB + "environment", "name")
     if (got := job.get("permissions")) is not None:
         permissions = _permissions(got.value)
     if (got := job.get("concurrency")) is not None:
@@ -143,8 +155,8 @@ def read_job(reader: WorkflowReader, job_id: str, pos: Pos, node: Node) -> JobDr
             raw = text(got.value)
             if "${{" in raw:
                 exprs.check(reader, raw, got.value.pos, f"{key}.{name}", exprs.JOB + name)
-    return JobDraft(job_id, job, job.pos, tuple(needs), steps, env, outputs, condition, shell,
-                    wd, environment, permissions, concurrency)
+    return replace(draft, condition=condition, shell=shell, working_directory=wd,
+                   environment=environment, permissions=permissions, concurrency=concurrency)
 
 
 def _condition_text(node: Node) -> str:

@@ -110,7 +110,8 @@ def _setting(reader: WorkflowReader, mapping: Map, name: str, key: str,
     return None if got is _FAILED else got
 
 
-def _resolve(reader: WorkflowReader, node: Node, key: str, contexts: dict[str, Json]) -> Json:
+def _resolve(  # noqa: PLR0911 - each kind of node and each failure returns at once
+        reader: WorkflowReader, node: Node, key: str, contexts: dict[str, Json]) -> Json:
     """``node`` as JSON with every ``${{ }}`` string evaluated (``_FAILED`` on a problem)."""
     if isinstance(node, Map):
         return {entry.key: _resolve(reader, entry.value, yamlsrc.join_key(key, entry.key),
@@ -131,47 +132,72 @@ def _resolve(reader: WorkflowReader, node: Node, key: str, contexts: dict[str, J
         return _FAILED
     try:
         return exprs.evaluate(template, contexts)
-    except Exception as exc:  # noqa: BLE001 - any evaluation error is the file's problem
+    except Exception as exc:
         reader.problem(node.pos, key, f"cannot evaluate '{got}': {getattr(exc, 'message', exc)}")
         return _FAILED
 
 
-def expand(reader: WorkflowReader, raw: dict[str, Json], pos: Pos, key: str) -> tuple[Instance, ...]:
+def expand(reader: WorkflowReader, raw: dict[str, Json], pos: Pos, key: str
+           ) -> tuple[Instance, ...]:
     """The instances of matrix ``raw`` (already evaluated), or () after recording a problem."""
+    parts = _parts(reader, raw, pos, key)
+    if parts is None:
+        return ()
+    vectors, include, exclude = parts
+    size = math.prod(len(v) for v in vectors.values()) if vectors else 0
+    if size > MAX_JOBS * 16:  # don't build a huge product only to refuse it
+        reader.problem(pos, key, f"the matrix makes {size} jobs; GitHub allows at most "
+                       f"{MAX_JOBS}")
+        return ()
+    found = _combine(vectors, include, exclude)
+    if len(found) > MAX_JOBS:
+        reader.problem(pos, key, f"the matrix makes {len(found)} jobs; GitHub allows at most "
+                       f"{MAX_JOBS}")
+        return ()
+    if not found:
+        reader.problem(pos, key, "the matrix makes no job (every combination is excluded)")
+    return tuple(found)
+
+
+_Parts = tuple[dict[str, list[Json]], list[dict[str, Json]], list[dict[str, Json]]]
+
+
+def _parts(reader: WorkflowReader, raw: dict[str, Json], pos: Pos, key: str) -> _Parts | None:
+    """(vectors, include, exclude) of a matrix, each checked; None after a problem."""
     vectors: dict[str, list[Json]] = {}
-    include: list[dict[str, Json]] = []
-    exclude: list[dict[str, Json]] = []
+    lists: dict[str, list[dict[str, Json]]] = {"include": [], "exclude": []}
+    problem = None
     for name, got in raw.items():
         if got is _FAILED:
-            return ()
-        if name in ("include", "exclude"):
-            items = got if isinstance(got, list) else None
-            if items is None or not all(isinstance(i, dict) for i in items):
-                reader.problem(pos, f"{key}.{name}", f"'{name}' must be a list of mappings")
-                return ()
-            (include if name == "include" else exclude).extend(i for i in items
-                                                               if isinstance(i, dict))
+            return None
+        if name in lists:
+            if not isinstance(got, list) or not all(isinstance(i, dict) for i in got):
+                problem = name, f"'{name}' must be a list of mappings"
+                break
+            lists[name] = [i for i in got if isinstance(i, dict)]
         elif not isinstance(got, list):
-            reader.problem(pos, f"{key}.{name}", f"matrix vector '{name}' must be a list")
-            return ()
+            problem = name, f"matrix vector '{name}' must be a list"
+            break
         elif not got:
-            reader.problem(pos, f"{key}.{name}", f"matrix vector '{name}' has no values")
-            return ()
+            problem = name, f"matrix vector '{name}' has no values"
+            break
         else:
             vectors[name] = got
-    if not vectors and not include:
-        reader.problem(pos, key, "the matrix defines no vector and no 'include'")
-        return ()
-    for entry in exclude:
-        for name in entry:
-            if name not in vectors:
-                reader.problem(pos, f"{key}.exclude", f"exclude key '{name}' is not a key of "
-                               "the matrix")
-                return ()
-    size = math.prod(len(v) for v in vectors.values()) if vectors else 0
-    if size > MAX_JOBS * 16:
-        reader.problem(pos, key, f"the matrix makes {size} jobs; GitHub allows {MAX_JOBS}")
-        return ()
+    if problem is None and not vectors and not lists["include"]:
+        problem = "", "the matrix defines no vector and no 'include'"
+    for entry in lists["exclude"] if problem is None else ():
+        if missing := [name for name in entry if name not in vectors]:
+            problem = "exclude", f"exclude key '{missing[0]}' is not a key of the matrix"
+            break
+    if problem is not None:
+        reader.problem(pos, f"{key}.{problem[0]}" if problem[0] else key, problem[1])
+        return None
+    return vectors, lists["include"], lists["exclude"]
+
+
+def _combine(vectors: dict[str, list[Json]], include: list[dict[str, Json]],
+             exclude: list[dict[str, Json]]) -> list[Instance]:
+    """GitHub's product, exclusion, then inclusion (see the module's docstring)."""
     filters = [({k: v for k, v in i.items() if k in vectors},
                 {k: v for k, v in i.items() if k not in vectors}) for i in include]
     matched = [False] * len(filters)
@@ -190,13 +216,7 @@ def expand(reader: WorkflowReader, raw: dict[str, Json], pos: Pos, key: str) -> 
         if not matched[index]:
             matrix = {**wanted, **extra}
             found.append(Instance(matrix, tuple(_segments(matrix))))
-    if len(found) > MAX_JOBS:
-        reader.problem(pos, key, f"the matrix makes {len(found)} jobs; GitHub allows at most "
-                       f"{MAX_JOBS}")
-        return ()
-    if not found:
-        reader.problem(pos, key, "the matrix makes no job (every combination is excluded)")
-    return tuple(found)
+    return found
 
 
 def _segments(data: Json) -> list[str]:

@@ -53,6 +53,11 @@ def value(node: Node) -> Json:
         return {entry.key: value(entry.value) for entry in node}
     if isinstance(node, Seq):
         return [value(item) for item in node.items]
+    return _scalar(node)
+
+
+def _scalar(node: Scalar) -> Json:
+    """YAML 1.2's reading of a scalar pyyaml typed by YAML 1.1's rules."""
     raw = node.value
     if isinstance(raw, bool):
         if node.text in _TRUE:
@@ -64,9 +69,7 @@ def value(node: Node) -> Json:
         if node.text.startswith(("0o", "0x")) or ":" in node.text or "_" in node.text:
             return node.text  # 1.1-only spellings: strings in YAML 1.2
         return float(raw)
-    if isinstance(raw, date | bytes):
-        return node.text
-    return str(raw)
+    return node.text if isinstance(raw, date | bytes) else str(raw)
 
 
 def text(node: Scalar) -> str:

@@ -57,7 +57,7 @@ def read_steps(reader: WorkflowReader, node: Node, key: str) -> tuple[StepSpec, 
         mapping = reader.mapping(item, at, f"step {index + 1}")
         if mapping is None:
             continue
-        step = _step(reader, mapping, at, index, taken, seen)
+        step = _step(reader, mapping, at, index, taken=taken, seen=seen)
         if step is not None:
             steps.append(step)
     return tuple(steps)
@@ -67,7 +67,7 @@ def _spot(reader: WorkflowReader, node: Node, key: str) -> Spot:
     return Spot(reader.file, node.pos.line, node.pos.column)
 
 
-def _step(reader: WorkflowReader, step: Map, key: str, index: int, taken: set[str],
+def _step(reader: WorkflowReader, step: Map, key: str, index: int, *, taken: set[str],
           seen: set[str]) -> StepSpec | None:
     reader.keys(step, STEP_KEYS, key, "in a step")
     values: dict[str, str] = {}

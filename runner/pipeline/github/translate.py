@@ -20,7 +20,7 @@ from runner.pipeline.github.events import Trigger, filter_note, read_on
 from runner.pipeline.github.gitctx import github_context, read_checkout, synthesized_event
 from runner.pipeline.github.images import Images
 from runner.pipeline.github.inputs import chosen_trigger, resolve_inputs
-from runner.pipeline.github.instances import Row, instances
+from runner.pipeline.github.instances import Row, Shared, instances
 from runner.pipeline.github.jobsread import (
     JobDraft,
     check_env,
@@ -104,8 +104,8 @@ def load_workflow(path: Path, root: Path, options: GithubOptions | None = None) 
                                  "vars": dict(options.vars)}
     secrets = frozenset(s.name for s in options.secrets)
     images = Images(reader, dict(reversed(options.platforms)), options.platform_hint, secrets)
-    jobs, rows = instances(reader, images, drafts, contexts, name, env, (shell, wd),
-                           tuple(sorted(secrets)))
+    jobs, rows = instances(reader, images, drafts,
+                           Shared(contexts, name, env, (shell, wd), tuple(sorted(secrets))))
     unique = {str(p): p for p in reader.problems}.values()
     raise_all(sorted(unique, key=lambda p: (p.spot.line or 0, p.spot.column or 0)))
     _check_cycles(jobs, drafts, reader)
