@@ -70,10 +70,10 @@ def _at(reader: WorkflowReader, pos: Pos, text: str, offset: int) -> Pos:
 
 def evaluate(template: Template, contexts: Mapping[str, Json]) -> Json:
     """The template's value (one ``${{ }}`` keeps its type) with ``contexts``."""
-    got: Json = template.evaluate(EvalContext(contexts=dict(contexts)))  # type: ignore[arg-type]
+    got: Json = template.evaluate(EvalContext(contexts=dict(contexts)))
     return got
 
 
 def render(template: Template, contexts: Mapping[str, Json]) -> str:
     """The template as text, each ``${{ }}`` part coerced to a string."""
-    return template.render(EvalContext(contexts=dict(contexts)))  # type: ignore[arg-type]
+    return template.render(EvalContext(contexts=dict(contexts)))

@@ -215,7 +215,7 @@ def _minutes(reader: WorkflowReader, draft: JobDraft, contexts: dict[str, Json])
         minutes = -1.0
     if minutes <= 0:
         node = draft.node.get("timeout-minutes")
-        reader.problem(node.value.pos if node else draft.pos,  # type: ignore[union-attr]
+        reader.problem(node.value.pos if node else draft.pos,
                        f"jobs.{draft.id}.timeout-minutes",
                        f"'timeout-minutes' must be a positive number, got {got!r}")
         return DEFAULT_TIMEOUT_MINUTES

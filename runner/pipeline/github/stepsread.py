@@ -46,10 +46,11 @@ def read_steps(reader: WorkflowReader, node: Node, key: str) -> tuple[StepSpec, 
     if not seq.items:
         reader.problem(node.pos, key, "a job needs at least one step")
         return ()
-    written = {text(item.get("id").value) for item in seq.items  # type: ignore[union-attr]
-               if isinstance(item, Map) and item.get("id") is not None
-               and isinstance(item.get("id").value, Scalar)}  # type: ignore[union-attr]
-    taken: set[str] = set(written)
+    taken: set[str] = set()
+    for item in seq.items:
+        written = item.get("id") if isinstance(item, Map) else None
+        if written is not None and isinstance(written.value, Scalar):
+            taken.add(text(written.value))
     steps = []
     seen: set[str] = set()
     for index, item in enumerate(seq.items):
