@@ -5,7 +5,13 @@ from __future__ import annotations
 import functools
 
 from runner.pipeline.github.expr.context import EvalContext
-from runner.pipeline.github.expr.nodes import Call, ContextRef, Node
+from runner.pipeline.github.expr.nodes import (
+    Call,
+    ContextRef,
+    Node,
+    end_evaluation,
+    start_evaluation,
+)
 from runner.pipeline.github.expr.parser import parse_tree
 from runner.pipeline.github.expr.values import FilteredArray, Value
 
@@ -28,7 +34,11 @@ class Expr:
         Raises `ExprError` for what GitHub fails at run time (a bad format string, bad JSON
         in ``fromJSON``, a function not allowed here) and `NeedsHash` (see there).
         """
-        value = self.root.evaluate(ctx)
+        token = start_evaluation()
+        try:
+            value = self.root.evaluate(ctx)
+        finally:
+            end_evaluation(token)
         return list(value) if isinstance(value, FilteredArray) else value
 
     def contexts(self) -> frozenset[str]:

@@ -83,6 +83,19 @@ def _from_json(ctx: EvalContext, args: tuple[Node, ...]) -> Value:
     return from_json(to_string(args[0].evaluate(ctx)), args[0].column)
 
 
+def _case(ctx: EvalContext, args: tuple[Node, ...]) -> Value:
+    """``case(pred1, value1, pred2, value2, ..., default)``; each predicate a boolean."""
+    for position in range(0, len(args) - 1, 2):
+        predicate = args[position].evaluate(ctx)
+        if not isinstance(predicate, bool):
+            raise ExprError(
+                "case predicate must evaluate to a boolean value", args[position].column
+            )
+        if predicate:
+            return args[position + 1].evaluate(ctx)
+    return args[-1].evaluate(ctx)
+
+
 def _hash_files(ctx: EvalContext, args: tuple[Node, ...]) -> Value:
     patterns = tuple(to_string(arg.evaluate(ctx)) for arg in args)
     if ctx.hash_files is None:
@@ -134,6 +147,7 @@ FUNCTIONS: dict[str, Function] = {
         Function("join", 1, 2, _join),
         Function("toJSON", 1, 1, _to_json),
         Function("fromJSON", 1, 1, _from_json),
+        Function("case", 3, 2**31, _case),
         Function("hashFiles", 1, MAX_ARGS, _hash_files),
         Function("success", 0, MAX_ARGS, _success),
         Function("failure", 0, MAX_ARGS, _failure),

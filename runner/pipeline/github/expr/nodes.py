@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterator
+from contextvars import ContextVar, Token
 from dataclasses import dataclass
 
 from runner.pipeline.github.expr.context import EvalContext
@@ -24,6 +25,21 @@ from runner.pipeline.github.expr.values import (
     to_string,
     truthy,
 )
+
+MAX_MEMORY = 1024 * 1024
+"""GitHub's limit, in bytes of UTF-16 text, on what one evaluation may hold at once."""
+
+_MEMORY: ContextVar[int] = ContextVar("expr_memory", default=0)
+
+
+def start_evaluation() -> Token[int]:
+    """Reset the memory count for a new evaluation; pass the result to `end_evaluation`."""
+    return _MEMORY.set(0)
+
+
+def end_evaluation(token: Token[int]) -> None:
+    """Restore the memory count of the evaluation that was running before, if any."""
+    _MEMORY.reset(token)
 
 
 class Node:
@@ -237,4 +253,16 @@ class Call(Node):
     def evaluate(self, ctx: EvalContext) -> Value:
         if ctx.allowed_functions is not None and self.name not in ctx.allowed_functions:
             raise ExprError(f"Function '{self.written}' is not available here", self.column)
-        return self.implementation(ctx, self.args)
+        # Memory as the runner counts it: the results of a call's arguments are released
+        # when the call returns; its own result is held until its caller returns.
+        before = _MEMORY.get()
+        result = self.implementation(ctx, self.args)
+        held = before + (2 * len(result) if isinstance(result, str) else 0)
+        if held > MAX_MEMORY:
+            raise ExprError(
+                "The maximum allowed memory size was exceeded while evaluating the following "
+                f"expression: {self.written}(...)",
+                self.column,
+            )
+        _MEMORY.set(held)
+        return result

@@ -138,6 +138,11 @@ class _Parser:
             raise unexpected(token.raw, token.index, self.text, "Too few parameters supplied")
         if len(args) > function.max_args:
             raise unexpected(token.raw, token.index, self.text, "Too many parameters supplied")
+        if function.name == "case" and len(args) % 2 == 0:
+            raise unexpected(
+                token.raw, token.index, self.text,
+                "Even number of parameters supplied, requires an odd number of parameters",
+            )
         self.operands.append(
             Call(token.raw.lower(), token.raw, args, function.body, token.index)
         )
@@ -173,7 +178,7 @@ def _check_depth(root: Node) -> None:
 def parse_tree(text: str) -> Node:
     """The tree of ``text``; `ExprError` (GitHub's message, 0-based column) if it has none."""
     if not text.strip():
-        raise ExprError("An expression was expected", 0)
+        return Literal(None)  # GitHub: an empty expression is null (templates refuse it)
     root = _Parser(text).run(tokenize(text))
     _check_depth(root)
     return root

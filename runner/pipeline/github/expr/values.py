@@ -62,6 +62,8 @@ def format_number(number: float) -> str:
         return "NaN"
     if math.isinf(number):
         return "Infinity" if number > 0 else "-Infinity"
+    if number == 0:
+        return "0"  # .NET prints -0 as "0" here
     return f"{number:.15g}".replace("e", "E")
 
 
@@ -118,11 +120,21 @@ def fold(text: str) -> str:
     """``text`` upper-cased one character at a time, as .NET's ``OrdinalIgnoreCase`` does.
 
     Python's ``str.upper`` maps some characters to several (``ß`` to ``SS``); .NET never
-    changes a string's length, so such characters are kept as they are.
+    changes a string's length, and does not map dotless i (U+0131) to ``I``: such
+    characters are kept.
     """
     if text.isascii():
         return text.upper()
-    return "".join(c if len(u := c.upper()) != 1 else u for c in text)
+    return "".join(_fold_char(c) for c in text)
+
+
+def _fold_char(c: str) -> str:
+    upper = c.upper()
+    # Keep what would change length (ß) and what would turn into ASCII (U+0131 dotless i,
+    # U+017F long s): .NET's invariant upper-casing maps neither.
+    if len(upper) != 1 or (upper.isascii() and not c.isascii()):
+        return c
+    return upper
 
 
 def lookup(obj: Mapping[str, Value], key: str) -> tuple[bool, Value]:
