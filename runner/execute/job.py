@@ -248,9 +248,13 @@ class JobAttempt:
                                " on this host (rootless podman needs cgroup v2 with delegated "
                                "controllers; `runner doctor` says what is missing)")
         if self.pod is not None:
-            await self.pod.wait_ready(self.ctx.helper, _pid(container.spec.pidfile),
-                                      self.joblog.notice, self.ctx.interruption.canceling,
-                                      timeout_s=min(READY_TIMEOUT_S, self.job.timeout_s))
+            unhealthy = await self.pod.wait_ready(
+                self.ctx.helper, _pid(container.spec.pidfile), self.joblog.notice,
+                self.ctx.interruption.canceling, timeout_s=min(READY_TIMEOUT_S, self.job.timeout_s),
+                job_timeout_s=self.job.timeout_s)
+            if unhealthy:  # as GitHub's runner: no step runs; discard() removes the pod
+                return Outcome(JobStatus.FAILED, note=f"service {', '.join(unhealthy)} unhealthy",
+                               failure=RetryOn.SCRIPT_FAILURE)
         job = self.job
         if job.steps is not None:
             outcome = await self._stepped(container)

@@ -130,3 +130,13 @@ def test_rebind_netns_mounts_an_empty_namespace_on_each_lost_file() -> None:
         'for f; do grep -qF " $f " /proc/self/mountinfo || unshare --net mount --bind'
         ' /proc/self/ns/net "$f"; done',
         "sh", "/run/user/1001/netns/netns-a", "/run/user/1001/netns/netns-b"]
+
+
+def test_health_exec_runs_the_command_through_sh_as_one_argument() -> None:
+    """docker's CMD-SHELL check: the whole command is one ``sh -c`` argument, after ``--``."""
+    assert podargv.health_exec_argv("p-svc0", "pg_isready -U x && echo '$HOME'") == [
+        "podman", "exec", "--", "p-svc0", "/bin/sh", "-c", "pg_isready -U x && echo '$HOME'"]
+    store = StoreSpec(Path("/d/builds/t1"), Path("/run/builds/t1"))
+    assert podargv.health_exec_argv("--rm", "true", "runc", store) == [
+        "podman", "--root", "/d/builds/t1", "--runroot", "/run/builds/t1", "--storage-driver",
+        "overlay", "--runtime", "runc", "exec", "--", "--rm", "/bin/sh", "-c", "true"]
