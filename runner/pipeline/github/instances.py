@@ -197,7 +197,7 @@ class _Instance:
             allow_failure=continue_on_error is True, when=When.ON_SUCCESS,
             secrets=shared.secrets, spot=spot, services=placement.services,
             limits=placement.limits, steps=wiring.program(spec), group=group,
-            condition=wiring.condition(draft.condition, draft.id, dict(needs)),
+            condition=wiring.condition(spec, draft.condition),
         )
         row = Row(name, draft.id, placement.label, placement.image, draft.environment,
                   draft.permissions, placement.registries, placement.container, spec,
