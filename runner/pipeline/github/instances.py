@@ -189,6 +189,8 @@ class _Instance:
             need_ids=tuple(i for _, i in needs), container=placement.container,
             timeout_minutes=timeout, continue_on_error=continue_on_error is True,
         )
+        if reader.problems:
+            return None  # the file is refused: its problems are the whole report
         group = (MatrixGroup(draft.id, strategy.fail_fast, strategy.max_parallel)
                  if strategy.matrix else None)
         job = Job(

@@ -65,7 +65,13 @@ class Workflow:
 def load_workflow(path: Path, root: Path, options: GithubOptions | None = None) -> Workflow:
     """Read, check and translate the workflow at ``path`` for the project at ``root``."""
     options = options or GithubOptions()
-    source = yamlsrc.load_file(path, WorkflowLoader)
+    try:
+        source = yamlsrc.load_file(path, WorkflowLoader)
+    except PipelineError as error:  # the loader's words are the native format's
+        if "'version' and 'jobs'" not in error.message:
+            raise
+        raise PipelineError(error.spot, error.message.replace(
+            "'version' and 'jobs'", "'on' and 'jobs'")) from None
     reader = WorkflowReader(source)
     top = source.root
     reader.keys(top, WORKFLOW_KEYS, "", "at the top of a workflow")

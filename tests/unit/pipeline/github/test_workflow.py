@@ -357,3 +357,23 @@ def test_dialect_is_detected_from_workflow_directories() -> None:
     for base in (".github", ".forgejo", ".gitea"):
         assert detect_dialect(Path(f"/p/{base}/workflows/ci.yml")) == "github"
     assert detect_dialect(Path("/p/workflows/ci.yml")) == "native"
+
+
+def test_a_bad_job_if_is_reported_with_the_other_problems(tmp_path: Path) -> None:
+    """A job ``if:`` that does not parse used to stop the report at that one problem."""
+    found = problems(tmp_path, """\
+        on: push
+        jobs:
+          a:
+            runs-on: ubuntu-latest
+            if: ${{ github.ref ==
+            env: [1]
+            steps: [{run: x}]
+    """)
+    assert len(found) == 2
+    assert "ci.yml:5" in found[0] and "jobs.a.if" in found[0]
+    assert "ci.yml:6" in found[1] and "jobs.a.env" in found[1]
+
+
+def test_empty_file_names_the_keys_a_workflow_needs(tmp_path: Path) -> None:
+    assert "needs at least 'on' and 'jobs'" in problems(tmp_path, "")[0]
