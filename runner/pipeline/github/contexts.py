@@ -16,8 +16,9 @@ from runner.pipeline.github.expr import Value
 from runner.pipeline.github.stepspec import JobSpec, Json
 from runner.pipeline.steps import JobFacts, NeedResult, StepStatus
 
-EVENT_FILE = "_github_workflow/event.json"
-"""Where the event payload goes, relative to ``JobFacts.temp`` (``github.event_path``)."""
+EVENT_FILE = "event.json"
+"""Where the event payload goes, relative to ``JobFacts.temp`` (``github.event_path``); GitHub
+uses ``_github_workflow/event.json``, but setup files are one directory deep here."""
 
 GITHUB_ENV_KEYS = (
     "action", "action_path", "action_ref", "action_repository", "actor", "actor_id",

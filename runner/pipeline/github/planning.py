@@ -119,8 +119,12 @@ class StepPlanner:
         return {**env, **step_env}
 
     def _where(self, step: CompiledStep, key: str) -> str:
-        spot = dict(step.spec.spots).get(key, step.spec.spot)
-        return f"{spot.file}:{spot.line}"
+        """``file:line`` of ``key`` in the step (``env`` finds ``env.NAME``), else the step's."""
+        spots = step.spec.spots
+        found = dict(spots).get(key) or next(
+            (spot for name, spot in spots if name.startswith(f"{key}.")), step.spec.spot
+        )
+        return f"{found.file}:{found.line}"
 
     async def main(self, step: CompiledStep) -> Planned | PlanFailure:
         """The plan of main step ``step``, or why it failed before it could run."""

@@ -22,7 +22,7 @@ def test_default_variables_as_actions_runner_sets_them() -> None:
     assert env["GITHUB_JOB"] == "build"
     assert env["GITHUB_ACTION"] == "__run"
     assert env["GITHUB_WORKSPACE"] == "/w/app"
-    assert env["GITHUB_EVENT_PATH"] == "/w/_temp/_github_workflow/event.json"
+    assert env["GITHUB_EVENT_PATH"] == "/w/_temp/event.json"
     assert env["RUNNER_OS"] == "Linux"
     assert env["RUNNER_TEMP"] == "/w/_temp"
     for owned in ("GITHUB_ENV", "GITHUB_OUTPUT", "GITHUB_PATH", "GITHUB_STATE"):
@@ -32,7 +32,7 @@ def test_default_variables_as_actions_runner_sets_them() -> None:
 def test_event_payload_is_a_setup_file() -> None:
     """The event payload is written where GITHUB_EVENT_PATH points."""
     run = drive(job(step(0)))
-    assert b'"message": "hi"' in run.setup["_github_workflow/event.json"]
+    assert b'"message": "hi"' in run.setup["event.json"]
 
 
 def test_env_layers_job_then_github_env_then_step_and_defaults_win() -> None:
