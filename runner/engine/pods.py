@@ -151,12 +151,12 @@ async def probe_health(name: str, command: str, timeout_s: float, runtime: str |
     client went away).
     """
     proc = await asyncio.create_subprocess_exec(
-        *podargv.health_exec_argv(name, command, runtime, store),
-        stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
+        *podargv.health_exec_argv(name, runtime, store),
+        stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.STDOUT, start_new_session=True)
     try:
         async with asyncio.timeout(timeout_s):
-            out, _ = await proc.communicate()
+            out, _ = await proc.communicate(command.encode() + b"\n")
     except TimeoutError:
         proc.kill()
         await proc.wait()
