@@ -118,7 +118,7 @@ def load_workflow(path: Path, root: Path, options: GithubOptions | None = None) 
     registries = {r.host: r for job_rows in rows for r in job_rows.registries}
     pipeline = Pipeline(
         source=path, root=root, jobs=jobs, secrets=options.secrets, dialect="github",
-        notes=tuple(n for n in (note, checkout.git.note, *images.notes) if n),
+        notes=tuple(n for n in (note, _git_note(checkout.git.note), *images.notes) if n),
         registries=tuple(registries.values()),
     )
     return Workflow(pipeline, name, rows, notes)
@@ -189,3 +189,9 @@ def _no_effect(top: Map) -> tuple[str, ...]:
         shown = text(got.value) if isinstance(got.value, Scalar) else "set"
         notes.append(f"concurrency: {shown} (no effect locally: one run at a time)")
     return tuple(notes)
+
+
+def _git_note(note: str | None) -> str | None:
+    """The checkout's note in this dialect's words (``github.sha``, not ``CI_COMMIT_*``)."""
+    return note.replace("CI_COMMIT_* variables hold", "github.sha and github.ref hold") \
+        if note else None
