@@ -11,13 +11,14 @@ for that ref; running it locally anyway is what the user asked for, as in act).
 
 from __future__ import annotations
 
+import difflib
 import re
 from dataclasses import dataclass, field
 
 from runner.pipeline import yamlsrc
 from runner.pipeline.github.reading import WorkflowReader, text, value
 from runner.pipeline.github.stepspec import Json
-from runner.pipeline.yamlsrc import Map, Node, Pos, Scalar, Seq
+from runner.pipeline.yamlsrc import Node, Pos, Scalar, Seq
 
 EVENTS = (
     "branch_protection_rule", "check_run", "check_suite", "create", "delete", "deployment",
@@ -82,8 +83,6 @@ def read_on(reader: WorkflowReader, node: Node) -> tuple[Trigger, ...]:
 def _known(reader: WorkflowReader, name: str, pos: Pos, key: str) -> bool:
     if name in EVENTS:
         return True
-    import difflib  # noqa: PLC0415 - only for the hint
-
     close = difflib.get_close_matches(name, EVENTS, n=1)
     hint = f"; did you mean '{close[0]}'?" if close else ""
     reader.problem(pos, key, f"unknown event '{name}' in 'on'{hint}")
@@ -153,7 +152,7 @@ def _inputs(reader: WorkflowReader, node: Node, key: str) -> tuple[Input, ...]:
         required = False
         if (got := spec.get("required")) is not None:
             required = value(got.value) is True
-        default = value(spec.get("default").value) if spec.get("default") else None  # type: ignore[union-attr]
+        default = value(got.value) if (got := spec.get("default")) is not None else None
         options: tuple[str, ...] = ()
         if (got := spec.get("options")) is not None:
             options = tuple(t for t, _, _ in reader.strings(got.value, f"{at}.options",
@@ -224,8 +223,3 @@ def filter_note(trigger: Trigger, branch: str | None, tag: str | None) -> str | 
             return (f"'on.{trigger.event}.{ignore}' matches {name!r}; GitHub would not run "
                     "this workflow for it (running it anyway)")
     return None
-
-
-def is_mapping_on(node: Node) -> bool:
-    """Whether ``on:`` is the mapping form (filters possible)."""
-    return isinstance(node, Map)

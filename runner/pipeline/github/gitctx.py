@@ -14,6 +14,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+from runner.pipeline.github.reading import number_text
 from runner.pipeline.github.stepspec import Json
 from runner.pipeline.gitlab.predefined import ZERO_SHA, GitInfo, read_git
 from runner.pipeline.projectfiles import GIT_TIMEOUT_S, git_argv
@@ -96,8 +97,6 @@ def synthesized_event(event: str, checkout: Checkout, inputs: dict[str, Json],
 
 def _event_input(got: Json) -> Json:
     """``github.event.inputs`` holds strings (booleans as "true"/"false"), unlike ``inputs``."""
-    from runner.pipeline.github.reading import number_text  # noqa: PLC0415
-
     if isinstance(got, bool):
         return "true" if got else "false"
     if isinstance(got, float):

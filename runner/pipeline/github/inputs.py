@@ -11,6 +11,7 @@ from collections.abc import Sequence
 
 from runner.errors import UsageError
 from runner.pipeline.github.events import Trigger
+from runner.pipeline.github.reading import number_text
 from runner.pipeline.github.stepspec import Json
 
 
@@ -75,8 +76,6 @@ def _typed(kind: str, raw: Json, name: str, options: tuple[str, ...], *, given: 
 
 
 def _plain(raw: Json) -> str:
-    from runner.pipeline.github.reading import number_text  # noqa: PLC0415
-
     if isinstance(raw, bool):
         return "true" if raw else "false"
     if isinstance(raw, float | int):
