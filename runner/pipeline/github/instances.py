@@ -41,6 +41,7 @@ class Row:
     """What the job's step program is made from (steps as written, contexts)."""
     needs: tuple[str, ...] = ()
     condition: str | None = None
+    concurrency: str | None = None
 
 
 @dataclass(frozen=True)
@@ -203,7 +204,7 @@ class _Instance:
         )
         row = Row(name, draft.id, placement.label, placement.image, draft.environment,
                   draft.permissions, placement.registries, placement.container, spec,
-                  need_names, draft.condition)
+                  need_names, draft.condition, draft.concurrency)
         return job, row
 
 

@@ -27,6 +27,8 @@ def render_list(workflow: Workflow) -> str:
     notes = list(workflow.notes)
     notes += [f"{row.name}: permissions: {row.permissions} (no effect locally)"
               for row in workflow.rows if row.permissions]
+    notes += [f"{row.name}: concurrency: {row.concurrency} (no effect locally)"
+              for row in workflow.rows if row.concurrency]
     if notes:
         out += "\n" + "\n".join(f"note: {note}" for note in notes) + "\n"
     return out

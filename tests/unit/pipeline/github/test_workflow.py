@@ -377,3 +377,19 @@ def test_a_bad_job_if_is_reported_with_the_other_problems(tmp_path: Path) -> Non
 
 def test_empty_file_names_the_keys_a_workflow_needs(tmp_path: Path) -> None:
     assert "needs at least 'on' and 'jobs'" in problems(tmp_path, "")[0]
+
+
+def test_eventpath_payload_is_github_event_and_gives_pull_request_refs(tmp_path: Path) -> None:
+    event = tmp_path / "event.json"
+    event.write_text('{"number": 7, "pull_request": {"head": {"ref": "fix"},'
+                     ' "base": {"ref": "develop"}}}')
+    workflow = load(tmp_path, SIMPLE.replace("on: push", "on: pull_request"),
+                    event="pull_request", event_path=event)
+    github = workflow.rows[0].spec.github  # type: ignore[union-attr]
+    assert github["event"]["number"] == 7
+    assert github["ref"] == "refs/pull/7/merge" and github["ref_name"] == "7/merge"
+    assert github["head_ref"] == "fix" and github["base_ref"] == "develop"
+    event.write_text("[1]")
+    with pytest.raises(UsageError, match="must hold a JSON object"):
+        load(tmp_path, SIMPLE.replace("on: push", "on: pull_request"), event="pull_request",
+             event_path=event)
