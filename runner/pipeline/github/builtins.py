@@ -104,22 +104,25 @@ def _ignored(action: str, inputs: Mapping[str, str], names: tuple[str, ...]) -> 
     return (f"{action}: input(s) {', '.join(used)} ignored: they have no meaning in a local run",)
 
 
-def _relative(path: str, what: str) -> str:
-    """``path`` inside the workspace, normalised; ``..`` out of it is refused."""
-    normal = posixpath.normpath(path.strip()) if path.strip() else ""
-    if normal in {"", "."}:
+def _checkout_path(path: str, workspace: str) -> str:
+    """checkout's ``path`` relative to the workspace (absolute ones inside it too); outside
+    it is refused with checkout's message."""
+    root = posixpath.normpath(workspace or "/")
+    resolved = posixpath.normpath(posixpath.join(root, path.strip()))
+    if resolved == root:
         return ""
-    if normal == ".." or normal.startswith(("/", "../")):
-        raise BuiltinError(f"{what} '{path}' is not under the workspace")
-    return normal
+    if not resolved.startswith(root.rstrip("/") + "/"):
+        raise BuiltinError(f"Repository path '{resolved}' is not under '{root}'")
+    return resolved[len(root.rstrip("/")) + 1 :]
 
 
-def builtin_for(uses: str, inputs: Mapping[str, str]) -> Builtin:
-    """The built-in action for ``uses`` with its evaluated ``with:`` inputs (lower-case keys)."""
+def builtin_for(uses: str, inputs: Mapping[str, str], workspace: str = "/") -> Builtin:
+    """The built-in action for ``uses`` with its evaluated ``with:`` inputs (any case);
+    ``workspace`` is ``github.workspace``, which checkout's ``path`` must stay under."""
     inputs = {key.lower(): value for key, value in inputs.items()}
     name = action_name(uses)
     if name == CHECKOUT:
-        path = _relative(inputs.get("path", ""), "Repository path")
+        path = _checkout_path(inputs.get("path", ""), workspace)
         return Builtin(Checkout(path), notes=_ignored(name, inputs, _CHECKOUT_IGNORED))
     if name == UPLOAD:
         return Builtin(_upload(inputs), notes=_ignored(name, inputs, _UPLOAD_IGNORED))

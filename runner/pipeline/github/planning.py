@@ -31,12 +31,16 @@ class Planned:
     timeout_minutes: float | None = None
     post: Action | None = None
     """The action's post step, registered because the main step runs."""
+    notes: tuple[str, ...] = ()
+    """Notices for the step's log (inputs a built-in ignores), shown once it has started."""
 
 
 @dataclass(frozen=True)
 class PlanFailure:
     """A step that fails before it runs (a bad expression or input), with GitHub's message."""
 
+    name: str
+    """The step's display name, as far as it could be evaluated."""
     message: str
     where: str | None
     continue_on_error: bool = False
@@ -133,12 +137,12 @@ class StepPlanner:
         try:
             env = await self._step_env(step)
         except EvaluationError as error:
-            return PlanFailure(error.message, self._where(step, "env"))
+            return PlanFailure(step.display, error.message, self._where(step, "env"))
         try:
             ctx = self._evaluator.context(self._contexts(env, spec.id), self._status())
             runs = truthy(await self._evaluator.run(lambda: step.condition.evaluate(ctx)))
         except EvaluationError as error:
-            return PlanFailure(error.message, self._where(step, "if"))
+            return PlanFailure(step.display, error.message, self._where(step, "if"))
         name = await self._display_name(step, env)
         if not runs:
             reason = f"if: {spec.condition or 'success()'}"
@@ -146,13 +150,14 @@ class StepPlanner:
         continue_on_error = await self._continue_on_error(step, env)
         try:
             timeout = await self._timeout(step, env)
-            action, post = await self._action(step, env)
+            action, post, notes = await self._action(step, env)
             workdir = await self._workdir(step, env)
         except EvaluationError as error:
             key = "run" if step.run is not None else "with"
-            return PlanFailure(error.message, self._where(step, key), continue_on_error)
+            return PlanFailure(name, error.message, self._where(step, key), continue_on_error)
         except (ShellError, BuiltinError) as error:
-            return PlanFailure(str(error), self._where(step, "uses"), continue_on_error)
+            where = self._where(step, "shell" if step.run is not None else "uses")
+            return PlanFailure(name, str(error), where, continue_on_error)
         plan = StepPlan(
             key=spec.id,
             name=name,
@@ -164,7 +169,7 @@ class StepPlanner:
             continue_on_error=continue_on_error,
             spot=spec.spot,
         )
-        return Planned(plan, env, timeout, post)
+        return Planned(plan, env, timeout, post, notes)
 
     async def _display_name(self, step: CompiledStep, env: Mapping[str, str]) -> str:
         """The name evaluated, or for a ``run`` step ``Run`` and its script's first line
@@ -189,7 +194,7 @@ class StepPlanner:
             ctx = self._evaluator.context(self._contexts(env, main.spec.id), self._status())
             runs = truthy(await self._evaluator.run(lambda: condition.evaluate(ctx)))
         except EvaluationError as error:
-            return PlanFailure(error.message, self._where(main, "uses"))
+            return PlanFailure(name, error.message, self._where(main, "uses"))
         if not runs:
             reason = f"if: {condition.text}"
             return Planned(StepPlan(key, name, None, skipped=reason, spot=main.spec.spot))
@@ -244,19 +249,17 @@ class StepPlanner:
 
     async def _action(
         self, step: CompiledStep, env: Mapping[str, str]
-    ) -> tuple[Action, Action | None]:
+    ) -> tuple[Action, Action | None, tuple[str, ...]]:
         spec = step.spec
         if step.run is not None:
             script = await self._render(step.run, env, spec.id)
             shell = spec.shell or self._job.spec.defaults_shell
-            return script_for(shell, script), None
+            return script_for(shell, script), None, ()
         inputs = {}
         for key, template in step.inputs:
             inputs[key] = await self._render(template, env, spec.id)
-        built = builtin_for(spec.uses or "", inputs)
-        for note in built.notes:
-            self._messages.notice(note)
-        return built.action, built.post
+        built = builtin_for(spec.uses or "", inputs, self._facts.workspace)
+        return built.action, built.post, built.notes
 
     async def _workdir(self, step: CompiledStep, env: Mapping[str, str]) -> str:
         if step.working_directory is None:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import functools
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from runner.pipeline.github import contexts, envfiles
 from runner.pipeline.github.builtins import CACHE, action_name
@@ -86,7 +86,8 @@ class _Running:
     timeout_minutes: float | None
     is_checkout: bool = False
     cache_post: _Post | None = None
-    extra: dict[str, str] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    """Notices to show once the executor has announced the step."""
 
 
 class GithubSession:
@@ -101,6 +102,12 @@ class GithubSession:
         self._output = OutputProcessor(self._messages, facts.workspace)
         self._planner = StepPlanner(job, facts, self._state, self._evaluator, self._messages)
         self._debug = contexts.step_debug(job.spec, facts)
+        self._warned: set[str] = set()
+        for name, _ in job.env:
+            self._warn_unexportable(name, "env")
+        for compiled in job.steps:
+            for name, _ in compiled.env:
+                self._warn_unexportable(name, f"the env of step '{compiled.spec.id}'")
         self._next_main = 0
         self._posts: list[_Post] = []
         self._running: _Running | None = None
@@ -144,7 +151,7 @@ class GithubSession:
         if plan.skipped is not None:
             self._state.record(spec.id, StepStatus.SKIPPED, False, {})
             return plan
-        running = _Running(plan, spec.id, planned.timeout_minutes)
+        running = _Running(plan, spec.id, planned.timeout_minutes, notes=list(planned.notes))
         if spec.uses is not None:
             running.is_checkout = action_name(spec.uses) == "actions/checkout"
             if planned.post is not None:
@@ -160,7 +167,7 @@ class GithubSession:
         self._output.start_step(env, echo=self._debug)
 
     def _fail_before_run(self, step_id: str, failure: PlanFailure) -> None:
-        self._messages.annotate("error", failure.message, failure.where)
+        self._messages.annotate("error", f"{failure.name}: {failure.message}", failure.where)
         self._state.record(step_id, StepStatus.FAILURE, failure.continue_on_error, {})
 
     async def _post(self, post: _Post) -> StepPlan | None:
@@ -173,18 +180,26 @@ class GithubSession:
             restored = self._state.records.get(post.main.spec.id)
             if restored is not None and restored.outputs.get("cache-hit") == "true":
                 note = f"Cache hit occurred on the primary key {post.action.key}, not saving cache."
-                self._messages.notice(note)
-                return None
+                return replace(plan, action=None, skipped=note)
         if plan.skipped is None:
             self._start(_Running(plan, post.key, None), planned.env)
         return plan
 
+    def _notes(self) -> None:
+        """Show the running step's pending notices (after the executor's step header)."""
+        if self._running is not None and self._running.notes:
+            for note in self._running.notes:
+                self._messages.notice(note)
+            self._running.notes.clear()
+
     def output(self, data: bytes) -> None:
         """A running step's output; commands in it act in order."""
+        self._notes()
         self._output.feed(data)
 
     def flush(self) -> None:
         """The step's output ended."""
+        self._notes()
         self._output.flush()
 
     def ended(self, plan: StepPlan, end: StepEnd) -> None:
@@ -192,6 +207,7 @@ class GithubSession:
         running = self._running
         if plan.skipped is not None or running is None or running.plan.key != plan.key:
             return
+        self._notes()
         self._running = None
         self._output.flush()
         commands = self._output.effects
@@ -200,23 +216,39 @@ class GithubSession:
             self._messages.annotate("error", error, None)
         outcome = end.status
         if end.timed_out:
+            # The step's own timeout fails it with GitHub's message; the job's running out
+            # is the executor's to report (its note), the step then ends as it says.
             minutes = running.timeout_minutes
-            shown = f"{minutes:g}" if minutes is not None else "?"
-            self._messages.annotate(
-                "error", f"The action '{plan.name}' has timed out after {shown} minutes.", None
-            )
-            outcome = StepStatus.FAILURE
-        if end.note:
-            self._messages.annotate("error", end.note, None)
+            if minutes is not None and (plan.timeout_s or 0) <= minutes * 60:
+                text = f"The action '{plan.name}' has timed out after {minutes:g} minutes."
+                self._messages.annotate("error", text, None)
+                outcome = StepStatus.FAILURE
         if outcome is StepStatus.SUCCESS and (effects.failed or commands.failed):
             outcome = StepStatus.FAILURE
         outputs = {**commands.outputs, **dict(effects.outputs), **dict(end.outputs)}
         if running.is_checkout:
             outputs.setdefault("ref", to_string(self._planner.github.get("ref")))
             outputs.setdefault("commit", to_string(self._planner.github.get("sha")))
+        for name in [*commands.env, *(name for name, _ in effects.env)]:
+            self._warn_unexportable(name, "GITHUB_ENV")
         self._state.apply(effects, commands.env, commands.path)
         self._state.states[plan.key] = {**commands.state, **dict(effects.state)}
         self._state.record(running.step_id, outcome, plan.continue_on_error, outputs)
+        if outcome is StepStatus.CANCELLED and not self._facts.cancelled():
+            self._state.failed = True  # stopped by the job's deadline, not by a cancel
+
+    def _warn_unexportable(self, name: str, source: str) -> None:
+        """Names a shell cannot export (``A-B``) stay in the ``env`` context but reach no
+        process here (GitHub passes any name); say so once per name."""
+        if (name.isidentifier() and name.isascii()) or name in self._warned:
+            return
+        self._warned.add(name)
+        self._messages.annotate(
+            "warning",
+            f"'{name}' from {source} is not a shell variable name: runner cannot pass it to "
+            "the step processes (it stays in the env context)",
+            None,
+        )
 
     def job_end(self) -> JobEnd:
         """The job's conclusion and its outputs (``jobs.<id>.outputs`` evaluated now)."""

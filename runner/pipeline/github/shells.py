@@ -9,7 +9,7 @@ shell         command                                      extension
 (unset)       ``bash -e {0}``, without bash ``sh -e {0}``  ``.sh``
 bash          ``bash --noprofile --norc -e -o pipefail {0}``  ``.sh``
 sh            ``sh -e {0}``                                ``.sh``
-python        ``python {0}``                               ``.py``
+python        ``python {0}``, without python ``python3 {0}``   ``.py``
 cmd, pwsh     refused: no Windows shells or PowerShell in runner's images
 CMD ARGS      the first word is the program, ARGS must hold ``{0}``; no extension
               unless the program is one of the above
@@ -69,8 +69,9 @@ def script_for(shell: str | None, script: str) -> RunScript:
     arguments = arguments.strip() or _ARGUMENTS.get(program, "")
     if "{0}" not in arguments:
         raise ShellError(INVALID_SHELL)
+    argv = _argv(program, arguments)
+    # Debian-based images have only python3; GitHub's hosted runners have both names.
+    fallback = ("python3", *argv[1:]) if program == "python" else None
     return RunScript(
-        script=script,
-        shell=_argv(program, arguments),
-        extension=_EXTENSIONS.get(program, ""),
+        script=script, shell=argv, fallback=fallback, extension=_EXTENSIONS.get(program, "")
     )

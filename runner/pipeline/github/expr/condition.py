@@ -12,9 +12,12 @@
 
 from __future__ import annotations
 
+import functools
+
 from runner.pipeline.github.expr.errors import ExprError
 from runner.pipeline.github.expr.expression import Expr, parse
 from runner.pipeline.github.expr.functions import STATUS_FUNCTIONS
+from runner.pipeline.github.expr.parser import wrap_in_success
 from runner.pipeline.github.expr.template import OPEN, parse_template
 
 
@@ -50,6 +53,7 @@ def _condition_text(text: str) -> str:
     return "format(" + ", ".join([_quoted("".join(literal)), *args]) + ")"
 
 
+@functools.lru_cache(maxsize=4096)
 def parse_condition(text: str) -> Expr:
     """The ``if:`` value ``text`` as the expression GitHub evaluates; raises `ExprError`.
 
@@ -69,4 +73,5 @@ def parse_condition(text: str) -> Expr:
             raise exc.shifted(offset) from None
     if calls_status_function(expr):
         return expr
-    return parse(f"success() && ({condition})")
+    # Columns of the wrapped tree's nodes still point into the condition as written.
+    return Expr(f"success() && ({condition})", wrap_in_success(expr.root))

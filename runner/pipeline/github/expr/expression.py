@@ -24,9 +24,8 @@ class Expr:
     def __init__(self, text: str, root: Node) -> None:
         self.text = text
         self.root = root
-        nodes = list(root.walk())
-        self._contexts = frozenset(n.name for n in nodes if isinstance(n, ContextRef))
-        self._functions = frozenset(n.name for n in nodes if isinstance(n, Call))
+        self._contexts: frozenset[str] | None = None
+        self._functions: frozenset[str] | None = None
 
     def evaluate(self, ctx: EvalContext) -> Value:
         """The value of this expression in ``ctx``.
@@ -43,10 +42,16 @@ class Expr:
 
     def contexts(self) -> frozenset[str]:
         """The top-level contexts this expression reads, lower-case (``{'github', 'env'}``)."""
+        if self._contexts is None:
+            self._contexts = frozenset(
+                n.name for n in self.root.walk() if isinstance(n, ContextRef)
+            )
         return self._contexts
 
     def functions(self) -> frozenset[str]:
         """The functions this expression calls, lower-case (``{'success', 'hashfiles'}``)."""
+        if self._functions is None:
+            self._functions = frozenset(n.name for n in self.root.walk() if isinstance(n, Call))
         return self._functions
 
     def __repr__(self) -> str:

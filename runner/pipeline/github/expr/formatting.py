@@ -4,14 +4,15 @@
 anything else with a brace is "The following format string is invalid".  A format specifier
 (``{0:x}``) parses but is refused when used, as the runner refuses it for every kind of
 value it can meet here.  Arguments are evaluated only when the format string uses them, and
-each only once.
+each only once.  Errors quote the format string only when the workflow writes it (a
+literal), never one computed at run time, which may hold a secret.
 """
 
 from __future__ import annotations
 
 from runner.pipeline.github.expr.context import EvalContext
 from runner.pipeline.github.expr.errors import ExprError
-from runner.pipeline.github.expr.nodes import Node
+from runner.pipeline.github.expr.nodes import Literal, Node
 from runner.pipeline.github.expr.values import Value, to_string
 
 
@@ -76,7 +77,10 @@ def format_string(ctx: EvalContext, args: tuple[Node, ...]) -> Value:
     text = to_string(args[0].evaluate(ctx))
     column = args[0].column
     values = _Args(ctx, args[1:])
-    invalid = ExprError(f"The following format string is invalid: {text}", column)
+    # GitHub quotes the format string in its errors; here only one written in the workflow,
+    # as a computed one may hold a secret.
+    shown = text if isinstance(args[0], Literal) else "(computed, not shown)"
+    invalid = ExprError(f"The following format string is invalid: {shown}", column)
     pieces: list[str | int] = []
     specs: list[tuple[int, str]] = []
     pos = 0
@@ -94,7 +98,7 @@ def format_string(ctx: EvalContext, args: tuple[Node, ...]) -> Value:
             if index[0] >= len(args) - 1:
                 raise ExprError(
                     "The following format string references more arguments than were "
-                    f"supplied: {text}",
+                    f"supplied: {shown}",
                     column,
                 )
             pieces.append(text[pos:left])

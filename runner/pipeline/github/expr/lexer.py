@@ -8,7 +8,6 @@ reported as "Unexpected symbol" with its position, exactly where GitHub reports 
 
 from __future__ import annotations
 
-import enum
 import math
 import re
 from collections.abc import Iterator
@@ -21,39 +20,42 @@ MAX_LENGTH = 21000
 """GitHub's limit on one expression's length (``ExpressionConstants.MaxLength``)."""
 
 
-class Kind(enum.Enum):
-    """What a token is."""
+class Kind:
+    """What a token is; plain ints because the lexer compares kinds for every token."""
 
-    START_GROUP = "("
-    START_INDEX = "["
-    START_PARAMETERS = "call("
-    END_GROUP = ")"
-    END_INDEX = "]"
-    END_PARAMETERS = "call)"
-    SEPARATOR = ","
-    DEREFERENCE = "."
-    WILDCARD = "*"
-    OPERATOR = "operator"
-    NULL = "null"
-    BOOLEAN = "boolean"
-    NUMBER = "number"
-    STRING = "string"
-    PROPERTY = "property"
-    FUNCTION = "function"
-    NAMED_VALUE = "named-value"
+    START_GROUP = 0
+    START_INDEX = 1
+    START_PARAMETERS = 2
+    END_GROUP = 3
+    END_INDEX = 4
+    END_PARAMETERS = 5
+    SEPARATOR = 6
+    DEREFERENCE = 7
+    WILDCARD = 8
+    OPERATOR = 9
+    NULL = 10
+    BOOLEAN = 11
+    NUMBER = 12
+    STRING = 13
+    PROPERTY = 14
+    FUNCTION = 15
+    NAMED_VALUE = 16
 
 
 @dataclass(frozen=True, slots=True)
 class Token:
     """One token: its kind, its text as written, its 0-based offset and its value."""
 
-    kind: Kind
+    kind: int
     raw: str
     index: int
     value: Value = None
 
 
-_BOUNDARY = frozenset("([)],.!><=&|")
+# One character class each, so matching is linear: no backtracking whatever the input.
+_SPACES = re.compile(r"\s*")
+_WORD_REST = re.compile(r"[^\s()\[\],.!><=&|]*")
+_NUMBER_REST = re.compile(r"[^\s()\[\],!><=&|]*")
 _KEYWORD = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
 _TWO_CHAR = frozenset(("!=", ">=", "<=", "==", "&&", "||"))
 _ONE_CHAR = frozenset("!><")
@@ -67,7 +69,7 @@ _OPERAND_START = frozenset(
     (None, Kind.SEPARATOR, Kind.START_GROUP, Kind.START_PARAMETERS, Kind.START_INDEX,
      Kind.OPERATOR)
 )
-_FOLLOWS: dict[Kind, frozenset[Kind | None]] = {
+_FOLLOWS: dict[int, frozenset[int | None]] = {
     Kind.START_GROUP: _OPERAND_START,
     Kind.START_INDEX: _OPERAND_END,
     Kind.START_PARAMETERS: frozenset((Kind.FUNCTION,)),
@@ -96,6 +98,12 @@ OPERATOR_KINDS = frozenset(
 )
 
 
+def _skip_spaces(text: str, pos: int) -> int:
+    match = _SPACES.match(text, pos)
+    assert match is not None  # a starred class always matches
+    return match.end()
+
+
 def unexpected(token_raw: str, index: int, text: str, what: str = "Unexpected symbol") -> ExprError:
     """GitHub's parse error for the token ``token_raw`` at ``index`` in ``text``."""
     return ExprError(
@@ -116,8 +124,7 @@ class _Lexer:
     def run(self) -> Iterator[Token]:
         text, length = self.text, len(self.text)
         while True:
-            while self.pos < length and text[self.pos].isspace():
-                self.pos += 1
+            self.pos = _skip_spaces(text, self.pos)
             if self.pos >= length:
                 return
             yield self._add(self._next(text[self.pos]))
@@ -128,9 +135,9 @@ class _Lexer:
         if c in "([)],*":
             self.pos += 1
             if c == "(":
-                kind = Kind.START_PARAMETERS if last_kind is Kind.FUNCTION else Kind.START_GROUP
+                kind = Kind.START_PARAMETERS if last_kind == Kind.FUNCTION else Kind.START_GROUP
             elif c == ")":
-                inside_call = self.unclosed and self.unclosed[-1].kind is Kind.START_PARAMETERS
+                inside_call = self.unclosed and self.unclosed[-1].kind == Kind.START_PARAMETERS
                 kind = Kind.END_PARAMETERS if inside_call else Kind.END_GROUP
             else:
                 kind = {"[": Kind.START_INDEX, "]": Kind.END_INDEX, ",": Kind.SEPARATOR,
@@ -150,13 +157,11 @@ class _Lexer:
         return self._keyword()
 
     def _word_end(self, start: int, *, dots: bool) -> int:
-        text, pos = self.text, start + 1
-        while pos < len(text):
-            c = text[pos]
-            if (c in _BOUNDARY and not (dots and c == ".")) or c.isspace():
-                break
-            pos += 1
-        return pos
+        """Where a keyword (or, with ``dots``, a number) that starts at ``start`` ends."""
+        rest = _NUMBER_REST if dots else _WORD_REST
+        match = rest.match(self.text, start + 1)
+        assert match is not None  # a starred class always matches
+        return match.end()
 
     def _number(self) -> Token:
         start = self.pos
@@ -173,14 +178,12 @@ class _Lexer:
         raw = self.text[start : self.pos]
         if not _KEYWORD.fullmatch(raw):
             raise unexpected(raw, start, self.text)
-        if self.last is not None and self.last.kind is Kind.DEREFERENCE:
+        if self.last is not None and self.last.kind == Kind.DEREFERENCE:
             return Token(Kind.PROPERTY, raw, start, raw)
         literal = _LITERALS.get(raw)
         if literal is not None:
             return Token(literal[0], raw, start, literal[1])
-        ahead = self.pos
-        while ahead < len(self.text) and self.text[ahead].isspace():
-            ahead += 1
+        ahead = _skip_spaces(self.text, self.pos)
         if ahead < len(self.text) and self.text[ahead] == "(":
             return Token(Kind.FUNCTION, raw, start)
         return Token(Kind.NAMED_VALUE, raw, start)
@@ -217,7 +220,7 @@ class _Lexer:
         """Check that ``token`` may follow the previous one, then keep it."""
         last_kind = self.last.kind if self.last else None
         kind = token.kind
-        if kind is Kind.OPERATOR:
+        if kind == Kind.OPERATOR:
             allowed = _OPERAND_START if token.raw == "!" else _VALUE_END
         else:
             allowed = _FOLLOWS[kind]
@@ -226,18 +229,18 @@ class _Lexer:
         if kind in (Kind.START_GROUP, Kind.START_INDEX, Kind.START_PARAMETERS):
             self.unclosed.append(token)
         elif kind in _CLOSES:
-            if not self.unclosed or self.unclosed[-1].kind is not _CLOSES[kind]:
+            if not self.unclosed or self.unclosed[-1].kind != _CLOSES[kind]:
                 raise unexpected(token.raw, token.index, self.text)
             self.unclosed.pop()
-        elif kind is Kind.SEPARATOR and (
-            not self.unclosed or self.unclosed[-1].kind is not Kind.START_PARAMETERS
+        elif kind == Kind.SEPARATOR and (
+            not self.unclosed or self.unclosed[-1].kind != Kind.START_PARAMETERS
         ):
             raise unexpected(token.raw, token.index, self.text)
         self.last = token
         return token
 
 
-_LITERALS: dict[str, tuple[Kind, Value]] = {
+_LITERALS: dict[str, tuple[int, Value]] = {
     "null": (Kind.NULL, None),
     "true": (Kind.BOOLEAN, True),
     "false": (Kind.BOOLEAN, False),
@@ -260,7 +263,7 @@ def tokenize(text: str) -> Iterator[Token]:
     yield from lexer.run()
     last = lexer.last
     if last is not None:
-        dangling = last.kind is Kind.FUNCTION or (
+        dangling = last.kind == Kind.FUNCTION or (
             last.kind in OPERATOR_KINDS and last.kind not in _CLOSES
         )
         if dangling or lexer.unclosed:

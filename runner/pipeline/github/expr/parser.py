@@ -52,11 +52,11 @@ class _PendingCall(Node):
 
 
 def _precedence(token: Token) -> int:
-    if token.kind is Kind.DEREFERENCE:
+    if token.kind == Kind.DEREFERENCE:
         return _PRECEDENCE["."]
-    if token.kind is Kind.START_INDEX:
+    if token.kind == Kind.START_INDEX:
         return _PRECEDENCE["["]
-    if token.kind is Kind.OPERATOR:
+    if token.kind == Kind.OPERATOR:
         return _PRECEDENCE[token.raw]
     return 0  # closing tokens and separators flush everything down to their opener
 
@@ -67,9 +67,11 @@ class _Parser:
         self.operators: list[Token] = []
         self.operands: list[Node] = []
         self.last: Token | None = None
+        self.count = 0
 
     def run(self, tokens: Iterator[Token]) -> Node:
         for token in tokens:
+            self.count += 1
             if token.kind in (Kind.START_GROUP, Kind.START_INDEX, Kind.START_PARAMETERS,
                               Kind.END_GROUP, Kind.END_INDEX, Kind.END_PARAMETERS,
                               Kind.SEPARATOR, Kind.DEREFERENCE, Kind.OPERATOR):
@@ -83,22 +85,22 @@ class _Parser:
         return root
 
     def _operand(self, token: Token) -> Node:
-        if token.kind is Kind.NAMED_VALUE:
+        if token.kind == Kind.NAMED_VALUE:
             name = token.raw.lower()
             if name not in CONTEXT_NAMES:
                 raise unexpected(token.raw, token.index, self.text, "Unrecognized named-value")
             return ContextRef(name, token.index)
-        if token.kind is Kind.FUNCTION:
+        if token.kind == Kind.FUNCTION:
             if token.raw.lower() not in FUNCTIONS:
                 raise unexpected(token.raw, token.index, self.text, "Unrecognized function")
             return _PendingCall(token)
-        if token.kind is Kind.WILDCARD:
+        if token.kind == Kind.WILDCARD:
             return Wildcard(token.index)
         return Literal(token.value, token.index)
 
     def _push_operator(self, token: Token) -> None:
         left_to_right = token.kind not in (Kind.START_GROUP, Kind.START_PARAMETERS) and not (
-            token.kind is Kind.OPERATOR and token.raw == "!"
+            token.kind == Kind.OPERATOR and token.raw == "!"
         )
         if left_to_right:
             precedence = _precedence(token)
@@ -108,23 +110,23 @@ class _Parser:
                 and precedence <= _precedence(self.operators[-1])
             ):
                 self._flush()
-        if token.kind is Kind.END_GROUP:
+        if token.kind == Kind.END_GROUP:
             self.operators.pop()  # the "(": grouping makes no node
-        elif token.kind is Kind.END_INDEX:
+        elif token.kind == Kind.END_INDEX:
             self.operators.pop()
             key = self.operands.pop()
             target = self.operands.pop()
             self.operands.append(Index(target, key, token.index))
-        elif token.kind is Kind.END_PARAMETERS:
+        elif token.kind == Kind.END_PARAMETERS:
             self._close_call()
         else:
             self.operators.append(token)
 
     def _close_call(self) -> None:
         count = 0
-        if self.last is None or self.last.kind is not Kind.START_PARAMETERS:
+        if self.last is None or self.last.kind != Kind.START_PARAMETERS:
             count = 1
-            while self.operators[-1].kind is Kind.SEPARATOR:
+            while self.operators[-1].kind == Kind.SEPARATOR:
                 self.operators.pop()
                 count += 1
         args = tuple(self.operands[len(self.operands) - count :])
@@ -154,7 +156,7 @@ class _Parser:
             return
         right = self.operands.pop()
         left = self.operands.pop()
-        if token.kind is Kind.DEREFERENCE:
+        if token.kind == Kind.DEREFERENCE:
             self.operands.append(Index(left, right, token.index))
         elif token.raw in ("&&", "||"):
             kind = And if token.raw == "&&" else Or
@@ -175,10 +177,21 @@ def _check_depth(root: Node) -> None:
         stack.extend((child, depth + 1) for child in node.children())
 
 
+def wrap_in_success(root: Node) -> Node:
+    """``success() && (root)`` built directly (no second parse), flattened as GitHub's is."""
+    success = Call("success", "success", (), FUNCTIONS["success"].body, 0)
+    operands = root.operands if isinstance(root, And) else (root,)
+    wrapped = And((success, *operands), 0)
+    _check_depth(wrapped)
+    return wrapped
+
+
 def parse_tree(text: str) -> Node:
     """The tree of ``text``; `ExprError` (GitHub's message, 0-based column) if it has none."""
     if not text.strip():
         return Literal(None)  # GitHub: an empty expression is null (templates refuse it)
-    root = _Parser(text).run(tokenize(text))
-    _check_depth(root)
+    parser = _Parser(text)
+    root = parser.run(tokenize(text))
+    if parser.count > MAX_DEPTH:  # fewer tokens make fewer nodes: too few to be too deep
+        _check_depth(root)
     return root

@@ -120,6 +120,7 @@ def drive(
             if plan.skipped is not None:
                 session.ended(plan, StepEnd(StepStatus.SKIPPED))
                 continue
+            messages.calls.append(("start", plan.key))  # the executor's step header
             output, end = result_for(plan)
             session.output(output)
             session.flush()

@@ -31,8 +31,11 @@ def test_checkout_path_and_ignored_inputs_named() -> None:
         "actions/checkout: input(s) token, fetch-depth ignored: "
         "they have no meaning in a local run",
     )
-    with pytest.raises(BuiltinError, match="not under the workspace"):
-        builtin_for("actions/checkout@v4", {"path": "../x"})
+    with pytest.raises(BuiltinError, match="Repository path '/w/x' is not under '/w/app'"):
+        builtin_for("actions/checkout@v4", {"path": "../x"}, "/w/app")
+    inside = builtin_for("actions/checkout@v4", {"path": "/w/app/sub/"}, "/w/app")
+    assert inside.action == Checkout("sub")
+    assert builtin_for("actions/checkout@v4", {"path": "."}, "/w/app").action == Checkout("")
 
 
 def test_upload_defaults_and_lines() -> None:

@@ -180,6 +180,15 @@ def test_from_json_error_does_not_quote_the_text() -> None:
     assert "s3cr3t" not in caught.value.message
 
 
+def test_format_error_does_not_quote_a_computed_format_string() -> None:
+    """A format string from a context may be a secret: errors do not show it."""
+    ctx = EvalContext({"secrets": {"FMT": "s3cr3t {"}})
+    with pytest.raises(ExprError) as caught:
+        parse("format(secrets.FMT)").evaluate(ctx)
+    assert "s3cr3t" not in caught.value.message
+    assert caught.value.message.startswith("The following format string is invalid")
+
+
 def test_function_not_allowed_here() -> None:
     """A function outside EvalContext.allowed_functions fails, naming it as written."""
     ctx = EvalContext(CONTEXTS, allowed_functions=frozenset({"format"}), hash_files=lambda p: "h")

@@ -33,6 +33,8 @@ def test_checkout_maps_and_sets_ref_and_commit_outputs() -> None:
     assert getattr(action, "script", "") == "abc123"
     notices = run.messages.of("notice")
     assert notices and "fetch-depth" in notices[0][0]
+    calls = run.messages.calls
+    assert calls.index(("start", "co")) < calls.index(("notice", notices[0][0]))
 
 
 def test_upload_inputs_are_templates() -> None:
@@ -57,8 +59,8 @@ def test_cache_save_skipped_on_exact_hit() -> None:
     hit = StepEnd(StepStatus.SUCCESS, 0, outputs={"cache-hit": "true"})
     run = drive(job(cache(0, "c1", "k1")), {"c1": hit})
     assert run.keys() == ["c1"]
-    assert ("Cache hit occurred on the primary key k1, not saving cache.",) in run.messages.of(
-        "notice"
+    assert run.plan("post-c1").skipped == (
+        "Cache hit occurred on the primary key k1, not saving cache."
     )
 
 

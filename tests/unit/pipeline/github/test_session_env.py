@@ -76,6 +76,7 @@ def test_shell_and_working_directory_from_defaults_and_step() -> None:
     assert a.workdir == "/w/app/sub/main"
     assert isinstance(b.action, RunScript)
     assert b.action.shell == ("python", "{0}")
+    assert b.action.fallback == ("python3", "{0}")
     assert b.workdir == "/abs"
 
 
@@ -126,6 +127,21 @@ def test_step_debug_turns_on_command_echo_and_runner_debug() -> None:
     assert isinstance(action, RunScript)
     assert action.script == "1"
     assert run.env("a")["RUNNER_DEBUG"] == "1"
-    assert run.messages.calls[:2] == [("write", "::group::g\n"), ("group", "g")]
+    assert run.messages.calls[1:3] == [("write", "::group::g\n"), ("group", "g")]
     quiet = drive(job(step(0, "a", run="${{ runner.debug }}")))
     assert "RUNNER_DEBUG" not in quiet.env("a")
+
+
+def test_names_a_shell_cannot_export_are_warned_about_once() -> None:
+    """GITHUB_ENV and env names like ``A-B`` are kept in ``env`` but warned about once."""
+    written = StepEnd(StepStatus.SUCCESS, 0, files={"GITHUB_ENV": b"MY-VAR=1\nOK=2\n"})
+    spec = job(step(0, "a"), step(1, "b", run="${{ env['MY-VAR'] }}"), step(2, "c"),
+               env=(("job.name", "x"),))
+    run = drive(spec, {"a": written, "c": written})
+    warnings = [call[1] for call in run.messages.of("annotate") if call[0] == "warning"]
+    assert len(warnings) == 2
+    assert warnings[0].startswith("'job.name' from env is not a shell variable name")
+    assert warnings[1].startswith("'MY-VAR' from GITHUB_ENV")
+    action = run.plan("b").action
+    assert isinstance(action, RunScript)
+    assert action.script == "1"

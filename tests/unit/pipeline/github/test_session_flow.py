@@ -75,6 +75,7 @@ def test_bad_run_expression_fails_the_step_before_it_runs() -> None:
     assert run.keys() == ["b"]
     errors = run.messages.of("annotate")
     assert errors and errors[0][0] == "error"
+    assert errors[0][1].startswith("Run ${{ fromJSON('{') }}: ")
     assert errors[0][2] == "ci.yml:10"
     assert run.end.status is StepStatus.FAILURE
 
@@ -176,3 +177,13 @@ def test_plain_output_goes_to_the_log() -> None:
     """What a step prints reaches Messages.write."""
     run = drive(job(step(0, "a")), {"a": (b"hello\n", OK)})
     assert run.messages.text() == "hello\n"
+
+
+def test_job_time_running_out_is_not_the_steps_timeout() -> None:
+    """A step without timeout-minutes stopped by the job's deadline gets no step-timeout
+    message; it ends as the executor says."""
+    stopped = StepEnd(StepStatus.CANCELLED, None, timed_out=True, note="the job's time is up")
+    run = drive(job(step(0, "a")), {"a": stopped})
+    texts = [call[1] for call in run.messages.of("annotate")]
+    assert not any("has timed out" in text for text in texts)
+    assert run.end.status is StepStatus.FAILURE

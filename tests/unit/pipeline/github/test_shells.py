@@ -20,7 +20,6 @@ def test_default_is_bash_e_falling_back_to_sh_e() -> None:
     [
         ("bash", ("bash", "--noprofile", "--norc", "-e", "-o", "pipefail", "{0}"), ".sh"),
         ("sh", ("sh", "-e", "{0}"), ".sh"),
-        ("python", ("python", "{0}"), ".py"),
         ("bash -x {0}", ("bash", "-x", "{0}"), ".sh"),
         ("perl {0}", ("perl", "{0}"), ""),
         ("node --experimental '{0}'", ("node", "--experimental", "{0}"), ""),
@@ -29,6 +28,15 @@ def test_default_is_bash_e_falling_back_to_sh_e() -> None:
 def test_named_and_custom_shells(shell: str, argv: tuple[str, ...], extension: str) -> None:
     """Built-in names use GitHub's arguments; a custom line's first word is the program."""
     assert script_for(shell, "x") == RunScript("x", argv, extension=extension)
+
+
+def test_python_falls_back_to_python3() -> None:
+    """``python`` runs ``python {0}``, or ``python3 {0}`` in images without ``python``."""
+    assert script_for("python", "x") == RunScript(
+        "x", ("python", "{0}"), fallback=("python3", "{0}"), extension=".py"
+    )
+    custom = script_for("python -u {0}", "x")
+    assert custom.fallback == ("python3", "-u", "{0}")
 
 
 def test_program_without_format_is_refused_with_githubs_message() -> None:
