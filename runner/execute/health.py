@@ -34,6 +34,7 @@ from runner.pipeline.model import Health, Service
 
 FIRST_DELAY_S = 0.1
 MAX_DELAY_S = 1.0
+MIN_INTERVAL_S = 0.001
 
 
 @dataclass
@@ -52,9 +53,14 @@ class HealthJudge:
     """When docker's next run that counts would start."""
 
     def __post_init__(self) -> None:
-        interval = self.health.interval_s
+        interval = self.interval_s
         first = max(1, math.ceil(self.health.start_period_s / interval - 1e-9))
         self.next_count_s = first * interval
+
+    @property
+    def interval_s(self) -> float:
+        """The interval, at least docker's smallest (1 ms) whoever built the model."""
+        return max(self.health.interval_s, MIN_INTERVAL_S)
 
     def record(self, began_s: float, ended_s: float, probe: Probe) -> None:
         """Take one probe's result: it may give the verdict."""
@@ -64,7 +70,7 @@ class HealthJudge:
             self.unhealthy = True
         elif began_s >= self.next_count_s - 1e-9:
             self.counted += 1
-            self.next_count_s = ended_s + self.health.interval_s
+            self.next_count_s = ended_s + self.interval_s
             self.unhealthy = self.counted >= self.health.retries
 
     @property
@@ -73,7 +79,7 @@ class HealthJudge:
 
     def delay(self, now_s: float, probes: int) -> float:
         """How long to wait before the next probe (the ``probes``-th), from ``now_s``."""
-        backoff = min(FIRST_DELAY_S * 2.0 ** min(probes, 16), MAX_DELAY_S, self.health.interval_s)
+        backoff = min(FIRST_DELAY_S * 2.0 ** min(probes, 16), MAX_DELAY_S, self.interval_s)
         return max(0.0, min(backoff, self.next_count_s - now_s))
 
 

@@ -102,13 +102,15 @@ class JobPod:
         """
         checked = [(name, service) for name, service in zip(self.names, self.services,
                                                             strict=True) if service.health]
+        ports = ([self._wait_ports(helper, pid, notice, canceled, timeout_s)]
+                 if len(checked) < len(self.services) else [])
         verdicts = await asyncio.gather(
-            self._wait_ports(helper, pid, notice, canceled, timeout_s),
+            *ports,
             *(check_service(name, service, runtime=self.spec.runtime, store=self.spec.store,
                             notice=notice, canceled=canceled, limit_s=job_timeout_s or timeout_s)
               for name, service in checked))
         return [service_label(service) for (_, service), healthy in zip(
-            checked, verdicts[1:], strict=True) if not healthy and not canceled.is_set()]
+            checked, verdicts[len(ports):], strict=True) if not healthy and not canceled.is_set()]
 
     async def _wait_ports(self, helper: NamespaceHelper, pid: int,
                           notice: Callable[[str], None], canceled: asyncio.Event,

