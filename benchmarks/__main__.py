@@ -138,8 +138,7 @@ def concurrent_podman_runs(count: int) -> Callable[[], None]:
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmarks")
     parser.add_argument("--repeat", type=int, default=5)
-    parser.add_argument("--only", choices=["exec", "build", "services", "images", "agent", "expr",
-                                                "workflow"],
+    parser.add_argument("--only", choices=["exec", "build", "services", "images", "agent", "expr"],
                         help="one group of rows")
     args = parser.parse_args()
     rows: list[tuple[str, str, str]] = []
@@ -163,10 +162,6 @@ def main() -> None:
             from benchmarks.expressions import expression_rows  # noqa: PLC0415
 
             rows += expression_rows(args.repeat)
-        if args.only in (None, "workflow"):
-            from benchmarks.workflows import workflow_rows  # noqa: PLC0415
-
-            rows += workflow_rows(base / "workflows", args.repeat)
         if args.only in (None, "agent"):
             from benchmarks.agent import agent_rows  # noqa: PLC0415
 
