@@ -101,8 +101,9 @@ def read_job(reader: WorkflowReader, job_id: str, pos: Pos, node: Node) -> JobDr
         return None
     reader.keys(job, JOB_KEYS, key, f"in job '{job_id}'")
     if (uses := job.get("uses")) is not None:
-        reader.problem(uses.key_pos, f"{key}.uses", "runner does not run reusable workflows "
-                       "('jobs.<id>.uses', issue 18); copy its jobs into this file")
+        called = text(uses.value) if isinstance(uses.value, Scalar) else "?"
+        reader.problem(uses.key_pos, f"{key}.uses", f"runner does not run reusable workflows "
+                       f"('uses: {called}'; issue 18); copy its jobs into this file")
         return None
     for name in ("with", "secrets"):
         if (got := job.get(name)) is not None:

@@ -87,7 +87,7 @@ def read_strategy(reader: WorkflowReader, node: Node, key: str,
         if raw is not _FAILED:
             reader.problem(found.value.pos, at, "'matrix' must be a mapping of vectors")
         return Strategy(plain.instances, fail_fast is not False, max_parallel)
-    instances = expand(reader, raw, found.value.pos, at)
+    instances = expand(reader, raw, found.value.pos, at, found.value)
     return Strategy(instances or plain.instances, fail_fast is not False, max_parallel, True)
 
 
@@ -137,10 +137,12 @@ def _resolve(  # noqa: PLR0911 - each kind of node and each failure returns at o
         return _FAILED
 
 
-def expand(reader: WorkflowReader, raw: dict[str, Json], pos: Pos, key: str
-           ) -> tuple[Instance, ...]:
-    """The instances of matrix ``raw`` (already evaluated), or () after recording a problem."""
-    parts = _parts(reader, raw, pos, key)
+def expand(reader: WorkflowReader, raw: dict[str, Json], pos: Pos, key: str,
+           node: Node | None = None) -> tuple[Instance, ...]:
+    """The instances of matrix ``raw`` (already evaluated), or () after recording a problem.
+
+    ``node`` is the matrix as written, when it is, to point problems at their keys."""
+    parts = _parts(reader, raw, pos, key, node)
     if parts is None:
         return ()
     vectors, include, exclude = parts
@@ -162,37 +164,55 @@ def expand(reader: WorkflowReader, raw: dict[str, Json], pos: Pos, key: str
 _Parts = tuple[dict[str, list[Json]], list[dict[str, Json]], list[dict[str, Json]]]
 
 
-def _parts(reader: WorkflowReader, raw: dict[str, Json], pos: Pos, key: str) -> _Parts | None:
+def _parts(reader: WorkflowReader, raw: dict[str, Json], pos: Pos, key: str,
+           node: Node | None) -> _Parts | None:
     """(vectors, include, exclude) of a matrix, each checked; None after a problem."""
     vectors: dict[str, list[Json]] = {}
     lists: dict[str, list[dict[str, Json]]] = {"include": [], "exclude": []}
-    problem = None
+    problem: tuple[tuple[str | int, ...], str] | None = None
     for name, got in raw.items():
         if got is _FAILED:
             return None
         if name in lists:
             if not isinstance(got, list) or not all(isinstance(i, dict) for i in got):
-                problem = name, f"'{name}' must be a list of mappings"
+                problem = (name,), f"'{name}' must be a list of mappings"
                 break
             lists[name] = [i for i in got if isinstance(i, dict)]
         elif not isinstance(got, list):
-            problem = name, f"matrix vector '{name}' must be a list"
+            problem = (name,), f"matrix vector '{name}' must be a list"
             break
         elif not got:
-            problem = name, f"matrix vector '{name}' has no values"
+            problem = (name,), f"matrix vector '{name}' has no values"
             break
         else:
             vectors[name] = got
     if problem is None and not vectors and not lists["include"]:
-        problem = "", "the matrix defines no vector and no 'include'"
-    for entry in lists["exclude"] if problem is None else ():
+        problem = (), "the matrix defines no vector and no 'include'"
+    for index, entry in enumerate(lists["exclude"] if problem is None else ()):
         if missing := [name for name in entry if name not in vectors]:
-            problem = "exclude", f"exclude key '{missing[0]}' is not a key of the matrix"
+            problem = (("exclude", index, missing[0]),
+                       f"exclude key '{missing[0]}' does not match any key of the matrix")
             break
     if problem is not None:
-        reader.problem(pos, f"{key}.{problem[0]}" if problem[0] else key, problem[1])
+        at, where = _locate(node, problem[0], pos, key)
+        reader.problem(at, where, problem[1])
         return None
     return vectors, lists["include"], lists["exclude"]
+
+
+def _locate(node: Node | None, path: tuple[str | int, ...], pos: Pos, key: str
+            ) -> tuple[Pos, str]:
+    """Where ``path`` (keys and list indexes) is written under the matrix ``node``, and its
+    key path; as deep as the written matrix goes (a value made by an expression is not)."""
+    for step in path:
+        if isinstance(node, Map) and isinstance(step, str) and (entry := node.get(step)):
+            pos, node, key = entry.key_pos, entry.value, yamlsrc.join_key(key, step)
+        elif isinstance(node, Seq) and isinstance(step, int) and step < len(node.items):
+            node, key = node.items[step], yamlsrc.join_index(key, step)
+            pos = node.pos
+        else:
+            break
+    return pos, key
 
 
 def _combine(vectors: dict[str, list[Json]], include: list[dict[str, Json]],

@@ -393,3 +393,22 @@ def test_eventpath_payload_is_github_event_and_gives_pull_request_refs(tmp_path:
     with pytest.raises(UsageError, match="must hold a JSON object"):
         load(tmp_path, SIMPLE.replace("on: push", "on: pull_request"), event="pull_request",
              event_path=event)
+
+
+def test_matrix_problems_point_at_the_key_written(tmp_path: Path) -> None:
+    found = problems(tmp_path, """\
+        on: push
+        jobs:
+          t:
+            runs-on: ubuntu-latest
+            strategy:
+              matrix:
+                python: ["3.11"]
+                exclude:
+                  - os: x
+                    pyhton: "3.11"
+            steps: [{run: x}]
+    """)
+    assert found == [f"{tmp_path}/.github/workflows/ci.yml:9:13 (key "
+                     "'jobs.t.strategy.matrix.exclude[0].os'): exclude key 'os' does not "
+                     "match any key of the matrix"]
