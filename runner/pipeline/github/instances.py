@@ -177,7 +177,10 @@ class _Instance:
         if placement is None:
             return None
         spot = Spot(reader.file, draft.pos.line, draft.pos.column)
-        merged = dict(shared.env)
+        # The container's env is its processes' environment on GitHub, under every step's
+        # own; steps here get only what the session gives them, so it leads the job's env.
+        merged = dict(placement.env)
+        merged.update(shared.env)
         merged.update(draft.env)
         need_names = tuple(n for n, _ in needs)
         spec = JobSpec(

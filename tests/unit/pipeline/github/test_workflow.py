@@ -158,6 +158,8 @@ def test_container_overrides_the_platform_and_brings_credentials(tmp_path: Path)
     job = workflow.pipeline.jobs[0]
     assert job.image == "ghcr.io/org/img:1"
     assert job.variables == (("A", "1"),)
+    spec = workflow.rows[0].spec
+    assert spec is not None and ("A", "1") in spec.env  # steps see the container's env
     (registry,) = workflow.pipeline.registries
     assert registry.host == "ghcr.io" and registry.password_secret == "TOKEN"
     assert isinstance(registry, Registry) and registry.username
