@@ -31,7 +31,7 @@ from runner.pipeline.github.jobsread import (
 from runner.pipeline.github.reading import WorkflowLoader, WorkflowReader, text
 from runner.pipeline.github.stepspec import Json
 from runner.pipeline.model import Pipeline, SecretSource, container_project_dir
-from runner.pipeline.yamlsrc import Map, Scalar
+from runner.pipeline.yamlsrc import Map, Node, Scalar
 
 WORKFLOW_KEYS = ("name", "run-name", "on", "env", "defaults", "permissions", "concurrency",
                  "jobs")
@@ -74,24 +74,8 @@ def load_workflow(path: Path, root: Path, options: GithubOptions | None = None) 
             "'version' and 'jobs'", "'on' and 'jobs'")) from None
     reader = WorkflowReader(source)
     top = source.root
-    reader.keys(top, WORKFLOW_KEYS, "", "at the top of a workflow")
-    triggers: tuple[Trigger, ...] = ()
-    if (got := top.get("on")) is None:
-        reader.problem(top.pos, "on", "a workflow needs 'on' (the events that run it)")
-    else:
-        triggers = read_on(reader, got.value)
-    name = str(path)
-    if (got := top.get("name")) is not None:
-        name = reader.string(got.value, "name", "'name'") or name
-    if (got := top.get("run-name")) is not None and isinstance(got.value, Scalar):
-        exprs.check(reader, text(got.value), got.value.pos, "run-name", "run-name")
-    env: tuple[tuple[str, str], ...] = ()
-    if (got := top.get("env")) is not None:
-        env = check_env(reader, got.value, "env", "env")
-    shell = wd = None
-    if (got := top.get("defaults")) is not None:
-        shell, wd = read_defaults(reader, got.value, "defaults", exprs.JOB + "defaults.run")
-    notes = _no_effect(top)
+    head = _head(reader, top, str(path))
+    triggers, name, env = head.triggers, head.name, head.env
     drafts = _drafts(reader, top)
     trigger: Trigger | None = None
     inputs: dict[str, Json] = {}
@@ -111,7 +95,7 @@ def load_workflow(path: Path, root: Path, options: GithubOptions | None = None) 
     secrets = frozenset(s.name for s in options.secrets)
     images = Images(reader, dict(reversed(options.platforms)), options.platform_hint, secrets)
     jobs, rows = instances(reader, images, drafts,
-                           Shared(contexts, name, env, (shell, wd), tuple(sorted(secrets))))
+                           Shared(contexts, name, env, head.defaults, tuple(sorted(secrets))))
     unique = {str(p): p for p in reader.problems}.values()
     raise_all(sorted(unique, key=lambda p: (p.spot.line or 0, p.spot.column or 0)))
     _check_cycles(jobs, drafts, reader)
@@ -121,7 +105,41 @@ def load_workflow(path: Path, root: Path, options: GithubOptions | None = None) 
         notes=tuple(n for n in (note, _git_note(checkout.git.note), *images.notes) if n),
         registries=tuple(registries.values()),
     )
-    return Workflow(pipeline, name, rows, notes)
+    return Workflow(pipeline, name, rows, head.notes)
+
+
+@dataclass(frozen=True)
+class _Head:
+    """The workflow's own keys (everything but ``jobs``), read and checked."""
+
+    triggers: tuple[Trigger, ...]
+    name: str
+    env: tuple[tuple[str, str], ...]
+    defaults: tuple[str | None, str | None]
+    notes: tuple[str, ...]
+
+
+def _head(reader: WorkflowReader, top: Map, file: str) -> _Head:
+    reader.keys(top, WORKFLOW_KEYS, "", "at the top of a workflow")
+    triggers: tuple[Trigger, ...] = ()
+    if (got := top.get("on")) is None:
+        reader.problem(top.pos, "on", "a workflow needs 'on' (the events that run it)")
+    else:
+        triggers = read_on(reader, got.value)
+    name = file
+    if (got := top.get("name")) is not None:
+        name = reader.string(got.value, "name", "'name'") or name
+    if (got := top.get("run-name")) is not None and isinstance(got.value, Scalar):
+        exprs.check(reader, text(got.value), got.value.pos, "run-name", "run-name")
+    env: tuple[tuple[str, str], ...] = ()
+    if (got := top.get("env")) is not None:
+        env = check_env(reader, got.value, "env", "env")
+    defaults: tuple[str | None, str | None] = (None, None)
+    if (got := top.get("defaults")) is not None:
+        defaults = read_defaults(reader, got.value, "defaults", exprs.JOB + "defaults.run")
+    if (got := top.get("concurrency")) is not None:
+        _check_concurrency(reader, got.value)
+    return _Head(triggers, name, env, defaults, _no_effect(top))
 
 
 def _drafts(reader: WorkflowReader, top: Map) -> tuple[JobDraft, ...]:
@@ -195,3 +213,13 @@ def _git_note(note: str | None) -> str | None:
     """The checkout's note in this dialect's words (``github.sha``, not ``CI_COMMIT_*``)."""
     return note.replace("CI_COMMIT_* variables hold", "github.sha and github.ref hold") \
         if note else None
+
+
+def _check_concurrency(reader: WorkflowReader, node: Node) -> None:
+    """``concurrency``: a group (string) or ``{group, cancel-in-progress}``, expressions
+    checked though it has no effect locally."""
+    if isinstance(node, Map):
+        reader.keys(node, ("group", "cancel-in-progress"), "concurrency", "in 'concurrency'")
+        node = node.get("group").value if node.get("group") else node  # type: ignore[union-attr]
+    if isinstance(node, Scalar) and "${{" in (raw := text(node)):
+        exprs.check(reader, raw, node.pos, "concurrency", "concurrency")
