@@ -48,15 +48,22 @@ class JobState:
         return "failure" if self.failed else "success"
 
     def record(
-        self, step_id: str, outcome: StepStatus, continue_on_error: bool, outputs: dict[str, str]
+        self,
+        step_id: str,
+        outcome: StepStatus,
+        continue_on_error: bool,
+        outputs: dict[str, str],
+        in_context: bool = True,
     ) -> StepStatus:
-        """Note how a step ended; returns its conclusion."""
+        """Note how a step ended; returns its conclusion. Post steps count for the job's
+        status but are not in ``steps`` (``in_context`` false)."""
         conclusion = outcome
         if outcome is StepStatus.FAILURE and continue_on_error:
             conclusion = StepStatus.SUCCESS
         if conclusion is StepStatus.FAILURE:
             self.failed = True
-        self.records[step_id] = StepRecord(outcome, conclusion, outputs)
+        if in_context:
+            self.records[step_id] = StepRecord(outcome, conclusion, outputs)
         return conclusion
 
     def steps_context(self) -> dict[str, Value]:

@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
 from runner.pipeline.github import contexts, envfiles
-from runner.pipeline.github.builtins import CACHE, action_name
+from runner.pipeline.github.builtins import action_name
 from runner.pipeline.github.compiled import CompiledJob, CompiledStep
 from runner.pipeline.github.evaluation import EvaluationError, Evaluator
 from runner.pipeline.github.expr import Value, to_string
@@ -85,7 +85,7 @@ class _Running:
     step_id: str
     timeout_minutes: float | None
     is_checkout: bool = False
-    cache_post: _Post | None = None
+    is_post: bool = False
     notes: list[str] = field(default_factory=list)
     """Notices to show once the executor has announced the step."""
 
@@ -157,8 +157,6 @@ class GithubSession:
             if planned.post is not None:
                 post = _Post(step, f"post-{spec.id}", f"Post {plan.name}", planned.post)
                 self._posts.append(post)
-                if action_name(spec.uses) == CACHE:
-                    running.cache_post = post
         self._start(running, planned.env)
         return plan
 
@@ -166,14 +164,16 @@ class GithubSession:
         self._running = running
         self._output.start_step(env, echo=self._debug)
 
-    def _fail_before_run(self, step_id: str, failure: PlanFailure) -> None:
+    def _fail_before_run(self, step_id: str, failure: PlanFailure, post: bool = False) -> None:
         self._messages.annotate("error", f"{failure.name}: {failure.message}", failure.where)
-        self._state.record(step_id, StepStatus.FAILURE, failure.continue_on_error, {})
+        self._state.record(
+            step_id, StepStatus.FAILURE, failure.continue_on_error, {}, in_context=not post
+        )
 
     async def _post(self, post: _Post) -> StepPlan | None:
         planned = await self._planner.post(post.main, post.key, post.name, post.action)
         if isinstance(planned, PlanFailure):
-            self._fail_before_run(post.key, planned)
+            self._fail_before_run(post.key, planned, post=True)
             return None
         plan = planned.plan
         if plan.skipped is None and isinstance(post.action, SaveCache):
@@ -182,7 +182,7 @@ class GithubSession:
                 note = f"Cache hit occurred on the primary key {post.action.key}, not saving cache."
                 return replace(plan, action=None, skipped=note)
         if plan.skipped is None:
-            self._start(_Running(plan, post.key, None), planned.env)
+            self._start(_Running(plan, post.key, None, is_post=True), planned.env)
         return plan
 
     def _notes(self) -> None:
@@ -233,7 +233,10 @@ class GithubSession:
             self._warn_unexportable(name, "GITHUB_ENV")
         self._state.apply(effects, commands.env, commands.path)
         self._state.states[plan.key] = {**commands.state, **dict(effects.state)}
-        self._state.record(running.step_id, outcome, plan.continue_on_error, outputs)
+        visible = not running.is_post
+        self._state.record(
+            running.step_id, outcome, plan.continue_on_error, outputs, in_context=visible
+        )
         if outcome is StepStatus.CANCELLED and not self._facts.cancelled():
             self._state.failed = True  # stopped by the job's deadline, not by a cancel
 

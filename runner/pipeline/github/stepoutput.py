@@ -76,9 +76,13 @@ class OutputProcessor:
         self._partial = b""
 
     def feed(self, data: bytes) -> None:
-        """Output as it arrives; a partial last line waits for its end."""
+        """Output as it arrives; a partial last line waits for its end (``\n`` or ``\r``, as
+        .NET's ReadLine splits, so progress bars are not held back)."""
         data = self._partial + data
-        cut = data.rfind(b"\n")
+        cut = max(data.rfind(b"\n"), data.rfind(b"\r"))
+        if cut == len(data) - 1 and data.endswith(b"\r"):
+            # Hold a final "\r" back: a "\n" may follow it in the next chunk (one CRLF).
+            cut = max(data.rfind(b"\n", 0, cut), data.rfind(b"\r", 0, cut))
         if cut < 0:
             self._partial = data
             return
@@ -92,6 +96,9 @@ class OutputProcessor:
             self._lines(rest)
 
     def _lines(self, data: bytes) -> None:
+        if b"::" not in data and b"##[" not in data:
+            self._messages.write(data)  # no command anywhere: skip the per-line work
+            return
         plain = bytearray()
         for raw in data.splitlines(keepends=True):
             if b"::" not in raw and b"##[" not in raw:

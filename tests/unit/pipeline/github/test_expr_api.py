@@ -82,3 +82,13 @@ def test_errors_carry_message_and_column() -> None:
         parse_template("echo ${{ github.ref == }}")
     assert caught.value.column == len("echo ${{ github.ref ")
     assert caught.value.message.startswith("Unexpected end of expression: '=='")
+
+
+def test_identical_texts_are_parsed_once() -> None:
+    """Parses are cached by text: a matrix repeats the same values in every job."""
+    text = "format('{0}-{1}', matrix.python, github.ref)"
+    assert parse_template("${{ " + text + " }}") is parse_template("${{ " + text + " }}")
+    assert parse("matrix.python == '3.12'") is parse("matrix.python == '3.12'")
+    assert parse_condition("matrix.python == '3.12'") is parse_condition(
+        "matrix.python == '3.12'"
+    )

@@ -86,3 +86,12 @@ def test_bad_builtin_input_fails_the_step() -> None:
     assert run.keys() == []
     assert "Input required and not supplied: path" in run.messages.of("annotate")[0][1]
     assert run.end.status is StepStatus.FAILURE
+
+
+def test_failed_post_step_fails_the_job_but_is_not_a_step_context() -> None:
+    """A failing cache save fails the job; post steps never appear in ``steps``."""
+    spec = job(cache(0, "c1", "k1"), outputs=(("all", "${{ toJSON(steps) }}"),))
+    run = drive(spec, {"post-c1": FAIL})
+    assert run.keys() == ["c1", "post-c1"]
+    assert run.end.status is StepStatus.FAILURE
+    assert "post-c1" not in dict(run.end.outputs)["all"]

@@ -35,6 +35,20 @@ def test_partial_lines_wait_for_their_end() -> None:
     assert messages.calls == [("add_mask", "s3cret"), ("write", "x\n")]
 
 
+def test_carriage_returns_end_lines_for_progress_output() -> None:
+    """A ``\r``-ended progress line is passed on at once, bytes unchanged."""
+    messages = Recorder()
+    processor = OutputProcessor(messages, "/w")
+    processor.start_step({})
+    processor.feed(b" 10%\r 20%\r")
+    assert messages.text() == " 10%\r"  # the last "\r" waits: it may be half of a CRLF
+    processor.feed(b"\n::debug::x\r")
+    processor.feed(b"\nend")
+    processor.flush()
+    assert messages.calls[-2] == ("debug", "x")
+    assert messages.text() == " 10%\r 20%\r\nend"
+
+
 def test_add_mask_multiline_masks_each_line_and_empty_warns() -> None:
     """A multi-line mask value also masks each line; an empty one is a warning."""
     messages, _ = run([b"::add-mask::one%0Atwo\n::add-mask::  \n"])
