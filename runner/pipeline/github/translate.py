@@ -74,7 +74,7 @@ def load_workflow(path: Path, root: Path, options: GithubOptions | None = None) 
             "'version' and 'jobs'", "'on' and 'jobs'")) from None
     reader = WorkflowReader(source)
     top = source.root
-    head = _head(reader, top, str(path))
+    head = _head(reader, top, _shown_path(path, root))
     triggers, name, env = head.triggers, head.name, head.env
     drafts = _drafts(reader, top)
     trigger: Trigger | None = None
@@ -223,3 +223,11 @@ def _check_concurrency(reader: WorkflowReader, node: Node) -> None:
         node = node.get("group").value if node.get("group") else node  # type: ignore[union-attr]
     if isinstance(node, Scalar) and "${{" in (raw := text(node)):
         exprs.check(reader, raw, node.pos, "concurrency", "concurrency")
+
+
+def _shown_path(path: Path, root: Path) -> str:
+    """The workflow's path as GitHub names an unnamed workflow: from the repository's top."""
+    try:
+        return path.resolve().relative_to(root.resolve()).as_posix()
+    except ValueError:
+        return str(path)

@@ -342,6 +342,7 @@ def test_github_context_from_a_real_repository(tmp_path: Path) -> None:
     assert github["event_name"] == "push" and github["event"]["after"] == sha
     assert github["workspace"] == f"/builds/{tmp_path.name}"
     assert github["server_url"] == "https://github.com" and github["token"] == ""
+    assert github["workflow"] == ".github/workflows/ci.yml"  # no name: the path, as GitHub
     assert spec.matrix == {"python": 3.1, "os": "ubuntu"}
     pr = load(tmp_path, SIMPLE.replace("on: push", "on: pull_request"), event="pull_request")
     github = pr.rows[0].spec.github  # type: ignore[union-attr]
