@@ -67,9 +67,13 @@ def github_options(args: argparse.Namespace, environ: Mapping[str, str]) -> obje
 
 
 def list_workflow(path: Path, root: Path, options: object) -> str:
-    """``--list`` of a GitHub workflow."""
+    """``--list`` of a GitHub workflow; its notes go to stderr, as for other files."""
+    from runner.execute.run import stderr_notice  # noqa: PLC0415
     from runner.pipeline.github.preview import render_list  # noqa: PLC0415
     from runner.pipeline.load import LoadOptions, load_github  # noqa: PLC0415
 
     assert isinstance(options, LoadOptions)
-    return render_list(load_github(path, root, options))
+    workflow = load_github(path, root, options)
+    for note in workflow.pipeline.notes:  # a branch filter that does not match, and the like
+        stderr_notice(note)
+    return render_list(workflow)

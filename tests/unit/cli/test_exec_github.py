@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 import textwrap
 from pathlib import Path
 
@@ -127,3 +128,14 @@ def test_dialect_flag_reads_any_path_as_a_workflow(project: Path,
     assert main(["exec", "wf.yml", "--dialect", "github", "--list", "--platform",
                  "ubuntu-latest=localhost/busybox:latest"]) == 0
     assert "test (3.12)" in capsys.readouterr().out
+
+
+def test_list_says_when_github_would_not_run_the_workflow_for_this_branch(
+        project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    subprocess.run(["git", "init", "-q", "-b", "topic", str(project)], check=True, timeout=30)
+    file = _write(project, WORKFLOW.replace("on: [push, workflow_dispatch]",
+                                            "on: {push: {branches: [main]}}"))
+    assert main(["exec", file, "--list", "--platform",
+                 "ubuntu-latest=localhost/busybox:latest"]) == 0
+    err = capsys.readouterr().err
+    assert "'on.push.branches' does not match 'topic'" in err and "running it anyway" in err
