@@ -98,6 +98,8 @@ class SteppedRun:
         self._count = 0
         self._hashes: dict[tuple[str, ...], str] = {}
         self._session: StepSession | None = None
+        self._failed_at: str | None = None
+        """Where the first step that failed the job is written (``ci.yml:12 (step 'Build')``)."""
 
     async def run(self) -> Outcome:
         """Run every step; keep the job's outputs and its step summary; the outcome."""
@@ -109,7 +111,12 @@ class SteppedRun:
             self.joblog.notice(f"runner: job summary (GITHUB_STEP_SUMMARY), kept in {path}:")
             for line in summary.rstrip("\n").split("\n"):
                 self.joblog.notice(f"  {line}")
-        return dataclasses.replace(outcome, annotations=tuple(self.messages.annotations))
+        failed_at = self._failed_at if outcome.status is JobStatus.FAILED else None
+        if failed_at is not None:
+            code = "" if outcome.exit_code is None else f": exit status {outcome.exit_code}"
+            self.joblog.notice(f"runner: the job failed at {failed_at}{code}")
+        return dataclasses.replace(outcome, annotations=tuple(self.messages.annotations),
+                                   failed_at=failed_at)
 
     async def _steps(self) -> tuple[Outcome, tuple[tuple[str, str], ...], str]:
         """Run every step; the outcome, the job's outputs and its step summary (markdown)."""
@@ -152,6 +159,9 @@ class SteppedRun:
                 self.joblog.notice(f"runner: {end.note}")
             if end.status is StepStatus.FAILURE and not plan.continue_on_error:
                 last_failure = end
+                if self._failed_at is None:
+                    where = f"{plan.spot.file}:{plan.spot.line}" if plan.spot else "step"
+                    self._failed_at = f"{where} (step {plan.name!r})"
             if end.status is not StepStatus.SUCCESS:
                 code = "" if end.exit_code is None else f" (exit {end.exit_code})"
                 extra = " (continue-on-error)" if plan.continue_on_error else ""
