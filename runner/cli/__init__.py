@@ -46,7 +46,14 @@ def error_text(error: RunnerError) -> str:
 
 def build_parser() -> argparse.ArgumentParser:
     """The argparse tree with every subcommand registered."""
-    from runner.cli import agent, build, doctor, exec_, prune  # noqa: PLC0415 - fast --version
+    from runner.cli import (  # noqa: PLC0415 - fast --version
+        agent,
+        build,
+        doctor,
+        exec_,
+        github_hook,
+        prune,
+    )
 
     parser = argparse.ArgumentParser(
         prog="runner",
@@ -62,6 +69,7 @@ def build_parser() -> argparse.ArgumentParser:
     doctor.register(sub)
     agent.register(sub)
     prune.register(sub)
+    github_hook.register(sub)
     return parser
 
 
