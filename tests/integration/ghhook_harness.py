@@ -160,3 +160,20 @@ def state_of(result: HookResult) -> dict[str, object]:
     state = result.response["state"]
     assert isinstance(state, dict)
     return state
+
+
+def job_leftovers(job: str) -> list[str]:
+    """Pods and containers of hook job ``job`` that podman still has."""
+    found = []
+    for argv in (["podman", "pod", "ps", "--filter", f"label=io.github.runner.run={job}",
+                  "--format", "{{.Name}}"],
+                 ["podman", "ps", "--all", "--filter", f"label=io.github.runner.run={job}",
+                  "--format", "{{.Names}}"]):
+        done = subprocess.run(argv, capture_output=True, text=True, timeout=120, check=True)
+        found += [line for line in done.stdout.splitlines() if line.strip()]
+    return found
+
+
+def hook_dir(job: str) -> Path:
+    runtime = os.environ.get("XDG_RUNTIME_DIR") or f"/run/user/{os.getuid()}"
+    return Path(runtime) / "runner" / "github-hook" / job
