@@ -20,6 +20,7 @@ from runner.engine.slices import Lease
 from runner.errors import EngineError
 from runner.execute.services import clean_slot
 from runner.ghhook import fifo, images, jobdir
+from runner.ghhook.cleanup import remove_job
 from runner.ghhook.context import HookContext, owner_record
 from runner.ghhook.hookinput import HookContainer, HookInput, HookInputError
 from runner.ghhook.options import named_volumes, parse_options, parse_ports, service_alias
@@ -201,6 +202,4 @@ def env_text(env: list[tuple[str, str]]) -> str:
 
 
 async def _undo(state: jobdir.JobState, ctx: HookContext) -> None:
-    from runner.ghhook.cleanup import remove_job  # noqa: PLC0415 - cleanup imports this module
-
     await remove_job(state, ctx)

@@ -33,14 +33,17 @@ async def sweep_runner(ctx: HookContext, label: str) -> None:
                    "of this runner that was not cleaned up")
 
 
-async def sweep_abandoned(root: Path) -> list[str]:
-    """Remove the jobs whose actions/runner worker has ended; their names."""
+async def sweep_abandoned(root: Path, *, dry_run: bool = False) -> list[str]:
+    """Remove the jobs whose actions/runner worker has ended (``runner prune``); their names."""
     removed = []
     for path in _job_dirs(root):
         owner = _owner(path)
         parent = owner.get("parent")
         if isinstance(parent, int) and process_start(parent) == owner.get("parent_start"):
             continue  # its worker still runs: the job is alive
+        if dry_run:
+            removed.append(path.name)
+            continue
         await remove_run_pods(path.name)
         await remove_run_containers(path.name)
         await _remove(path, owner)
@@ -69,3 +72,9 @@ async def _remove(path: Path, owner: dict[str, object]) -> None:
         await hookrun.remove_volumes([v for v in volumes
                                       if isinstance(v, str) and v.startswith(path.name)])
     jobdir.remove_job_dir(path.parent, path.name)
+
+
+def prune_text(jobs: list[str], *, dry_run: bool) -> str:
+    """``runner prune``'s line about hook jobs."""
+    return (f"{'would remove' if dry_run else 'removed'} {len(jobs)} GitHub hook job(s) whose "
+            f"actions/runner worker is gone: {', '.join(jobs)}")

@@ -6,6 +6,8 @@ JSON with its nulls, the empty response file, ``bash -e runner-hook.sh``.
 
 from __future__ import annotations
 
+import asyncio
+import os
 import secrets
 import signal
 import subprocess
@@ -18,9 +20,12 @@ import pytest
 from tests.integration.ghhook_harness import (
     BUSYBOX,
     CI_IMAGE,
+    HOOK_SH,
     FakeRunner,
+    HookResult,
     hook_dir,
     job_leftovers,
+    read_response,
     state_of,
 )
 
@@ -279,3 +284,26 @@ def test_refused_input_is_a_clear_error_not_a_traceback(
     assert done.code == 2, done.output
     assert said in done.output
     assert "Traceback" not in done.output
+
+
+def test_runner_prune_removes_a_job_whose_worker_is_gone(fake: FakeRunner) -> None:
+    """The worker (the hook's parent) ends without cleanup_job: prune sweeps the job; a job
+    whose worker still runs (this test's process) is left alone."""
+    from runner.ghhook.jobdir import hook_root  # noqa: PLC0415
+    from runner.ghhook.sweep import sweep_abandoned  # noqa: PLC0415
+
+    alive = _prepare(fake, {"container": fake.container(BUSYBOX), "services": []})
+    other = FakeRunner(fake.root.parent / "other", name=f"hook-{secrets.token_hex(4)}")
+    line, response = other.input_line("prepare_job", {"container": other.container(BUSYBOX),
+                                                      "services": []}, None)
+    worker = subprocess.run(["sh", "-c", 'bash -e "$0"; true', str(HOOK_SH)], input=line,
+                            text=True, capture_output=True, cwd=other.workspace,
+                            env=other.env(), timeout=600, check=False)
+    assert worker.returncode == 0, worker.stdout + worker.stderr
+    gone = state_of(HookResult(0, "", read_response(response)))
+    assert job_leftovers(str(gone["job"])) != []
+    assert str(gone["job"]) in asyncio.run(sweep_abandoned(hook_root(os.environ), dry_run=True))
+    removed = asyncio.run(sweep_abandoned(hook_root(os.environ)))
+    assert str(gone["job"]) in removed and str(alive["job"]) not in removed
+    assert job_leftovers(str(gone["job"])) == []
+    assert job_leftovers(str(alive["job"])) != []
