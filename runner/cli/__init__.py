@@ -44,16 +44,10 @@ def error_text(error: RunnerError) -> str:
     return text if error.hint is None else f"{text}\nrunner: hint: {error.hint}"
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The argparse tree with every subcommand registered."""
-    from runner.cli import (  # noqa: PLC0415 - fast --version
-        agent,
-        build,
-        doctor,
-        exec_,
-        github_hook,
-        prune,
-    )
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The argparse tree with every subcommand registered (``only="github-hook"``: that one,
+    which actions/runner starts once per step, so it skips importing the others)."""
+    from runner.cli import github_hook  # noqa: PLC0415 - fast --version
 
     parser = argparse.ArgumentParser(
         prog="runner",
@@ -64,6 +58,11 @@ def build_parser() -> argparse.ArgumentParser:
         "-v", "--verbose", action="count", default=0, help="more runner diagnostics on stderr"
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    if only == "github-hook":
+        github_hook.register(sub)
+        return parser
+    from runner.cli import agent, build, doctor, exec_, prune  # noqa: PLC0415
+
     exec_.register(sub)
     build.register(sub)
     doctor.register(sub)
@@ -77,9 +76,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Parse ``argv`` and run the chosen subcommand; returns the exit code."""
     from runner import log  # noqa: PLC0415
 
-    parser = build_parser()
+    words = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser("github-hook" if words[:1] == ["github-hook"] else None)
     try:
-        args = parser.parse_args(argv)
+        args = parser.parse_args(words)
     except SystemExit as exc:  # argparse already printed its one-paragraph error
         return EXIT_OK if exc.code == 0 else EXIT_USER_INPUT
     log.configure(verbosity=args.verbose)

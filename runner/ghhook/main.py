@@ -1,28 +1,40 @@
-"""One hook call: read stdin, run the command, write the response, say the exit status."""
+"""One hook call: run the command, write the response, say the exit status.
+
+Each call is a new process, and a step's whole cost is mostly Python's start:
+so each command imports only its own module.
+"""
 
 from __future__ import annotations
 
 import sys
 
 from runner.ghhook import jobdir
-from runner.ghhook.cleanup import cleanup_job
-from runner.ghhook.containerstep import run_container_step
 from runner.ghhook.context import HookContext
 from runner.ghhook.hookinput import HookInput
-from runner.ghhook.prepare import prepare_job
-from runner.ghhook.scriptstep import run_script_step
+
+NEEDS_SLICES = ("prepare_job", "run_container_step")
+"""Commands that may lease a uid slice (the others never read the subordinate ids)."""
 
 
 async def run_hook(inp: HookInput, ctx: HookContext) -> int:
     """The exit status actions/runner sees: 0 success, non-zero a failed step or call."""
+    # One import per command, inside its branch: see the module's docstring.
+    if inp.command == "run_script_step":
+        from runner.ghhook.scriptstep import run_script_step  # noqa: PLC0415
+
+        return await run_script_step(inp, ctx)
     if inp.command == "prepare_job":
+        from runner.ghhook.prepare import prepare_job  # noqa: PLC0415
+
         jobdir.write_response(inp.response_file, await prepare_job(inp, ctx))
         return 0
     if inp.command == "cleanup_job":
+        from runner.ghhook.cleanup import cleanup_job  # noqa: PLC0415
+
         await cleanup_job(inp, ctx)
         return 0
-    if inp.command == "run_script_step":
-        return await run_script_step(inp, ctx)
+    from runner.ghhook.containerstep import run_container_step  # noqa: PLC0415
+
     return await run_container_step(inp, ctx)
 
 
