@@ -307,3 +307,30 @@ def test_runner_prune_removes_a_job_whose_worker_is_gone(fake: FakeRunner) -> No
     assert str(gone["job"]) in removed and str(alive["job"]) not in removed
     assert job_leftovers(str(gone["job"])) == []
     assert job_leftovers(str(alive["job"])) != []
+
+
+def test_is_alpine_is_answered_from_the_images_release_file(fake: FakeRunner) -> None:
+    """actions/runner picks its Alpine Node for JS actions from ``isAlpine``."""
+    def buildah(*args: str) -> str:
+        done = subprocess.run(["buildah", *args], capture_output=True, text=True, timeout=120,
+                              check=False)
+        assert done.returncode == 0, done.stderr
+        return done.stdout.strip()
+
+    image = f"localhost/runner-hook-alpine-like:{secrets.token_hex(4)}"
+    container = buildah("from", "--pull=never", "--quiet", BUSYBOX)
+    try:
+        buildah("run", container, "sh", "-c",
+                "mkdir -p /etc && printf 'NAME=\"Alpine Linux\"\\nID=alpine\\n' > /etc/os-release")
+        buildah("commit", "--quiet", container, image)
+    finally:
+        buildah("rm", container)
+    try:
+        prepared = fake.prepare({"container": fake.container(image), "services": []})
+        fake.jobs.append(state_of(prepared))  # type: ignore[attr-defined]
+        assert prepared.response is not None and prepared.response["isAlpine"] is True
+    finally:
+        for state in fake.jobs:  # type: ignore[attr-defined]
+            fake.call("cleanup_job", {}, state)
+        fake.jobs.clear()  # type: ignore[attr-defined]
+        buildah("rmi", image)
