@@ -83,7 +83,12 @@ def job_dir(root: Path, job: str) -> Path:
 
 
 def make_job_dir(root: Path, job: str) -> Path:
-    """The job's dir and its ``ctl`` (the container's ``/.runner``), both 0700."""
+    """The job's dir and its ``ctl`` (the container's ``/.runner``), both 0700.
+
+    Root in the job container is the user, so it can use them. An image whose
+    ``USER`` is not root works too: it has the job's pinned capabilities,
+    ``DAC_OVERRIDE`` among them (podman makes added capabilities ambient).
+    """
     root.mkdir(mode=0o700, parents=True, exist_ok=True)
     path = root / job
     path.mkdir(mode=0o700)
@@ -96,8 +101,8 @@ def remove_job_dir(root: Path, job: str) -> None:
 
 
 def write_private(path: Path, text: str) -> None:
-    """A 0600 file (env files, step scripts: they may hold secret values)."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    """A new 0600 file (env files, step scripts: they may hold secret values)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as out:
         out.write(text)
 

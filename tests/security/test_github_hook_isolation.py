@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.ghhook_harness import BUSYBOX, FakeRunner, job_leftovers, state_of
+from tests.integration.github_hook.harness import BUSYBOX, FakeRunner, job_leftovers, state_of
 
 pytestmark = pytest.mark.podman
 PINNED_CAPS = sum(1 << bit for bit in (0, 1, 3, 4, 5, 6, 7, 8, 10, 18, 31))

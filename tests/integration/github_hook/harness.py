@@ -19,7 +19,7 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-HOOK_SH = Path(__file__).resolve().parents[2] / "deploy" / "github-runner" / "runner-hook.sh"
+HOOK_SH = Path(__file__).resolve().parents[3] / "deploy" / "github-runner" / "runner-hook.sh"
 RUNNER_BIN = Path(sys.executable).parent / "runner"
 CI_IMAGE = "localhost/runner-ci:bookworm"
 BUSYBOX = "localhost/busybox:latest"
@@ -49,6 +49,8 @@ class FakeRunner:
         self.temp = self.work / "_temp"
         self.workspace = self.work / REPO / REPO
         self.externals = root / "externals"
+        self.jobs: list[dict[str, object]] = []
+        """States of the jobs a test prepared, for its fixture to clean up."""
         for path in (self.temp / "_runner_hook_responses", self.temp / "_github_home",
                      self.temp / "_github_workflow", self.temp / "_runner_file_commands",
                      self.work / "_actions", self.work / "_tool", self.workspace,
@@ -177,3 +179,4 @@ def job_leftovers(job: str) -> list[str]:
 def hook_dir(job: str) -> Path:
     runtime = os.environ.get("XDG_RUNTIME_DIR") or f"/run/user/{os.getuid()}"
     return Path(runtime) / "runner" / "github-hook" / job
+

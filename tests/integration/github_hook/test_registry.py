@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import PrivateImage
-from tests.integration.ghhook_harness import FakeRunner, job_leftovers, state_of
+from tests.integration.github_hook.harness import FakeRunner, job_leftovers, state_of
 from tests.registry import Registry
 
 pytestmark = pytest.mark.podman

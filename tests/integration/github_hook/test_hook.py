@@ -1,6 +1,6 @@
 """``runner github-hook`` driven as actions/runner drives its container hooks.
 
-Each test plays the runner's part (``ghhook_harness``): the recorded input
+Each test plays the runner's part (``harness``): the recorded input
 JSON with its nulls, the empty response file, ``bash -e runner-hook.sh``.
 """
 
@@ -12,12 +12,11 @@ import secrets
 import signal
 import subprocess
 import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.integration.ghhook_harness import (
+from tests.integration.github_hook.harness import (
     BUSYBOX,
     CI_IMAGE,
     HOOK_SH,
@@ -30,54 +29,20 @@ from tests.integration.ghhook_harness import (
 )
 
 pytestmark = pytest.mark.podman
-WEB_IMAGE = "localhost/runner-hook-web:test"
-
-
-@pytest.fixture
-def fake(tmp_path: Path, busybox_image: str) -> Iterator[FakeRunner]:
-    """A runner install of its own name (a prepare_job sweeps its runner's earlier jobs)."""
-    runner = FakeRunner(tmp_path / "actions-runner", name=f"hook-{secrets.token_hex(4)}")
-    jobs: list[dict[str, object]] = []
-    runner.jobs = jobs  # type: ignore[attr-defined]
-    yield runner
-    for state in jobs:
-        runner.call("cleanup_job", {}, state)
-        assert job_leftovers(str(state["job"])) == []
-        assert not hook_dir(str(state["job"])).exists()
 
 
 def _prepare(fake: FakeRunner, args: dict[str, object]) -> dict[str, object]:
     found = fake.prepare(args)
     state = state_of(found)
-    fake.jobs.append(state)  # type: ignore[attr-defined]
+    fake.jobs.append(state)
     return state
-
-
-@pytest.fixture(scope="session")
-def web_image(busybox_image: str) -> str:
-    """busybox whose command is an HTTP server on port 80, serving ``hello from web``."""
-    def buildah(*args: str) -> str:
-        done = subprocess.run(["buildah", *args], capture_output=True, text=True, timeout=120,
-                              check=False)
-        assert done.returncode == 0, done.stderr
-        return done.stdout.strip()
-
-    container = buildah("from", "--pull=never", "--quiet", busybox_image)
-    try:
-        buildah("run", container, "sh", "-c", "mkdir -p /www && echo hello from web "
-                "> /www/index.html")
-        buildah("config", "--cmd", "httpd -f -p 80 -h /www", "--port", "80", container)
-        buildah("commit", "--quiet", container, WEB_IMAGE)
-    finally:
-        buildah("rm", container)
-    return WEB_IMAGE
 
 
 def test_container_job_two_run_steps_share_files_and_failure_is_the_exit_status(
         fake: FakeRunner) -> None:
     prepared = fake.prepare({"container": fake.container(CI_IMAGE), "services": []})
     state = state_of(prepared)
-    fake.jobs.append(state)  # type: ignore[attr-defined]
+    fake.jobs.append(state)
     response = prepared.response
     assert response is not None
     assert response["isAlpine"] is False
@@ -121,7 +86,7 @@ def test_service_reached_by_alias_and_by_mapped_port(fake: FakeRunner, web_image
     service = fake.container(web_image, ports=["80"], job=False)
     prepared = fake.prepare({"container": fake.container(BUSYBOX), "services": [service]})
     state = state_of(prepared)
-    fake.jobs.append(state)  # type: ignore[attr-defined]
+    fake.jobs.append(state)
     assert prepared.response is not None
     services = prepared.response["context"]["services"]  # type: ignore[index]
     assert len(services) == 1
@@ -134,14 +99,6 @@ def test_service_reached_by_alias_and_by_mapped_port(fake: FakeRunner, web_image
     assert "hello from web" in done.output
     with urllib.request.urlopen(f"http://127.0.0.1:{port}/index.html", timeout=30) as reply:
         assert reply.read() == b"hello from web\n"
-
-
-@pytest.fixture(scope="session")
-def node_binary(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The host's Node 20 (glibc), copied once: the runner's ``externals/node20/bin/node``."""
-    copy = tmp_path_factory.mktemp("node") / "node"
-    subprocess.run(["cp", "/usr/bin/node", str(copy)], check=True, timeout=120)
-    return copy
 
 
 def test_javascript_action_runs_with_the_runners_node_from_externals(
@@ -261,7 +218,7 @@ def test_services_only_job_and_container_less_prepare_always_answer(
     assert empty.code == 0 and empty.response == {"state": {}}
     service = fake.container(web_image, ports=["80"], job=False)
     prepared = fake.prepare({"container": None, "services": [service]})
-    fake.jobs.append(state_of(prepared))  # type: ignore[attr-defined]
+    fake.jobs.append(state_of(prepared))
     assert prepared.response is not None
     assert "isAlpine" not in prepared.response
     port = prepared.response["context"]["services"][0]["ports"]["80"]  # type: ignore[index]
@@ -308,29 +265,3 @@ def test_runner_prune_removes_a_job_whose_worker_is_gone(fake: FakeRunner) -> No
     assert job_leftovers(str(gone["job"])) == []
     assert job_leftovers(str(alive["job"])) != []
 
-
-def test_is_alpine_is_answered_from_the_images_release_file(fake: FakeRunner) -> None:
-    """actions/runner picks its Alpine Node for JS actions from ``isAlpine``."""
-    def buildah(*args: str) -> str:
-        done = subprocess.run(["buildah", *args], capture_output=True, text=True, timeout=120,
-                              check=False)
-        assert done.returncode == 0, done.stderr
-        return done.stdout.strip()
-
-    image = f"localhost/runner-hook-alpine-like:{secrets.token_hex(4)}"
-    container = buildah("from", "--pull=never", "--quiet", BUSYBOX)
-    try:
-        buildah("run", container, "sh", "-c",
-                "mkdir -p /etc && printf 'NAME=\"Alpine Linux\"\\nID=alpine\\n' > /etc/os-release")
-        buildah("commit", "--quiet", container, image)
-    finally:
-        buildah("rm", container)
-    try:
-        prepared = fake.prepare({"container": fake.container(image), "services": []})
-        fake.jobs.append(state_of(prepared))  # type: ignore[attr-defined]
-        assert prepared.response is not None and prepared.response["isAlpine"] is True
-    finally:
-        for state in fake.jobs:  # type: ignore[attr-defined]
-            fake.call("cleanup_job", {}, state)
-        fake.jobs.clear()  # type: ignore[attr-defined]
-        buildah("rmi", image)
