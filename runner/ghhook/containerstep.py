@@ -48,7 +48,8 @@ async def run_container_step(inp: HookInput, ctx: HookContext) -> int:
         options = parse_options(step.create_options, "args")
         env_file = scratch / "step.env"
         jobdir.write_private(env_file, env_text([*step.env, *options.env,
-                                                 ("GITHUB_ACTIONS", "true"), ("CI", "true")]))
+                                                 ("GITHUB_ACTIONS", "true"), ("CI", "true")],
+                                                ctx.notice, "the action"))
         if own:
             lease = await ctx.slices().lease()
         spec = HookRun(

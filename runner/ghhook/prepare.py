@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import os
 import secrets
+from collections.abc import Callable
 from pathlib import Path
 
 from runner.engine import hookrun
@@ -109,7 +110,8 @@ async def _start(plan: _Plan, state: jobdir.JobState, lease: Lease, path: Path,
     for index, (service, name) in enumerate(zip(plan.services, names, strict=True)):
         options = plan.service_options[index]
         env_file = path / f"service{index}.env"
-        jobdir.write_private(env_file, env_text([*service.env, *options.env]))
+        jobdir.write_private(env_file, env_text([*service.env, *options.env], ctx.notice,
+                                                 f"service {service.image}"))
         assert service.image is not None
         await hookrun.start_detached(HookRun(
             name=name, image=service.image, job=state.job, runner_label=state.runner,
@@ -123,7 +125,7 @@ async def _start(plan: _Plan, state: jobdir.JobState, lease: Lease, path: Path,
     pid = 0
     if plan.container is not None:
         state.container = f"{state.job}-job"
-        alpine, pid = await _start_job_container(plan, state, lease, path)
+        alpine, pid = await _start_job_container(plan, state, lease, path, ctx.notice)
     ports = await hookrun.pod_ports(state.pod) if plan.publish() else {}
     if plan.services:
         pid = pid or await hookrun.container_pid(names[0])
@@ -143,7 +145,7 @@ async def _start(plan: _Plan, state: jobdir.JobState, lease: Lease, path: Path,
 
 
 async def _start_job_container(plan: _Plan, state: jobdir.JobState, lease: Lease,
-                               path: Path) -> tuple[bool, int]:
+                               path: Path, notice: Callable[[str], None]) -> tuple[bool, int]:
     """Start the job container with its supervisor; (isAlpine, its PID 1 on the host)."""
     container = plan.container
     assert container is not None and container.image is not None and state.container
@@ -153,7 +155,8 @@ async def _start_job_container(plan: _Plan, state: jobdir.JobState, lease: Lease
     ready = fifo.make_fifo(ctl / "ready")
     env_file = path / "job.env"
     jobdir.write_private(env_file, env_text([*container.env, *options.env,
-                                             ("GITHUB_ACTIONS", "true"), ("CI", "true")]))
+                                             ("GITHUB_ACTIONS", "true"), ("CI", "true")],
+                                            notice, "the job container"))
     try:
         await hookrun.start_detached(HookRun(
             name=state.container, image=container.image, job=state.job,
@@ -196,8 +199,13 @@ def system_binds(container: HookContainer) -> tuple[Bind, ...]:
     return tuple(binds)
 
 
-def env_text(env: list[tuple[str, str]]) -> str:
-    """An ``--env-file``: ``NAME=value`` lines; a value with a newline cannot be written."""
+def env_text(env: list[tuple[str, str]], notice: Callable[[str], None], what: str) -> str:
+    """An ``--env-file``: ``NAME=value`` lines. A value with a newline cannot be written
+    there (nor on podman's command line, where others could read it): it is left out, and
+    the step log says so."""
+    for name in sorted({name for name, value in env if "\n" in value}):
+        notice(f"runner: warning: variable {name} holds a newline, which podman's env file "
+               f"cannot carry; {what} runs without it")
     return "".join(f"{name}={value}\n" for name, value in env if "\n" not in value)
 
 

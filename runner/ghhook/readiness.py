@@ -24,7 +24,7 @@ from runner.ghhook.hookinput import HookContainer
 from runner.ghhook.options import CreateOptions
 
 POLL_S = 0.1
-HEALTH_POLL_S = 0.5
+HEALTH_POLL_S = 1.0
 
 
 async def wait_ready(services: Sequence[HookContainer], *, options: Sequence[CreateOptions],
@@ -69,17 +69,29 @@ async def wait_ready(services: Sequence[HookContainer], *, options: Sequence[Cre
 
 
 async def _healthy(name: str, options: CreateOptions, ctx: HookContext) -> None:
+    """Run the health command until it passes; raise once docker would call it unhealthy.
+
+    docker runs it every ``interval`` and calls a container unhealthy after
+    ``retries`` failures in a row past ``start_period``. Here it runs at
+    least every second (a fast service is ready sooner), and the service
+    fails no sooner than docker's verdict would come.
+    """
     health = options.health
     assert health is not None
-    limit = max(READY_TIMEOUT_S, health.start_period_s + health.interval_s * health.retries)
     began = time.monotonic()
-    while time.monotonic() - began < limit:
+    failures = 0
+    while True:
         if await hookrun.healthy(name):
             ctx.notice(f"runner: service {name} healthy after {time.monotonic() - began:.2f}s")
             return
-        if not (await pods.state(name)).startswith("running"):
+        took = time.monotonic() - began
+        if took >= health.start_period_s:
+            failures += 1
+        verdict = health.start_period_s + health.interval_s * health.retries
+        if (failures >= health.retries and took >= verdict) or \
+                not (await pods.state(name)).startswith("running"):
             break
-        await asyncio.sleep(HEALTH_POLL_S)
+        await asyncio.sleep(min(health.interval_s, HEALTH_POLL_S))
     said = await pods.logs(name)
     raise EngineError(f"service {name} did not pass its health check "
                       f"({health.command!r}); its last output:\n{said}")

@@ -180,3 +180,12 @@ def hook_dir(job: str) -> Path:
     runtime = os.environ.get("XDG_RUNTIME_DIR") or f"/run/user/{os.getuid()}"
     return Path(runtime) / "runner" / "github-hook" / job
 
+
+
+def runner_pods(name: str) -> list[str]:
+    """The pods podman has of runner ``name``'s jobs."""
+    done = subprocess.run(["podman", "pod", "ps", "--filter",
+                           f"label=io.github.runner.github-runner={name.encode().hex()}",
+                           "--format", "{{.Name}}"],
+                          capture_output=True, text=True, timeout=120, check=True)
+    return [line for line in done.stdout.splitlines() if line.strip()]

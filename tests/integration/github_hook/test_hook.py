@@ -25,6 +25,7 @@ from tests.integration.github_hook.harness import (
     hook_dir,
     job_leftovers,
     read_response,
+    runner_pods,
     state_of,
 )
 
@@ -171,8 +172,12 @@ def test_docker_action_without_a_job_container_and_its_exit_status(fake: FakeRun
     done = fake.call("run_container_step", step, None)
     assert done.code == 4, done.output
     assert "from docker action in /github/workspace" in done.output
-    ok = fake.call("run_container_step", _step(fake, f"docker://{BUSYBOX}", entry="true"), None)
+    ok = fake.call("run_container_step", _step(fake, f"docker://{BUSYBOX}", entry="sh",
+                                               args=["-c", '"echo', 'one=$ONE"'],
+                                               env={"ONE": "1", "MULTI": "a\nb"}), None)
     assert ok.code == 0, ok.output
+    assert "one=1" in ok.output
+    assert "variable MULTI holds a newline" in ok.output  # said, not silently dropped
 
 
 def test_cleanup_after_a_killed_step_removes_everything(fake: FakeRunner) -> None:
@@ -265,3 +270,23 @@ def test_runner_prune_removes_a_job_whose_worker_is_gone(fake: FakeRunner) -> No
     assert job_leftovers(str(gone["job"])) == []
     assert job_leftovers(str(alive["job"])) != []
 
+
+
+def test_service_health_command_is_waited_for_and_a_failing_one_fails_the_job(
+        fake: FakeRunner, web_image: str) -> None:
+    """GitHub's usual ``options: --health-cmd ...``: the job starts once it passes; a service
+    that never passes fails prepare_job, as the docker hook fails it."""
+    healthy = fake.container(web_image, job=False, options=(
+        '--health-cmd "wget -qO- http://127.0.0.1/index.html" --health-interval 1s '
+        "--health-retries 30"))
+    prepared = fake.prepare({"container": fake.container(BUSYBOX), "services": [healthy]})
+    fake.jobs.append(state_of(prepared))
+    assert "healthy after" in prepared.output
+    sick = fake.container(web_image, job=False, options=(
+        "--health-cmd false --health-interval 1s --health-retries 2"))
+    failed = fake.call("prepare_job", {"container": fake.container(BUSYBOX), "services": [sick]})
+    assert failed.code != 0
+    assert "did not pass its health check ('false')" in failed.output
+    assert "Traceback" not in failed.output
+    # The failed job removed its own pod; its prepare_job swept the healthy job's before.
+    assert runner_pods(fake.name) == []
