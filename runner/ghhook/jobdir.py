@@ -9,6 +9,7 @@ is trusted beyond naming a job dir of ours that exists.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -30,8 +31,14 @@ def hook_root(environ: Mapping[str, str]) -> Path:
 
 
 def runner_label(environ: Mapping[str, str]) -> str:
-    """hex(RUNNER_NAME), as the reference docker hook labels its containers."""
-    return (environ.get("RUNNER_NAME") or "runner").encode().hex()[:120]
+    """Which runner install a job is of: its name and its temp dir, hashed.
+
+    The docker hook labels by hex(RUNNER_NAME) alone, but two runners of one
+    name (registered with two repositories) may share a VM and its user; a
+    ``prepare_job`` of one would then sweep the other's running job.
+    """
+    install = f"{environ.get('RUNNER_NAME') or 'runner'}\0{environ.get('RUNNER_TEMP') or ''}"
+    return hashlib.sha256(install.encode()).hexdigest()[:24]
 
 
 @dataclass

@@ -19,6 +19,8 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
+from runner.ghhook.jobdir import runner_label
+
 HOOK_SH = Path(__file__).resolve().parents[3] / "deploy" / "github-runner" / "runner-hook.sh"
 RUNNER_BIN = Path(sys.executable).parent / "runner"
 CI_IMAGE = "localhost/runner-ci:bookworm"
@@ -182,10 +184,11 @@ def hook_dir(job: str) -> Path:
 
 
 
-def runner_pods(name: str) -> list[str]:
-    """The pods podman has of runner ``name``'s jobs."""
+def runner_pods(runner: FakeRunner) -> list[str]:
+    """The pods podman has of ``runner``'s jobs."""
+    label = runner_label(runner.env())
     done = subprocess.run(["podman", "pod", "ps", "--filter",
-                           f"label=io.github.runner.github-runner={name.encode().hex()}",
+                           f"label=io.github.runner.github-runner={label}",
                            "--format", "{{.Name}}"],
                           capture_output=True, text=True, timeout=120, check=True)
     return [line for line in done.stdout.splitlines() if line.strip()]

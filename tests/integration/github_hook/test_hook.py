@@ -6,11 +6,8 @@ JSON with its nulls, the empty response file, ``bash -e runner-hook.sh``.
 
 from __future__ import annotations
 
-import asyncio
-import os
 import secrets
 import signal
-import subprocess
 import urllib.request
 from pathlib import Path
 
@@ -19,12 +16,9 @@ import pytest
 from tests.integration.github_hook.harness import (
     BUSYBOX,
     CI_IMAGE,
-    HOOK_SH,
     FakeRunner,
-    HookResult,
     hook_dir,
     job_leftovers,
-    read_response,
     runner_pods,
     state_of,
 )
@@ -209,13 +203,6 @@ def test_cancelled_step_is_stopped_and_fails(fake: FakeRunner) -> None:
     assert after.code == 0 and "still usable" in after.output
 
 
-def test_abandoned_job_is_removed_by_the_next_prepare_job(fake: FakeRunner) -> None:
-    abandoned = state_of(fake.prepare({"container": fake.container(BUSYBOX), "services": []}))
-    assert job_leftovers(str(abandoned["job"])) != []
-    _prepare(fake, {"container": fake.container(BUSYBOX), "services": []})
-    assert job_leftovers(str(abandoned["job"])) == []
-    assert not hook_dir(str(abandoned["job"])).exists()
-
 
 def test_services_only_job_and_container_less_prepare_always_answer(
         fake: FakeRunner, web_image: str) -> None:
@@ -248,29 +235,6 @@ def test_refused_input_is_a_clear_error_not_a_traceback(
     assert "Traceback" not in done.output
 
 
-def test_runner_prune_removes_a_job_whose_worker_is_gone(fake: FakeRunner) -> None:
-    """The worker (the hook's parent) ends without cleanup_job: prune sweeps the job; a job
-    whose worker still runs (this test's process) is left alone."""
-    from runner.ghhook.jobdir import hook_root  # noqa: PLC0415
-    from runner.ghhook.sweep import sweep_abandoned  # noqa: PLC0415
-
-    alive = _prepare(fake, {"container": fake.container(BUSYBOX), "services": []})
-    other = FakeRunner(fake.root.parent / "other", name=f"hook-{secrets.token_hex(4)}")
-    line, response = other.input_line("prepare_job", {"container": other.container(BUSYBOX),
-                                                      "services": []}, None)
-    worker = subprocess.run(["sh", "-c", 'bash -e "$0"; true', str(HOOK_SH)], input=line,
-                            text=True, capture_output=True, cwd=other.workspace,
-                            env=other.env(), timeout=600, check=False)
-    assert worker.returncode == 0, worker.stdout + worker.stderr
-    gone = state_of(HookResult(0, "", read_response(response)))
-    assert job_leftovers(str(gone["job"])) != []
-    assert str(gone["job"]) in asyncio.run(sweep_abandoned(hook_root(os.environ), dry_run=True))
-    removed = asyncio.run(sweep_abandoned(hook_root(os.environ)))
-    assert str(gone["job"]) in removed and str(alive["job"]) not in removed
-    assert job_leftovers(str(gone["job"])) == []
-    assert job_leftovers(str(alive["job"])) != []
-
-
 
 def test_service_health_command_is_waited_for_and_a_failing_one_fails_the_job(
         fake: FakeRunner, web_image: str) -> None:
@@ -289,4 +253,4 @@ def test_service_health_command_is_waited_for_and_a_failing_one_fails_the_job(
     assert "did not pass its health check ('false')" in failed.output
     assert "Traceback" not in failed.output
     # The failed job removed its own pod; its prepare_job swept the healthy job's before.
-    assert runner_pods(fake.name) == []
+    assert runner_pods(fake) == []
