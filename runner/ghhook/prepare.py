@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import os
 import secrets
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 
@@ -46,10 +47,13 @@ async def prepare_job(inp: HookInput, ctx: HookContext) -> dict[str, object]:
     jobdir.write_private(path / "owner.json", owner_record(label, list(plan.volume_names())))
     lease: Lease | None = None
     try:
-        for container in plan.all():
-            assert container.image is not None
-            await images.fetch(container.image, container.registry, path / "auth",
-                               sink=ctx.sink, notice=ctx.notice, environ=ctx.environ)
+        try:
+            for container in plan.all():
+                assert container.image is not None
+                await images.fetch(container.image, container.registry, path / "auth",
+                                   sink=ctx.sink, notice=ctx.notice, environ=ctx.environ)
+        finally:  # registry passwords live no longer than the pulls
+            shutil.rmtree(path / "auth", ignore_errors=True)
         lease = await clean_slot(ctx.slices(), None, ctx.notice)
         state.slot = lease.slot
         if lease.pod_marker is not None:

@@ -6,6 +6,7 @@ must reach only a 0600 auth file, never argv or the step log.
 
 from __future__ import annotations
 
+import base64
 import secrets
 import shutil
 from collections.abc import Iterator
@@ -14,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import PrivateImage
-from tests.integration.github_hook.harness import FakeRunner, job_leftovers, state_of
+from tests.integration.github_hook.harness import FakeRunner, hook_dir, job_leftovers, state_of
 from tests.registry import Registry
 
 pytestmark = pytest.mark.podman
@@ -51,6 +52,11 @@ def test_job_container_pulled_with_the_workflows_registry_credentials(
     state = state_of(prepared)
     try:
         assert trusted.password not in prepared.output
+        job_files = [p for p in hook_dir(str(state["job"])).rglob("*") if p.is_file()]
+        assert job_files  # the job's dir is there: its files hold no password
+        token = base64.b64encode(f"{trusted.username}:{trusted.password}".encode()).decode()
+        assert not [p for p in job_files if trusted.password in p.read_text(errors="replace")
+                    or token in p.read_text(errors="replace")]  # an auth file's form
         done = fake.call("run_script_step", fake.script("cat /private-marker\n", shell="sh"),
                          state)
         assert done.code == 0, done.output
