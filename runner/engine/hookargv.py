@@ -224,3 +224,8 @@ def kill_argv(name: str, signal: str) -> list[str]:
 def pid_argv(name: str) -> list[str]:
     """A container's PID 1 as the host numbers it."""
     return ["podman", "inspect", "--format", "{{.State.Pid}}", "--", name]
+
+
+def stop_argv(name: str, grace_s: int) -> list[str]:
+    """Stop a container: TERM, then KILL after ``grace_s``; a gone one is not an error."""
+    return ["podman", "stop", "--ignore", "--time", str(grace_s), "--", name]

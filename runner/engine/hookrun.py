@@ -25,23 +25,24 @@ async def create_pod(spec: HookPod) -> None:
         raise EngineError(f"podman could not create the job's pod: {out.strip()}")
 
 
-async def start_detached(spec: HookRun, lease_fd: int | None = None) -> None:
-    """``podman run --detach``; ``lease_fd`` becomes the container's descriptor 3.
-
-    The container then holds the uid slice's lock for as long as it lives,
-    although the hook process that leased it exits right away.
-    """
-    keep = () if lease_fd is None else (lease_fd,)
+async def _spawn(spec: HookRun, lease_fd: int | None) -> asyncio.subprocess.Process:
+    """``podman run`` of ``spec``; ``lease_fd`` becomes its descriptor 3 (``--preserve-fds``),
+    so the container holds the uid slice's lock for as long as it lives."""
 
     def _as_fd3() -> None:
         if lease_fd is not None:
             os.dup2(lease_fd, 3)
 
-    argv = hookargv.run_argv(spec)
-    proc = await asyncio.create_subprocess_exec(
-        *argv, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.STDOUT, start_new_session=True,
-        pass_fds=(*keep, 3) if keep else (), preexec_fn=_as_fd3 if keep else None)
+    return await asyncio.create_subprocess_exec(
+        *hookargv.run_argv(spec), stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+        start_new_session=True, pass_fds=() if lease_fd is None else (lease_fd, 3),
+        preexec_fn=None if lease_fd is None else _as_fd3)
+
+
+async def start_detached(spec: HookRun, lease_fd: int | None = None) -> None:
+    """``podman run --detach`` (the hook that leased the slice exits right away)."""
+    proc = await _spawn(spec, lease_fd)
     out, _ = await proc.communicate()
     if proc.returncode:
         what = "service" if spec.service else "container"
@@ -49,24 +50,37 @@ async def start_detached(spec: HookRun, lease_fd: int | None = None) -> None:
                           f"{out.decode('utf-8', 'replace').strip()}")
 
 
+STOP_GRACE_S = 5
+"""What a cancelled action container gets between TERM and KILL: within the 7.5 s
+actions/runner waits after its SIGINT before it sends SIGTERM, then kills the hook."""
+
+
 async def run_attached(spec: HookRun, sink: Sink, lease_fd: int | None = None) -> int:
     """``podman run --rm`` with its output streamed to ``sink``; the container's exit code.
 
-    SIGINT/SIGTERM to us (actions/runner cancelling the step) go on to
-    podman, which passes them to the container's process.
+    SIGINT/SIGTERM to us (actions/runner cancelling the step) stop the
+    container: TERM, then KILL after ``STOP_GRACE_S`` (a PID 1 without a
+    handler ignores TERM, and a signal proxied by podman would be all it got).
     """
-    proc = await asyncio.create_subprocess_exec(
-        *hookargv.run_argv(spec), stdin=asyncio.subprocess.DEVNULL,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
-        start_new_session=True, pass_fds=() if lease_fd is None else (lease_fd,))
+    proc = await _spawn(spec, lease_fd)
     loop = asyncio.get_running_loop()
+    stopping: list[asyncio.Task[tuple[int, str]]] = []
+
+    def _stop() -> None:
+        if not stopping:
+            stopping.append(loop.create_task(run_captured(
+                hookargv.stop_argv(spec.name, STOP_GRACE_S))))
+
     for signum in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signum, proc.send_signal, signum)
+        loop.add_signal_handler(signum, _stop)
     try:
         assert proc.stdout is not None
         while chunk := await proc.stdout.read(_CHUNK):
             sink(chunk)
-        return await proc.wait()
+        code = await proc.wait()
+        for task in stopping:
+            await task
+        return code
     finally:
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(signum)

@@ -22,8 +22,9 @@ from runner.engine.hookargv import HookRun
 from runner.engine.hookboot import split_args
 from runner.engine.imageref import ImageRef
 from runner.errors import JobError
+from runner.execute.services import clean_slot
 from runner.ghhook import images, jobdir
-from runner.ghhook.context import HookContext
+from runner.ghhook.context import HookContext, owner_record
 from runner.ghhook.hookinput import HookContainer, HookInput, HookInputError
 from runner.ghhook.options import named_volumes, parse_options
 from runner.ghhook.prepare import env_text, system_binds
@@ -37,8 +38,9 @@ async def run_container_step(inp: HookInput, ctx: HookContext) -> int:
     own = state is None or state.pod is None
     job = state.job if state is not None else jobdir.new_job_name(secrets.token_hex(6))
     label = state.runner if state is not None else jobdir.runner_label(ctx.environ)
-    if own:
-        jobdir.make_job_dir(ctx.root, job)
+    if own:  # a job of one step: owned, so prune leaves it alone while it runs
+        jobdir.write_private(jobdir.make_job_dir(ctx.root, job) / "owner.json",
+                             owner_record(label, []))
     path = jobdir.job_dir(ctx.root, job)
     scratch = path / f"step-{secrets.token_hex(4)}"
     scratch.mkdir(mode=0o700)
@@ -51,7 +53,7 @@ async def run_container_step(inp: HookInput, ctx: HookContext) -> int:
                                                  ("GITHUB_ACTIONS", "true"), ("CI", "true")],
                                                 ctx.notice, "the action"))
         if own:
-            lease = await ctx.slices().lease()
+            lease = await clean_slot(ctx.slices(), None, ctx.notice)
         spec = HookRun(
             name=f"{job}-step{secrets.token_hex(3)}", image=image, job=job, runner_label=label,
             pod=None if own or state is None else state.pod,
@@ -59,7 +61,7 @@ async def run_container_step(inp: HookInput, ctx: HookContext) -> int:
             binds=system_binds(step), volumes=named_volumes(step.user_mounts, job, "args"),
             workdir=options.workdir or step.working_directory, entrypoint=step.entry_point,
             args=tuple(split_args(step.entry_point_args)), user=options.user,
-            network=ctx.network)
+            network=ctx.network, preserve_fds=1 if lease is not None else 0)
         return await hookrun.run_attached(spec, ctx.sink, lease.fd if lease else None)
     finally:
         if lease is not None:
@@ -74,8 +76,11 @@ async def run_container_step(inp: HookInput, ctx: HookContext) -> int:
 async def _image(step: HookContainer, scratch: Path, ctx: HookContext) -> ImageRef:
     """The step's image: pulled (with its credentials), or built from its Dockerfile."""
     if step.image is not None:
-        await images.fetch(step.image, step.registry, scratch / "auth", sink=ctx.sink,
-                           notice=ctx.notice, environ=ctx.environ)
+        try:
+            await images.fetch(step.image, step.registry, scratch / "auth", sink=ctx.sink,
+                               notice=ctx.notice, environ=ctx.environ)
+        finally:  # registry passwords live no longer than the pull
+            shutil.rmtree(scratch / "auth", ignore_errors=True)
         return step.image
     if step.dockerfile is None or not step.dockerfile.is_file():
         raise HookInputError(f"hook input key 'args.dockerfile': {step.dockerfile} is not a "

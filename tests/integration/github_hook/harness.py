@@ -184,11 +184,13 @@ def hook_dir(job: str) -> Path:
 
 
 
-def runner_pods(runner: FakeRunner) -> list[str]:
-    """The pods podman has of ``runner``'s jobs."""
+def runner_pods(runner: FakeRunner, what: str = "pod") -> list[str]:
+    """The pods (``what="pod"``) or containers (``"container"``) podman has of ``runner``'s
+    jobs."""
     label = runner_label(runner.env())
-    done = subprocess.run(["podman", "pod", "ps", "--filter",
+    listing = ["pod", "ps"] if what == "pod" else ["ps", "--all"]
+    done = subprocess.run(["podman", *listing, "--filter",
                            f"label=io.github.runner.github-runner={label}",
-                           "--format", "{{.Name}}"],
+                           "--format", "{{.Name}}" if what == "pod" else "{{.Names}}"],
                           capture_output=True, text=True, timeout=120, check=True)
     return [line for line in done.stdout.splitlines() if line.strip()]

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import os
 import secrets
+import signal
 import subprocess
 
 import pytest
@@ -22,6 +23,7 @@ from tests.integration.github_hook.harness import (
     hook_dir,
     job_leftovers,
     read_response,
+    runner_pods,
     state_of,
 )
 
@@ -75,3 +77,26 @@ def test_runner_prune_removes_a_job_whose_worker_is_gone(fake: FakeRunner) -> No
     assert job_leftovers(str(gone["job"])) == []
     assert job_leftovers(str(alive["job"])) != []
 
+
+
+def test_container_step_of_a_job_without_container_is_kept_while_it_runs_and_cancellable(
+        fake: FakeRunner) -> None:
+    """A ``docker://`` step of a job with no job container is a job of its own: prune must
+    not take it while its worker runs, and cancelling stops its container, whose PID 1
+    ignores TERM (KILL follows)."""
+    step = {"image": BUSYBOX, "dockerfile": None, "entryPoint": "sh",
+            "entryPointArgs": ["-c", '"echo', "started;", "sleep", '600"'],
+            "workingDirectory": "/github/workspace", "createOptions": None, "registry": None,
+            "environmentVariables": {}, "portMappings": [],
+            "systemMountVolumes": fake.step_mounts(), "userMountVolumes": []}
+    proc, _ = fake.popen("run_container_step", step, None)
+    assert proc.stdout is not None
+    assert proc.stdout.readline() == b"started\n"
+    running = runner_pods(fake, "container")
+    assert len(running) == 1
+    asyncio.run(sweep_abandoned(hook_root(os.environ)))
+    assert runner_pods(fake, "container") == running
+    proc.send_signal(signal.SIGINT)
+    assert proc.wait(timeout=120) != 0
+    proc.stdout.close()
+    assert runner_pods(fake, "container") == []

@@ -88,5 +88,7 @@ def test_small_builders() -> None:
         "--format", "{{.Names}}"]
     assert hookargv.healthcheck_argv("s") == ["podman", "healthcheck", "run", "--", "s"]
     assert hookargv.volume_remove_argv(["v"]) == ["podman", "volume", "rm", "--force", "--", "v"]
+    assert hookargv.stop_argv("c", 5) == ["podman", "stop", "--ignore", "--time", "5", "--",
+                                          "c"]
     assert hookargv.pid_argv("c") == ["podman", "inspect", "--format", "{{.State.Pid}}", "--",
                                       "c"]
