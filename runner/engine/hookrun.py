@@ -116,11 +116,11 @@ async def remove_pod(name: str) -> bool:
 
 
 async def leftovers(runner_label: str) -> tuple[list[str], list[str]]:
-    """(pods, containers) that earlier jobs of a runner left."""
-    found: list[list[str]] = []
-    for argv in (hookargv.runner_pods_argv(runner_label),
-                 hookargv.runner_containers_argv(runner_label)):
-        code, out = await run_captured(argv)
+    """(pods, containers) that earlier jobs of a runner left (both asked at once)."""
+    found = []
+    for code, out in await asyncio.gather(
+            run_captured(hookargv.runner_pods_argv(runner_label)),
+            run_captured(hookargv.runner_containers_argv(runner_label))):
         if code:
             raise EngineError(f"podman could not list what earlier jobs left: {out.strip()}")
         found.append([line.strip() for line in out.splitlines() if line.strip()])

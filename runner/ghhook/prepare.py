@@ -47,13 +47,18 @@ async def prepare_job(inp: HookInput, ctx: HookContext) -> dict[str, object]:
     jobdir.write_private(path / "owner.json", owner_record(label, list(plan.volume_names())))
     lease: Lease | None = None
     try:
-        try:
-            for container in plan.all():
-                assert container.image is not None
-                await images.fetch(container.image, container.registry, path / "auth",
-                                   sink=ctx.sink, notice=ctx.notice, environ=ctx.environ)
+        try:  # all at once, as runner exec pulls a job's services
+            fetched = await asyncio.gather(*(
+                images.fetch(c.image, c.registry, path / f"auth{index}", sink=ctx.sink,
+                             notice=ctx.notice, environ=ctx.environ)
+                for index, c in enumerate(plan.all()) if c.image is not None),
+                return_exceptions=True)
         finally:  # registry passwords live no longer than the pulls
-            shutil.rmtree(path / "auth", ignore_errors=True)
+            for index in range(len(plan.all())):
+                shutil.rmtree(path / f"auth{index}", ignore_errors=True)
+        for failure in fetched:
+            if isinstance(failure, BaseException):
+                raise failure
         lease = await clean_slot(ctx.slices(), None, ctx.notice)
         state.slot = lease.slot
         if lease.pod_marker is not None:
