@@ -138,7 +138,8 @@ def concurrent_podman_runs(count: int) -> Callable[[], None]:
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmarks")
     parser.add_argument("--repeat", type=int, default=5)
-    parser.add_argument("--only", choices=["exec", "build", "services", "images", "agent", "expr"],
+    parser.add_argument("--only", choices=["exec", "build", "services", "images", "agent",
+                                           "expr", "hooks"],
                         help="one group of rows")
     args = parser.parse_args()
     rows: list[tuple[str, str, str]] = []
@@ -166,6 +167,10 @@ def main() -> None:
             from benchmarks.agent import agent_rows  # noqa: PLC0415
 
             rows += agent_rows(base / "agent")
+        if args.only in (None, "hooks"):
+            from benchmarks.hooks import hook_rows  # noqa: PLC0415
+
+            rows += hook_rows(base / "hooks", args.repeat)
     width = max(len(row[0]) for row in rows)
     print(f"{'benchmark':<{width}}  {'median':>10}  target")
     for label, value, target in rows:

@@ -58,17 +58,10 @@ class _VersionAction(argparse.Action):
         parser.exit()
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The argparse tree with every subcommand registered."""
-    from runner.cli import (  # noqa: PLC0415
-        agent,
-        build,
-        doctor,
-        exec_,
-        prune,
-        runners,
-        setuphost,
-    )
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The argparse tree with every subcommand registered (``only="github-hook"``: that one,
+    which actions/runner starts once per step, so it skips importing the others)."""
+    from runner.cli import github_hook  # noqa: PLC0415 - fast --version
 
     parser = argparse.ArgumentParser(
         prog="runner",
@@ -80,6 +73,19 @@ def build_parser() -> argparse.ArgumentParser:
         "-v", "--verbose", action="count", default=0, help="more runner diagnostics on stderr"
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    if only == "github-hook":
+        github_hook.register(sub)
+        return parser
+    from runner.cli import (  # noqa: PLC0415
+        agent,
+        build,
+        doctor,
+        exec_,
+        prune,
+        runners,
+        setuphost,
+    )
+
     exec_.register(sub)
     build.register(sub)
     doctor.register(sub)
@@ -87,6 +93,7 @@ def build_parser() -> argparse.ArgumentParser:
     runners.register(sub)
     setuphost.register(sub)
     prune.register(sub)
+    github_hook.register(sub)
     return parser
 
 
@@ -94,9 +101,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Parse ``argv`` and run the chosen subcommand; returns the exit code."""
     from runner import log  # noqa: PLC0415
 
-    parser = build_parser()
+    words = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser("github-hook" if words[:1] == ["github-hook"] else None)
     try:
-        args = parser.parse_args(argv)
+        args = parser.parse_args(words)
     except SystemExit as exc:  # argparse already printed its one-paragraph error
         return EXIT_OK if exc.code == 0 else EXIT_USER_INPUT
     log.configure(verbosity=args.verbose)

@@ -41,6 +41,14 @@ _DESCRIPTIONS = {
         "Ask GitLab whether each runner of the agent config is still valid. Exit 0 when"
         " all are, 4 when one is not or GitLab cannot be reached. --delete removes the"
         " runners GitLab no longer knows (never those it could not be asked about)."),
+    "github-hook": (
+        "GitHub's own self-hosted runner (actions/runner) calls this as its container hooks"
+        " (ACTIONS_RUNNER_CONTAINER_HOOKS, through deploy/github-runner/runner-hook.sh): job"
+        " containers, services and container actions then run rootless, each job in its own"
+        " pod and uid slice, with no Docker daemon. Reads the runner's JSON on stdin and writes"
+        " its response file; output is the step's log. Exit 0 on success, the step's status"
+        " when a step failed, 2 for input that is not actions/runner's, 3 when podman failed."
+        " Not meant to be run by hand; see docs/github-runner.md."),
 }
 _EXAMPLES = {
     "exec": (
@@ -66,6 +74,10 @@ _EXAMPLES = {
         "RUNNER_TOKEN=glrt-... runner register --url https://gitlab.example.com --token -",
     ),
     "unregister": ("runner unregister --name ci-1",),
+    "github-hook": (
+        "export ACTIONS_RUNNER_CONTAINER_HOOKS=/opt/runner/deploy/github-runner/runner-hook.sh",
+        "echo '{\"command\":\"cleanup_job\",\"args\":{},\"state\":null}' | runner github-hook",
+    ),
     "prune": ("runner prune --older-than 30d --dry-run", "runner prune --older-than 30d"),
 }
 

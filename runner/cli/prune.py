@@ -71,6 +71,11 @@ def handle(args: argparse.Namespace) -> int:
             _print_items(items, now, dry_run=args.dry_run)
             caches += items
     print(summary(caches, "project caches", older_than, dry_run=args.dry_run, in_use=False))
+    from runner.ghhook import jobdir, sweep  # noqa: PLC0415
+
+    if not args.project and (hooked := asyncio.run(sweep.sweep_abandoned(
+            jobdir.hook_root(os.environ), dry_run=args.dry_run))):
+        print(sweep.prune_text(hooked, dry_run=args.dry_run))
     failed = any(item.verdict.startswith("failed") for item in [*rows, *caches])
     return 1 if failed else EXIT_OK
 
