@@ -10,9 +10,11 @@ other keys are extra values added to every combination the filter matches
 include that matches nothing becomes a combination of its own, after the
 product. At most 256 instances.
 
-A display name is the job's name, then the values of the combination's own
-vectors (nested leaves too, extras not) in order: ``test (3.11, ubuntu)``,
-cut to 100 characters as GitHub does.
+A display name is the job's name, then every value of the combination in
+order, nested leaves and the extras an ``include`` added too (GitHub shows
+``deploy (macos-latest, prod, hello macos)``: 8398a7/action-slack#137, and
+GitHub's documented include example), empty ones left out: ``test (3.11,
+ubuntu)``, cut to 100 characters as GitHub does.
 
 Matrix values may be ``${{ }}`` expressions over ``github``, ``inputs`` and
 ``vars``; one that reads ``needs`` would make the jobs known only at run time,
@@ -226,12 +228,11 @@ def _combine(vectors: dict[str, list[Json]], include: list[dict[str, Json]],
         matrix = dict(zip(vectors, combo, strict=True))
         if any(_matches(entry, matrix) for entry in exclude):
             continue
-        segments = tuple(_segments(matrix))
         for index, (wanted, extra) in enumerate(filters):
             if _matches(wanted, matrix):
                 matched[index] = True
                 matrix.update(extra)
-        found.append(Instance(matrix, segments))
+        found.append(Instance(matrix, tuple(_segments(matrix))))
     for index, (wanted, extra) in enumerate(filters):
         if not matched[index]:
             matrix = {**wanted, **extra}

@@ -74,12 +74,13 @@ def test_filters_compare_loosely_strings_ignore_case() -> None:
     assert loose_equal(3.0, "3") and loose_equal(True, 1.0) and not loose_equal("a", "b")
 
 
-def test_segments_leave_out_extras_and_show_numbers_as_github() -> None:
-    """``3.10`` is the number 3.1 in YAML 1.2; extras from include are not in the name."""
+def test_segments_show_include_extras_and_numbers_as_github() -> None:
+    """``3.10`` is the number 3.1 in YAML 1.2; values an include adds are in the name, as
+    GitHub shows them (``deploy (macos-latest, prod, hello macos)``, 8398a7/action-slack#137)."""
     got = _expand({"python": [3.1, 3.11], "os": [{"name": "ubuntu", "v": 22.0}],
                    "include": [{"python": 3.1, "extra": "x"}]})
-    assert [s for _, s in got] == [("3.1", "ubuntu", "22"), ("3.11", "ubuntu", "22")]
-    assert display_name("test", got[0][1]) == "test (3.1, ubuntu, 22)"
+    assert [s for _, s in got] == [("3.1", "ubuntu", "22", "x"), ("3.11", "ubuntu", "22")]
+    assert display_name("test", got[0][1]) == "test (3.1, ubuntu, 22, x)"
 
 
 def test_display_name_is_cut_at_100_characters() -> None:
