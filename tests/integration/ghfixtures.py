@@ -122,6 +122,8 @@ def error_lines(expect: dict[str, Any]) -> list[dict[str, Any]]:
 def matches(line: str, error: dict[str, Any]) -> bool:
     """Whether one line of stderr is the promised problem: ``file:line[:col]``, the key
     as every runner error names it (``(key 'jobs.build.runs_on')``) and each text."""
+    if "line" not in error:  # a command-line mistake (--event): no spot in the file
+        return all(str(text) in line for text in error.get("contains") or [])
     spot = f"{error.get('file', WORKFLOW)}:{error['line']}:"
     if "column" in error:
         spot += f"{error['column']}"
