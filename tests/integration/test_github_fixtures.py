@@ -120,6 +120,8 @@ def test_runs(case: Path, tmp_path: Path, request: pytest.FixtureRequest) -> Non
     for text in run.get("output_lacks") or []:
         assert str(text) not in shown, f"shown {text!r}:\n{shown}"
         assert str(text) not in kept, f"{text!r} in a file under .runner/"
+    for text in run.get("terminal_lacks") or []:  # what only -v shows, logs may keep
+        assert str(text) not in shown, f"shown {text!r}:\n{shown}"
     # only this run's: other tests may be running containers of their own right now
     assert [left for left in podman_leftovers() if result["run_id"] in left] == []
     work = root / ".runner" / "work"
