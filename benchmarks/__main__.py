@@ -138,7 +138,7 @@ def concurrent_podman_runs(count: int) -> Callable[[], None]:
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmarks")
     parser.add_argument("--repeat", type=int, default=5)
-    parser.add_argument("--only", choices=["exec", "build", "services", "images", "agent"],
+    parser.add_argument("--only", choices=["exec", "build", "services", "images", "agent", "expr"],
                         help="one group of rows")
     args = parser.parse_args()
     rows: list[tuple[str, str, str]] = []
@@ -158,6 +158,10 @@ def main() -> None:
             from benchmarks.images import image_rows  # noqa: PLC0415
 
             rows += image_rows(base / "images", args.repeat)
+        if args.only in (None, "expr"):
+            from benchmarks.expressions import expression_rows  # noqa: PLC0415
+
+            rows += expression_rows(args.repeat)
         if args.only in (None, "agent"):
             from benchmarks.agent import agent_rows  # noqa: PLC0415
 

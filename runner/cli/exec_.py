@@ -32,7 +32,7 @@ from runner.cli.helptext import explain
 from runner.engine.runc import state_root as runc_state_root
 from runner.errors import HostSetupError, UsageError
 from runner.execute.interrupt import Interruption
-from runner.execute.report import failures, shown, summary_rows
+from runner.execute.report import annotation_lines, failures, shown, summary_rows
 from runner.execute.results import Settings, Taken
 from runner.execute.run import execute, new_run_id, stderr_notice
 from runner.execute.runs import DEFAULT_KEEP, LATEST, run_dir
@@ -271,13 +271,16 @@ def _run(args: argparse.Namespace, pipeline: Pipeline, named: frozenset[str],
 
     # A closed stdout (`runner exec | head -1`) stops the run quietly, as SIGPIPE would.
     stdout = GuardedStream(sys.stdout.buffer, interruption.request)
+    # ::group:: sections fold on a terminal (their lines stay in the log files); -v shows
+    # them and ::debug:: lines, as GitHub's step debug logging does.
     console = Console(stdout, [job.name for job in pipeline.every_job()], color=color,
-                      timestamps=args.timestamps)
+                      timestamps=args.timestamps, fold=sys.stdout.isatty() and not args.verbose,
+                      debug=bool(args.verbose))
     began = time.monotonic()
     results, _ = asyncio.run(execute(pipeline, settings, console, os.environ, told,
                                      interruption=interruption, signals=True))
     summary = render(summary_rows(results), color=color, wall_s=time.monotonic() - began,
-                     failures=failures(results, Path.cwd()))
+                     failures=failures(results, Path.cwd()), notes=annotation_lines(results))
     stdout.write(("\n" + summary).encode())
     stdout.flush()
     here = Path.cwd()

@@ -113,3 +113,46 @@ def job_script(
         out.append(f"printf '%s\\n' {shlex.quote(shown)}")
         out.append(line)
     return "\n".join(out) + "\n"
+
+
+def _shell_line(argv: Sequence[str], body: str) -> str:
+    return "exec " + " ".join(shlex.quote(arg.replace("{0}", body)) for arg in argv)
+
+
+def step_wrapper(
+    *,
+    shell: Sequence[str],
+    fallback: Sequence[str] | None,
+    body: str,
+    workdir: str,
+    env: Sequence[tuple[str, str]],
+    path: Sequence[str] = (),
+) -> str:
+    """The script the supervisor runs for one step of a stepped job: its own process.
+
+    It enters ``workdir``, exports ``env`` (so values never reach an argv), puts
+    ``path`` before the image's ``PATH``, and replaces itself with ``shell``
+    running the step's script file ``body`` (``{0}`` in ``shell``). With
+    ``fallback``, that shell runs instead when ``shell[0]`` is not installed
+    (GitHub's default: bash, else sh). Names that are not shell identifiers
+    cannot be exported by a shell and are left out (the dialect warns). A ``HOME``
+    that does not exist yet is created (GitHub gives container jobs /github/home).
+    """
+    out = [
+        f"cd -- {shlex.quote(workdir)} 2>/dev/null || {{ printf '%s\\n' "
+        f"{shlex.quote(f'runner: working directory {workdir} does not exist')} >&2; exit 1; }}",
+    ]
+    out += [f"export {name}={shlex.quote(value)}" for name, value in env
+            if name.isidentifier() and name.isascii()]
+    if path:
+        out.append(f"export PATH={shlex.quote(':'.join(path))}:\"$PATH\"")
+    if any(name == "HOME" for name, _ in env):  # GitHub's is /github/home: make it exist
+        out.append('mkdir -p -- "$HOME" 2>/dev/null || :')
+    if fallback is not None:
+        out.append(f"if command -v {shlex.quote(shell[0])} >/dev/null 2>&1; then")
+        out.append("  " + _shell_line(shell, body))
+        out.append("fi")
+        out.append(_shell_line(fallback, body))
+    else:
+        out.append(_shell_line(shell, body))
+    return "\n".join(out) + "\n"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import json
 from collections.abc import Mapping, Sequence
@@ -144,6 +145,43 @@ class NamespaceHelper:
     async def remove(self, *paths: Path) -> None:
         """Remove paths whichever slice owns their contents."""
         await self._call({"op": "remove", "paths": [str(path) for path in paths]})
+
+    async def write_dir(self, control: Path, name: str, files: Mapping[str, str],
+                        uid: int, gid: int) -> None:
+        """Make ``control/name`` (new) holding ``files``, owned by the job's slice."""
+        await self._call({"op": "write", "dir": str(control), "name": name,
+                          "files": dict(files), "uid": uid, "gid": gid})
+
+    async def read_dir(self, control: Path, name: str, names: Sequence[str],
+                       max_bytes: int) -> tuple[dict[str, bytes], list[str]]:
+        """What the job left in ``control/name``'s files ``names`` (each cut at ``max_bytes``;
+        links and other non-files read as empty), and which were cut; the dir is removed."""
+        reply = await self._call({"op": "read", "dir": str(control), "name": name,
+                                  "names": list(names), "max_bytes": max_bytes})
+        files = {key: base64.b64decode(value) for key, value in reply["files"].items()}
+        return files, list(reply["over"])
+
+    async def gather(self, pid: int, base: str, include: Sequence[str], dest: Path, *,
+                     exclude: Sequence[str] = (), max_bytes: int | None = None,
+                     hidden: bool = True) -> list[str]:
+        """Copy files under the running container's dir ``base`` into ``dest`` (ours); the
+        relative paths copied."""
+        reply = await self._call({"op": "gather", "pid": pid, "base": base,
+                                  "include": list(include), "exclude": list(exclude),
+                                  "dest": str(dest), "max_bytes": max_bytes, "hidden": hidden})
+        return list(reply["files"])
+
+    async def put(self, src: Path, pid: int, base: str, uid: int, gid: int) -> None:
+        """Copy the tree ``src`` (ours) into the running container's dir ``base``."""
+        await self._call({"op": "put", "src": str(src), "pid": pid, "base": base,
+                          "uid": uid, "gid": gid})
+
+    async def hash_files(self, pid: int, base: str, include: Sequence[str],
+                         exclude: Sequence[str] = ()) -> str:
+        """GitHub's ``hashFiles`` over the running container's dir ``base``."""
+        reply = await self._call({"op": "hash", "pid": pid, "base": base,
+                                  "include": list(include), "exclude": list(exclude)})
+        return str(reply["hash"])
 
     async def _call(self, request: dict[str, Any]) -> dict[str, Any]:
         if self._starting is None:

@@ -33,6 +33,7 @@ from runner.engine.fscopy import (
     remove_tree,
 )
 from runner.engine.globs import compile_pattern, match_tree
+from runner.engine.nsfiles import gather, hash_files, put, read, write
 
 Request = dict[str, Any]
 
@@ -307,6 +308,11 @@ OPERATIONS: dict[str, Callable[[Request], Request]] = {
     "remove": remove,
     "probe": probe,
     "usage": usage,
+    "gather": gather,
+    "put": put,
+    "hash": hash_files,
+    "write": write,
+    "read": read,
     "ping": lambda _req: {"ok": True, "uid": os.getuid(), "pid": os.getpid()},
 }
 

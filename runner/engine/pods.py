@@ -7,6 +7,7 @@ import json
 import os
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from runner.engine import podargv
@@ -123,3 +124,44 @@ async def state(name: str, store: StoreSpec | None = None) -> str:
     """``running 0``, ``exited 1`` ... or what podman said when it could not tell."""
     code, out = await run_captured(podargv.state_argv(name, store))
     return out.strip() if code == 0 else f"unknown ({out.strip()})"
+
+
+@dataclass(frozen=True)
+class Probe:
+    """How one run of a service's health command ended."""
+
+    ok: bool
+    output: str
+    """What it wrote (stdout and stderr), at most ``PROBE_OUTPUT`` characters, as docker keeps."""
+    exited: bool = False
+    """The service was not running, so the command could not run at all."""
+
+
+PROBE_OUTPUT = 4096
+"""docker keeps the first 4 KiB of a health check's output."""
+_NOT_RUNNING = "can only create exec sessions on running containers"
+
+
+async def probe_health(name: str, command: str, timeout_s: float, runtime: str | None = None,
+                       store: StoreSpec | None = None) -> Probe:
+    """Run ``command`` in service ``name`` once; a probe that outlasts ``timeout_s`` failed.
+
+    On a timeout the ``podman exec`` is killed; the command itself may go on in the
+    service until the pod is removed (podman does not end an exec session whose
+    client went away).
+    """
+    proc = await asyncio.create_subprocess_exec(
+        *podargv.health_exec_argv(name, runtime, store),
+        stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT, start_new_session=True)
+    try:
+        async with asyncio.timeout(timeout_s):
+            out, _ = await proc.communicate(command.encode() + b"\n")
+    except TimeoutError:
+        proc.kill()
+        await proc.wait()
+        return Probe(False, f"the health command did not finish within {timeout_s:g}s")
+    text = out.decode("utf-8", "replace")[:PROBE_OUTPUT]
+    if proc.returncode and _NOT_RUNNING in text:
+        return Probe(False, text, exited=True)
+    return Probe(proc.returncode == 0, text)

@@ -21,6 +21,7 @@ from runner.execute.results import JobStatus, Settings
 from runner.execute.services import JobPod
 from runner.logs.console import Console
 from runner.pipeline.model import Job, Pipeline, RetryOn
+from runner.pipeline.steps import NeedResult
 
 
 @dataclass
@@ -47,6 +48,10 @@ class RunContext:
     """Images made by build jobs, for the jobs that use ``${{ jobs.NAME.image }}``."""
     pods: set[JobPod] = field(default_factory=set)
     """Pods of jobs with services not removed yet; the run removes any left at its end."""
+    finished: dict[str, NeedResult] = field(default_factory=dict)
+    """How each ended job ended, with its outputs, for the stepped jobs that need it."""
+    step_outputs: dict[str, tuple[tuple[str, str], ...]] = field(default_factory=dict)
+    """Each stepped job's outputs (its last attempt's)."""
     _runc_host: asyncio.Task[RuncHost] | None = None
     _runc_images: dict[str, asyncio.Task[ImageInfo | None]] = field(default_factory=dict)
 
@@ -86,6 +91,11 @@ class RunContext:
             return True  # a store runc cannot use (not overlay): podman will say
         return not await image_missing(ref)
 
+    def need_results(self, job: Job) -> dict[str, NeedResult]:
+        """How each job ``job`` needs ended (a stepped job's ``needs`` context)."""
+        return {need.job: self.finished[need.job] for need in job.needs
+                if need.job in self.finished}
+
     def predefined(self, job: Job) -> list[tuple[str, str]]:
         """The variables every job gets before its own (GitLab's predefined ones we know)."""
         env = [("CI", "true"), ("CI_JOB_NAME", job.name), ("CI_JOB_STATUS", "running")]
@@ -109,3 +119,5 @@ class Outcome:
     """The image a build job made."""
     failed_at: str | None = None
     """Where the script line that failed is written (``failedat.failed_at``)."""
+    annotations: tuple[str, ...] = ()
+    """A stepped job's ``::error``/``::warning``/``::notice`` lines (``level: where: text``)."""

@@ -35,12 +35,14 @@ from runner.execute.diskwatch import DiskWatch
 from runner.execute.failedat import failed_line, where
 from runner.execute.jobenv import job_environment, service_env
 from runner.execute.keep import keep_results
+from runner.execute.layout import safe_name
 from runner.execute.limits import enforced, not_enforced
 from runner.execute.policy import caches_to_restore
 from runner.execute.results import JobStatus
 from runner.execute.reuse import artifact_layers
 from runner.execute.section import run_section
 from runner.execute.services import READY_TIMEOUT_S, JobPod, clean_slot
+from runner.execute.stepped import SteppedRun
 from runner.logs.joblog import JobLog
 from runner.pipeline.model import Job, RetryOn, Spot
 
@@ -68,6 +70,7 @@ class JobAttempt:
         self._lease: Lease | None = None
         self._store_fd: int | None = None
         """Held while the job uses a tenant store (``storelock.hold``)."""
+
 
     async def start(self) -> None:
         """Create scratch dirs and start the job container (before needs are met)."""
@@ -245,9 +248,27 @@ class JobAttempt:
                                " on this host (rootless podman needs cgroup v2 with delegated "
                                "controllers; `runner doctor` says what is missing)")
         if self.pod is not None:
-            await self.pod.wait_ready(self.ctx.helper, _pid(container.spec.pidfile),
-                                      self.joblog.notice, self.ctx.interruption.canceling,
-                                      timeout_s=min(READY_TIMEOUT_S, self.job.timeout_s))
+            unhealthy = await self.pod.wait_ready(
+                self.ctx.helper, _pid(container.spec.pidfile), self.joblog.notice,
+                self.ctx.interruption.canceling, timeout_s=min(READY_TIMEOUT_S, self.job.timeout_s),
+                job_timeout_s=self.job.timeout_s)
+            if unhealthy:  # as GitHub's runner: no step runs; discard() removes the pod
+                return Outcome(JobStatus.FAILED, note=f"service {', '.join(unhealthy)} unhealthy",
+                               failure=RetryOn.SCRIPT_FAILURE)
+        job = self.job
+        if job.steps is not None:
+            outcome = await self._stepped(container)
+        else:
+            outcome = await self._scripts(container)
+        await container.stop(self.ctx.settings.kill_grace_s)
+        if self.pod is not None:  # no service may be left to change what is collected
+            await self.pod.end()
+        await keep_results(self.ctx, self.job, self.workspace, self.joblog, outcome.status,
+                           budget=self._result_budget(), exit_code=outcome.exit_code)
+        return outcome
+
+    async def _scripts(self, container: JobContainer) -> Outcome:
+        """A script job: ``script`` in one shell, then the ``after_script`` for its outcome."""
         job = self.job
         outcome = await self._section(container, "script.sh", job.timeout_s, True)
         outcome = self._failed_at("the job", job.script, job.script_spots, outcome)
@@ -265,12 +286,25 @@ class JobAttempt:
             if after.status not in (JobStatus.SUCCESS, JobStatus.FAILED):
                 self.joblog.notice(f"runner: after_script {after.status.value} "
                                    f"(exit {after.exit_code})")
-        await container.stop(self.ctx.settings.kill_grace_s)
-        if self.pod is not None:  # no service may be left to change what is collected
-            await self.pod.end()
-        await keep_results(self.ctx, self.job, self.workspace, self.joblog, outcome.status,
-                           budget=self._result_budget(), exit_code=outcome.exit_code)
         return outcome
+
+    async def _stepped(self, container: JobContainer) -> Outcome:
+        """A stepped job (GitHub's): its steps one by one, as its dialect decides them."""
+        job = self.job
+        ports = {service.aliases[0]: {str(p): str(p) for p in service.ports}
+                 for service in job.services if service.aliases}
+        run = SteppedRun(self.ctx, job, self.attempt, self.joblog, container=container,
+                         pid=_pid(container.spec.pidfile), control=self.control,
+                         disk=self._disk, service_ports=ports)
+        outcome, outputs, summary = await run.run()
+        self.ctx.step_outputs[job.name] = outputs
+        if summary.strip():
+            path = self.ctx.layout.run_dir / f"{safe_name(job.name)}.summary.md"
+            path.write_text(summary, encoding="utf-8")
+            self.joblog.notice(f"runner: job summary (GITHUB_STEP_SUMMARY), kept in {path}:")
+            for line in summary.rstrip("\n").split("\n"):
+                self.joblog.notice(f"  {line}")
+        return dataclasses.replace(outcome, annotations=tuple(run.messages.annotations))
 
     def _failed_at(self, what: str, lines: tuple[str, ...], spots: tuple[Spot, ...],
                    outcome: Outcome) -> Outcome:

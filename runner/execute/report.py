@@ -28,6 +28,11 @@ def summary_rows(results: Sequence[JobResult]) -> list[Row]:
     return rows
 
 
+def annotation_lines(results: Sequence[JobResult]) -> list[str]:
+    """Every job's annotations (``::error`` and the like), ``job: level: where: text``."""
+    return [f"{result.name}: {line}" for result in results for line in result.annotations]
+
+
 def failures(results: Sequence[JobResult], cwd: Path) -> list[Failure]:
     """Jobs that failed or timed out (allowed to or not): their output is what to read next."""
     found: list[Failure] = []

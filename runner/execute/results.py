@@ -44,6 +44,8 @@ class JobResult:
     """The log's last lines when the job ended, masked (for the summary of a failure)."""
     failed_at: str | None = None
     """Where the failing script line is written (``pipeline.yml:12``, or ``script line 3``)."""
+    annotations: tuple[str, ...] = ()
+    """A stepped job's ``::error``/``::warning``/``::notice`` lines, for the summary."""
     elsewhere: bool = False
     """Skipped because it runs elsewhere (a multi-project trigger): it holds nothing up."""
 

@@ -34,12 +34,14 @@ from runner.execute.context import Outcome, RunContext
 from runner.execute.downstream import run_trigger
 from runner.execute.freshness import starts_early
 from runner.execute.job import JobAttempt
+from runner.execute.matrix import MatrixGroups, need_status
 from runner.execute.policy import failure_allowed, should_retry
 from runner.execute.results import JobResult, JobStatus
 from runner.execute.timing import StartClock, job_duration
 from runner.logs.joblog import JobLog
 from runner.pipeline.dag import topological_order, upstream
 from runner.pipeline.model import Job, Pipeline, RetryOn, When
+from runner.pipeline.steps import NeedResult
 
 log = structlog.get_logger(__name__)
 
@@ -62,6 +64,7 @@ class Scheduler:
         """Jobs of the child pipeline each trigger job started, in their file order."""
         self._tasks: list[asyncio.Task[None]] = []
         self._triggers = {job.name for job in self._jobs if job.trigger is not None}
+        self._groups = MatrixGroups(self._jobs)
 
     async def run(self) -> list[JobResult]:
         """Run every job; whatever happens, no container of this run is left behind."""
@@ -116,7 +119,9 @@ class Scheduler:
             async with self._warm:
                 self._results[job.name] = await self._attempts(job, joblog)
         finally:
-            self._results.setdefault(job.name, JobResult(job.name, JobStatus.CANCELED))
+            result = self._results.setdefault(job.name, JobResult(job.name, JobStatus.CANCELED))
+            ctx.finished[job.name] = NeedResult(need_status(result),
+                                                ctx.step_outputs.get(job.name, ()))
             self._done[job.name].set()
             joblog.close()
 
@@ -162,9 +167,11 @@ class Scheduler:
             return await _not_run(attempt, starting, verdict)
         if starting is None:
             starting = asyncio.create_task(clock.timing(attempt.start()))
-        async with self._slots:
+        async with self._groups.slot(job), self._slots:
             if self.ctx.interruption.canceling.is_set():  # Ctrl-C while waiting for a slot
                 return await _not_run(attempt, starting, _INTERRUPTED)
+            if (stop := self._groups.stopped(job)) is not None:
+                return await _not_run(attempt, starting, stop)
             if job.when is When.DELAYED:
                 joblog.notice("runner: when: delayed; the delay is not applied locally, the job "
                               "runs as soon as its needs allow")
@@ -194,9 +201,10 @@ class Scheduler:
                 image=outcome.output.reference if outcome.output else None,
                 digest=outcome.output.digest if outcome.output else None,
                 log=self.ctx.layout.log(job.name), tail=joblog.tail(),
-                failed_at=outcome.failed_at,
+                failed_at=outcome.failed_at, annotations=outcome.annotations,
             )
             joblog.notice(_status_line(result))
+            self._groups.ended(job, result)
             return result
 
     async def _one(self, attempt: Attempt, starting: asyncio.Task[None]) -> Outcome:
@@ -227,6 +235,12 @@ class Scheduler:
 
     def _verdict(self, job: Job) -> Outcome | None:
         results = self._results
+        if job.condition is not None:  # the dialect's rules replace ``when``'s
+            above = upstream(self._jobs, job.name)
+            needs = {name: self.ctx.finished[name] for name in above if name in self.ctx.finished}
+            if job.condition.holds(needs, self.ctx.interruption.canceling.is_set()):
+                return None
+            return Outcome(JobStatus.SKIPPED, note=f"if: {job.condition.text} is false")
         if job.when is When.ALWAYS:
             return None
         if job.when is When.ON_FAILURE:

@@ -9,6 +9,7 @@ files (script, then the after_script for the outcome) and keeps results.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 
 from runner.engine.argv import CONTROL_DIR
 from runner.engine.podman import JobContainer
@@ -24,15 +25,18 @@ from runner.pipeline.model import RetryOn
 async def run_section(
     container: JobContainer, script: str, joblog: JobLog, *, timeout_s: float, cancelable: bool,
     interruption: Interruption, grace_s: float, disk: DiskWatch | None,
+    sink: Callable[[bytes], None] | None = None,
 ) -> Outcome:
     """Run one script file, stopping it on timeout, Ctrl-C (if ``cancelable``) or kill.
 
     ``grace_s`` is the run's grace period for ``stopping.stop_script``; ``disk``
-    watches the job's disk limit while the script runs, if it has one.
+    watches the job's disk limit while the script runs, if it has one. ``sink``
+    takes the output instead of the job log (a stepped job's session, which acts
+    on workflow commands before the log sees the lines).
     """
     if cancelable and interruption.canceling.is_set():
         return Outcome(JobStatus.CANCELED)  # Ctrl-C came first: start nothing new
-    task = asyncio.create_task(container.run(f"{CONTROL_DIR}/{script}", joblog.output))
+    task = asyncio.create_task(container.run(f"{CONTROL_DIR}/{script}", sink or joblog.output))
     stop = asyncio.create_task(
         (interruption.canceling if cancelable else interruption.killing).wait()
     )

@@ -30,6 +30,7 @@ from runner.engine.podargv import PodSpec, ServiceSpec, pod_remove_argv
 from runner.engine.podman import container_written
 from runner.engine.slices import Lease, SliceAllocator
 from runner.errors import EngineError
+from runner.execute.health import check_service, service_label
 from runner.pipeline.model import Service
 
 log = structlog.get_logger(__name__)
@@ -89,20 +90,41 @@ class JobPod:
                 raise result
 
     async def wait_ready(self, helper: NamespaceHelper, pid: int, notice: Callable[[str], None],
-                         canceled: asyncio.Event, timeout_s: float = READY_TIMEOUT_S) -> None:
-        """Wait until every service listens; say which did not, with its log.
+                         canceled: asyncio.Event, *, timeout_s: float = READY_TIMEOUT_S,
+                         job_timeout_s: float | None = None) -> list[str]:
+        """Wait until every service is ready; say which was not, with its log.
 
+        A service with ``health`` is ready when its command succeeds (it may take
+        the job's whole time, ``job_timeout_s``); the names of those that never did
+        are returned, and the job fails. The others are waited for on their ports
+        for ``timeout_s`` at most; one not listening gets a warning and the job runs.
         Stops early on Ctrl-C (``canceled``) and for services that have exited.
         """
+        checked = [(name, service) for name, service in zip(self.names, self.services,
+                                                            strict=True) if service.health]
+        ports = ([self._wait_ports(helper, pid, notice, canceled, timeout_s)]
+                 if len(checked) < len(self.services) else [])
+        verdicts = await asyncio.gather(
+            *ports,
+            *(check_service(name, service, runtime=self.spec.runtime, store=self.spec.store,
+                            notice=notice, canceled=canceled, limit_s=job_timeout_s or timeout_s)
+              for name, service in checked))
+        return [service_label(service) for (_, service), healthy in zip(
+            checked, verdicts[len(ports):], strict=True) if not healthy and not canceled.is_set()]
+
+    async def _wait_ports(self, helper: NamespaceHelper, pid: int,
+                          notice: Callable[[str], None], canceled: asyncio.Event,
+                          timeout_s: float) -> bool:
+        """Wait until every service without a health command listens (always True)."""
+        listed = [(name, service, image) for name, service, image in zip(
+            self.names, self.services, self.images, strict=True) if service.health is None]
         exposed = await pods.exposed_ports(
-            [image for s, image in zip(self.services, self.images, strict=True) if not s.ports],
-            self.spec.store)
+            [image for _, service, image in listed if not service.ports], self.spec.store)
         wanted = {name: service.ports or exposed.get(image, ())[
                       :MAX_EXPOSED_CHECKED if service.ready_on_any else None]
-                  for name, service, image in zip(self.names, self.services, self.images,
-                                                  strict=True)}
-        ports = sorted({port for listed in wanted.values() for port in listed})
-        for name, service in zip(self.names, self.services, strict=True):
+                  for name, service, image in listed}
+        ports = sorted({port for each in wanted.values() for port in each})
+        for name, service, _ in listed:
             if not wanted[name]:
                 notice(f"runner: service {service.image} exposes no port; not waiting for it "
                        "(give it 'ports' to wait)")
@@ -112,7 +134,7 @@ class JobPod:
         polls = 0
         while ports and not canceled.is_set():
             open_ports = set(await helper.open_ports(pid, ports))
-            waiting = [n for n, s in zip(self.names, self.services, strict=True)
+            waiting = [n for n, s, _ in listed
                        if n not in exited and not _ready(s, wanted[n], open_ports)]
             if not waiting or time.monotonic() - began > timeout_s:
                 break
@@ -123,9 +145,9 @@ class JobPod:
                         exited.add(name)
             await asyncio.sleep(POLL_S)
         if canceled.is_set():
-            return
+            return True
         took = time.monotonic() - began
-        for name, service in zip(self.names, self.services, strict=True):
+        for name, service, _ in listed:
             if not wanted[name]:
                 continue
             if _ready(service, wanted[name], open_ports):
@@ -135,6 +157,7 @@ class JobPod:
             else:
                 missing = [port for port in wanted[name] if port not in open_ports]
                 await self._explain(name, service, missing, timeout_s, notice)
+        return True
 
     async def _explain(self, name: str, service: Service, missing: list[int], timeout_s: float,
                        notice: Callable[[str], None]) -> None:

@@ -40,7 +40,12 @@ class Console:
     """Writes prefixed job lines and runner notices to one binary stream."""
 
     def __init__(self, stream: Stream, job_names: list[str], *, color: bool,
-                 timestamps: bool = False, clock: Callable[[], float] = time.time) -> None:
+                 timestamps: bool = False, clock: Callable[[], float] = time.time,
+                 fold: bool = False, debug: bool = False) -> None:
+        self.fold = fold
+        """Fold groups (``::group::``): their lines go to the job's log file only."""
+        self.debug = debug
+        """Show ``::debug::`` lines (``-v``); the log file always has them."""
         self._stream = stream
         self._color = color
         self._clock = clock if timestamps else None

@@ -28,6 +28,8 @@ class JobLog:
         """The file's last byte is not a newline: a notice must start its own line."""
         self._tail = Tail()
         """The file's last lines, for the summary when the job fails."""
+        self._folding = False
+        """Inside a group on a folding console: output goes to the file only."""
 
     def scan_coverage(self, regex: re.Pattern[str]) -> None:
         """Look for coverage figures in the output from now on (a new attempt starts afresh)."""
@@ -72,13 +74,51 @@ class JobLog:
         self._write(masked + b"\n")
         self._file.flush()
 
+    def masked(self, text: str) -> str:
+        """``text`` with every value this log masks masked (for a summary outside the log)."""
+        return self._masker.mask(text.encode()).decode("utf-8", "replace")
+
+    def add_mask(self, value: str) -> None:
+        """Mask ``value`` in this log from now on (GitHub's ``::add-mask::``)."""
+        self._masker.add(value)
+
+    def group(self, title: str) -> None:
+        """Start a group: its title always shows, its lines fold on a folding console."""
+        self.end_group()
+        self.notice(f"\u25b8 {title}")
+        self._folding = self._console.fold
+
+    def end_group(self) -> None:
+        """End the current group, if any."""
+        if self._folding:
+            self.end_stream_partial()
+        self._folding = False
+
+    def end_stream_partial(self) -> None:
+        """Let out what the masker holds (at a group's edge), as ``end_stream`` does."""
+        rest = self._masker.flush()
+        if rest:
+            self._emit(rest)
+
+    def debug(self, text: str) -> None:
+        """A ``::debug::`` line: always in the file, on the console only with ``-v``."""
+        masked = self._masker.mask(f"##[debug]{text}".encode())
+        if self._console.debug:
+            self._console.notice(self.job, masked.decode())
+        if self._line_open:
+            self._write(b"\n")
+            self._line_open = False
+        self._write(masked + b"\n")
+        self._file.flush()
+
     def close(self) -> None:
         """Flush and close the log file."""
         self.end_stream()
         self._file.close()
 
     def _emit(self, out: bytes) -> None:
-        self._console.output(self.job, out)
+        if not self._folding:
+            self._console.output(self.job, out)
         self._write(out)
         self._line_open = not out.endswith(b"\n")
         self._file.flush()

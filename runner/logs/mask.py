@@ -68,12 +68,23 @@ class Masker:
     """Streaming replacement of every secret value by ``[MASKED]``."""
 
     def __init__(self, values: Iterable[str]) -> None:
-        self._needles = _needles(values)
+        self._values = list(values)
+        self._held = b""
+        self._compile()
+
+    def _compile(self) -> None:
+        self._needles = _needles(self._values)
         self._regex = (
             re.compile(b"|".join(re.escape(n) for n in self._needles)) if self._needles else None
         )
         self._longest = len(self._needles[0]) if self._needles else 0
-        self._held = b""
+
+    def add(self, value: str) -> None:
+        """Mask ``value`` too from now on (a job's ``::add-mask::``); bytes already held
+        back are masked with it when they are let out."""
+        if value and value not in self._values:
+            self._values.append(value)
+            self._compile()
 
     def feed(self, chunk: bytes) -> bytes:
         """The part of ``chunk`` (and earlier held bytes) that is safe to emit now.

@@ -38,15 +38,17 @@ class Failure:
 
 
 def render(rows: Sequence[Row], *, color: bool, wall_s: float | None = None,
-           failures: Sequence[Failure] = ()) -> str:
+           failures: Sequence[Failure] = (), notes: Sequence[str] = ()) -> str:
     """The table (job, status, duration, coverage if any job has one, note), the run's wall
-    time as a sentence when given, then one block per failure."""
+    time as a sentence when given, the jobs' annotations, then one block per failure."""
     text = _table(rows, color=color)
     if wall_s is not None:
         counts = Counter(row.status for row in rows)
         jobs = "1 job" if len(rows) == 1 else f"{len(rows)} jobs"
         how = ", ".join(f"{number} {status}" for status, number in counts.items())
         text += f"{jobs} in {wall_s:.2f}s (wall time): {how}\n"
+    if notes:
+        text += "\nannotations:\n" + "".join(f"  {note}\n" for note in notes)
     for failure in failures:
         code = f" (exit status {failure.exit_code})" if failure.exit_code is not None else ""
         text += f"\n{failure.job} {failure.status}{code}; log: {failure.log}\n"

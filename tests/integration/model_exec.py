@@ -20,7 +20,7 @@ from pathlib import Path
 from runner import log
 from runner.cli import error_text, exit_code_for
 from runner.errors import RunnerError
-from runner.execute.report import summary_rows
+from runner.execute.report import annotation_lines, summary_rows
 from runner.execute.results import Settings
 from runner.execute.run import execute
 from runner.host.doctor import ensure_ready
@@ -51,7 +51,8 @@ def main(argv: list[str]) -> int:
     except RunnerError as exc:
         print(error_text(exc), file=sys.stderr)
         return exit_code_for(exc)
-    sys.stdout.write("\n" + render(summary_rows(results), color=False))
+    sys.stdout.write("\n" + render(summary_rows(results), color=False,
+                                    notes=annotation_lines(results)))
     sys.stdout.flush()
     if interruption.canceling.is_set():
         return 130

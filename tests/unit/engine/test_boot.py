@@ -6,7 +6,7 @@ import subprocess
 
 import pytest
 
-from runner.engine.boot import job_script, supervisor_script
+from runner.engine.boot import job_script, step_wrapper, supervisor_script
 
 
 def test_job_script_exact() -> None:
@@ -89,3 +89,23 @@ def test_supervisor_reports_the_step_with_the_exit_status(tmp_path) -> None:
     proc = subprocess.run(argv, input=f"{script}\nexit\n",
                           capture_output=True, text=True, check=False, timeout=30)
     assert "\x1eab12 rc 4 2\n" in proc.stdout
+
+
+def test_step_wrapper_whole_text() -> None:
+    """One step: cd, exports (never argv), PATH before the image's, shell with fallback."""
+    text = step_wrapper(shell=("bash", "-e", "{0}"), fallback=("sh", "-e", "{0}"),
+                        body="/.runner/s1/script.sh", workdir="/builds/p/sub dir",
+                        env=[("A", "x y"), ("HOME", "/github/home"), ("bad-name", "v")],
+                        path=("/opt/a", "/opt/b"))
+    assert text == (
+        "cd -- '/builds/p/sub dir' 2>/dev/null || { printf '%s\\n' "
+        "'runner: working directory /builds/p/sub dir does not exist' >&2; exit 1; }\n"
+        "export A='x y'\n"
+        "export HOME=/github/home\n"
+        "export PATH=/opt/a:/opt/b:\"$PATH\"\n"
+        'mkdir -p -- "$HOME" 2>/dev/null || :\n'
+        "if command -v bash >/dev/null 2>&1; then\n"
+        "  exec bash -e /.runner/s1/script.sh\n"
+        "fi\n"
+        "exec sh -e /.runner/s1/script.sh\n"
+    )

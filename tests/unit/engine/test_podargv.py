@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
+
+import pytest
 
 from runner.engine import argv, podargv
 from runner.engine.argv import Resources, StoreSpec
@@ -130,3 +133,34 @@ def test_rebind_netns_mounts_an_empty_namespace_on_each_lost_file() -> None:
         'for f; do grep -qF " $f " /proc/self/mountinfo || unshare --net mount --bind'
         ' /proc/self/ns/net "$f"; done',
         "sh", "/run/user/1001/netns/netns-a", "/run/user/1001/netns/netns-b"]
+
+
+def test_health_exec_reads_the_command_from_stdin() -> None:
+    """The command never reaches argv (a secret may be in it): sh reads it from stdin."""
+    assert podargv.health_exec_argv("p-svc0") == [
+        "podman", "exec", "--interactive", "--", "p-svc0", "/bin/sh", "-c",
+        podargv.HEALTH_SCRIPT]
+    store = StoreSpec(Path("/d/builds/t1"), Path("/run/builds/t1"))
+    assert podargv.health_exec_argv("--rm", "runc", store) == [
+        "podman", "--root", "/d/builds/t1", "--runroot", "/run/builds/t1", "--storage-driver",
+        "overlay", "--runtime", "runc", "exec", "--interactive", "--", "--rm", "/bin/sh", "-c",
+        podargv.HEALTH_SCRIPT]
+
+
+@pytest.mark.parametrize(("command", "code", "output"), [
+    ("echo one; echo two", 0, "one\ntwo\n"),
+    ("test -f /nonexistent", 1, ""),
+    ("x='a  b'; echo \"$x\" && exit 3", 3, "a  b\n"),
+    ("printf 'multi\\n'\nfalse", 1, "multi\n"),
+    ("if true; then\n  echo in-if\nfi", 0, "in-if\n"),
+    ("cat; echo after", 0, "after\n"),
+])
+def test_health_script_runs_the_command_as_sh_c_would(command: str, code: int,
+                                                      output: str) -> None:
+    """The stdin reader runs every kind of command as ``sh -c`` does, its stdin empty."""
+    done = subprocess.run(["/bin/sh", "-c", podargv.HEALTH_SCRIPT], input=command + "\n",
+                          capture_output=True, text=True, timeout=30, check=False)
+    assert (done.returncode, done.stdout) == (code, output)
+    direct = subprocess.run(["/bin/sh", "-c", command], capture_output=True, text=True,
+                            timeout=30, check=False, stdin=subprocess.DEVNULL)
+    assert (direct.returncode, direct.stdout) == (code, output)

@@ -63,3 +63,12 @@ def test_all_three_chunkings_of_short_line() -> None:
     for i, j in itertools.combinations(range(len(data) + 1), 2):
         out = _stream(Masker([SECRET]), [data[:i], data[i:j], data[j:]])
         assert out == b"<" + MASK + b">"
+
+
+def test_added_value_is_masked_from_then_on() -> None:
+    masker = Masker([SECRET])
+    first = masker.feed(b"plain other-value-9 ")
+    masker.add("other-value-9")
+    masker.add("")  # an empty mask would mask everything: ignored
+    rest = masker.feed(b"then other-value-9 and " + SECRET.encode() + b"\n") + masker.flush()
+    assert first + rest == b"plain other-value-9 then " + MASK + b" and " + MASK + b"\n"
