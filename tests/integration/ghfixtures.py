@@ -81,7 +81,8 @@ def head_sha(root: Path) -> str:
 def exec_args(expect: dict[str, Any]) -> list[str]:
     """``runner exec`` options for the fixture's event, inputs, vars, secrets and platforms."""
     args = []
-    for label, image in (expect.get("platforms") or DEFAULT_PLATFORMS).items():
+    platforms = expect.get("platforms", DEFAULT_PLATFORMS)
+    for label, image in platforms.items():
         args += ["--platform", f"{label}={image}"]
     if "event" in expect:
         args += ["--event", expect["event"]]
@@ -109,9 +110,11 @@ def exec_env(expect: dict[str, Any], tmp_path: Path) -> dict[str, str]:
     return {**os.environ, "PYTHONPATH": str(REPO), "XDG_CONFIG_HOME": str(config), **secrets}
 
 
-def exec_argv(cache: Path, *args: str) -> list[str]:
-    return [sys.executable, "-m", "runner", "exec", WORKFLOW, "--cache-dir", str(cache),
-            "--color", "never", *args]
+def exec_argv(expect: dict[str, Any], cache: Path, *args: str) -> list[str]:
+    """``runner exec`` of the fixture's workflow: ``.github/workflows/ci.yml`` unless its
+    ``workflow:`` names another path (Forgejo's, Gitea's)."""
+    return [sys.executable, "-m", "runner", "exec", expect.get("workflow", WORKFLOW),
+            "--cache-dir", str(cache), "--color", "never", *args]
 
 
 def listed_names(out: str, wanted: list[str]) -> list[str]:

@@ -120,6 +120,8 @@ def test_runs(case: Path, tmp_path: Path, request: pytest.FixtureRequest) -> Non
     for text in run.get("output_lacks") or []:
         assert str(text) not in shown, f"shown {text!r}:\n{shown}"
         assert str(text) not in kept, f"{text!r} in a file under .runner/"
+    for text in run.get("kept_contains") or []:  # GITHUB_STEP_SUMMARY kept with the logs
+        assert str(text) in kept, f"{text!r} in no file under .runner/"
     for text in run.get("terminal_lacks") or []:  # what only -v shows, logs may keep
         assert str(text) not in shown, f"shown {text!r}:\n{shown}"
     # only this run's: other tests may be running containers of their own right now
@@ -130,7 +132,7 @@ def test_runs(case: Path, tmp_path: Path, request: pytest.FixtureRequest) -> Non
 
 def _exec(root: Path, tmp_path: Path, expect: dict[str, Any], *extra: str,
           timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    argv = exec_argv(tmp_path / "cache", *exec_args(expect), *extra)
+    argv = exec_argv(expect, tmp_path / "cache", *exec_args(expect), *extra)
     return subprocess.run(argv, cwd=root, env=exec_env(expect, tmp_path), capture_output=True,
                           text=True, timeout=timeout, check=False)
 
