@@ -4,7 +4,7 @@
 SHELL := /bin/bash
 .SHELLFLAGS := -euo pipefail -c
 .DEFAULT_GOAL := test
-.PHONY: setup demo test bench
+.PHONY: setup demo test bench dist
 
 # SETUP_IMAGES builds the Debian job images of the tests (deploy/job-images.sh):
 # root for debootstrap, like SETUP.
@@ -51,3 +51,7 @@ test: setup
 
 bench: setup
 	$(RUN) .venv/bin/python -m benchmarks
+
+# runner's wheel and sdist in dist/, built offline (deploy/build-dist.sh).
+dist: setup
+	deploy/build-dist.sh "" dist

@@ -1,20 +1,19 @@
 #!/usr/bin/env bash
-# Prepare a Debian 12 host for rootless runner jobs. Run as root; idempotent.
+# Prepare a Debian 12 host and this checkout for rootless runner jobs. Run as root;
+# idempotent.
 #
-# Every step checks first and only acts (and logs "change:") when something
-# is not right yet, so a second run prints only "ok:" lines. See
-# docs/host-setup.md for why each step exists.
+# The host's part is `runner setup-host` (runner/host/setup.py), run here with
+# Debian's python3 before any venv exists; a pip-installed runner runs the same
+# code. This script adds what only a checkout needs: the packages its tests use
+# (--dev), a path the user can traverse, the venv and its bytecode. Every step
+# checks first and only acts (and logs "change:") when something is not right
+# yet, so a second run prints only "ok:" lines. See docs/host-setup.md.
 #
 # Environment: RUNNER_USER (default: runner) is the unprivileged user that
 # runs podman; the checkout is the directory above this script.
 set -euo pipefail
 
 RUNNER_USER=${RUNNER_USER:-runner}
-SLICE=65536                      # ids one job's uid slice takes
-WANT_IDS=$((64 * SLICE))         # 4194304: room for 64 concurrent jobs
-PACKAGES=(buildah podman runc crun uidmap slirp4netns fuse-overlayfs catatonit
-          docker-registry busybox-static skopeo python3-venv python3-pip make git
-          apache2-utils)
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)
 
 log() { printf 'setup-host: %s\n' "$*" >&2; }
@@ -30,161 +29,16 @@ as_user() {
 
 [[ $(id -u) -eq 0 ]] || die "run me as root (sudo RUNNER_USER=$(id -un) $0)"
 
-install_packages() {
-    local missing=() pkg
-    for pkg in "${PACKAGES[@]}"; do
-        dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' \
-            || missing+=("$pkg")
-    done
-    if ((${#missing[@]} == 0)); then
-        ok "packages installed"
-        return
+host_setup() {
+    # A minimal Debian may lack python3 itself: everything else is runner.host.setup's.
+    if [[ ! -x /usr/bin/python3 ]]; then
+        change "apt-get install python3"
+        DEBIAN_FRONTEND=noninteractive apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3 >/dev/null
     fi
-    change "apt-get install ${missing[*]}"
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq
-    apt-get install -y -qq "${PACKAGES[@]}" >/dev/null
-}
-
-ensure_user() {
-    if id -u "$RUNNER_USER" >/dev/null 2>&1; then
-        ok "user $RUNNER_USER exists"
-    else
-        change "useradd $RUNNER_USER"
-        useradd --create-home --shell /bin/bash "$RUNNER_USER"
-    fi
+    (cd / && PYTHONPATH=$REPO /usr/bin/python3 -B -m runner.host.setup --dev \
+        --user "$RUNNER_USER")
     RUNNER_UID=$(id -u "$RUNNER_USER")
-    RUNNER_GID=$(id -g "$RUNNER_USER")
-    RUNNER_HOME=$(getent passwd "$RUNNER_USER" | cut -d: -f6)
-    [[ -d $RUNNER_HOME ]] || die "home $RUNNER_HOME of $RUNNER_USER does not exist"
-}
-
-ids_of_user() {
-    # Total ids granted to the user in a subid file (entries by name or uid).
-    awk -F: -v n="$RUNNER_USER" -v u="$RUNNER_UID" \
-        '($1 == n || $1 == u) && $3 ~ /^[0-9]+$/ { t += $3 } END { printf "%.0f\n", t }' "$1"
-}
-
-free_start() {
-    # First 65536-aligned id above every range in both files (and >= 100000).
-    cat /etc/subuid /etc/subgid 2>/dev/null | awk -F: -v s="$SLICE" '
-        $2 ~ /^[0-9]+$/ && $3 ~ /^[0-9]+$/ && $2 + $3 > m { m = $2 + $3 }
-        END { if (m < 100000) m = 100000; printf "%.0f\n", int((m + s - 1) / s) * s }'
-}
-
-ensure_subids() {
-    touch /etc/subuid /etc/subgid
-    local uids gids start end flags=()
-    uids=$(ids_of_user /etc/subuid)
-    gids=$(ids_of_user /etc/subgid)
-    start=$(free_start)
-    end=$((start + WANT_IDS - 1))
-    if ((uids >= WANT_IDS)); then
-        ok "subuids: $uids ids"
-    else
-        change "subuids: $uids ids; adding $start-$end"
-        flags+=(--add-subuids "$start-$end")
-    fi
-    if ((gids >= WANT_IDS)); then
-        ok "subgids: $gids ids"
-    else
-        change "subgids: $gids ids; adding $start-$end"
-        flags+=(--add-subgids "$start-$end")
-    fi
-    if ((${#flags[@]} > 0)); then
-        usermod "${flags[@]}" "$RUNNER_USER"
-        SUBIDS_CHANGED=1
-    fi
-}
-
-ensure_tun() {
-    local tun=/dev/net/tun mode
-    if [[ ! -c $tun ]]; then
-        log "warning: $tun missing (try: modprobe tun); job networking will fail"
-        return
-    fi
-    mode=$(stat -c %a "$tun")
-    if (((8#$mode & 8#006) == 8#006)); then
-        ok "$tun mode $mode"
-    else
-        change "chmod 666 $tun (was $mode; slirp4netns needs it)"
-        chmod 666 "$tun"
-    fi
-}
-
-ensure_fuse() {
-    # The runc engine shows image layers to each job's uid slice through
-    # fuse-overlayfs; distributions ship /dev/fuse 0666, some VMs 0600.
-    local fuse=/dev/fuse mode
-    if [[ ! -c $fuse ]]; then
-        log "warning: $fuse missing (try: modprobe fuse); jobs will start with podman"
-        return
-    fi
-    mode=$(stat -c %a "$fuse")
-    if (((8#$mode & 8#006) == 8#006)); then
-        ok "$fuse mode $mode"
-    else
-        change "chmod 666 $fuse (was $mode; the runc engine's fuse-overlayfs needs it)"
-        chmod 666 "$fuse"
-    fi
-}
-
-ensure_shared_root() {
-    if findmnt -no PROPAGATION / | grep -q shared; then
-        ok "/ is a shared mount"
-    else
-        change "mount --make-rshared /"
-        mount --make-rshared /
-    fi
-}
-
-write_user_file() {
-    # write_user_file PATH CONTENT: owned by the user; an old differing file is kept as .bak.
-    local path=$1 content=$2 dir d
-    dir=$(dirname "$path")
-    if [[ -f $path ]] && printf '%s' "$content" | cmp -s - "$path"; then
-        ok "$path"
-    else
-        if [[ -e $path ]]; then
-            change "$path differs; old one kept as $path.bak"
-            cp -p "$path" "$path.bak"
-        else
-            change "write $path"
-        fi
-        for d in "$RUNNER_HOME/.config" "$dir"; do  # create, but never re-own or re-mode
-            [[ -d $d ]] || install -d -o "$RUNNER_UID" -g "$RUNNER_GID" -m 0755 "$d"
-        done
-        printf '%s' "$content" >"$path.tmp"
-        chown "$RUNNER_UID:$RUNNER_GID" "$path.tmp"
-        chmod 0644 "$path.tmp"
-        mv -f "$path.tmp" "$path"
-    fi
-}
-
-ensure_container_confs() {
-    local dir=$RUNNER_HOME/.config/containers
-    write_user_file "$dir/storage.conf" $'[storage]\ndriver = "overlay"\n'
-    write_user_file "$dir/containers.conf" $'[engine]\nruntime = "runc"\n'
-}
-
-ensure_runtime_dir() {
-    local dir=/run/user/$RUNNER_UID
-    if [[ -d $dir && $(stat -c '%u %a' "$dir") == "$RUNNER_UID 700" ]]; then
-        ok "$dir"
-    else
-        change "install -d -m 0700 $dir"
-        install -d -m 0755 /run/user
-        install -d -o "$RUNNER_UID" -g "$RUNNER_GID" -m 0700 "$dir"
-        chown "$RUNNER_UID:$RUNNER_GID" "$dir"
-        chmod 0700 "$dir"
-    fi
-}
-
-migrate_podman() {
-    if [[ ${SUBIDS_CHANGED:-0} == 1 ]]; then
-        change "podman system migrate (subid ranges changed)"
-        as_user podman system migrate
-    fi
 }
 
 ensure_traversable() {
@@ -243,15 +97,7 @@ ensure_venv() {
     )
 }
 
-install_packages
-ensure_user
-ensure_subids
-ensure_tun
-ensure_fuse
-ensure_shared_root
-ensure_container_confs
-ensure_runtime_dir
-migrate_podman
+host_setup
 ensure_traversable
 ensure_venv
 ensure_bytecode

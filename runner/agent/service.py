@@ -11,6 +11,11 @@ Shutdown: the first SIGTERM/SIGINT stops polling and lets running jobs
 finish for ``shutdown_timeout`` seconds; a second signal, or the end of
 that time, stops them at once and reports them as system failures.
 
+SIGHUP reads the config again (``reload.py`` says what changes): runners
+added start polling, runners removed stop polling, and ``concurrent`` and
+limits apply to the next jobs; running jobs are never touched. A config
+that does not load changes nothing.
+
 Each runner whose token expires has its token reset at 75 % of its
 lifetime (``tokens.py``); the poller switches to the new token at once, and
 running jobs are not affected (they use their own job tokens).
@@ -21,61 +26,34 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import shutil
 import signal
 import time
-from dataclasses import dataclass, field, replace
-from pathlib import Path
+from dataclasses import replace
 from urllib.parse import urlsplit
 
 import structlog
 
 from runner.agent import jobdir as jobdirs
 from runner.agent.config import AgentConfig, RunnerEntry
+from runner.agent.helperkeeper import HelperKeeper
 from runner.agent.jobrun import JobEnv, JobRun, Stop, tenant_for, write_record
 from runner.agent.metrics import Metrics
+from runner.agent.pollers import Poller, short_token
 from runner.agent.recovery import recover
+from runner.agent.reload import plan
+from runner.agent.slots import Slots, free_slot_id
 from runner.agent.tokens import Clock, SystemClock, TokenRotation
 from runner.coordinator.base import JobChannel
 from runner.coordinator.gitlab.client import GitLabClient
 from runner.coordinator.gitlab.payload import JobPayload, PayloadError, parse_payload
-from runner.coordinator.gitlab.retry import jittered
-from runner.engine.namespace import NamespaceHelper
 from runner.errors import CoordinatorError
 from runner.execute.layout import safe_name
 from runner.execute.results import Settings
 from runner.execute.run import tenant_store
 
+__all__ = ["Agent", "short_token"]
+
 log = structlog.get_logger(__name__)
-
-ERROR_BACKOFF_MAX_S = 60.0
-HELPER_IDLE_S = 30.0
-UNHEALTHY_BACKOFF_S = 300.0
-"""After the token is refused (403) there is no point asking again soon."""
-
-
-def short_token(token: str) -> str:
-    """gitlab-runner's short token: 9 characters after the token's prefixes."""
-    body = token
-    for prefix in ("glrt-", "glrtr-", "glcbt-"):
-        body = body.removeprefix(prefix)
-    if len(body) > 3 and body[0] == "t" and body[1].isdigit() and body[2] == "_":
-        body = body[3:]
-    return body[:9]
-
-
-@dataclass
-class _Poller:
-    entry: RunnerEntry
-    client: GitLabClient
-    limit: asyncio.Semaphore | None
-    token_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
-    """Held while the token is in use, so that a reset never overlaps a job request."""
-    last_update: str | None = None
-    failures: int = 0
-    refused: bool = False
-    """The token was refused (403): ask again only after a long pause."""
-    jobs: set[asyncio.Task[None]] = field(default_factory=set)
 
 
 class Agent:
@@ -86,31 +64,42 @@ class Agent:
         self.config = config
         self.clock = clock or SystemClock()
         self.settings = settings
-        self.metrics = Metrics()
+        self.metrics = Metrics(system_id=config.system_id, concurrent=config.concurrent)
         self.root = config.work_root()
-        self._slots = asyncio.Semaphore(config.concurrent)
-        self._slot_ids = list(range(config.concurrent))
+        self._slots = Slots(config.concurrent)
+        self._slot_ids: set[int] = set()
+        """``CI_CONCURRENT_ID`` of the running jobs."""
         self._stopping = asyncio.Event()
         self._forced = asyncio.Event()
         self._running: dict[int, JobRun] = {}
         self._tasks: set[asyncio.Task[None]] = set()
-        self._helper: NamespaceHelper | None = None
-        """One file helper for all running jobs (each ``runner exec`` starts its own);
-        started with the first job, stopped after ``HELPER_IDLE_S`` without one, so an
-        idle agent is one small process."""
-        self._idle: asyncio.Task[None] | None = None
-        self._pollers = [
-            _Poller(entry, GitLabClient(entry.url, ca_file=entry.ca_file,
-                                        observer=self.metrics.observe),
-                    asyncio.Semaphore(entry.limit) if entry.limit else None)
-            for entry in config.runners
-        ]
+        self._helper = HelperKeeper()
+        self._pollers = [self._poller(entry) for entry in config.runners]
+        self._retired: list[Poller] = []
+        """Pollers of runners a reload removed: their clients close at shutdown, after
+        their last jobs (which report through them)."""
+        self._reloading: asyncio.Task[None] | None = None
+        self._reload_again = False
+
+    def _limit_metric(self, entry: RunnerEntry, limit: int | None) -> None:
+        self.metrics.set_limit(self.metrics.runner_labels(short_token(entry.token),
+                                                          entry.name), limit)
+
+    def _poller(self, entry: RunnerEntry) -> Poller:
+        self._limit_metric(entry, entry.limit)
+        return Poller(entry, GitLabClient(entry.url, ca_file=entry.ca_file,
+                                          observer=self.metrics.observe), Slots(entry.limit))
+
+    def _start(self, poller: Poller) -> None:
+        poller.poll_task = asyncio.create_task(self._poll(poller))
+        poller.rotation_task = asyncio.create_task(self._rotation(poller).run())
 
     async def run(self) -> None:
         """Serve until told to stop, then stop as described in the module docstring."""
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self.request_stop)
+        loop.add_signal_handler(signal.SIGHUP, self.request_reload)
         server = None
         try:
             await self._recover()
@@ -120,24 +109,27 @@ class Agent:
                 server = await serve(self.metrics, self.config.listen_address)
             log.info("agent_started", runners=[p.entry.name for p in self._pollers],
                      concurrent=self.config.concurrent, data_dir=str(self.root))
-            polls = [asyncio.create_task(self._poll(p)) for p in self._pollers]
-            rotations = [asyncio.create_task(self._rotation(p).run()) for p in self._pollers]
+            for poller in self._pollers:
+                self._start(poller)
             await self._stopping.wait()
+            if self._reloading is not None:  # it may wait for a long poll: not worth it
+                self._reloading.cancel()
+                await asyncio.gather(self._reloading, return_exceptions=True)
+            polls = [p.poll_task for p in self._pollers if p.poll_task is not None]
             for task in polls:
                 task.cancel()
             await asyncio.gather(*polls, return_exceptions=True)
             await self._drain()
-            await self._end_rotations(rotations)
+            await self._end_rotations([p.rotation_task for p in self._pollers
+                                       if p.rotation_task is not None])
         finally:
-            for sig in (signal.SIGTERM, signal.SIGINT):
+            for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
                 loop.remove_signal_handler(sig)
-            for poller in self._pollers:
+            for poller in (*self._pollers, *self._retired):
                 await poller.client.close()
             if server is not None:
                 await server.cleanup()
-            if self._idle is not None:
-                self._idle.cancel()
-            await self._close_helper()
+            await self._helper.close()
             log.info("agent_stopped")
 
     def request_stop(self) -> None:
@@ -149,6 +141,75 @@ class Agent:
         log.info("agent_stopping", jobs=sorted(self._running),
                  grace_s=self.config.shutdown_timeout_s)
         self._stopping.set()
+
+    def request_reload(self) -> None:
+        """SIGHUP: read the config again. One reload at a time: a signal during one reads
+        the file once more after it, so the last edit always takes effect."""
+        if self._stopping.is_set():
+            log.info("config_reload_skipped", why="the agent is stopping")
+            return
+        previous = self._reloading
+        if previous is not None and not previous.done():
+            if not self._reload_again:
+                self._reload_again = True
+                self._reloading = asyncio.create_task(self._reload_after(previous))
+            return
+        self._reloading = asyncio.create_task(self._reload())
+
+    async def _reload_after(self, previous: asyncio.Task[None]) -> None:
+        await asyncio.gather(previous, return_exceptions=True)
+        self._reload_again = False
+        await self._reload()
+
+    async def _reload(self) -> None:
+        """Load and check the file, then apply ``reload.plan``; a bad file changes nothing."""
+        from runner.agent import config as agentconfig  # noqa: PLC0415
+        from runner.errors import RunnerError  # noqa: PLC0415
+
+        try:
+            new = await asyncio.to_thread(agentconfig.load, self.config.path)
+        except RunnerError as exc:
+            log.error("config_reload_refused", config=str(self.config.path), error=str(exc),
+                      hint="the agent goes on with the config it had; fix the file and "
+                      "send SIGHUP again (`runner agent --check-config` checks it)")
+            return
+        # The pollers' entries, not the config read at start: a token reset since then
+        # switched a poller to its new token (and saved it in the file).
+        live = replace(self.config, runners=tuple(p.entry for p in self._pollers))
+        change = plan(live, new)
+        if change.needs_restart:
+            log.warning("config_reload_needs_restart", keys=list(change.needs_restart))
+        self.config = change.config
+        self._slots.resize(change.config.concurrent)
+        self.metrics.concurrent = change.config.concurrent
+        by_key = {(p.entry.name, p.entry.url): p for p in self._pollers}
+        for entry in change.removed:
+            poller = by_key[(entry.name, entry.url)]
+            self._pollers.remove(poller)
+            self._retired.append(poller)
+            async with poller.token_lock:  # not while a job request or token reset is out
+                for task in (poller.poll_task, poller.rotation_task):
+                    if task is not None:
+                        task.cancel()
+            self._limit_metric(poller.entry, None)
+        for entry in change.changed:
+            poller = by_key[(entry.name, entry.url)]
+            async with poller.token_lock:  # never between a job request and its answer
+                if entry.token != poller.entry.token:
+                    poller.last_update = None
+                self._limit_metric(poller.entry, None)
+                poller.entry = entry
+                poller.limit.resize(entry.limit)
+                self._limit_metric(entry, entry.limit)
+        for entry in change.added:
+            poller = self._poller(entry)
+            self._pollers.append(poller)
+            self._start(poller)
+        log.info("config_reloaded", runners=[p.entry.name for p in self._pollers],
+                 added=[r.name for r in change.added],
+                 removed=[r.name for r in change.removed],
+                 changed=[r.name for r in change.changed],
+                 concurrent=change.config.concurrent, running=sorted(self._running))
 
     async def _end_rotations(self, rotations: list[asyncio.Task[None]]) -> None:
         """Let a token reset under way finish (its new token must be saved), unless told
@@ -187,13 +248,16 @@ class Agent:
             self._force()
         await asyncio.gather(*pending, return_exceptions=True)
 
-    async def _poll(self, poller: _Poller) -> None:
+    async def _poll(self, poller: Poller) -> None:
         entry = poller.entry
         with structlog.contextvars.bound_contextvars(runner=entry.name):
             while not self._stopping.is_set():
                 await self._slots.acquire()
-                if poller.limit is not None:
+                try:
                     await poller.limit.acquire()
+                except asyncio.CancelledError:  # a reload removed the runner meanwhile
+                    self._slots.release()
+                    raise
                 took = False
                 try:
                     took = await self._ask(poller)
@@ -204,19 +268,12 @@ class Agent:
                     continue
                 wait = self.config.check_interval_s
                 if poller.failures:
-                    wait = self._backoff(poller)
+                    wait = poller.backoff(self.config.check_interval_s)
                 with contextlib.suppress(TimeoutError):  # not wait_for: see tracesend.py
                     async with asyncio.timeout(wait):
                         await self._stopping.wait()
 
-    def _backoff(self, poller: _Poller) -> float:
-        if poller.refused:
-            return jittered(UNHEALTHY_BACKOFF_S)
-        ceiling = min(ERROR_BACKOFF_MAX_S,
-                      self.config.check_interval_s * 2 ** min(poller.failures, 6))
-        return jittered(ceiling)
-
-    async def _ask(self, poller: _Poller) -> bool:
+    async def _ask(self, poller: Poller) -> bool:
         """One job request; True if a job was taken (its task now owns the slots)."""
         try:
             async with poller.token_lock:
@@ -240,9 +297,10 @@ class Agent:
             payload = parse_payload(doc)
         except PayloadError as exc:
             log.error("job_payload_refused", error=str(exc))
-            await self._refuse(poller, doc, str(exc))
+            await poller.refuse(doc, str(exc))
             return False
-        slot = self._slot_ids.pop(0) if self._slot_ids else 0
+        slot = free_slot_id(self.config.concurrent, self._slot_ids)
+        self._slot_ids.add(slot)
         task = asyncio.create_task(self._job(poller, payload, slot))
         self._tasks.add(task)
         poller.jobs.add(task)
@@ -250,7 +308,7 @@ class Agent:
         task.add_done_callback(poller.jobs.discard)
         return True
 
-    def _rotation(self, poller: _Poller) -> TokenRotation:
+    def _rotation(self, poller: Poller) -> TokenRotation:
         def switch(entry: RunnerEntry) -> None:
             poller.entry = entry
             poller.last_update = None  # gitlab-runner keeps it per token, as Workhorse does
@@ -259,12 +317,13 @@ class Agent:
                              entry=lambda: poller.entry, switch=switch,
                              lock=poller.token_lock, stopping=self._stopping)
 
-    async def _job(self, poller: _Poller, payload: JobPayload, slot: int) -> None:
+    async def _job(self, poller: Poller, payload: JobPayload, slot: int) -> None:
         entry = poller.entry
         run_id = f"agent{payload.id}-{os.urandom(3).hex()}"
         jobdir, lock = jobdirs.create(self.root / "jobs", payload.id, run_id)
         channel = poller.client.channel(payload.id, payload.token)
         started = time.monotonic()
+        labels = self.metrics.runner_labels(short_token(entry.token), entry.name)
         with structlog.contextvars.bound_contextvars(job_id=payload.id):
             try:
                 env = self._job_env(entry)
@@ -272,63 +331,36 @@ class Agent:
                     env.settings, safe_name(tenant_for(env.instance, payload))))
                 job = JobRun(env, channel, payload, jobdir, slot)
                 self._running[payload.id] = job
-                self.metrics.running += 1
+                self.metrics.job_started(labels)
                 if self._forced.is_set():
                     job.stop(Stop.SHUTDOWN, graceful=False)
                 log.info("job_started", name=payload.name, project=payload.project_path)
                 verdict = await job.run()
                 state = "not_accepted" if verdict is None else (
                     "canceled" if job.stopped is Stop.CANCELED else verdict.state)
-                self.metrics.finished[state] += 1
-                log.info("job_finished", state=state,
-                         seconds=round(time.monotonic() - started, 3))
+                seconds = time.monotonic() - started
+                self.metrics.job_finished(labels, entry.url, state, seconds,
+                                          None if verdict is None else verdict.failure_reason)
+                log.info("job_finished", state=state, seconds=round(seconds, 3))
             except Exception:
                 log.exception("job_crashed")
-                self.metrics.finished["error"] += 1
+                self.metrics.job_finished(labels, entry.url, "error",
+                                          time.monotonic() - started, "runner_system_failure")
             finally:
                 if self._running.pop(payload.id, None) is not None:
-                    self.metrics.running -= 1
-                await self._remove_jobdir(jobdir.root)
+                    self.metrics.job_ended(labels)
+                await self._helper.remove(jobdir.root)
                 os.close(lock)
-                if not self._running and self._idle is None:
-                    self._idle = asyncio.create_task(self._helper_idle())
-                self._slot_ids.append(slot)
+                if not self._running:
+                    self._helper.no_jobs()
+                self._slot_ids.discard(slot)
                 self._release(poller)
 
-    async def _remove_jobdir(self, path: Path) -> None:
-        """The job's directory: ours, but for what job slices own, which the helper removes."""
-        await asyncio.to_thread(shutil.rmtree, path, True)
-        if path.exists():
-            if self._helper is None or not self._helper.alive():
-                self._helper = NamespaceHelper.started()
-            await self._helper.remove(path)
-
-    async def _helper_idle(self) -> None:
-        """Stop the file helper once no job has needed it for a while."""
-        await asyncio.sleep(HELPER_IDLE_S)
-        if not self._running:
-            self._idle = None
-            await self._close_helper()
-
-    async def _close_helper(self) -> None:
-        helper, self._helper = self._helper, None
-        if helper is not None:
-            await helper.close()
-
-    def _release(self, poller: _Poller) -> None:
+    def _release(self, poller: Poller) -> None:
         self._slots.release()
-        if poller.limit is not None:
-            poller.limit.release()
+        poller.limit.release()
 
     def _job_env(self, entry: RunnerEntry) -> JobEnv:
-        if self._idle is not None:
-            self._idle.cancel()
-            self._idle = None
-        if self._helper is not None and not self._helper.alive():
-            log.warning("namespace_helper_restarted")  # it died (OOM killer, podman upgrade)
-            self._helper = None
-        if self._helper is None:
-            self._helper = NamespaceHelper.started()
         settings = replace(self.settings, runtime=entry.runtime or self.settings.runtime,
                            network=entry.network or self.settings.network,
                            limits=entry.limits.capped(self.settings.limits))
@@ -336,18 +368,7 @@ class Agent:
                       instance=urlsplit(entry.url).netloc or entry.url,
                       system_id=self.config.system_id, short_token=short_token(entry.token),
                       default_image=entry.image, output_limit=entry.output_limit_kib * 1024,
-                      cache_root=self.root / "cache", helper=self._helper)
-
-    async def _refuse(self, poller: _Poller, doc: dict[str, object], why: str) -> None:
-        """A payload we cannot read: fail the job at once so it does not hang."""
-        job_id, token = doc.get("id"), doc.get("token")
-        if not isinstance(job_id, int) or not isinstance(token, str):
-            return
-        channel = poller.client.channel(job_id, token)
-        with contextlib.suppress(CoordinatorError):
-            await channel.update("running")
-            await channel.update("failed", failure_reason="runner_system_failure")
-        log.error("job_refused", job_id=job_id, why=why)
+                      cache_root=self.root / "cache", helper=self._helper.for_job())
 
     async def _recover(self) -> None:
         by_name = {p.entry.name: p for p in self._pollers}
@@ -356,8 +377,7 @@ class Agent:
             poller = by_name.get(runner)
             return None if poller is None else poller.client.channel(job_id, token)
 
-        runtimes = {p.entry.name: p.entry.runtime or self.settings.runtime
-                    for p in self._pollers}
-        reported = await recover(self.root / "jobs", channel_for, runtimes)
+        reported = await recover(self.root / "jobs", channel_for, {
+            name: p.entry.runtime or self.settings.runtime for name, p in by_name.items()})
         if reported:
             log.warning("recovered_crashed_jobs", jobs=reported)

@@ -12,7 +12,6 @@ import os
 import sys
 from collections.abc import Sequence
 
-from runner import __version__
 from runner.errors import Fault, RunnerError
 from runner.host.identity import adopt_runtime_dir
 
@@ -44,15 +43,39 @@ def error_text(error: RunnerError) -> str:
     return text if error.hint is None else f"{text}\nrunner: hint: {error.hint}"
 
 
+class _VersionAction(argparse.Action):
+    """``--version``: runner's version, then the container tools' (asked only when wanted)."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str,
+                 help: str | None = None) -> None:
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, help=help)
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace,
+                 values: object, option_string: str | None = None) -> None:
+        from runner.engine.versions import tool_versions, version_text  # noqa: PLC0415
+
+        print(version_text(tool_versions()))
+        parser.exit()
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argparse tree with every subcommand registered."""
-    from runner.cli import agent, build, doctor, exec_, prune  # noqa: PLC0415 - fast --version
+    from runner.cli import (  # noqa: PLC0415
+        agent,
+        build,
+        doctor,
+        exec_,
+        prune,
+        runners,
+        setuphost,
+    )
 
     parser = argparse.ArgumentParser(
         prog="runner",
         description="Rootless, daemonless CI: run pipelines in per-job user-namespaced containers.",
     )
-    parser.add_argument("--version", action="version", version=f"runner {__version__}")
+    parser.add_argument("--version", action=_VersionAction,
+                        help="show runner's version and podman's, buildah's and runc's")
     parser.add_argument(
         "-v", "--verbose", action="count", default=0, help="more runner diagnostics on stderr"
     )
@@ -61,6 +84,8 @@ def build_parser() -> argparse.ArgumentParser:
     build.register(sub)
     doctor.register(sub)
     agent.register(sub)
+    runners.register(sub)
+    setuphost.register(sub)
     prune.register(sub)
     return parser
 

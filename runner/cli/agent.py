@@ -18,12 +18,15 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     agent = explain(sub.add_parser("agent", help="take jobs from GitLab and run them, each in"
                                    " its own rootless container (a gitlab-runner without a Docker"
                                    " daemon)"), "agent")
-    _config_arg(agent)
+    config_arg(agent)
+    agent.add_argument("--check-config", action="store_true",
+                       help="only check the config (as the agent would load it) and exit: "
+                       "0 when it is good, 2 with every problem's line otherwise")
     agent.set_defaults(func=handle_agent)
 
     reg = explain(sub.add_parser("register", help="register this machine as a GitLab runner"
                                  " and write the agent config"), "register")
-    _config_arg(reg)
+    config_arg(reg)
     reg.add_argument("--url", required=True, help="GitLab URL, e.g. https://gitlab.example.com")
     token = reg.add_mutually_exclusive_group(required=True)
     token.add_argument("--token", help="runner authentication token (glrt-...) of a runner "
@@ -43,20 +46,31 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
     unreg = explain(sub.add_parser("unregister", help="remove a runner from GitLab and the"
                                    " config"), "unregister")
-    _config_arg(unreg)
+    config_arg(unreg)
     unreg.add_argument("--name", help="the runner to remove (default: the only one)")
     unreg.set_defaults(func=handle_unregister)
 
 
-def _config_arg(parser: argparse.ArgumentParser) -> None:
+def config_arg(parser: argparse.ArgumentParser) -> None:
+    """``--config FILE``, the same for every command that reads the agent config."""
     parser.add_argument("--config", type=Path,
                         help="agent config (default: ~/.config/runner/agent.yml)")
 
 
-def _config_path(args: argparse.Namespace) -> Path:
+def config_path(args: argparse.Namespace) -> Path:
+    """The agent config ``--config`` names, or the default one."""
     from runner.agent.config import default_path  # noqa: PLC0415
 
     return (args.config or default_path()).expanduser()
+
+
+def existing_config(args: argparse.Namespace) -> Path:
+    """The config path, which must exist (only ``register`` creates one)."""
+    path = config_path(args)
+    if not path.exists():
+        raise UsageError(f"no agent config at {path}; create one with `runner register "
+                         "--url URL --token glrt-...` (or pass --config FILE)")
+    return path
 
 
 def _secret_arg(value: str, env: str) -> str:
@@ -102,7 +116,7 @@ def handle_register(args: argparse.Namespace) -> int:
     from runner.coordinator.gitlab.client import GitLabClient  # noqa: PLC0415
 
     _check_register_args(args)
-    path = _config_path(args)
+    path = config_path(args)
     cfg = agentconfig.load(path, missing_ok=True, private=False)  # save() makes it 0600
 
     async def talk() -> agentconfig.RunnerEntry:
@@ -150,7 +164,7 @@ def handle_unregister(args: argparse.Namespace) -> int:
     from runner.agent import config as agentconfig  # noqa: PLC0415
     from runner.coordinator.gitlab.client import GitLabClient  # noqa: PLC0415
 
-    path = _config_path(args)
+    path = config_path(args)
     cfg = agentconfig.load(path, private=False)  # save() makes it 0600
     chosen = [r for r in cfg.runners if args.name in (None, r.name)]
     if not chosen:
@@ -179,13 +193,15 @@ def handle_agent(args: argparse.Namespace) -> int:
     from runner.host.identity import refuse_root  # noqa: PLC0415
 
     refuse_root(os.environ)
-    path = _config_path(args)
-    if not path.exists():
-        raise UsageError(f"no agent config at {path}; create one with `runner register "
-                         "--url URL --token glrt-...` (or pass --config FILE)")
+    path = existing_config(args)
     cfg = agentconfig.load(path)
     if not cfg.runners:
         raise UsageError(f"{path} lists no runners; add one with `runner register`")
+    if args.check_config:
+        names = ", ".join(r.name for r in cfg.runners)
+        print(f"runner: {path} is good: {len(cfg.runners)} runner(s) ({names}), "
+              f"concurrent {cfg.concurrent}, data in {cfg.work_root()}")
+        return EXIT_OK
     if cfg.fresh_system_id:
         agentconfig.save(cfg)  # the same id at every start: one runner manager in GitLab
     runner_log.configure(verbosity=max(args.verbose, 1))

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from runner.build.access import standard_authfile
 from runner.build.storage import MODES, store_roots
 from runner.cli import EXIT_INTERRUPTED, EXIT_JOB_FAILED, EXIT_OK
+from runner.cli.exec_github import add_github_options
 from runner.cli.exec_images import (
     add_image_options,
     default_pull,
@@ -40,6 +41,7 @@ from runner.execute.source import STATE_DIR
 from runner.logs.console import Console
 from runner.logs.pipe import GuardedStream
 from runner.logs.summary import render
+from runner.pipeline.load import chosen_dialect
 from runner.pipeline.model import Limits
 from runner.pipeline.sizes import parse_size
 
@@ -67,13 +69,15 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser.add_argument("--list", action="store_true",
                         help="list the jobs (stage, when, allow_failure, needs) and exit")
     parser.add_argument("--preview", action="store_true",
-                        help="print the fully expanded GitLab YAML and exit")
+                        help="print the fully expanded GitLab YAML (a GitHub workflow: each "
+                        "job's steps as written) and exit")
     parser.add_argument("--manual", action="append", default=[], metavar="JOB",
                         help="run this manual (when: manual) job; repeatable")
     parser.add_argument("--variable", action="append", default=[], metavar="KEY=VALUE",
                         help="set a variable for every job, over the file's own; repeatable")
     parser.add_argument("--input", action="append", default=[], metavar="NAME=VALUE",
-                        help="a value for the file's spec:inputs header; repeatable")
+                        help="a value for the file's spec:inputs header (a GitHub workflow: "
+                        "its workflow_dispatch inputs); repeatable")
     parser.add_argument("--secret", action="append", default=[], metavar="KEY",
                         help="pass environment variable KEY to every job, masked; repeatable")
     parser.add_argument("--variables-file", type=Path, metavar="FILE",
@@ -88,9 +92,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                         help="name of the environment variable holding a GitLab token for "
                         "includes (default GITLAB_TOKEN, else CI_JOB_TOKEN); never the token")
     add_image_options(parser)
+    add_github_options(parser)
     parser.add_argument("-j", "--concurrency", type=int, default=os.cpu_count() or 2,
                         help="jobs running at once (default: CPU count)")
-    parser.add_argument("--dialect", choices=["native", "gitlab"],
+    parser.add_argument("--dialect", choices=["native", "gitlab", "github"],
                         help="pipeline dialect (default: from the file name)")
     parser.add_argument("--project-dir", type=Path,
                         help="project copied into each job (default: a GitLab file's git "
@@ -184,6 +189,12 @@ def handle(args: argparse.Namespace) -> int:
         from runner.cli.exec_options import cli_options  # noqa: PLC0415
 
         sys.stdout.write(preview(path, root, args.dialect, cli_options(args, os.environ, root)))
+        return EXIT_OK
+    if args.list and chosen_dialect(path, args.dialect) == "github":
+        from runner.cli.exec_github import list_workflow  # noqa: PLC0415
+        from runner.cli.exec_options import cli_options  # noqa: PLC0415
+
+        sys.stdout.write(list_workflow(path, root, cli_options(args, os.environ, root)))
         return EXIT_OK
     whole, pipeline, named = _planned(args, path, root, names)
     for note in pipeline.notes:  # --list too: a file's warnings (duplicate keys) matter there

@@ -8,6 +8,7 @@ import sys
 from collections.abc import Mapping
 from pathlib import Path
 
+from runner.cli.exec_github import github_options
 from runner.errors import UsageError, UserInputError
 from runner.execute.report import shown
 from runner.execute.source import PROJECT_VARIABLES
@@ -90,6 +91,7 @@ def cli_options(args: argparse.Namespace, environ: Mapping[str, str], root: Path
         or plain.get("CI_SERVER_URL"),
         gitlab_token=gitlab_token(getattr(args, "gitlab_token", None), environ,
                                   {**plain, **values}),
+        github=github_options(args, environ) if hasattr(args, "event") else None,  # type: ignore[arg-type]
     )
 
 

@@ -57,11 +57,18 @@ def gitlab_file_at_top(cwd: Path) -> Path | None:
 
 
 def project_root(path: Path, dialect: str | None, given: Path | None) -> Path:
-    """``--project-dir``, else a GitLab file's git top level, else the file's directory."""
+    """``--project-dir``, else a GitLab file's git top level, else the file's directory.
+
+    A GitHub workflow (``.github/workflows/ci.yml``) belongs to the repository
+    above its ``.github``: the git top level, else that directory.
+    """
     if given is not None:
         return given.resolve()
     here = path.parent.resolve()
-    if chosen_dialect(path, dialect) != "gitlab":
+    chosen = chosen_dialect(path, dialect)
+    if chosen == "github" and here.name == "workflows":
+        return (git_top_level(here) or here.parent.parent).resolve()
+    if chosen != "gitlab":
         return here
     return (git_top_level(here) or here).resolve()
 

@@ -28,6 +28,19 @@ _DESCRIPTIONS = {
         " be read from the environment with '-' so they stay off the command line."),
     "unregister": (
         "Remove a runner from GitLab and from the agent config."),
+    "setup-host": (
+        "Prepare this Debian 12 host for rootless jobs, as root: the packages, the"
+        " unprivileged user with a large subordinate id range, /dev/net/tun and /dev/fuse"
+        " modes, a shared /, overlay storage and the runc runtime for the user, its runtime"
+        " dir and lingering. Idempotent: a second run changes nothing. --check only reports"
+        " (exit 3 when something is to be done); `runner doctor` judges the result."),
+    "list": (
+        "List the runners of the agent config: name, URL, short token, limit and default"
+        " image. Reads the file only; GitLab is not asked."),
+    "verify": (
+        "Ask GitLab whether each runner of the agent config is still valid. Exit 0 when"
+        " all are, 4 when one is not or GitLab cannot be reached. --delete removes the"
+        " runners GitLab no longer knows (never those it could not be asked about)."),
 }
 _EXAMPLES = {
     "exec": (
@@ -42,7 +55,12 @@ _EXAMPLES = {
         "runner build -t registry.example.com/team/app:1 --push --authfile ~/auth.json .",
     ),
     "doctor": ("runner doctor", "runner doctor --json"),
-    "agent": ("runner agent", "runner agent --config /etc/runner/agent.yml"),
+    "agent": ("runner agent", "runner agent --config /etc/runner/agent.yml",
+              "runner agent --check-config   # before a restart or `systemctl reload`"),
+    "setup-host": ("sudo runner setup-host --check", "sudo runner setup-host",
+                   "sudo /opt/runner/bin/runner setup-host --user ci --agent-unit"),
+    "list": ("runner list", "runner list --config /etc/runner/agent.yml"),
+    "verify": ("runner verify", "runner verify --name ci-1", "runner verify --delete"),
     "register": (
         "runner register --url https://gitlab.example.com --token glrt-...",
         "RUNNER_TOKEN=glrt-... runner register --url https://gitlab.example.com --token -",

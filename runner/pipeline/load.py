@@ -15,10 +15,11 @@ from runner.pipeline.model import Pipeline, SecretSource
 from runner.pipeline.native import parse_native
 
 if TYPE_CHECKING:
+    from runner.pipeline.github.translate import GithubOptions, Workflow
     from runner.pipeline.gitlab.include import IncludeSettings
     from runner.pipeline.gitlab.inputs import Given
 
-DIALECTS = ("gitlab", "native")
+DIALECTS = ("gitlab", "github", "native")
 """Every dialect name ``--dialect`` accepts."""
 
 
@@ -48,12 +49,22 @@ class LoadOptions:
     no_image_hint: str = ""
     listing: bool = False
     """Only listing: a GitLab job needing an unset default image is listed, not refused."""
+    github: GithubOptions | None = None
+    """A GitHub workflow's event, inputs, vars and platforms (``--event``, ``--platform``...)."""
+
+
+WORKFLOW_DIRS = (".github", ".forgejo", ".gitea")
+"""Directories whose ``workflows/`` hold GitHub-dialect workflows (Forgejo's and Gitea's too)."""
 
 
 def detect_dialect(path: Path) -> str:
-    """The dialect a file name implies: GitLab's own file names, else native."""
+    """The dialect a file name implies: GitLab's own file names, a workflow directory's
+    files (``.github/workflows/*.yml``), else native."""
     if path.name == ".gitlab-ci.yml" or path.name.endswith(".gitlab-ci.yml"):
         return "gitlab"
+    parts = path.absolute().parts
+    if len(parts) >= 3 and parts[-2] == "workflows" and parts[-3] in WORKFLOW_DIRS:
+        return "github"
     return "native"
 
 
@@ -85,7 +96,20 @@ def load_pipeline(
             default_image=options.default_image, no_image_hint=options.no_image_hint,
             listing=options.listing,
         ))
+    if chosen_dialect(path, dialect) == "github":
+        return load_github(path, root, options).pipeline
     return _with_options(parse_native(path, root), options)
+
+
+def load_github(path: Path, root: Path, options: LoadOptions) -> Workflow:
+    """A GitHub workflow with the command line's secrets and the variables files' vars."""
+    from runner.pipeline.github.translate import GithubOptions, load_workflow  # noqa: PLC0415
+
+    github = options.github or GithubOptions()
+    given = dict(options.variables)
+    given.update(github.vars)
+    return load_workflow(path, root, replace(github, vars=tuple(given.items()),
+                                             secrets=options.secrets))
 
 
 def preview(
@@ -93,6 +117,10 @@ def preview(
 ) -> str:
     """The fully expanded GitLab YAML (includes, extends, ``!reference``, ``default`` applied)."""
     _check_file(path)
+    if chosen_dialect(path, dialect) == "github":
+        from runner.pipeline.github.preview import render_steps  # noqa: PLC0415
+
+        return render_steps(load_github(path, root, options or LoadOptions()))
     if chosen_dialect(path, dialect) != "gitlab":
         raise UsageError(f"--preview shows GitLab's expanded YAML; {path} is read as the native "
                          "format, which has nothing to expand (pass --dialect gitlab if it is "

@@ -4,6 +4,8 @@
 
     image: docker.io/library/alpine:3.19   # jobs of a GitLab file that name no image
     pull_policy: [always, if-not-present]  # images that name no pull_policy
+    platforms:                             # GitHub workflows: runs-on label -> image
+      ubuntu-latest: localhost/runner-ci:bookworm
 
 Both are the executor's, not a project's: a project names its own image
 with ``default: image:`` in its file, so no project directory is read here
@@ -24,7 +26,7 @@ from runner.pipeline.fields import FieldReader
 from runner.pipeline.model import PULL_POLICIES
 from runner.pipeline.yamlsrc import Scalar, Seq
 
-KEYS = ("image", "pull_policy")
+KEYS = ("image", "pull_policy", "platforms")
 
 
 @dataclass(frozen=True)
@@ -34,6 +36,8 @@ class RunnerConfig:
     path: Path
     image: str | None = None
     pull_policy: tuple[str, ...] = ()
+    platforms: tuple[tuple[str, str], ...] = ()
+    """A GitHub workflow's ``runs-on`` labels and the images their jobs run in."""
 
 
 def config_path(environ: Mapping[str, str], home: Path) -> Path:
@@ -74,4 +78,21 @@ def load_runner_config(path: Path) -> RunnerConfig:
         if not words:
             raise reader.fail(node.pos, key, f"{what} is an empty list; name at least one policy")
         policy = tuple(dict.fromkeys(words))
-    return RunnerConfig(path, image, policy)
+    return RunnerConfig(path, image, policy, _platforms(reader, source))
+
+
+def _platforms(reader: FieldReader, source: yamlsrc.Source) -> tuple[tuple[str, str], ...]:
+    """``platforms:``: label -> image, each image a valid reference."""
+    got = reader.child(source.root, "platforms", "", "the runner config")
+    if got is None:
+        return ()
+    node, key, what = got
+    mapping = reader.expect_map(node, key, what)
+    pairs = []
+    for entry in mapping:
+        at = yamlsrc.join_key(key, entry.key)
+        image = reader.nonempty_str(entry.value, at, f"the image of label '{entry.key}'")
+        if (problem := why_not(image)) is not None:
+            raise reader.fail(entry.value.pos, at, problem)
+        pairs.append((entry.key, image))
+    return tuple(pairs)

@@ -8,7 +8,8 @@ what those needs left in an earlier run (``runner.execute.reuse``).
 A name may also be the base name of a ``parallel`` job: ``unit`` selects
 every ``unit: [...]`` (``parallel: matrix``) or ``unit 1/3`` (``parallel: 3``)
 job, as those are the names GitLab gives them; a job really called ``unit``
-wins.
+wins. Likewise the name of a matrix group (a GitHub job's id, ``test``) selects
+every instance of it (``test (3.11, ubuntu)``, ...).
 """
 
 from __future__ import annotations
@@ -23,7 +24,8 @@ from runner.pipeline.model import Need, Pipeline
 
 
 def expand_names(pipeline: Pipeline, names: Sequence[str]) -> list[str]:
-    """Each name as a job's, or every job made from the ``parallel`` job of that base name."""
+    """Each name as a job's, or every job made from the ``parallel`` job or the matrix of
+    that name."""
     known = [job.name for job in pipeline.jobs]
     found: list[str] = []
     for name in names:
@@ -31,7 +33,8 @@ def expand_names(pipeline: Pipeline, names: Sequence[str]) -> list[str]:
             matches = [name]
         else:
             instance = re.compile(rf"{re.escape(name)}(?: [0-9]+/[0-9]+|: \[.*\])", re.DOTALL)
-            matches = [job for job in known if instance.fullmatch(job)]
+            matches = [job.name for job in pipeline.jobs if instance.fullmatch(job.name)
+                       or (job.group is not None and job.group.name == name)]
         if not matches:
             raise UsageError(f"no job '{name}' in {pipeline.source}" + closest(name, known))
         found += [match for match in matches if match not in found]

@@ -8,8 +8,14 @@ from runner.errors import PipelineError, SourceSpot
 
 
 def syntax_error(file: str, exc: yaml.MarkedYAMLError) -> PipelineError:
-    """One paragraph from pyyaml's multi-line report, at the problem's position."""
+    """One paragraph from pyyaml's multi-line report, at the problem's position.
+
+    A construct left open to the end of the file (an unterminated quoted string) is
+    reported where it starts: the end of the file is only where the parser noticed.
+    """
     mark = exc.problem_mark or exc.context_mark
+    if "end of stream" in (exc.problem or "") and exc.context_mark is not None:
+        mark = exc.context_mark
     problem = exc.problem or "invalid YAML"
     context = exc.context or ""
     if context and exc.context_mark is not None and exc.context_mark is not exc.problem_mark:

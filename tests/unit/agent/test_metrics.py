@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import platform
 import re
 
 import pytest
 
-from runner.agent.metrics import POLL_BUCKETS, Metrics
+from runner import __version__
+from runner.agent.metrics import GITLAB_JOB_BUCKETS, JOB_BUCKETS, POLL_BUCKETS, Metrics
 
-SAMPLE = re.compile(r'^([a-z_]+)(\{([a-z_]+="[^"]*")(,[a-z_]+="[^"]*")*\})? (\S+)$')
+SAMPLE = re.compile(r'^([a-z_]+)(\{([a-z_]+="([^"\\]|\\.)*")(,[a-z_]+="([^"\\]|\\.)*")*\})? (\S+)$')
 
 
 def samples(text: str) -> dict[str, float]:
@@ -54,6 +56,31 @@ def test_fresh_metrics_render_every_family() -> None:
         "# HELP runner_up Whether the last job request reached the coordinator.",
         "# TYPE runner_up gauge",
         "runner_up 1",
+        "# HELP runner_build_info Always 1; the labels say which runner.",
+        "# TYPE runner_build_info gauge",
+        f'runner_build_info{{version="{__version__}",python="{platform.python_version()}"}} 1',
+        "# HELP runner_job_duration_seconds Jobs from being taken to being reported, by "
+        "coordinator and result.",
+        "# TYPE runner_job_duration_seconds histogram",
+        "# HELP gitlab_runner_version_info gitlab-runner's build info family, for its "
+        "dashboards.",
+        "# TYPE gitlab_runner_version_info gauge",
+        f'gitlab_runner_version_info{{name="runner",version="{__version__}",os="linux",'
+        f'architecture="{platform.machine()}"}} 1',
+        "# HELP gitlab_runner_concurrent The agent's concurrent setting.",
+        "# TYPE gitlab_runner_concurrent gauge",
+        "gitlab_runner_concurrent 0",
+        "# HELP gitlab_runner_limit Each runner's limit setting.",
+        "# TYPE gitlab_runner_limit gauge",
+        "# HELP gitlab_runner_jobs Jobs running now, by runner.",
+        "# TYPE gitlab_runner_jobs gauge",
+        "# HELP gitlab_runner_jobs_total Jobs handled, by runner.",
+        "# TYPE gitlab_runner_jobs_total counter",
+        "# HELP gitlab_runner_failed_jobs_total Failed jobs, by runner and failure reason.",
+        "# TYPE gitlab_runner_failed_jobs_total counter",
+        "# HELP gitlab_runner_job_duration_seconds Job durations, by runner (gitlab-runner's "
+        "buckets).",
+        "# TYPE gitlab_runner_job_duration_seconds histogram",
     ]
 
 
@@ -72,7 +99,10 @@ def test_every_family_has_help_then_type_before_its_samples() -> None:
             assert line.startswith(families[-1]), f"{line!r} outside its family"
     assert families == ["runner_jobs_running", "runner_jobs_finished_total",
                         "runner_request_errors_total", "runner_poll_duration_seconds",
-                        "runner_up"]
+                        "runner_up", "runner_build_info", "runner_job_duration_seconds",
+                        "gitlab_runner_version_info", "gitlab_runner_concurrent",
+                        "gitlab_runner_limit", "gitlab_runner_jobs", "gitlab_runner_jobs_total",
+                        "gitlab_runner_failed_jobs_total", "gitlab_runner_job_duration_seconds"]
 
 
 def test_histogram_buckets_are_cumulative() -> None:
@@ -140,3 +170,55 @@ def test_jobs_running_finished_and_up() -> None:
         'runner_jobs_finished_total{state="failed"} 1',
         'runner_jobs_finished_total{state="success"} 2',
     ]
+
+
+RUNNER = (("runner", "AbCdEfGhI"), ("runner_name", "ci-1"), ("system_id", "r_testagent001"))
+
+
+def test_job_durations_by_coordinator_and_result_and_gitlab_runners_families() -> None:
+    metrics = Metrics(system_id="r_testagent001", concurrent=4)
+    labels = metrics.runner_labels("AbCdEfGhI", "ci-1")
+    assert labels == RUNNER
+    metrics.set_limit(labels, 2)
+    metrics.job_started(labels)
+    metrics.job_started(labels)
+    metrics.job_finished(labels, "https://gitlab.example.com/", "success", 0.4)
+    metrics.job_ended(labels)
+    metrics.job_finished(labels, "https://gitlab.example.com/", "failed", 42.0, "script_failure")
+    metrics.job_ended(labels)
+    metrics.job_started(labels)
+    got = samples(metrics.render())
+    ours = 'runner_job_duration_seconds_{}{{coordinator="https://gitlab.example.com/",result="{}"'
+    assert got[ours.format("bucket", "success") + ',le="1"}'] == 1
+    assert got[ours.format("count", "success") + "}"] == 1
+    assert got[ours.format("bucket", "failed") + ',le="30"}'] == 0
+    assert got[ours.format("bucket", "failed") + ',le="60"}'] == 1
+    assert got[ours.format("sum", "failed") + "}"] == pytest.approx(42.0)
+    assert len([k for k in got if k.startswith(ours.format("bucket", "failed"))]) == \
+        len(JOB_BUCKETS) + 1
+    runner = 'runner="AbCdEfGhI",runner_name="ci-1",system_id="r_testagent001"'
+    assert got[f"gitlab_runner_jobs_total{{{runner}}}"] == 2
+    assert got[f"gitlab_runner_jobs{{{runner}}}"] == 1
+    assert got["runner_jobs_running"] == 1
+    assert got[f"gitlab_runner_limit{{{runner}}}"] == 2
+    assert got["gitlab_runner_concurrent"] == 4
+    assert got[f'gitlab_runner_failed_jobs_total{{{runner},failure_reason="script_failure"}}'] == 1
+    gitlab = [k for k in got if k.startswith("gitlab_runner_job_duration_seconds_bucket")]
+    assert [k.rsplit('le="', 1)[1].rstrip('"}') for k in gitlab] == \
+        [f"{b:g}" for b in GITLAB_JOB_BUCKETS] + ["+Inf"]
+    assert got[f'gitlab_runner_job_duration_seconds_bucket{{{runner},le="30"}}'] == 1
+    assert got[f'gitlab_runner_job_duration_seconds_bucket{{{runner},le="60"}}'] == 2
+    assert metrics.finished == {"success": 1, "failed": 1}
+
+
+def test_label_values_are_escaped() -> None:
+    metrics = Metrics(system_id="r_x")
+    labels = metrics.runner_labels("tok", 'a "b"\\c\nd')
+    metrics.set_limit(labels, 1)
+    lines = [line for line in metrics.render().splitlines()
+             if line.startswith("gitlab_runner_limit{")]
+    assert lines == ['gitlab_runner_limit{runner="tok",runner_name="a \\"b\\"\\\\c\\nd",'
+                     'system_id="r_x"} 1']
+    samples(metrics.render())  # still well-formed
+    metrics.set_limit(labels, None)
+    assert "gitlab_runner_limit{" not in metrics.render()

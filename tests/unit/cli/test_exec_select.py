@@ -41,3 +41,13 @@ def test_the_top_levels_gitlab_file_is_found_from_below_it(tmp_path: Path) -> No
     (top / ".gitlab-ci.yml").write_text("job: {script: [true]}\n")
     assert gitlab_file_at_top(top / "src" / "deep") == Path("../../.gitlab-ci.yml")
     assert gitlab_file_at_top(top) is None
+
+
+def test_a_workflow_belongs_to_the_repository_above_its_workflows_directory(
+        tmp_path: Path) -> None:
+    """``.github/workflows/ci.yml``: the git top level, else the directory above ``.github``."""
+    top = _repo(tmp_path / "repo")
+    assert project_root(top / ".github" / "workflows" / "ci.yml", None, None) == top
+    assert project_root(top / ".forgejo" / "workflows" / "ci.yml", None, None) == top
+    plain = (tmp_path / "plain").resolve()
+    assert project_root(plain / ".gitea" / "workflows" / "ci.yml", None, None) == plain

@@ -82,9 +82,9 @@ def test_native_options_override_variables_and_add_secrets(tmp_path: Path) -> No
 def test_unknown_dialect_lists_valid_ones(tmp_path: Path) -> None:
     """An unknown dialect name is a usage error listing every valid name."""
     with pytest.raises(UsageError) as info:
-        load_pipeline(write(tmp_path, "pipeline.yml"), tmp_path, dialect="github")
+        load_pipeline(write(tmp_path, "pipeline.yml"), tmp_path, dialect="forgejo")
     assert str(info.value) == (
-        "unknown pipeline dialect 'github'; valid dialects are 'gitlab', 'native'"
+        "unknown pipeline dialect 'forgejo'; valid dialects are 'gitlab', 'github', 'native'"
     )
 
 

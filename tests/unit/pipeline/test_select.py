@@ -66,3 +66,19 @@ def test_a_base_name_selects_every_instance_of_a_parallel_job() -> None:
     assert [job.name for job in got.jobs] == ["unit: [3.11, x]", "unit: [3.12, x]"]
     with pytest.raises(UsageError, match="no job 'uni'"):
         expand_names(pipeline, ["uni"])
+
+
+def test_a_matrix_group_name_selects_every_instance_and_one_instance_alone() -> None:
+    """GitHub's ``test`` selects ``test (3.11, ubuntu)`` and its siblings; a full instance
+    name selects that one."""
+    from runner.pipeline.steps import MatrixGroup  # noqa: PLC0415
+
+    group = MatrixGroup("test")
+    jobs = (Job("build", "i", ()),
+            Job("test (3.11, ubuntu)", "i", (), needs=(Need("build"),), group=group),
+            Job("test (3.12, ubuntu)", "i", (), needs=(Need("build"),), group=group))
+    pipeline = Pipeline(Path("/p/.github/workflows/ci.yml"), Path("/p"), jobs)
+    assert expand_names(pipeline, ["test"]) == ["test (3.11, ubuntu)", "test (3.12, ubuntu)"]
+    assert expand_names(pipeline, ["test (3.12, ubuntu)"]) == ["test (3.12, ubuntu)"]
+    chosen = select_jobs(pipeline, ["test (3.12, ubuntu)"], with_needs=True)
+    assert [job.name for job in chosen.jobs] == ["build", "test (3.12, ubuntu)"]

@@ -362,3 +362,11 @@ def test_source_line_text() -> None:
     assert source.line_text(2) == "b: 2"
     assert source.line_text(3) == ""
     assert source.line_text(0) == ""
+
+
+def test_an_unterminated_string_is_reported_where_it_starts() -> None:
+    """pyyaml notices at the end of the file; the line to fix is where the quote opens."""
+    with pytest.raises(PipelineError) as caught:
+        load_text('a: 1\nb: "open\n\nc: 2\n', "f.yml")
+    assert caught.value.spot.line == 2
+    assert "end of stream" in caught.value.message
