@@ -103,9 +103,11 @@ def test_runs(case: Path, tmp_path: Path, request: pytest.FixtureRequest) -> Non
     if expect.get("build_service_image"):
         request.getfixturevalue("service_image")
     root = checkout(case, tmp_path)
-    for _ in range(int(expect.get("runs", 1))):  # a cache is only hit on a later run
-        proc = _exec(root, tmp_path, expect, timeout=RUN_TIMEOUT)
     run: dict[str, Any] = expect["run"]
+    for _ in range(int(expect.get("runs", 1)) - 1):  # a cache is only hit on a later run
+        first = _exec(root, tmp_path, expect, timeout=RUN_TIMEOUT)
+        assert first.returncode == run.get("exit_code", 0), first.stdout + first.stderr
+    proc = _exec(root, tmp_path, expect, timeout=RUN_TIMEOUT)
     shown = proc.stdout + proc.stderr
     assert "Traceback" not in shown, proc.stderr
     assert (root / ".runner" / "result.json").is_file(), f"exit {proc.returncode}:\n{shown}"
