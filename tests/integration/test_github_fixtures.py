@@ -71,6 +71,21 @@ def test_listed(case: Path, tmp_path: Path) -> None:
     assert listed_names(proc.stdout, wanted) == wanted, proc.stdout
 
 
+GOOD = [case for case in CASES if not bad(case)]
+
+
+@pytest.mark.parametrize("case", params(GOOD))
+def test_previewed(case: Path, tmp_path: Path) -> None:
+    """``--preview`` shows every job's steps as written, for every good file; never a
+    traceback."""
+    expect = expectations(case)
+    root = checkout(case, tmp_path)
+    proc = _exec(root, tmp_path, expect, "--preview")
+    assert "Traceback" not in proc.stdout + proc.stderr, proc.stderr
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip(), "nothing previewed"
+
+
 @pytest.mark.parametrize("case", [case for case in CASES if bad(case)],
                          ids=[case.name for case in CASES if bad(case)])
 def test_bad_file_stops_a_run_before_anything_runs(case: Path, tmp_path: Path) -> None:
