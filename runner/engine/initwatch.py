@@ -17,6 +17,7 @@ import asyncio
 import contextlib
 import os
 import signal
+import time
 from pathlib import Path
 
 
@@ -28,6 +29,15 @@ def read_pid(pidfile: Path) -> int | None:
     except (OSError, ValueError):
         return None
     return pid if pid > 1 else None
+
+
+async def wait_pid(pidfile: Path, timeout_s: float = 10.0) -> int | None:
+    """``read_pid`` once the file is there: conmon may write it a moment after the
+    container's first output (seen under load)."""
+    deadline = time.monotonic() + timeout_s
+    while (pid := read_pid(pidfile)) is None and time.monotonic() < deadline:
+        await asyncio.sleep(0.02)
+    return pid
 
 
 class InitWatch:

@@ -163,13 +163,13 @@ class NamespaceHelper:
 
     async def gather(self, pid: int, base: str, include: Sequence[str], dest: Path, *,
                      exclude: Sequence[str] = (), max_bytes: int | None = None,
-                     hidden: bool = True) -> list[str]:
-        """Copy files under the running container's dir ``base`` into ``dest`` (ours); the
-        relative paths copied."""
+                     hidden: bool = True) -> tuple[str, list[str]]:
+        """Copy files under the running container's dir ``base`` into ``dest`` (ours): the
+        base used (a file's directory when ``base`` is a file) and the paths copied."""
         reply = await self._call({"op": "gather", "pid": pid, "base": base,
                                   "include": list(include), "exclude": list(exclude),
                                   "dest": str(dest), "max_bytes": max_bytes, "hidden": hidden})
-        return list(reply["files"])
+        return str(reply["base"]), list(reply["files"])
 
     async def put(self, src: Path, pid: int, base: str, uid: int, gid: int) -> None:
         """Copy the tree ``src`` (ours) into the running container's dir ``base``."""

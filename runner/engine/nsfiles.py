@@ -66,18 +66,29 @@ def gather(req: Request) -> Request:
     """Copy the files of container dir ``base`` that match ``include`` and not ``exclude``
     (globs relative to ``base``) into ``dest`` (ours), keeping their relative paths.
 
-    Links are copied as links. ``max_bytes`` bounds the data copied.
+    A ``base`` that is a file stands for itself, under its directory (the base
+    then used is in the reply). Links are copied as links. ``max_bytes`` bounds
+    the data copied.
     """
-    includes = [compile_pattern(p) for p in req["include"]]
-    excludes = [compile_pattern(p) for p in req.get("exclude", [])]
+    base, include, exclude = req["base"], list(req["include"]), list(req.get("exclude", []))
+    try:
+        top = _container_dir(int(req["pid"]), base)
+    except NotADirectoryError:  # a single file: its directory is the base
+        base, name = os.path.split(base.rstrip("/"))
+        include = [name if p == "**" else f"{name}/{p}" for p in include]
+        exclude = [f"{name}/{p}" for p in exclude]
+        try:
+            top = _container_dir(int(req["pid"]), base)
+        except OSError:
+            return {"ok": True, "files": [], "base": base}
+    except OSError:
+        return {"ok": True, "files": [], "base": base}
+    includes = [compile_pattern(p) for p in include]
+    excludes = [compile_pattern(p) for p in exclude]
     budget = Budget(req.get("max_bytes"))
     dest = req["dest"]
     os.makedirs(dest, exist_ok=True)
     taken: list[str] = []
-    try:
-        top = _container_dir(int(req["pid"]), req["base"])
-    except OSError:
-        return {"ok": True, "files": []}
     try:
         for rel, parent, name in _files(top):
             inside = _under_any(rel, includes)
@@ -93,7 +104,7 @@ def gather(req: Request) -> Request:
             taken.append(rel)
     finally:
         os.close(top)
-    return {"ok": True, "files": taken}
+    return {"ok": True, "files": taken, "base": base}
 
 
 def _under_any(rel: str, patterns: list[Any]) -> bool:

@@ -111,7 +111,7 @@ async def upload(where: Where, action: UploadArtifact) -> StepEnd:
     base = _common([_search_root(p) for p in includes])
     staging = target.with_name(f".{target.name}.partial-{os.getpid()}")
     shutil.rmtree(staging, ignore_errors=True)
-    files = await where.helper.gather(
+    base, files = await where.helper.gather(
         where.pid, base, [r for p in includes if (r := _relative(p, base)) is not None],
         staging, exclude=[r for p in excludes if (r := _relative(p, base)) is not None],
         max_bytes=where.budget, hidden=action.include_hidden)
@@ -230,9 +230,15 @@ async def save_cache(where: Where, action: SaveCache) -> StepEnd:
         pattern = _absolute(where, path)
         base = _search_root(pattern)
         rel = _relative(pattern, base) or "**"
-        total += len(await where.helper.gather(
-            where.pid, base, [rel], staging / "data" / base.lstrip("/"),
-            max_bytes=where.budget))
+        used = staging / "used"
+        shutil.rmtree(used, ignore_errors=True)
+        found, files = await where.helper.gather(where.pid, base, [rel], used,
+                                                 max_bytes=where.budget)
+        if files:
+            into = staging / "data" / found.lstrip("/")
+            into.parent.mkdir(parents=True, exist_ok=True)
+            _merge(used, into)
+        total += len(files)
     if not total:
         shutil.rmtree(staging, ignore_errors=True)
         where.joblog.notice("runner: warning: Path Validation Error: Path(s) specified in the "
@@ -246,6 +252,20 @@ async def save_cache(where: Where, action: SaveCache) -> StepEnd:
         shutil.rmtree(staging, ignore_errors=True)
     where.joblog.notice(f"runner: Cache saved with key: {action.key}")
     return StepEnd(StepStatus.SUCCESS)
+
+
+def _merge(src: Path, dest: Path) -> None:
+    """Move the tree ``src`` (ours) into ``dest``, merging with what is there."""
+    if not dest.exists():
+        src.rename(dest)
+        return
+    for entry in src.iterdir():
+        target = dest / entry.name
+        if entry.is_dir() and not entry.is_symlink() and target.is_dir():
+            _merge(entry, target)
+        else:
+            entry.replace(target)
+    shutil.rmtree(src, ignore_errors=True)
 
 
 async def checkout(where: Where, action: Checkout) -> StepEnd:

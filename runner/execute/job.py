@@ -23,7 +23,7 @@ from runner.build.outputs import job_image, substitute
 from runner.engine.argv import CONTROL_DIR, ContainerSpec, Resources
 from runner.engine.boot import job_script, step_file
 from runner.engine.imageref import ImageRef
-from runner.engine.initwatch import read_pid
+from runner.engine.initwatch import read_pid, wait_pid
 from runner.engine.podargv import PodSpec
 from runner.engine.podman import ContainerGone, ImageUnavailable, JobContainer
 from runner.engine.runc import RuncContainer
@@ -35,7 +35,6 @@ from runner.execute.diskwatch import DiskWatch
 from runner.execute.failedat import failed_line, where
 from runner.execute.jobenv import job_environment, service_env
 from runner.execute.keep import keep_results
-from runner.execute.layout import safe_name
 from runner.execute.limits import enforced, not_enforced
 from runner.execute.policy import caches_to_restore
 from runner.execute.results import JobStatus
@@ -294,17 +293,9 @@ class JobAttempt:
         ports = {service.aliases[0]: {str(p): str(p) for p in service.ports}
                  for service in job.services if service.aliases}
         run = SteppedRun(self.ctx, job, self.attempt, self.joblog, container=container,
-                         pid=_pid(container.spec.pidfile), control=self.control,
+                         pid=await _waited_pid(container.spec.pidfile), control=self.control,
                          disk=self._disk, service_ports=ports)
-        outcome, outputs, summary = await run.run()
-        self.ctx.step_outputs[job.name] = outputs
-        if summary.strip():
-            path = self.ctx.layout.run_dir / f"{safe_name(job.name)}.summary.md"
-            path.write_text(summary, encoding="utf-8")
-            self.joblog.notice(f"runner: job summary (GITHUB_STEP_SUMMARY), kept in {path}:")
-            for line in summary.rstrip("\n").split("\n"):
-                self.joblog.notice(f"  {line}")
-        return dataclasses.replace(outcome, annotations=tuple(run.messages.annotations))
+        return await run.run()
 
     def _failed_at(self, what: str, lines: tuple[str, ...], spots: tuple[Spot, ...],
                    outcome: Outcome) -> Outcome:
@@ -385,6 +376,12 @@ def _after_status(status: JobStatus) -> str:
 def _aliases(job: Job) -> tuple[str, ...]:
     """Every service alias of the job, once each, for the pod's /etc/hosts."""
     return tuple(dict.fromkeys(alias for service in job.services for alias in service.aliases))
+
+
+async def _waited_pid(pidfile: Path) -> int:
+    """``_pid`` once podman has written it (conmon may write it late under load)."""
+    await wait_pid(pidfile)
+    return _pid(pidfile)
 
 
 def _pid(pidfile: Path) -> int:

@@ -108,7 +108,8 @@ class Scheduler:
 
     async def _job(self, job: Job) -> None:
         ctx = self.ctx
-        joblog = JobLog(job.name, ctx.layout.log(job.name), ctx.console, list(ctx.secrets.values()))
+        joblog = JobLog(job.name, ctx.layout.log(job.name), ctx.console,
+                        list(ctx.secrets.values()), ctx.pipeline.mask)
         try:
             if job.trigger is not None:
                 self._results[job.name] = await self._trigger(job, joblog)

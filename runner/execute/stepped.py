@@ -14,6 +14,7 @@ handed to the session, which decides the next step. Built-in actions
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import time
 from collections.abc import Awaitable, Callable, Mapping
@@ -26,6 +27,7 @@ from runner.engine.podman import JobContainer
 from runner.execute import ghactions
 from runner.execute.context import Outcome, RunContext
 from runner.execute.diskwatch import DiskWatch
+from runner.execute.layout import safe_name
 from runner.execute.results import JobStatus
 from runner.execute.section import run_section
 from runner.logs.joblog import JobLog
@@ -96,8 +98,27 @@ class SteppedRun:
         self._count = 0
         self._hashes: dict[tuple[str, ...], str] = {}
         self._session: StepSession | None = None
+        self._failed_at: str | None = None
+        """Where the first step that failed the job is written (``ci.yml:12 (step 'Build')``)."""
 
-    async def run(self) -> tuple[Outcome, tuple[tuple[str, str], ...], str]:
+    async def run(self) -> Outcome:
+        """Run every step; keep the job's outputs and its step summary; the outcome."""
+        outcome, outputs, summary = await self._steps()
+        self.ctx.step_outputs[self.job.name] = outputs
+        if summary.strip():
+            path = self.ctx.layout.run_dir / f"{safe_name(self.job.name)}.summary.md"
+            path.write_text(summary, encoding="utf-8")
+            self.joblog.notice(f"runner: job summary (GITHUB_STEP_SUMMARY), kept in {path}:")
+            for line in summary.rstrip("\n").split("\n"):
+                self.joblog.notice(f"  {line}")
+        failed_at = self._failed_at if outcome.status is JobStatus.FAILED else None
+        if failed_at is not None:
+            code = "" if outcome.exit_code is None else f": exit status {outcome.exit_code}"
+            self.joblog.notice(f"runner: the job failed at {failed_at}{code}")
+        return dataclasses.replace(outcome, annotations=tuple(self.messages.annotations),
+                                   failed_at=failed_at)
+
+    async def _steps(self) -> tuple[Outcome, tuple[tuple[str, str], ...], str]:
         """Run every step; the outcome, the job's outputs and its step summary (markdown)."""
         ctx, job = self.ctx, self.job
         program = job.steps
@@ -138,6 +159,9 @@ class SteppedRun:
                 self.joblog.notice(f"runner: {end.note}")
             if end.status is StepStatus.FAILURE and not plan.continue_on_error:
                 last_failure = end
+                if self._failed_at is None:
+                    where = f"{plan.spot.file}:{plan.spot.line}" if plan.spot else "step"
+                    self._failed_at = f"{where} (step {plan.name!r})"
             if end.status is not StepStatus.SUCCESS:
                 code = "" if end.exit_code is None else f" (exit {end.exit_code})"
                 extra = " (continue-on-error)" if plan.continue_on_error else ""

@@ -15,10 +15,11 @@ from runner.logs.tail import Tail
 class JobLog:
     """Lives as long as the job (all attempts); every byte goes through the masker first."""
 
-    def __init__(self, job: str, path: Path, console: Console, secrets: list[str]) -> None:
+    def __init__(self, job: str, path: Path, console: Console, secrets: list[str],
+                 mask: str = "[MASKED]") -> None:
         self.job = job
         self._console = console
-        self._masker = Masker(secrets)
+        self._masker = Masker(secrets, mask.encode())
         self._coverage: CoverageScanner | None = None
         path.parent.mkdir(parents=True, exist_ok=True)
         # O_NOFOLLOW: a log path is never a link someone planted to steer our writes.

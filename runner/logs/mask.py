@@ -67,7 +67,8 @@ def _needles(values: Iterable[str]) -> list[bytes]:
 class Masker:
     """Streaming replacement of every secret value by ``[MASKED]``."""
 
-    def __init__(self, values: Iterable[str]) -> None:
+    def __init__(self, values: Iterable[str], mask: bytes = MASK) -> None:
+        self._mask = mask
         self._values = list(values)
         self._held = b""
         self._compile()
@@ -105,7 +106,7 @@ class Masker:
             if found.start() >= final:
                 hold_from = found.start()
                 break
-            out += (data[pos : found.start()], MASK)
+            out += (data[pos : found.start()], self._mask)
             pos = found.end()
         if hold_from < 0:
             hold_from = len(data) - self._hold_length(data[max(pos, final - 1) :])
@@ -116,11 +117,11 @@ class Masker:
     def flush(self) -> bytes:
         """Everything still held; call at the end of the stream."""
         rest, self._held = self._held, b""
-        return self._regex.sub(MASK, rest) if self._regex else rest
+        return self._regex.sub(self._mask, rest) if self._regex else rest
 
     def mask(self, data: bytes) -> bytes:
         """Mask a complete piece of text (not part of a stream)."""
-        return self._regex.sub(MASK, data) if self._regex else data
+        return self._regex.sub(self._mask, data) if self._regex else data
 
     def _hold_length(self, data: bytes) -> int:
         best = 0

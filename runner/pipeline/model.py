@@ -340,6 +340,8 @@ class Pipeline:
     stages: tuple[str, ...] = ()
     """Stage names in order, for listings (the DAG is already in ``needs``)."""
     registries: tuple[Registry, ...] = ()
+    mask: str = "[MASKED]"
+    """What a secret's value is replaced by in logs: GitLab's ``[MASKED]``, GitHub's ``***``."""
 
     def job(self, name: str) -> Job:
         """The job called ``name``; KeyError if there is none."""

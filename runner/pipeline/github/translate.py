@@ -103,7 +103,7 @@ def load_workflow(path: Path, root: Path, options: GithubOptions | None = None) 
     pipeline = Pipeline(
         source=path, root=root, jobs=jobs, secrets=options.secrets, dialect="github",
         notes=tuple(n for n in (note, _git_note(checkout.git.note), *images.notes) if n),
-        registries=tuple(registries.values()),
+        registries=tuple(registries.values()), mask="***",
     )
     return Workflow(pipeline, name, rows, head.notes)
 

@@ -37,14 +37,16 @@ def test_gather_copies_links_as_links_and_honours_excludes(tmp_path: Path) -> No
     assert not (dest / "dist" / ".hidden").exists()
 
 
-def test_gather_refuses_a_base_reached_through_a_link(tmp_path: Path) -> None:
+def test_gather_takes_a_base_that_is_a_link_as_the_link(tmp_path: Path) -> None:
     real = tmp_path / "real"
     real.mkdir()
     (real / "f").write_text("x")
     (tmp_path / "link").symlink_to(real)
     reply = gather({**ME, "base": str(tmp_path / "link"), "include": ["**"],
                     "dest": str(tmp_path / "dest")})
-    assert reply["files"] == []
+    assert reply["files"] == ["link"]  # the link itself, as a link: never what it names
+    assert (tmp_path / "dest" / "link").is_symlink()
+    assert not (tmp_path / "dest" / "f").exists()
 
 
 def test_put_refuses_to_follow_a_link_on_the_way(tmp_path: Path) -> None:
@@ -108,3 +110,13 @@ def test_write_then_read_caps_and_never_follows(tmp_path: Path) -> None:
     assert files == {"env": b"A=1\nA=1\n", "out": b"", "gone": b""}
     assert reply["over"] == ["env"]
     assert not (tmp_path / "s1").exists()
+
+
+def test_gather_of_a_single_file_takes_it_under_its_directory(tmp_path: Path) -> None:
+    """upload-artifact of ``path: report.txt``: the artifact holds ``report.txt`` itself."""
+    (tmp_path / "ws").mkdir()
+    (tmp_path / "ws" / "report.txt").write_text("r")
+    reply = gather({**ME, "base": str(tmp_path / "ws" / "report.txt"), "include": ["**"],
+                    "dest": str(tmp_path / "dest")})
+    assert reply == {"ok": True, "files": ["report.txt"], "base": str(tmp_path / "ws")}
+    assert (tmp_path / "dest" / "report.txt").read_text() == "r"

@@ -72,3 +72,9 @@ def test_added_value_is_masked_from_then_on() -> None:
     masker.add("")  # an empty mask would mask everything: ignored
     rest = masker.feed(b"then other-value-9 and " + SECRET.encode() + b"\n") + masker.flush()
     assert first + rest == b"plain other-value-9 then " + MASK + b" and " + MASK + b"\n"
+
+
+def test_githubs_mask_text() -> None:
+    """GitHub shows ``***`` where GitLab shows ``[MASKED]``: the dialect chooses."""
+    masker = Masker([SECRET], b"***")
+    assert _stream(masker, [b"a " + SECRET.encode() + b" b"]) == b"a *** b"
