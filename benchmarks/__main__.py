@@ -178,7 +178,8 @@ def main() -> None:
 
 
 def exec_rows(base: Path, repeat: int) -> list[tuple[str, str, str]]:
-    """Issue 2's figures: whole pipelines, per-step cost, podman's own floor."""
+    """Issue 2's figures: whole pipelines, per-step cost, podman's own floor (and issue 17's
+    GitHub rows beside the native time)."""
     rows: list[tuple[str, str, str]] = []
     for name in ("three", "one", "many", "gitlab", "big"):
         (base / name).mkdir()
@@ -193,6 +194,9 @@ def exec_rows(base: Path, repeat: int) -> list[tuple[str, str, str]]:
                    repeat)
     rows.append(("same as .gitlab-ci.yml (runner exec, wall)", f"{gitlab:.3f} s",
                  f"<= {whole * 1.1:.3f} s (native + 10 %)"))
+    from benchmarks.github import github_rows  # noqa: PLC0415
+
+    rows += github_rows(base, repeat, whole, IMAGE, timed)
     rows.append(parse_row(base / "big"))
     one = timed(exec_pipeline(base / "one", one_job(1)), repeat)
     many = timed(exec_pipeline(base / "many", one_job(41)), repeat)
