@@ -145,7 +145,6 @@ def _big_rows(root: Path, image: str, repeat: int,
               timed: Callable[[Callable[[], None], int], float]) -> list[Row]:
     from runner.pipeline.github.preview import render_list  # noqa: PLC0415
     from runner.pipeline.github.translate import GithubOptions  # noqa: PLC0415
-
     from runner.pipeline.load import LoadOptions, load_github  # noqa: PLC0415
 
     root.mkdir()
