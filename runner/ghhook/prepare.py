@@ -21,7 +21,7 @@ from runner.engine.hookboot import HOOK_CONTROL, HOOK_SUPERVISOR
 from runner.engine.slices import Lease
 from runner.errors import EngineError
 from runner.execute.services import clean_slot
-from runner.ghhook import fifo, images, jobdir
+from runner.ghhook import fifo, images, jobdir, workdirs
 from runner.ghhook.cleanup import remove_job
 from runner.ghhook.context import HookContext, owner_record
 from runner.ghhook.hookinput import HookContainer, HookInput, HookInputError
@@ -63,6 +63,11 @@ async def prepare_job(inp: HookInput, ctx: HookContext) -> dict[str, object]:
         state.slot = lease.slot
         if lease.pod_marker is not None:
             lease.pod_marker.write_text(f'{{"pod": "{state.pod}"}}\n')
+        if plan.container is not None:  # the workspace, HOME, tool cache: the slice's now
+            await workdirs.hand_over(path, workdirs.plan(
+                system_binds(plan.container), plan.container.working_directory), lease.base)
+        else:
+            workdirs.record_slice(path, lease.base)
         response = await _start(plan, state, lease, path, ctx)
     except BaseException:
         await _undo(state, ctx)
@@ -160,8 +165,8 @@ async def _start_job_container(plan: _Plan, state: jobdir.JobState, lease: Lease
     assert container is not None and container.image is not None and state.container
     options = plan.job_options
     ctl = path / "ctl"
-    fifo.make_fifo(ctl / "in")
-    ready = fifo.make_fifo(ctl / "ready")
+    fifo.make_fifo(ctl / "in", fifo.FOR_READING)
+    ready = fifo.make_fifo(ctl / "ready", fifo.FOR_WRITING)
     env_file = path / "job.env"
     jobdir.write_private(env_file, env_text([*container.env, *options.env,
                                              ("GITHUB_ACTIONS", "true"), ("CI", "true")],
