@@ -42,6 +42,8 @@ from runner.engine.hookargv import Bind
 
 READ_TARGETS = frozenset({"/__w", "/__w/_actions", "/github/workflow"})
 SHARED_TARGETS = frozenset({"/__w/_temp", "/github/runner_temp"})
+RUNNER_WORK_DIRS = frozenset({"_PipelineMapping", "_actions", "_temp", "_tool", ".", ".."})
+"""actions/runner's own dirs in ``_work``, beside the repositories' dirs."""
 FILE_COMMANDS_TARGET = "/github/file_commands"
 """A container action's view of ``_temp/_runner_file_commands`` (its files are opened per
 step, the dir stays the user's)."""
@@ -62,8 +64,13 @@ class JobDirs:
 
 
 def plan(binds: Sequence[Bind], workdir: str | None = None) -> JobDirs:
-    """Sort ``binds`` into handed, shared and read dirs; ``workdir`` (the job container's
-    ``/__w/REPO/REPO``) is handed too, when it is below ``/__w`` and no other mount."""
+    """Sort ``binds`` into handed, shared and read dirs.
+
+    The job container's ``workdir`` is ``github.workspace``, ``/__w/REPO/REPO``:
+    its ``/__w/REPO`` (``runner.workspace``, where CMake's starter workflow
+    builds) is handed too, unless it is one of the runner's own dirs or below
+    another mount.
+    """
     mounts = tuple((b.source, posixpath.normpath(b.target)) for b in binds)
     handed: list[str] = []
     shared: list[str] = []
@@ -72,11 +79,12 @@ def plan(binds: Sequence[Bind], workdir: str | None = None) -> JobDirs:
         if bind.read_only or target in READ_TARGETS or target == FILE_COMMANDS_TARGET:
             continue
         (shared if target in SHARED_TARGETS else handed).append(bind.source)
-    if workdir is not None:
-        inside = _mount_of(mounts, workdir)
-        if inside is not None and inside[1] == "/__w" and posixpath.normpath(workdir) != "/__w":
-            found = host_path(mounts, workdir)
-            if found is not None:
+    if workdir is not None and _mount_of(mounts, workdir) is not None:
+        top = posixpath.normpath(workdir).split("/")[1:3]
+        if top[:1] == ["__w"] and len(top) == 2 and top[1] not in RUNNER_WORK_DIRS:
+            found = host_path(mounts, f"/__w/{top[1]}")
+            inside = _mount_of(mounts, f"/__w/{top[1]}")
+            if found is not None and inside is not None and inside[1] == "/__w":
                 handed.append(str(found))
     return JobDirs(mounts=mounts, handed=tuple(dict.fromkeys(handed)),
                    shared=tuple(dict.fromkeys(shared)))

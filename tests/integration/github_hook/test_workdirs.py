@@ -31,6 +31,7 @@ ln -s {creds} "$RUNNER_TEMP/link-in-temp"
 mkdir -p "$RUNNER_TEMP/jobtmp/sub" && echo t > "$RUNNER_TEMP/jobtmp/sub/f"
 mkdir -p "$HOME/.cache/tool" && echo h > "$HOME/.cache/tool/f"
 mkdir -p /__w/_tool/node/20.0.0 && touch /__w/_tool/node/20.0.0/x64.complete
+mkdir /__w/demo/build && echo b > /__w/demo/build/out
 echo "OUT=from-job" >> "$GITHUB_OUTPUT"
 cat /__w/secret600 2>/dev/null && echo secret-read || echo secret-denied
 echo "uidmap=$(tr -s ' ' < /proc/self/uid_map | tr '\\n' ';')"
@@ -98,7 +99,7 @@ def test_job_writes_as_its_slice_and_the_runner_owns_and_deletes_everything_afte
     assert done.code == 0, done.output
     owners = _owners(fake.work)
     assert {path: uid for path, uid in owners.items() if uid != os.getuid()} == {}
-    assert {"demo/demo/deep/f", "demo/demo/link-to-creds", "_temp/jobtmp/sub/f",
+    assert {"demo/demo/deep/f", "demo/demo/link-to-creds", "_temp/jobtmp/sub/f", "demo/build/out",
             "_temp/_github_home/.cache/tool/f", "_tool/node/20.0.0/x64.complete"} <= set(owners)
     assert not (fake.workspace / "suid").stat().st_mode & stat.S_ISUID
     assert stat.S_IMODE(fake.temp.stat().st_mode) == 0o755  # its mode back

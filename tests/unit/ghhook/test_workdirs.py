@@ -30,7 +30,8 @@ STEP_BINDS = (
 def test_job_container_hands_workspace_home_and_tools_and_shares_temp() -> None:
     dirs = workdirs.plan(JOB_BINDS, "/__w/demo/demo")
     assert dirs.handed == (f"{RUNNER}/_work/_tool", f"{RUNNER}/_work/_temp/_github_home",
-                           f"{RUNNER}/_work/demo/demo")
+                           f"{RUNNER}/_work/demo")  # runner.workspace, github.workspace in it
+    assert workdirs.plan(JOB_BINDS, "/__w/demo/demo/sub").handed[-1] == f"{RUNNER}/_work/demo"
     assert dirs.shared == (f"{RUNNER}/_work/_temp",)
 
 
@@ -41,7 +42,8 @@ def test_container_step_hands_its_workspace_and_home_never_the_file_commands() -
 
 
 def test_work_dir_that_is_all_of_work_or_another_mount_is_not_handed() -> None:
-    for workdir in ("/__w", "/__w/_temp/x", "/__w/_actions/a", "/github/home", "/opt/x"):
+    for workdir in ("/__w", "/__w/_temp/x", "/__w/_actions/a", "/github/home", "/opt/x",
+                    "/__w/_PipelineMapping/o/r", "/__w/../etc"):
         assert f"{RUNNER}/_work" not in workdirs.plan(JOB_BINDS, workdir).handed
         assert len(workdirs.plan(JOB_BINDS, workdir).handed) == 2, workdir
 
