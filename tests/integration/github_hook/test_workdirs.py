@@ -144,3 +144,16 @@ def test_container_action_without_a_job_container_gives_its_dirs_back_when_it_en
     assert (commands / "set_env_1").read_text() == "A=1\n"
     assert (fake.workspace / "out" / "d" / "f").read_text() == "x\n"
     assert {p: uid for p, uid in _owners(fake.work).items() if uid != os.getuid()} == {}
+
+
+def test_job_container_with_a_non_root_user_writes_its_workspace_and_file_commands(
+        fake: FakeRunner) -> None:
+    state = state_of(fake.prepare({"container": fake.container(BUSYBOX, options="--user 1000"),
+                                   "services": []}))
+    fake.jobs.append(state)
+    step = _step(fake, 'id -u\necho w > mine.txt\necho "X=1" >> "$GITHUB_OUTPUT"\n')
+    done = fake.call("run_script_step", step, state)
+    assert done.code == 0, done.output
+    assert done.output.startswith("1000\n")
+    assert (fake.workspace / "mine.txt").read_text() == "w\n"
+    assert (fake.temp / "_runner_file_commands" / "set_output_1").read_text() == "X=1\n"
