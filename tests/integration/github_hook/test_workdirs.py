@@ -157,3 +157,23 @@ def test_job_container_with_a_non_root_user_writes_its_workspace_and_file_comman
     assert done.output.startswith("1000\n")
     assert (fake.workspace / "mine.txt").read_text() == "w\n"
     assert (fake.temp / "_runner_file_commands" / "set_output_1").read_text() == "X=1\n"
+
+
+def test_container_action_in_a_services_only_jobs_pod_uses_the_jobs_slice(
+        fake: FakeRunner, web_image: str) -> None:
+    service = fake.container(web_image, ports=[], job=False)
+    state = state_of(fake.prepare({"container": None, "services": [service]}))
+    fake.jobs.append(state)
+    step = {"image": BUSYBOX, "dockerfile": None, "entryPoint": "sh",
+            "entryPointArgs": ["-c", '"mkdir', "made", "&&", "echo", "s", ">", "made/f", "&&",
+                               "wget", "-qO-", 'http://runner-hook-web/index.html"'],
+            "workingDirectory": "/github/workspace", "createOptions": None, "registry": None,
+            "environmentVariables": {}, "portMappings": [],
+            "systemMountVolumes": fake.step_mounts(), "userMountVolumes": []}
+    done = fake.call("run_container_step", step, state)
+    assert done.code == 0, done.output
+    assert "hello from web" in done.output  # in the job's pod
+    assert (fake.workspace / "made" / "f").stat().st_uid != os.getuid()  # the slice's, for now
+    assert fake.call("cleanup_job", {}, state).code == 0
+    fake.jobs.remove(state)
+    assert {p: uid for p, uid in _owners(fake.work).items() if uid != os.getuid()} == {}
