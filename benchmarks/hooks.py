@@ -24,6 +24,8 @@ IMAGE = "localhost/busybox:latest"
 HOOK_SH = Path(__file__).resolve().parents[1] / "deploy" / "github-runner" / "runner-hook.sh"
 Row = tuple[str, str, str]
 STEPS = 10
+BIG_WORKSPACE = 20000
+"""Files in the workspace of the hand-over rows (a mid-size checkout with its build output)."""
 
 
 class _Runner:
@@ -120,7 +122,31 @@ def hook_rows(base: Path, repeat: int) -> list[Row]:
          f"docker hook's podman exec: {_s(med['ref_step'])}"),
         ("github-hook cleanup_job", _s(med["cleanup"]),
          f"docker hook's commands via podman: {_s(med['ref_cleanup'])}"),
+        *_workspace_rows(base, repeat, med["prepare"], med["cleanup"]),
     ]
+
+
+def _workspace_rows(base: Path, repeat: int, prepare: float, cleanup: float) -> list[Row]:
+    """prepare_job and cleanup_job with a big workspace: the cost of handing it to the job's
+    slice and giving it back, beside the same calls with an empty one."""
+    took: dict[str, list[float]] = {"prepare": [], "cleanup": []}
+    for index in range(repeat):
+        runner = _Runner(base / f"big{index}")
+        for folder in range(BIG_WORKSPACE // 100):
+            path = runner.workspace / f"d{folder}"
+            path.mkdir()
+            for number in range(99):
+                (path / f"f{number}").write_text("x\n")
+        took_prepare, response = runner.call("prepare_job", {"container": runner.container(),
+                                                             "services": []}, None)
+        assert response is not None
+        took_cleanup, _ = runner.call("cleanup_job", {}, response["state"])  # type: ignore
+        took["prepare"].append(took_prepare)
+        took["cleanup"].append(took_cleanup)
+    return [(f"github-hook prepare_job, workspace of {BIG_WORKSPACE} files (handed to the "
+             "slice)", _s(statistics.median(took["prepare"])), f"empty workspace: {_s(prepare)}"),
+            (f"github-hook cleanup_job, workspace of {BIG_WORKSPACE} files (given back)",
+             _s(statistics.median(took["cleanup"])), f"empty workspace: {_s(cleanup)}")]
 
 
 def _s(seconds: float) -> str:

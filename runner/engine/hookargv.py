@@ -2,13 +2,11 @@
 
 A GitHub job's containers live in one pod: the job container, its services
 and its container-action steps, so they share the job's network (services by
-alias on localhost) and its uid slice. Unlike ``runner exec``'s jobs, the
-container's root is the runner's own user (id 0 of podman's namespace) and
-only ids 1..65535 come from the slice: actions/runner itself, on the host,
-writes the step scripts into the job's work dir and reads back the files the
-step wrote (``GITHUB_ENV``, outputs, the checkout), so root's files must be
-the user's, as they are the daemon's root's with docker. See
-docs/github-runner.md and docs/security.md.
+alias on localhost) and its uid slice. As with ``runner exec``'s jobs, every
+id of the container, root included, is one of the slice's: the runner user is
+not mapped in. The dirs actions/runner shares with the job are handed to the
+slice and given back (``runner.ghhook.workdirs``). See docs/github-runner.md
+and docs/security.md.
 """
 
 from __future__ import annotations
@@ -85,9 +83,9 @@ class HookPod:
 
 
 def id_maps(id_base: int, id_size: int = 65536) -> list[str]:
-    """Root is the user (podman's id 0); ids 1.. are the job's slice."""
-    rest = f"1:{id_base + 1}:{id_size - 1}"
-    return ["--uidmap", "0:0:1", "--uidmap", rest, "--gidmap", "0:0:1", "--gidmap", rest]
+    """Every id, root included, is the job's slice; the user (podman's id 0) is not mapped."""
+    mapping = f"0:{id_base}:{id_size}"
+    return ["--uidmap", mapping, "--gidmap", mapping]
 
 
 def labels(job: str, runner_label: str) -> list[str]:

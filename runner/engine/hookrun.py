@@ -11,7 +11,7 @@ from collections.abc import Callable
 from runner.engine import hookargv, pods
 from runner.engine.argv import force_remove_argv
 from runner.engine.hookargv import HookPod, HookRun
-from runner.engine.podman import run_captured
+from runner.engine.podman import run_captured, spawn_unshared_python
 from runner.errors import EngineError
 
 Sink = Callable[[bytes], None]
@@ -141,3 +141,21 @@ async def remove_volumes(names: list[str]) -> None:
 
 async def kill(name: str, signame: str) -> None:
     await run_captured(hookargv.kill_argv(name, signame))
+
+
+async def own_trees(trees: list[tuple[str, int, int]]) -> int:
+    """Give each ``(dir, uid, gid)`` tree to that owner (ids as podman's namespace numbers
+    them: 0 is the user), through ``hookown`` in ``podman unshare``; the entries walked."""
+    if not trees:
+        return 0
+    proc = await spawn_unshared_python("runner.engine.hookown")
+    out, err = await proc.communicate(json.dumps({"trees": trees}).encode() + b"\n")
+    try:
+        reply = json.loads(out.decode() or "null")
+    except ValueError:
+        reply = None
+    if not isinstance(reply, dict) or not reply.get("ok"):
+        said = reply.get("error") if isinstance(reply, dict) else err.decode("utf-8", "replace")
+        raise EngineError(f"could not change the owner of the job's dirs "
+                          f"{', '.join(t[0] for t in trees)}: {str(said).strip()}")
+    return int(reply.get("entries") or 0)

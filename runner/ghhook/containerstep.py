@@ -5,7 +5,8 @@ A Dockerfile action is built with buildah, rootless, with its layers cached
 every layer). The step runs with the runner's mounts (its docker socket
 left out), its env (from a 0600 file, never argv), entrypoint and args, in
 the job's pod: its network and uid slice. Without a job container (a job
-with no ``container:``), the step leases a slice of its own while it runs.
+with no ``container:``), the step leases a slice of its own while it runs,
+and the dirs it was handed are given back as soon as it ends (``workdirs``).
 """
 
 from __future__ import annotations
@@ -21,9 +22,10 @@ from runner.engine.buildargv import BuildSpec
 from runner.engine.hookargv import HookRun
 from runner.engine.hookboot import split_args
 from runner.engine.imageref import ImageRef
-from runner.errors import JobError
+from runner.engine.slices import Lease
+from runner.errors import EngineError, JobError
 from runner.execute.services import clean_slot
-from runner.ghhook import images, jobdir
+from runner.ghhook import images, jobdir, workdirs
 from runner.ghhook.context import HookContext, owner_record
 from runner.ghhook.hookinput import HookContainer, HookInput, HookInputError
 from runner.ghhook.options import named_volumes, parse_options
@@ -54,11 +56,14 @@ async def run_container_step(inp: HookInput, ctx: HookContext) -> int:
                                                 ctx.notice, "the action"))
         if own:
             lease = await clean_slot(ctx.slices(), None, ctx.notice)
+        binds = system_binds(step)
+        await workdirs.hand_over(path, workdirs.plan(binds), _slice_root(lease, path))
+        workdirs.open_step_files(path, step.env, ())
         spec = HookRun(
             name=f"{job}-step{secrets.token_hex(3)}", image=image, job=job, runner_label=label,
             pod=None if own or state is None else state.pod,
             id_base=lease.base if lease is not None else 0, env_file=str(env_file),
-            binds=system_binds(step), volumes=named_volumes(step.user_mounts, job, "args"),
+            binds=binds, volumes=named_volumes(step.user_mounts, job, "args"),
             workdir=options.workdir or step.working_directory, entrypoint=step.entry_point,
             args=tuple(split_args(step.entry_point_args)), user=options.user,
             network=ctx.network, preserve_fds=1 if lease is not None else 0)
@@ -70,7 +75,19 @@ async def run_container_step(inp: HookInput, ctx: HookContext) -> int:
         if own:
             await hookrun.remove_volumes([v.name for v in named_volumes(
                 step.user_mounts, job, "args")])
+            await workdirs.take_back(path)  # the step's container is gone (--rm)
             jobdir.remove_job_dir(ctx.root, job)
+
+
+def _slice_root(lease: Lease | None, path: Path) -> int:
+    """Root of the step's slice: its own lease's, or (in the job's pod) the job's."""
+    if lease is not None:
+        return lease.base
+    uid = workdirs.slice_root(path)
+    if uid is None:
+        raise EngineError(f"the job's dir {path} does not say its uid slice; it may have been "
+                          "removed by `runner prune`")
+    return uid
 
 
 async def _image(step: HookContainer, scratch: Path, ctx: HookContext) -> ImageRef:

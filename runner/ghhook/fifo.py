@@ -20,9 +20,20 @@ Sink = Callable[[bytes], None]
 _CHUNK = 65536
 
 
-def make_fifo(path: Path) -> int:
-    """Create FIFO ``path`` (0600) and open it read-write, non-blocking."""
+FOR_READING = 0o606
+"""A FIFO the job's supervisor reads (``in``): the job's root is "other" to the user."""
+FOR_WRITING = 0o602
+"""A FIFO the supervisor writes (``ready``, a step's ``out`` and ``rc``)."""
+
+
+def make_fifo(path: Path, mode: int) -> int:
+    """Create FIFO ``path`` with ``mode`` and open it read-write, non-blocking.
+
+    Only the job's own container reaches it: its dir is bind-mounted there,
+    and on the host it lies in the user's 0700 runtime dir.
+    """
     os.mkfifo(path, 0o600)
+    path.chmod(mode)
     return os.open(path, os.O_RDWR | os.O_NONBLOCK)
 
 

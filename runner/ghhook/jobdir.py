@@ -90,16 +90,19 @@ def job_dir(root: Path, job: str) -> Path:
 
 
 def make_job_dir(root: Path, job: str) -> Path:
-    """The job's dir and its ``ctl`` (the container's ``/.runner``), both 0700.
+    """The job's dir (0700) and its ``ctl``, the container's ``/.runner`` (0711).
 
-    Root in the job container is the user, so it can use them. An image whose
-    ``USER`` is not root works too: it has the job's pinned capabilities,
-    ``DAC_OVERRIDE`` among them (podman makes added capabilities ambient).
+    Root in the job container is an id of the job's slice, "other" to the
+    user: it may pass ``ctl`` and open the FIFOs and step scripts the hook
+    makes there for it by name (their modes say which), never list or add
+    to it. Nothing else reaches ``ctl``: on the host it lies in the user's
+    0700 runtime dir, and only this job's container has it mounted.
     """
     root.mkdir(mode=0o700, parents=True, exist_ok=True)
     path = root / job
     path.mkdir(mode=0o700)
-    (path / "ctl").mkdir(mode=0o700)
+    (path / "ctl").mkdir()
+    (path / "ctl").chmod(0o711)
     return path
 
 
@@ -107,9 +110,12 @@ def remove_job_dir(root: Path, job: str) -> None:
     shutil.rmtree(root / job, ignore_errors=True)
 
 
-def write_private(path: Path, text: str) -> None:
-    """A new 0600 file (env files, step scripts: they may hold secret values)."""
+def write_private(path: Path, text: str, mode: int = 0o600) -> None:
+    """A new 0600 file (env files, step scripts: they may hold secret values); a step script
+    in ``ctl`` is 0604, for the job's root to read."""
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    if mode != 0o600:
+        os.fchmod(fd, mode)
     with os.fdopen(fd, "w") as out:
         out.write(text)
 

@@ -21,7 +21,7 @@ from runner.engine.hookboot import HOOK_CONTROL, HOOK_SUPERVISOR
 from runner.engine.slices import Lease
 from runner.errors import EngineError
 from runner.execute.services import clean_slot
-from runner.ghhook import fifo, images, jobdir
+from runner.ghhook import fifo, images, jobdir, workdirs
 from runner.ghhook.cleanup import remove_job
 from runner.ghhook.context import HookContext, owner_record
 from runner.ghhook.hookinput import HookContainer, HookInput, HookInputError
@@ -46,6 +46,7 @@ async def prepare_job(inp: HookInput, ctx: HookContext) -> dict[str, object]:
     path = jobdir.make_job_dir(ctx.root, job)
     jobdir.write_private(path / "owner.json", owner_record(label, list(plan.volume_names())))
     lease: Lease | None = None
+    handing: asyncio.Task[None] | None = None
     try:
         try:  # all at once, as runner exec pulls a job's services
             fetched = await asyncio.gather(*(
@@ -63,8 +64,16 @@ async def prepare_job(inp: HookInput, ctx: HookContext) -> dict[str, object]:
         state.slot = lease.slot
         if lease.pod_marker is not None:
             lease.pod_marker.write_text(f'{{"pod": "{state.pod}"}}\n')
-        response = await _start(plan, state, lease, path, ctx)
+        if plan.container is not None:  # workspace, HOME, tool cache: the slice's, while
+            handing = asyncio.create_task(workdirs.hand_over(  # the pod is made
+                path, workdirs.plan(system_binds(plan.container),
+                                    plan.container.working_directory), lease.base))
+        else:
+            workdirs.record_slice(path, lease.base)
+        response = await _start(plan, state, lease, path, ctx, handing=handing)
     except BaseException:
+        if handing is not None:  # never give back while it is still being handed
+            await asyncio.gather(handing, return_exceptions=True)
         await _undo(state, ctx)
         raise
     finally:
@@ -106,7 +115,8 @@ class _Plan:
 
 
 async def _start(plan: _Plan, state: jobdir.JobState, lease: Lease, path: Path,
-                 ctx: HookContext) -> dict[str, object]:
+                 ctx: HookContext, *, handing: asyncio.Task[None] | None,
+                 ) -> dict[str, object]:
     assert state.pod is not None
     state.volumes = plan.volume_names()
     await hookrun.create_pod(HookPod(
@@ -134,6 +144,8 @@ async def _start(plan: _Plan, state: jobdir.JobState, lease: Lease, path: Path,
     pid = 0
     if plan.container is not None:
         state.container = f"{state.job}-job"
+        if handing is not None:
+            await handing
         alpine, pid = await _start_job_container(plan, state, lease, path, ctx.notice)
     ports = await hookrun.pod_ports(state.pod) if plan.publish() else {}
     if plan.services:
@@ -160,8 +172,8 @@ async def _start_job_container(plan: _Plan, state: jobdir.JobState, lease: Lease
     assert container is not None and container.image is not None and state.container
     options = plan.job_options
     ctl = path / "ctl"
-    fifo.make_fifo(ctl / "in")
-    ready = fifo.make_fifo(ctl / "ready")
+    fifo.make_fifo(ctl / "in", fifo.FOR_READING)
+    ready = fifo.make_fifo(ctl / "ready", fifo.FOR_WRITING)
     env_file = path / "job.env"
     jobdir.write_private(env_file, env_text([*container.env, *options.env,
                                              ("GITHUB_ACTIONS", "true"), ("CI", "true")],

@@ -16,7 +16,7 @@ import signal
 
 from runner.engine.hookboot import split_args, step_script
 from runner.errors import EngineError
-from runner.ghhook import fifo, jobdir
+from runner.ghhook import fifo, jobdir, workdirs
 from runner.ghhook.context import HookContext
 from runner.ghhook.hookinput import HookInput, HookInputError
 
@@ -41,13 +41,15 @@ async def run_script_step(inp: HookInput, ctx: HookContext) -> int:
         raise EngineError("the job container has ended; this step cannot run")
     number = str(secrets.randbelow(10**12))
     names = [ctl / f"{number}.{ext}" for ext in ("sh", "out", "rc")]
-    out = fifo.make_fifo(names[1])
-    rc = fifo.make_fifo(names[2])
+    out = fifo.make_fifo(names[1], fifo.FOR_WRITING)
+    rc = fifo.make_fifo(names[2], fifo.FOR_WRITING)
     loop = asyncio.get_running_loop()
     try:
+        args = split_args(step.entry_point_args)
+        workdirs.open_step_files(path, step.env, args)
         jobdir.write_private(names[0], step_script(
-            step.entry_point, split_args(step.entry_point_args), step.env, step.prepend_path,
-            step.working_directory))
+            step.entry_point, args, step.env, step.prepend_path,
+            step.working_directory), mode=0o604)
         if not fifo.send_line(ctl / "in", number):
             raise EngineError("the job container's supervisor is gone; this step cannot run")
         for signum in (signal.SIGINT, signal.SIGTERM):  # stop the step, then report it

@@ -14,7 +14,7 @@ from pathlib import Path
 from runner.engine import hookrun
 from runner.engine.podman import remove_run_containers
 from runner.engine.pods import remove_run_pods
-from runner.ghhook import jobdir
+from runner.ghhook import jobdir, workdirs
 from runner.ghhook.context import HookContext, process_start
 
 
@@ -71,6 +71,7 @@ async def _remove(path: Path, owner: dict[str, object]) -> None:
     if isinstance(volumes, list):
         await hookrun.remove_volumes([v for v in volumes
                                       if isinstance(v, str) and v.startswith(path.name)])
+    await workdirs.take_back(path)
     jobdir.remove_job_dir(path.parent, path.name)
 
 

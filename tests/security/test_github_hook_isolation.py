@@ -5,10 +5,14 @@ each prepare a job. The victim starts a process holding a secret, listens on
 a port and leaves a file in its workspace; the attacker's step then looks for
 all three, and for the host's loopback. Each probe is first run in the victim
 itself, as a control, so a probe that cannot find anything proves nothing.
+Neither job's root is the runner user: a 0600 file of the runner's in its own
+``_work`` stays unreadable to the job (the runner reads it, as the control),
+and no uid map of a job container, read inside or on the host, maps the user.
 """
 
 from __future__ import annotations
 
+import os
 import secrets
 import socket
 import threading
@@ -17,7 +21,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.github_hook.harness import BUSYBOX, FakeRunner, job_leftovers, state_of
+from tests.integration.github_hook.harness import (
+    BUSYBOX,
+    FakeRunner,
+    hook_dir,
+    job_leftovers,
+    state_of,
+)
 
 pytestmark = pytest.mark.podman
 PINNED_CAPS = sum(1 << bit for bit in (0, 1, 3, 4, 5, 6, 7, 8, 10, 18, 31))
@@ -35,6 +45,7 @@ printf 'GET /page HTTP/1.0\r\n\r\n' | nc -w 3 127.0.0.1 7777 2>/dev/null | grep 
 echo | nc -w 3 10.0.2.2 {host_port} >/dev/null 2>&1 && echo "host-loopback=open" \
   || echo "host-loopback=closed"
 echo "uidmap=$(tr -s ' ' < /proc/self/uid_map | tr '\\n' ';')"
+cat /__w/runner-private 2>/dev/null && echo "runner-file=read" || echo "runner-file=denied"
 grep -E '^(NoNewPrivs|CapEff)' /proc/self/status
 """
 
@@ -63,7 +74,22 @@ def host_listener() -> Iterator[int]:
 
 
 def _runner(root: Path, name: str) -> FakeRunner:
-    return FakeRunner(root, name=f"{name}-{secrets.token_hex(4)}")
+    runner = FakeRunner(root, name=f"{name}-{secrets.token_hex(4)}")
+    private = runner.work / "runner-private"  # in reach of the job, but not its
+    private.write_text("runner's own\n")
+    private.chmod(0o600)
+    assert private.read_text() == "runner's own\n"  # the control: the user reads it
+    return runner
+
+
+def _maps_the_user(ranges: str, user: int) -> bool:
+    """Whether uid_map lines (``inside outside size``, ``;``-separated) map id ``user`` of
+    the parent namespace."""
+    for line in filter(None, (part.strip() for part in ranges.replace("\n", ";").split(";"))):
+        _, outside, size = (int(word) for word in line.split())
+        if outside <= user < outside + size:
+            return True
+    return False
 
 
 def test_two_concurrent_hook_jobs_cannot_see_each_other(
@@ -76,8 +102,9 @@ def test_two_concurrent_hook_jobs_cannot_see_each_other(
     secret = f"hook-secret-{secrets.token_hex(8)}"
     states = []
     try:
-        states.append(state_of(victim.prepare({"container": victim.container(BUSYBOX),
-                                               "services": []})))
+        job_container = victim.container(BUSYBOX)
+        job_container["workingDirectory"] = "/__w/victim-repo/demo"  # github.workspace
+        states.append(state_of(victim.prepare({"container": job_container, "services": []})))
         states.append(state_of(attacker.prepare({"container": attacker.container(BUSYBOX),
                                                  "services": []})))
         start = victim.script(
@@ -113,6 +140,14 @@ def test_two_concurrent_hook_jobs_cannot_see_each_other(
         maps = [line for out in (control.output, attack.output)
                 for line in out.splitlines() if line.startswith("uidmap=")]
         assert len(maps) == 2 and maps[0] != maps[1], maps  # each job its own slice
+        for found in maps:  # inside, the user is podman's id 0
+            assert not _maps_the_user(found.removeprefix("uidmap="), 0), maps
+        for state in states:  # on the host, the user is itself
+            pid = (hook_dir(str(state["job"])) / "pid").read_text().strip()
+            host_map = Path(f"/proc/{pid}/uid_map").read_text()
+            assert not _maps_the_user(host_map, os.getuid()), host_map
+        assert "runner-file=denied" in control.output
+        assert "runner-file=denied" in attack.output
     finally:
         for runner, state in zip((victim, attacker), states, strict=False):
             runner.call("cleanup_job", {}, state)

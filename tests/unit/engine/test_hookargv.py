@@ -15,14 +15,13 @@ LABELS = ["--label", "io.github.runner.run=gh0123456789ab", "--label",
 IMAGE = ImageRef("docker.io/library/node:20")
 
 
-def test_pod_maps_root_to_the_user_and_the_rest_to_the_slice() -> None:
+def test_pod_maps_every_id_root_included_to_the_slice_and_never_the_user() -> None:
     pod = HookPod(name="gh0123456789ab-pod", job="gh0123456789ab", runner_label="6869",
                   id_base=65537, hosts=("redis",),
                   publish=(Publish(None, 6379), Publish(8080, 80, "udp")))
     assert hookargv.pod_argv(pod) == [
         "podman", "pod", "create", "--name=gh0123456789ab-pod", *LABELS,
-        "--uidmap", "0:0:1", "--uidmap", "1:65538:65535",
-        "--gidmap", "0:0:1", "--gidmap", "1:65538:65535",
+        "--uidmap", "0:65537:65536", "--gidmap", "0:65537:65536",
         "--add-host=redis:127.0.0.1",
         "--publish=127.0.0.1::6379/tcp", "--publish=127.0.0.1:8080:80/udp",
     ]
@@ -68,8 +67,8 @@ def test_action_step_without_a_pod_gets_the_slice_and_network_itself() -> None:
                    network="slirp4netns")
     assert hookargv.run_argv(spec) == [
         "podman", "run", "--rm", "--name=gh0123456789ab-stepab", *LABELS,
-        "--uidmap", "0:0:1", "--uidmap", "1:2:65535", "--gidmap", "0:0:1",
-        "--gidmap", "1:2:65535", "--network=slirp4netns", *HARDENING, "--pull=never",
+        "--uidmap", "0:1:65536", "--gidmap", "0:1:65536", "--network=slirp4netns",
+        *HARDENING, "--pull=never",
         "--image-volume", "ignore", "--security-opt", "mask=/sys/fs/cgroup",
         "--log-driver", "none", "--env-file", "/r/step.env",
         "--workdir=/github/workspace", "--entrypoint=node",
