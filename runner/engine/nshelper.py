@@ -33,6 +33,7 @@ from runner.engine.fscopy import (
     remove_tree,
 )
 from runner.engine.globs import compile_pattern, match_tree
+from runner.engine.nsdocker import OPERATIONS as DOCKER_OPERATIONS
 
 Request = dict[str, Any]
 
@@ -308,6 +309,7 @@ OPERATIONS: dict[str, Callable[[Request], Request]] = {
     "probe": probe,
     "usage": usage,
     "ping": lambda _req: {"ok": True, "uid": os.getuid(), "pid": os.getpid()},
+    **DOCKER_OPERATIONS,
 }
 
 

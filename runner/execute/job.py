@@ -20,6 +20,8 @@ import structlog
 
 from runner.build import storelock
 from runner.build.outputs import job_image, substitute
+from runner.dockerapi.endpoint import JobDocker
+from runner.dockerapi.policy import Scope
 from runner.engine.argv import CONTROL_DIR, ContainerSpec, Resources
 from runner.engine.boot import job_script, step_file
 from runner.engine.imageref import ImageRef
@@ -29,7 +31,7 @@ from runner.engine.podman import ContainerGone, ImageUnavailable, JobContainer
 from runner.engine.runc import RuncContainer
 from runner.engine.slices import Lease
 from runner.errors import EngineError, UserInputError
-from runner.execute import images
+from runner.execute import dind, images
 from runner.execute.context import Outcome, RunContext
 from runner.execute.diskwatch import DiskWatch
 from runner.execute.failedat import failed_line, where
@@ -53,7 +55,10 @@ class JobAttempt:
     def __init__(self, ctx: RunContext, job: Job, attempt: int, joblog: JobLog) -> None:
         self.ctx = ctx
         self.joblog = joblog
-        self.job = job
+        self.wish = dind.docker_wish(job)
+        """What a job with a ``docker:dind`` service gets instead: its own Docker API."""
+        self.job = dataclasses.replace(job, services=dind.other_services(job)) if self.wish else job
+        self.docker: JobDocker | None = None
         self.attempt = attempt
         self.work = ctx.layout.job_work(job.name, attempt)
         self.workspace = self.work / "ws"
@@ -85,7 +90,7 @@ class JobAttempt:
         policies = images.image_policies(self.job, image, services, settings.pull)
         plan = images.plan_images(image, built, services, self.ctx.build_env.store,
                                   images.tenant_hosts(self.ctx.pipeline.registries),
-                                  policies=policies)
+                                  policies=policies, tenant=self.wish is not None)
         store = plan.store
         if store is not None:
             self._store_fd = await storelock.hold(store)
@@ -96,10 +101,11 @@ class JobAttempt:
             raise ContainerGone(str(exc)) from exc
         name = layout.container_name(self.job.name, self.attempt)
         resources = enforced(self.limits, settings.controllers)
-        if self.job.services:
+        if self.job.services or self.wish:
             self.pod = JobPod(PodSpec(
                 name=f"{name}-pod", run_id=layout.run_id, job=self.job.name,
-                id_base=self._lease.base, hosts=_aliases(self.job),
+                id_base=self._lease.base,
+                hosts=_aliases(self.job) + (self.wish.aliases if self.wish else ()),
                 network=settings.network, runtime=settings.runtime, store=store,
             ), self.job.services, services, self.work, resources)
             self.ctx.pods.add(self.pod)
@@ -107,6 +113,12 @@ class JobAttempt:
                 await self.pod.create(self._lease.pod_marker)
             except EngineError as exc:
                 raise ContainerGone(str(exc)) from exc
+        if self.wish is not None and self.pod is not None:
+            self.docker = await dind.open_docker(
+                self.wish, Scope(self.pod.spec.name, JobDocker.token(), layout.run_id,
+                                 self.job.name, layout.project_dir(), resources),
+                self.work / "docker", self.workspace, self.ctx.helper, settings.runtime, store,
+                images.tenant_hosts(self.ctx.pipeline.registries))
         spec = ContainerSpec(
             name=name,
             image=image,
@@ -122,6 +134,7 @@ class JobAttempt:
             runtime=settings.runtime,
             pod=None if self.pod is None else self.pod.spec.name,
             resources=resources,
+            mounts=tuple(self.docker.mounts()) if self.docker else (),
         )
         self.container = await self._container(spec, runnable=built is None and store is None)
         if self.limits.disk:
@@ -134,9 +147,11 @@ class JobAttempt:
         try:
             await asyncio.gather(self.container.start(timeout_s=self.job.timeout_s),
                                  self.pod.start_services(service_env(self.ctx, self.job)))
+            if self.docker is not None:
+                await self.docker.attach(_pid(spec.pidfile))
         except ContainerGone:
             raise
-        except EngineError as exc:
+        except (EngineError, OSError) as exc:
             raise ContainerGone(str(exc)) from exc
 
     async def _container(self, spec: ContainerSpec, *, runnable: bool) -> JobContainer:
@@ -216,6 +231,8 @@ class JobAttempt:
                     await container.kill()
             finally:
                 self.ctx.live.discard(container)
+        if self.docker is not None:
+            await self.docker.close()
         if self.pod is not None:
             await self.pod.remove()
             if not self.pod.created:  # else the run's last pass tries again
@@ -266,6 +283,8 @@ class JobAttempt:
                 self.joblog.notice(f"runner: after_script {after.status.value} "
                                    f"(exit {after.exit_code})")
         await container.stop(self.ctx.settings.kill_grace_s)
+        if self.docker is not None:  # no container may be made while results are collected
+            await self.docker.close()
         if self.pod is not None:  # no service may be left to change what is collected
             await self.pod.end()
         await keep_results(self.ctx, self.job, self.workspace, self.joblog, outcome.status,
@@ -286,6 +305,8 @@ class JobAttempt:
         layout, job = self.ctx.layout, self.job
         project_dir = layout.project_dir()
         env, files = job_environment(self.ctx, job)
+        if self.docker is not None:
+            env = [*dind.ENVIRONMENT, *env]
         color = self.ctx.console.color
         scripts = {"script.sh": job_script(job.script, workdir=project_dir, env=env, color=color,
                                            step_file=step_file(f"{CONTROL_DIR}/script.sh"))}
