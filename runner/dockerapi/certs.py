@@ -11,7 +11,6 @@ worth nothing at another job's endpoint. Made with the ``openssl`` command
 from __future__ import annotations
 
 import asyncio
-import os
 import ssl
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -76,8 +75,8 @@ async def make_certs(top: Path, names: Sequence[str]) -> CertSet:
         await _openssl("x509", "-req", "-in", f"{who}.csr", "-CA", "ca.pem", "-CAkey",
                        "ca-key.pem", "-CAcreateserial", "-days", DAYS, "-out",
                        f"{who}-cert.pem", "-extfile", f"{who}.ext", cwd=server)
-    os.replace(server / "server-key.pem", server / "key.pem")
-    os.replace(server / "server-cert.pem", server / "cert.pem")
+    (server / "server-key.pem").replace(server / "key.pem")
+    (server / "server-cert.pem").replace(server / "cert.pem")
     for name, source in (("ca.pem", "ca.pem"), ("cert.pem", "client-cert.pem"),
                          ("key.pem", "client-key.pem")):
         data = (server / source).read_bytes()

@@ -23,7 +23,7 @@ from runner.dockerapi.certs import CertSet, make_certs
 from runner.dockerapi.policy import Bind, Refused, Scope
 from runner.dockerapi.proxy import DockerProxy
 from runner.dockerapi.seed import Seeder
-from runner.dockerapi.tlsrelay import tls_handler
+from runner.dockerapi.tlsrelay import Handler, tls_handler
 from runner.engine.apiservice import ApiService
 from runner.engine.argv import StoreSpec
 from runner.engine.namespace import NamespaceHelper
@@ -53,7 +53,7 @@ class JobDocker:
     """Start with ``prepare`` (before the job container: it needs ``mounts``), then
     ``attach`` once the job's network namespace exists, ``close`` at the end."""
 
-    def __init__(self, wish: DockerWish, scope: Scope, scratch: Path, workspace: Path,
+    def __init__(self, wish: DockerWish, scope: Scope, *, scratch: Path, workspace: Path,
                  helper: NamespaceHelper, runtime: str | None, store: StoreSpec | None,
                  private_hosts: frozenset[str] = frozenset()) -> None:
         self.wish = wish
@@ -64,8 +64,8 @@ class JobDocker:
         self.sockets = runtime_dir() / scope.token[:16]
         self.service = ApiService(self.sockets / "podman.sock", scratch / "podman.log",
                                   runtime, store)
-        self.proxy = DockerProxy(self.service.socket, scope, self._pin, self._hosts,
-                                 Seeder(store, private_hosts), scratch)
+        self.proxy = DockerProxy(self.service.socket, scope, pin=self._pin, hosts=self._hosts,
+                                 seeder=Seeder(store, private_hosts), scratch=scratch)
         self.certs: CertSet | None = None
         self._servers: list[asyncio.Server] = []
         self._keepalive: asyncio.Task[None] | None = None
@@ -116,7 +116,7 @@ class JobDocker:
         handoff.unlink(missing_ok=True)
         for port, fd in zip(ports, fds, strict=True):
             sock = socket.socket(fileno=fd)
-            handle = self.proxy.handle
+            handle: Handler = self.proxy.handle
             if port == TLS_PORT and self.certs is not None:
                 handle = tls_handler(self.certs.server_context(), handle)
             self._servers.append(await asyncio.start_server(handle, sock=sock))

@@ -14,7 +14,6 @@ import json
 from typing import Any
 
 from runner.dockerapi.state import JobState
-from runner.dockerapi.wire import Target
 
 BUILTIN = ("bridge",)
 
@@ -35,8 +34,7 @@ def _find(state: JobState, ref: str) -> str | None:
     return None
 
 
-def answer(state: JobState, method: str, path: str, target: Target,
-           body: bytes) -> tuple[int, Any]:
+def answer(state: JobState, method: str, path: str, body: bytes) -> tuple[int, Any]:
     """(status, JSON reply) for one request under ``/networks``."""
     parts = path.split("/")[2:]
     if method == "GET" and not parts:
@@ -56,13 +54,18 @@ def answer(state: JobState, method: str, path: str, target: Target,
         pruned = list(state.networks)
         state.networks.clear()
         return 200, {"NetworksDeleted": pruned}
-    name = _find(state, parts[0]) if parts else None
-    if name is None:
+    return _one(state, method, path, parts)
+
+
+def _one(state: JobState, method: str, path: str, parts: list[str]) -> tuple[int, Any]:
+    """Inspect, remove, connect or disconnect one network."""
+    found = _find(state, parts[0]) if parts else None
+    if found is None:
         return 404, {"message": f"network {parts[0] if parts else ''} not found"}
     if method == "GET" and len(parts) == 1:
-        return 200, _network(state, name)
+        return 200, _network(state, found)
     if method == "DELETE" and len(parts) == 1:
-        state.networks.pop(name, None)
+        state.networks.pop(found, None)
         return 204, None
     if method == "POST" and len(parts) == 2 and parts[1] in ("connect", "disconnect"):
         return 200, None

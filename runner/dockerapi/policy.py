@@ -15,7 +15,7 @@ from __future__ import annotations
 import posixpath
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from runner.engine.argv import CONTAINER_CAPS, LABEL_JOB, LABEL_RUN, Resources
@@ -39,7 +39,7 @@ class Scope:
     job: str
     project_dir: str
     """The workspace's path in the job container (``/builds/group/project``)."""
-    resources: Resources = Resources()
+    resources: Resources = field(default_factory=Resources)
 
 
 @dataclass(frozen=True)
@@ -92,17 +92,7 @@ def plan_create(body: Mapping[str, Any], name: str | None, scope: Scope) -> Crea
     host = body.get("HostConfig") or {}
     if not isinstance(host, dict):
         raise Refused("runner: HostConfig must be an object")
-    for key, option in _REFUSED_TRUTHY.items():
-        if host.get(key):
-            raise refuse_option(option)
-    for key in _HOST_MODES:
-        mode = str(host.get(key) or "")
-        if mode not in ("", "private", "default", "shareable"):
-            raise refuse_option(f"--{key[:-4].lower()}={mode}")
-    network = str(host.get("NetworkMode") or "default")
-    if network in ("host", "none") or ":" in network:
-        raise refuse_option(f"--network={network}")
-    _check_ports(host.get("PortBindings") or {})
+    check_host(host)
     binds, volumes = _binds(host.get("Binds") or [], scope)
     more_binds, mounts = _mounts(host.get("Mounts") or [], scope)
     env: dict[str, str] = {}
@@ -121,30 +111,59 @@ def plan_create(body: Mapping[str, Any], name: str | None, scope: Scope) -> Crea
     }
     if name:
         spec["name"] = name
-    for key, field in (("Cmd", "command"), ("Entrypoint", "entrypoint")):
-        value = body.get(key)
-        if value is not None:
-            spec[field] = [str(v) for v in ([value] if isinstance(value, str) else value)]
-    for key, field in (("WorkingDir", "work_dir"), ("User", "user"), ("StopSignal", None)):
-        if body.get(key) and field:
-            spec[field] = str(body[key])
-    if body.get("StopTimeout") is not None:
-        spec["stop_timeout"] = int(body["StopTimeout"])
-    if host.get("Init"):
-        spec["init"] = True
-    if host.get("ShmSize"):
-        spec["shm_size"] = int(host["ShmSize"])
-    if host.get("GroupAdd"):
-        spec["groups"] = [str(g) for g in host["GroupAdd"]]
-    resources = _resources(host, scope.resources)
-    if resources:
-        spec["resource_limits"] = resources
+    spec.update(_process(body))
+    spec.update(_host_options(host, scope.resources))
     hosts = [name] if name else []
     endpoints = (body.get("NetworkingConfig") or {}).get("EndpointsConfig") or {}
     for endpoint in endpoints.values():
         hosts += [str(a) for a in (endpoint or {}).get("Aliases") or []]
     return CreatePlan(spec, binds + more_binds,
                       [h for h in dict.fromkeys(hosts) if _NAME.fullmatch(h)])
+
+
+def check_host(host: Mapping[str, Any]) -> None:
+    """Refuse every HostConfig option that would leave the job's sandbox."""
+    for key, option in _REFUSED_TRUTHY.items():
+        if host.get(key):
+            raise refuse_option(option)
+    for key in _HOST_MODES:
+        mode = str(host.get(key) or "")
+        if mode not in ("", "private", "default", "shareable"):
+            raise refuse_option(f"--{key[:-4].lower()}={mode}")
+    network = str(host.get("NetworkMode") or "default")
+    if network in ("host", "none") or ":" in network:
+        raise refuse_option(f"--network={network}")
+    _check_ports(host.get("PortBindings") or {})
+
+
+def _process(body: Mapping[str, Any]) -> dict[str, Any]:
+    """Command, entrypoint, working dir, user, stop timeout."""
+    spec: dict[str, Any] = {}
+    for key, name in (("Cmd", "command"), ("Entrypoint", "entrypoint")):
+        value = body.get(key)
+        if value is not None:
+            spec[name] = [str(v) for v in ([value] if isinstance(value, str) else value)]
+    for key, name in (("WorkingDir", "work_dir"), ("User", "user")):
+        if body.get(key):
+            spec[name] = str(body[key])
+    if body.get("StopTimeout") is not None:
+        spec["stop_timeout"] = int(body["StopTimeout"])
+    return spec
+
+
+def _host_options(host: Mapping[str, Any], job: Resources) -> dict[str, Any]:
+    """The harmless HostConfig options, and the job's limits."""
+    spec: dict[str, Any] = {}
+    if host.get("Init"):
+        spec["init"] = True
+    if host.get("ShmSize"):
+        spec["shm_size"] = int(host["ShmSize"])
+    if host.get("GroupAdd"):
+        spec["groups"] = [str(g) for g in host["GroupAdd"]]
+    resources = _resources(host, job)
+    if resources:
+        spec["resource_limits"] = resources
+    return spec
 
 
 def _text(value: object, key: str) -> str:

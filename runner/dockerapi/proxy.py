@@ -23,8 +23,7 @@ from typing import Any
 
 import structlog
 
-from runner.dockerapi import networks, wire
-from runner.dockerapi.seed import Seeder, base_images, pulled_message
+from runner.dockerapi import networks, replies, wire
 from runner.dockerapi.policy import (
     LABEL_DIND,
     Bind,
@@ -35,6 +34,7 @@ from runner.dockerapi.policy import (
     check_volume,
     plan_create,
 )
+from runner.dockerapi.seed import Seeder, base_images, pulled_message
 from runner.dockerapi.state import JobState
 from runner.dockerapi.wire import BadRequest, Head, Target
 from runner.engine.imageref import registry_of
@@ -59,7 +59,7 @@ Hosts = Callable[[list[str]], Awaitable[None]]
 class DockerProxy:
     """Serves one job's connections (plain, TLS or unix) to its podman service."""
 
-    def __init__(self, upstream: Path, scope: Scope, pin: Pin, hosts: Hosts,
+    def __init__(self, upstream: Path, scope: Scope, *, pin: Pin, hosts: Hosts,
                  seeder: Seeder, scratch: Path) -> None:
         self.upstream = upstream
         self.seeder = seeder
@@ -83,7 +83,7 @@ class DockerProxy:
                 if not await self._request(head, reader, writer):
                     break
         except BadRequest as exc:
-            await _send(writer, 400, "Bad Request", str(exc))
+            await replies.send_error(writer, 400, "Bad Request", str(exc))
         except (ConnectionError, asyncio.IncompleteReadError, OSError):
             pass
         finally:
@@ -100,8 +100,8 @@ class DockerProxy:
         except Refused as exc:
             self.refused.append(str(exc))
             log.info("docker_api_refused", job=self.scope.job, reason=str(exc))
-            await _send(writer, 403, "Forbidden", str(exc))
-            await _drain(reader, writer)
+            await replies.send_error(writer, 403, "Forbidden", str(exc))
+            await replies.drain(reader, writer)
             return False
 
     async def _route(self, method: str, target: Target, head: Head,
@@ -120,37 +120,45 @@ class DockerProxy:
             await self._build(head, target, reader, writer)
         elif path == "/build/prune" and method == "POST":
             await wire.read_body(reader, head)
-            await _json(writer, 200, {"CachesDeleted": [], "SpaceReclaimed": 0})
+            await replies.send_json(writer, 200, {"CachesDeleted": [], "SpaceReclaimed": 0})
             return True
-        elif path == "/commit" and method == "POST":
+        elif path == "/networks" or path.startswith("/networks/"):
+            body = await wire.read_body(reader, head)
+            await replies.send_json(writer, *networks.answer(self.state, method, path, body))
+            return True
+        elif path == "/volumes/create" and method == "POST":
+            body = await wire.read_body(reader, head)
+            check_volume(replies.json_object(body))
+            await self._forward(head, target, reader, writer, body=body)
+        elif path == "/volumes" or path.startswith("/volumes/"):
+            await self._forward(head, target, reader, writer)
+        else:
+            return await self._route_containers(method, target, head, reader, writer)
+        return False
+
+    async def _route_containers(self, method: str, target: Target, head: Head,
+                                reader: asyncio.StreamReader,
+                                writer: asyncio.StreamWriter) -> bool:
+        path = target.path
+        if path == "/commit" and method == "POST":
             target.replace("container", self._own(target.param("container") or ""))
             await self._forward(head, target, reader, writer)
         elif path == "/containers/create" and method == "POST":
             await self._create(head, target, reader, writer)
         elif path in ("/containers/json", "/containers/prune"):
-            target.replace("filters", _with_label(target.param("filters"),
+            target.replace("filters", replies.with_label(target.param("filters"),
                                                   f"{LABEL_DIND}={self.scope.token}"))
             await self._forward(head, target, reader, writer)
         elif (match := _CONTAINER.fullmatch(path)) is not None:
-            await self._container(method, match, head, target, reader, writer)
+            await self._container(method, match, head, target, (reader, writer))
         elif (match := _EXEC.fullmatch(path)) is not None:
             if match.group(1) not in self.state.execs:
                 await wire.read_body(reader, head)
-                await _send(writer, 404, "Not Found", f"No such exec instance: {match.group(1)}")
+                await replies.send_error(writer, 404, "Not Found",
+                                         f"No such exec instance: {match.group(1)}")
                 return True
             await self._forward(head, target, reader, writer,
                                 hijack=match.group(2) == "start")
-        elif path == "/networks" or path.startswith("/networks/"):
-            body = await wire.read_body(reader, head)
-            status, reply = networks.answer(self.state, method, path, target, body)
-            await _json(writer, status, reply)
-            return True
-        elif path == "/volumes/create" and method == "POST":
-            body = await wire.read_body(reader, head)
-            check_volume(_object(body))
-            await self._forward(head, target, reader, writer, body=body)
-        elif path == "/volumes" or path.startswith("/volumes/"):
-            await self._forward(head, target, reader, writer)
         else:
             raise Refused(f"runner: this Docker API does not offer {method} {path}")
         return False
@@ -198,12 +206,13 @@ class DockerProxy:
         return real
 
     async def _container(self, method: str, match: re.Match[str], head: Head, target: Target,
-                         reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+                         streams: tuple[asyncio.StreamReader, asyncio.StreamWriter]) -> None:
+        reader, writer = streams
         ref, action = match.group(1), match.group(2) or ""
         real = self.state.container(ref)
         if real is None:
             await wire.read_body(reader, head)
-            await _send(writer, 404, "Not Found", f"No such container: {ref}")
+            await replies.send_error(writer, 404, "Not Found", f"No such container: {ref}")
             return
         target.path = f"/containers/{real}{action}"
         if action == "/wait" and target.param("condition") == "removed":
@@ -211,7 +220,7 @@ class DockerProxy:
             target.replace("condition", "next-exit")
         if action == "/exec" and method == "POST":
             body = await wire.read_body(reader, head)
-            check_exec(_object(body))
+            check_exec(replies.json_object(body))
             reply = await self._forward(head, target, reader, writer, body=body, keep=True)
             if isinstance(reply, dict) and isinstance(reply.get("Id"), str):
                 self.state.execs.add(reply["Id"])
@@ -235,7 +244,7 @@ class DockerProxy:
 
     async def _create(self, head: Head, target: Target, reader: asyncio.StreamReader,
                       writer: asyncio.StreamWriter) -> None:
-        body = _object(await wire.read_body(reader, head))
+        body = replies.json_object(await wire.read_body(reader, head))
         name = target.param("name") or None
         if name is not None and name.startswith("/"):
             name = name[1:]
@@ -247,12 +256,13 @@ class DockerProxy:
         if image is None and await self.seeder.seed([plan.spec["image"]]):
             image = await self._image_id(plan.spec["image"])
         if image is None:
-            await _send(writer, 404, "Not Found", f"No such image: {plan.spec['image']}")
+            await replies.send_error(writer, 404, "Not Found",
+                                     f"No such image: {plan.spec['image']}")
             return
         plan.spec["image"] = image
         if name is not None:
             if name in self.state.names:
-                await _send(writer, 409, "Conflict", f"Conflict. The container name "
+                await replies.send_error(writer, 409, "Conflict", f"Conflict. The container name "
                             f"\"/{name}\" is already in use by this job")
                 return
             plan.spec["name"] = self.state.real_name(name)
@@ -267,7 +277,8 @@ class DockerProxy:
         if isinstance(reply, dict) and isinstance(reply.get("Id"), str):
             self.state.ids.add(reply["Id"])
             if remove:
-                self.state.autoremove.update({reply["Id"], plan.spec.get("name", reply["Id"])})
+                self.state.autoremove.update({reply["Id"], str(plan.spec.get("name",
+                                                                             reply["Id"]))})
             if name is not None:
                 self.state.names[name] = plan.spec["name"]
             if plan.hosts:
@@ -290,12 +301,12 @@ class DockerProxy:
             raw = await up_reader.read()
         finally:
             up_writer.close()
-        return _parse_response(raw)
+        return replies.parse_response(raw)
 
     async def _forward(self, head: Head, target: Target, reader: asyncio.StreamReader,
                        writer: asyncio.StreamWriter, *, body: bytes | None = None,
                        hijack: bool = False, keep: bool = False,
-                       body_file: Path | None = None) -> Any:
+                       body_file: Path | None = None) -> object:
         """Send the request to podman and its answer back; with ``keep``, the JSON answer too."""
         up_reader, up_writer = await asyncio.open_unix_connection(str(self.upstream))
         try:
@@ -319,126 +330,18 @@ class DockerProxy:
                 await wire.copy_body(reader, up_writer, head)
             await up_writer.drain()
             if hijack:
-                await _splice(reader, writer, up_reader, up_writer)
+                await replies.splice(reader, writer, up_reader, up_writer)
                 return None
             if keep:
                 raw = await up_reader.read()
-                writer.write(_closing(raw))
+                writer.write(replies.closing(raw))
                 await writer.drain()
-                return _parse_response(raw)[1]
+                return replies.parse_response(raw)[1]
             first = await up_reader.readuntil(b"\r\n\r\n")
-            writer.write(_closing(first))
+            writer.write(replies.closing(first))
             while piece := await up_reader.read(wire.COPY_CHUNK):
                 writer.write(piece)
                 await writer.drain()
             return None
         finally:
             up_writer.close()
-
-
-async def _splice(reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
-                  up_reader: asyncio.StreamReader, up_writer: asyncio.StreamWriter) -> None:
-    """Copy both ways until podman ends the stream; the client's EOF is passed on."""
-
-    async def upward() -> None:
-        while piece := await reader.read(wire.COPY_CHUNK):
-            up_writer.write(piece)
-            await up_writer.drain()
-        if up_writer.can_write_eof():
-            up_writer.write_eof()
-
-    task = asyncio.create_task(upward())
-    try:
-        while piece := await up_reader.read(wire.COPY_CHUNK):
-            writer.write(piece)
-            await writer.drain()
-    finally:
-        task.cancel()
-        with contextlib.suppress(BaseException):
-            await task
-
-
-def _closing(raw: bytes) -> bytes:
-    """A response with ``Connection: close`` in its head (the client must not reuse it)."""
-    head, sep, rest = raw.partition(b"\r\n\r\n")
-    lines = [line for line in head.split(b"\r\n") if not line.lower().startswith(b"connection:")]
-    return b"\r\n".join([*lines, b"Connection: close"]) + sep + rest
-
-
-def _parse_response(raw: bytes) -> tuple[int, Any]:
-    """(status, JSON body or None) of a whole response, chunked or not."""
-    head, _, rest = raw.partition(b"\r\n\r\n")
-    lines = head.decode("latin-1").split("\r\n")
-    try:
-        status = int(lines[0].split(" ")[1])
-    except (IndexError, ValueError):
-        return 0, None
-    if any(line.lower().replace(" ", "") == "transfer-encoding:chunked" for line in lines):
-        rest = _dechunk(rest)
-    try:
-        return status, json.loads(rest or b"null")
-    except ValueError:
-        return status, None
-
-
-def _dechunk(data: bytes) -> bytes:
-    out = bytearray()
-    while data:
-        size_line, _, data = data.partition(b"\r\n")
-        size = int(size_line.split(b";")[0] or b"0", 16)
-        if size == 0:
-            break
-        out += data[:size]
-        data = data[size + 2:]
-    return bytes(out)
-
-
-def _object(body: bytes) -> dict[str, Any]:
-    try:
-        value = json.loads(body or b"{}")
-    except ValueError:
-        raise Refused("runner: the request body is not JSON") from None
-    if not isinstance(value, dict):
-        raise Refused("runner: the request body is not a JSON object")
-    return value
-
-
-def _with_label(filters: str | None, label: str) -> str:
-    """``filters`` (Docker's JSON) with one more required label."""
-    try:
-        value = json.loads(filters) if filters else {}
-    except ValueError:
-        value = {}
-    if not isinstance(value, dict):
-        value = {}
-    labels = value.get("label", [])
-    if isinstance(labels, dict):  # the old map form: {"label": {"a=b": true}}
-        labels = [key for key, on in labels.items() if on]
-    value["label"] = [*labels, label]
-    return json.dumps(value)
-
-
-async def _drain(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-    """After a refusal: read what the client still sends (a build's context, say), so
-    closing does not reset the connection before the client has read why."""
-    with contextlib.suppress(Exception):
-        if writer.can_write_eof():
-            writer.write_eof()
-        async with asyncio.timeout(DRAIN_S):
-            while await reader.read(wire.COPY_CHUNK):
-                pass
-
-
-DRAIN_S = 10.0
-
-
-async def _send(writer: asyncio.StreamWriter, status: int, reason: str, message: str) -> None:
-    with contextlib.suppress(OSError):
-        writer.write(wire.json_response(status, reason, json.dumps({"message": message}).encode()))
-        await writer.drain()
-
-
-async def _json(writer: asyncio.StreamWriter, status: int, value: Any) -> None:
-    reason = {200: "OK", 201: "Created", 204: "No Content", 404: "Not Found"}.get(status, "OK")
-    writer.write(wire.json_response(status, reason, json.dumps(value).encode()))
-    await writer.drain()

@@ -35,7 +35,7 @@ class Seeder:
         """Copy each named image the tenant store lacks and the user's has; those copied."""
         if self.store is None:
             return []
-        copied = []
+        copied: list[str] = []
         default: StoreSpec | None = None
         for name in names:
             try:

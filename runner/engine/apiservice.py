@@ -30,8 +30,8 @@ KEEPALIVE_S = 10.0
 
 def service_argv(socket: Path, runtime: str | None, store: StoreSpec | None) -> list[str]:
     """``podman system service`` on ``socket``, exiting once idle for ``IDLE_EXIT_S``."""
-    return ["podman", *global_options(runtime, store), "system", "service", "--time", str(IDLE_EXIT_S),
-            f"unix://{socket}"]
+    return ["podman", *global_options(runtime, store), "system", "service",
+            "--time", str(IDLE_EXIT_S), f"unix://{socket}"]
 
 
 class ApiService:

@@ -16,6 +16,7 @@ import os
 import socket
 import stat
 import threading
+from collections.abc import Callable
 from typing import Any
 
 from runner.engine.beneath import DIR_FLAGS, components, open_dir
@@ -26,7 +27,7 @@ MS_BIND = 4096
 LISTEN_BACKLOG = 128
 
 
-def _in_netns(pid: int, work: Any) -> Any:
+def _in_netns(pid: int, work: Callable[[], list[socket.socket]]) -> list[socket.socket]:
     """Run ``work()`` in a thread that has joined the network namespace of ``pid``."""
     import ctypes  # noqa: PLC0415 - only Docker jobs need it
 
@@ -50,7 +51,8 @@ def _in_netns(pid: int, work: Any) -> Any:
         os.close(fd)
     if "error" in result:
         raise result["error"]
-    return result["value"]
+    made: list[socket.socket] = result["value"]
+    return made
 
 
 def listen(req: Request) -> Request:
@@ -71,7 +73,7 @@ def listen(req: Request) -> Request:
             made.append(sock)
         return made
 
-    sockets: list[socket.socket] = _in_netns(int(req["pid"]), work)
+    sockets = _in_netns(int(req["pid"]), work)
     try:
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as out:
             out.connect(str(req["to"]))
@@ -110,7 +112,7 @@ def pin(req: Request) -> Request:
             raise OSError(f"{rel} is a symbolic link")
         target = str(req["target"])
         if stat.S_ISDIR(mode):
-            os.mkdir(target, 0o700)
+            os.mkdir(target, 0o700)  # noqa: PTH102 - stdlib os, as the rest of the helper
         else:
             os.close(os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
         libc = ctypes.CDLL(None, use_errno=True)
@@ -125,11 +127,11 @@ def pin(req: Request) -> Request:
 def hosts(req: Request) -> Request:
     """Add ``127.0.0.1 NAME`` lines to the /etc/hosts the process ``pid`` sees."""
     path = f"/proc/{int(req['pid'])}/root/etc/hosts"
-    with open(path, encoding="utf-8") as file:
+    with open(path, encoding="utf-8") as file:  # noqa: PTH123
         known = {word for line in file for word in line.split()[1:]}
     new = [name for name in req["names"] if name not in known]
     if new:
-        with open(path, "a", encoding="utf-8") as file:
+        with open(path, "a", encoding="utf-8") as file:  # noqa: PTH123
             file.writelines(f"127.0.0.1\t{name}\n" for name in new)
     return {"ok": True}
 

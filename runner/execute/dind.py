@@ -63,11 +63,12 @@ def certdir(*scopes: Sequence[tuple[str, str]]) -> str | None:
     return value
 
 
-async def open_docker(wish: DockerWish, scope: Scope, scratch: Path, workspace: Path,
+async def open_docker(wish: DockerWish, scope: Scope, *, scratch: Path, workspace: Path,
                       helper: NamespaceHelper, runtime: str | None,
                       store: StoreSpec | None, private_hosts: frozenset[str]) -> JobDocker:
     """The job's Docker API, started (its listeners wait for ``attach``)."""
-    docker = JobDocker(wish, scope, scratch, workspace, helper, runtime, store, private_hosts)
+    docker = JobDocker(wish, scope, scratch=scratch, workspace=workspace, helper=helper,
+                       runtime=runtime, store=store, private_hosts=private_hosts)
     try:
         await docker.prepare()
     except BaseException:

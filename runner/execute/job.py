@@ -117,8 +117,9 @@ class JobAttempt:
             self.docker = await dind.open_docker(
                 self.wish, Scope(self.pod.spec.name, JobDocker.token(), layout.run_id,
                                  self.job.name, layout.project_dir(), resources),
-                self.work / "docker", self.workspace, self.ctx.helper, settings.runtime, store,
-                images.tenant_hosts(self.ctx.pipeline.registries))
+                scratch=self.work / "docker", workspace=self.workspace, helper=self.ctx.helper,
+                runtime=settings.runtime, store=store,
+                private_hosts=images.tenant_hosts(self.ctx.pipeline.registries))
         spec = ContainerSpec(
             name=name,
             image=image,
