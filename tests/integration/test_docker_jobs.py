@@ -1,3 +1,4 @@
+# ruff: noqa: E501 - job scripts are written as users write them, one command a line
 """Docker-in-Docker jobs end to end: the Debian docker CLI in a job, against its own API.
 
 Each test runs a real ``runner exec`` of a ``.gitlab-ci.yml`` written the way

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+import tarfile
 from pathlib import Path
 
 import pytest
@@ -66,8 +68,6 @@ def test_container_references_stay_within_the_job() -> None:
 
 
 def test_base_images_of_a_context(tmp_path: Path) -> None:
-    import io
-    import tarfile
     text = (b"FROM --platform=linux/amd64 localhost/a:1 AS one\nARG B=x\nFROM $B\n"
             b"FROM one\nfrom docker.io/library/c:2\nFROM scratch\n")
     context = tmp_path / "c.tar"
