@@ -18,6 +18,8 @@ from runner.dockerapi.endpoint import DockerWish, JobDocker
 from runner.dockerapi.policy import Scope
 from runner.engine.argv import StoreSpec
 from runner.engine.namespace import NamespaceHelper
+from runner.engine.podman import ContainerGone
+from runner.errors import EngineError
 from runner.pipeline.model import Job, Service
 
 _DIND = re.compile(r"(?:[^/@\s]+/)*docker:[^/@\s]*dind[^/@\s]*(?:@sha256:[0-9a-f]{64})?")
@@ -71,7 +73,9 @@ async def open_docker(wish: DockerWish, scope: Scope, *, scratch: Path, workspac
                        runtime=runtime, store=store, private_hosts=private_hosts)
     try:
         await docker.prepare()
-    except BaseException:
+    except BaseException as exc:
         await docker.close()
+        if isinstance(exc, (EngineError, OSError)):
+            raise ContainerGone(f"the job's Docker API did not start: {exc}") from exc
         raise
     return docker

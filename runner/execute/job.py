@@ -114,7 +114,7 @@ class JobAttempt:
             except EngineError as exc:
                 raise ContainerGone(str(exc)) from exc
         if self.wish is not None and self.pod is not None:
-            self.docker = await dind.open_docker(
+            self.docker = await dind.open_docker(  # EngineError: ContainerGone, in open_docker
                 self.wish, Scope(self.pod.spec.name, JobDocker.token(), layout.run_id,
                                  self.job.name, layout.project_dir(), resources),
                 scratch=self.work / "docker", workspace=self.workspace, helper=self.ctx.helper,

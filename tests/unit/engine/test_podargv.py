@@ -130,3 +130,12 @@ def test_rebind_netns_mounts_an_empty_namespace_on_each_lost_file() -> None:
         'for f; do grep -qF " $f " /proc/self/mountinfo || unshare --net mount --bind'
         ' /proc/self/ns/net "$f"; done',
         "sh", "/run/user/1001/netns/netns-a", "/run/user/1001/netns/netns-b"]
+
+
+def test_a_docker_jobs_socket_and_certificates_follow_its_own_mounts() -> None:
+    mounts = ((Path("/run/user/1/runner/dind/t/docker.sock"), "/var/run/docker.sock"),
+              (Path("/w/docker/certs/client"), "/certs/client"))
+    got = argv.job_container_argv(_spec(pod="p", mounts=mounts), "S")
+    at = got.index("--workdir")
+    assert got[at - 2:at] == ["--volume=/run/user/1/runner/dind/t/docker.sock:/var/run/docker.sock",
+                              "--volume=/w/docker/certs/client:/certs/client"]
