@@ -11,3 +11,7 @@ here=$(dirname "${BASH_SOURCE[0]}")
 # and python3 are what most CI steps call.
 "$here/debian-image.sh" localhost/runner-ci:bookworm /usr/bin/python3 \
     bash git python3 ca-certificates
+# Docker-in-Docker jobs (tests/integration/test_docker_jobs.py, docs/docker-jobs.md): the
+# Debian docker CLI (20.10) and compose v1; the daemon in the package is never started.
+"$here/debian-image.sh" localhost/runner-docker:bookworm /usr/bin/docker \
+    docker.io docker-compose ca-certificates

@@ -107,6 +107,8 @@ class ContainerSpec:
     pod: str | None = None
     """The job's pod (when it has services): the slice and network are the pod's."""
     resources: Resources = field(default_factory=Resources)
+    mounts: tuple[tuple[Path, str], ...] = ()
+    """More (host path, container path) binds: a Docker job's socket and certificates."""
 
 
 def global_options(runtime: str | None, store: StoreSpec | None = None) -> list[str]:
@@ -156,6 +158,7 @@ def job_container_argv(spec: ContainerSpec, supervisor: str) -> list[str]:
         argv += ["--network", spec.network]
     argv += ["--volume", f"{spec.workspace}:{spec.project_dir}"]
     argv += ["--volume", f"{spec.control}:{CONTROL_DIR}"]
+    argv += [f"--volume={source}:{dest}" for source, dest in spec.mounts]
     argv += ["--workdir", "/", "--entrypoint", "/bin/sh", "--", spec.image, "-c", supervisor]
     return argv
 

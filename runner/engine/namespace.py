@@ -134,6 +134,19 @@ class NamespaceHelper:
         reply = await self._call({"op": "probe", "pid": pid, "ports": list(ports)})
         return [int(port) for port in reply["open"]]
 
+    async def docker_listen(self, pid: int, ports: Sequence[int], to: Path) -> None:
+        """Listening sockets on loopback ``ports`` of ``pid``'s network, sent to socket ``to``."""
+        await self._call({"op": "docker_listen", "pid": pid, "ports": list(ports), "to": str(to)})
+
+    async def docker_pin(self, workspace: Path, rel: str, target: Path) -> None:
+        """Bind-mount ``rel`` of ``workspace`` (no symlink followed) onto new ``target``."""
+        await self._call({"op": "docker_pin", "workspace": str(workspace), "rel": rel,
+                          "target": str(target)})
+
+    async def docker_hosts(self, pid: int, names: Sequence[str]) -> None:
+        """Make ``names`` resolve to 127.0.0.1 in the /etc/hosts of ``pid``."""
+        await self._call({"op": "docker_hosts", "pid": pid, "names": list(names)})
+
     async def disk_usage(self, *paths: Path, pids: Sequence[tuple[int, int]] = ()) -> int:
         """Bytes of disk the trees under ``paths`` take, whichever slice owns them, plus the
         deleted files held in the PID namespaces of ``pids`` (containers' PID 1s, each with

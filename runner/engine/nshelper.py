@@ -33,6 +33,7 @@ from runner.engine.fscopy import (
     remove_tree,
 )
 from runner.engine.globs import compile_pattern, match_tree
+from runner.engine.nsdocker import OPERATIONS as DOCKER_OPERATIONS
 from runner.engine.nsfiles import gather, hash_files, put, read, write
 
 Request = dict[str, Any]
@@ -314,6 +315,7 @@ OPERATIONS: dict[str, Callable[[Request], Request]] = {
     "write": write,
     "read": read,
     "ping": lambda _req: {"ok": True, "uid": os.getuid(), "pid": os.getpid()},
+    **DOCKER_OPERATIONS,
 }
 
 

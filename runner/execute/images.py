@@ -79,20 +79,22 @@ def image_policies(job: Job, image: ImageRef, services: Sequence[ImageRef],
 
 def plan_images(image: ImageRef, built: StoreSpec | None, services: Sequence[ImageRef],
                 tenant_store: StoreSpec | None, hosts: frozenset[str], *,
-                policies: Mapping[ImageRef, tuple[str, ...]] | None = None) -> ImagePlan:
+                policies: Mapping[ImageRef, tuple[str, ...]] | None = None,
+                tenant: bool = False) -> ImagePlan:
     """Decide where a job runs from its images; ``built`` is set when ``image`` is a build's.
 
     ``image`` (unless built) and ``services`` are qualified names. With no
     tenant store (``--build-storage shared``) the job runs from the user's
     store, and only images that need the pipeline's access, or whose pull
     policy in ``policies`` is other than ``if-not-present``, are fetched
-    first; podman pulls the others as the job starts.
+    first; podman pulls the others as the job starts. ``tenant`` puts the job in the
+    tenant store whatever its images (a Docker job: what it builds and pulls stays there).
     """
     checked = {ref for ref, policy in (policies or {}).items() if policy != ("if-not-present",)}
     refs = [ref for ref in dict.fromkeys(services if built is not None else [image, *services])
             if not is_image_id(ref)]
     private = frozenset(ref for ref in refs if access.registry_host(ref) in hosts)
-    store = built if built is not None else (tenant_store if private else None)
+    store = built if built is not None else (tenant_store if private or tenant else None)
     if store is None:
         first = [ref for ref in refs if ref in private or (ref in checked and not _local(ref))]
         return ImagePlan(None, tuple(first), private,

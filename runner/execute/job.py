@@ -20,6 +20,8 @@ import structlog
 
 from runner.build import storelock
 from runner.build.outputs import job_image, substitute
+from runner.dockerapi.endpoint import JobDocker
+from runner.dockerapi.policy import Scope
 from runner.engine.argv import CONTROL_DIR, ContainerSpec, Resources
 from runner.engine.boot import job_script, step_file
 from runner.engine.imageref import ImageRef
@@ -29,14 +31,14 @@ from runner.engine.podman import ContainerGone, ImageUnavailable, JobContainer
 from runner.engine.runc import RuncContainer
 from runner.engine.slices import Lease
 from runner.errors import EngineError, UserInputError
-from runner.execute import images
+from runner.execute import dind, images
 from runner.execute.context import Outcome, RunContext
 from runner.execute.diskwatch import DiskWatch
 from runner.execute.failedat import failed_line, where
 from runner.execute.jobenv import job_environment, service_env
 from runner.execute.keep import keep_results
 from runner.execute.limits import enforced, not_enforced
-from runner.execute.policy import caches_to_restore
+from runner.execute.policy import cache_dirs
 from runner.execute.results import JobStatus
 from runner.execute.reuse import artifact_layers
 from runner.execute.section import run_section
@@ -54,7 +56,10 @@ class JobAttempt:
     def __init__(self, ctx: RunContext, job: Job, attempt: int, joblog: JobLog) -> None:
         self.ctx = ctx
         self.joblog = joblog
-        self.job = job
+        self.wish = dind.docker_wish(job)
+        """What a job with a ``docker:dind`` service gets instead: its own Docker API."""
+        self.job = dataclasses.replace(job, services=dind.other_services(job)) if self.wish else job
+        self.docker: JobDocker | None = None
         self.attempt = attempt
         self.work = ctx.layout.job_work(job.name, attempt)
         self.workspace = self.work / "ws"
@@ -87,7 +92,7 @@ class JobAttempt:
         policies = images.image_policies(self.job, image, services, settings.pull)
         plan = images.plan_images(image, built, services, self.ctx.build_env.store,
                                   images.tenant_hosts(self.ctx.pipeline.registries),
-                                  policies=policies)
+                                  policies=policies, tenant=self.wish is not None)
         store = plan.store
         if store is not None:
             self._store_fd = await storelock.hold(store)
@@ -98,10 +103,11 @@ class JobAttempt:
             raise ContainerGone(str(exc)) from exc
         name = layout.container_name(self.job.name, self.attempt)
         resources = enforced(self.limits, settings.controllers)
-        if self.job.services:
+        if self.job.services or self.wish:
             self.pod = JobPod(PodSpec(
                 name=f"{name}-pod", run_id=layout.run_id, job=self.job.name,
-                id_base=self._lease.base, hosts=_aliases(self.job),
+                id_base=self._lease.base,
+                hosts=_aliases(self.job) + (self.wish.aliases if self.wish else ()),
                 network=settings.network, runtime=settings.runtime, store=store,
             ), self.job.services, services, self.work, resources)
             self.ctx.pods.add(self.pod)
@@ -109,6 +115,13 @@ class JobAttempt:
                 await self.pod.create(self._lease.pod_marker)
             except EngineError as exc:
                 raise ContainerGone(str(exc)) from exc
+        if self.wish is not None and self.pod is not None:
+            self.docker = await dind.open_docker(  # EngineError: ContainerGone, in open_docker
+                self.wish, Scope(self.pod.spec.name, JobDocker.token(), layout.run_id,
+                                 self.job.name, layout.project_dir(), resources),
+                scratch=self.work / "docker", workspace=self.workspace, helper=self.ctx.helper,
+                runtime=settings.runtime, store=store,
+                private_hosts=images.tenant_hosts(self.ctx.pipeline.registries))
         spec = ContainerSpec(
             name=name,
             image=image,
@@ -124,6 +137,7 @@ class JobAttempt:
             runtime=settings.runtime,
             pod=None if self.pod is None else self.pod.spec.name,
             resources=resources,
+            mounts=tuple(self.docker.mounts()) if self.docker else (),
         )
         self.container = await self._container(spec, runnable=built is None and store is None)
         if self.limits.disk:
@@ -136,9 +150,11 @@ class JobAttempt:
         try:
             await asyncio.gather(self.container.start(timeout_s=self.job.timeout_s),
                                  self.pod.start_services(service_env(self.ctx, self.job)))
+            if self.docker is not None:
+                await self.docker.attach(_pid(spec.pidfile))
         except ContainerGone:
             raise
-        except EngineError as exc:
+        except (EngineError, OSError) as exc:
             raise ContainerGone(str(exc)) from exc
 
     async def _container(self, spec: ContainerSpec, *, runnable: bool) -> JobContainer:
@@ -218,6 +234,8 @@ class JobAttempt:
                     await container.kill()
             finally:
                 self.ctx.live.discard(container)
+        if self.docker is not None:
+            await self.docker.close()
         if self.pod is not None:
             await self.pod.remove()
             if not self.pod.created:  # else the run's last pass tries again
@@ -260,6 +278,8 @@ class JobAttempt:
         else:
             outcome = await self._scripts(container)
         await container.stop(self.ctx.settings.kill_grace_s)
+        if self.docker is not None:  # no container may be made while results are collected
+            await self.docker.close()
         if self.pod is not None:  # no service may be left to change what is collected
             await self.pod.end()
         await keep_results(self.ctx, self.job, self.workspace, self.joblog, outcome.status,
@@ -311,6 +331,8 @@ class JobAttempt:
         layout, job = self.ctx.layout, self.job
         project_dir = layout.project_dir()
         env, files = job_environment(self.ctx, job)
+        if self.docker is not None:
+            env = [*dind.ENVIRONMENT, *env]
         color = self.ctx.console.color
         scripts = {"script.sh": job_script(job.script, workdir=project_dir, env=env, color=color,
                                            step_file=step_file(f"{CONTROL_DIR}/script.sh"))}
@@ -330,24 +352,9 @@ class JobAttempt:
             source=layout.root,
             files=self.ctx.files,
             layers=[layer for layer in layers if layer.is_dir()],
-            caches=self._caches_to_restore(),
+            caches=cache_dirs(self.job, self.ctx.layout.cache, self.joblog.notice),
             scripts={**files, **scripts},
         )
-
-    def _caches_to_restore(self) -> list[Path]:
-        """Cache dirs to restore (``pull`` policies), falling back as GitLab does; says which."""
-        layout = self.ctx.layout
-        dirs: list[Path] = []
-        for restore in caches_to_restore(self.job, lambda key: layout.cache(key).is_dir()):
-            key = restore.cache.key
-            if restore.found is None:
-                self.joblog.notice(f"runner: cache {key!r} has no saved copy; nothing restored")
-                continue
-            if restore.found != key:
-                self.joblog.notice(f"runner: cache {key!r} has no saved copy; restoring "
-                                   f"fallback key {restore.found!r}")
-            dirs.append(layout.cache(restore.found))
-        return dirs
 
     async def _section(
         self, container: JobContainer, script: str, timeout_s: float, cancelable: bool

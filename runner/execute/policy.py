@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 from runner.execute.results import JobStatus
 from runner.pipeline.model import Cache, CachePolicy, Job, RetryOn, When
@@ -86,3 +87,21 @@ def caches_to_save(caches: Sequence[Cache], status: JobStatus) -> list[Cache]:
     whens = outcome_whens(status)
     return [cache for cache in caches
             if cache.policy is not CachePolicy.PULL and cache.when in whens]
+
+
+def cache_dirs(job: Job, where: Callable[[str], Path], notice: Callable[[str], None]) -> list[Path]:
+    """Cache dirs to restore (``pull`` policies), falling back as GitLab does; says which.
+
+    ``where`` is a key's directory (``RunLayout.cache``); ``notice`` the job log's.
+    """
+    dirs: list[Path] = []
+    for restore in caches_to_restore(job, lambda key: where(key).is_dir()):
+        key = restore.cache.key
+        if restore.found is None:
+            notice(f"runner: cache {key!r} has no saved copy; nothing restored")
+            continue
+        if restore.found != key:
+            notice(f"runner: cache {key!r} has no saved copy; restoring "
+                   f"fallback key {restore.found!r}")
+        dirs.append(where(restore.found))
+    return dirs

@@ -164,3 +164,12 @@ def test_health_script_runs_the_command_as_sh_c_would(command: str, code: int,
     direct = subprocess.run(["/bin/sh", "-c", command], capture_output=True, text=True,
                             timeout=30, check=False, stdin=subprocess.DEVNULL)
     assert (direct.returncode, direct.stdout) == (code, output)
+
+
+def test_a_docker_jobs_socket_and_certificates_follow_its_own_mounts() -> None:
+    mounts = ((Path("/run/user/1/runner/dind/t/docker.sock"), "/var/run/docker.sock"),
+              (Path("/w/docker/certs/client"), "/certs/client"))
+    got = argv.job_container_argv(_spec(pod="p", mounts=mounts), "S")
+    at = got.index("--workdir")
+    assert got[at - 2:at] == ["--volume=/run/user/1/runner/dind/t/docker.sock:/var/run/docker.sock",
+                              "--volume=/w/docker/certs/client:/certs/client"]
