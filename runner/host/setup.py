@@ -30,9 +30,10 @@ SLICE = 65536
 WANT_IDS = 64 * SLICE
 """4194304 ids: room for 64 concurrent jobs of one slice each."""
 PACKAGES = ("buildah", "podman", "runc", "uidmap", "slirp4netns", "fuse-overlayfs", "catatonit",
-            "git")
+            "git", "openssl")
 """What runner drives: podman/buildah/runc, the setuid id mappers, rootless networking and
-layers, the pause process, and git for the workspace of ``runner exec``."""
+layers, the pause process, git for the workspace of ``runner exec``, and openssl for the
+per-job certificates of a Docker job's TLS endpoint (``dockerapi.certs``)."""
 DEV_PACKAGES = ("crun", "docker-registry", "busybox-static", "skopeo", "python3-venv",
                 "python3-pip", "python3-build", "python3-setuptools", "python3-wheel", "make",
                 "apache2-utils")
