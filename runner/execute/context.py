@@ -50,6 +50,9 @@ class RunContext:
     """Pods of jobs with services not removed yet; the run removes any left at its end."""
     finished: dict[str, NeedResult] = field(default_factory=dict)
     """How each ended job ended, with its outputs, for the stepped jobs that need it."""
+    matrix_stops: dict[str, asyncio.Event] = field(default_factory=dict)
+    """Per matrix (``MatrixGroup.name``): set when an instance failed and fail-fast stops the
+    others, the running ones included."""
     step_outputs: dict[str, tuple[tuple[str, str], ...]] = field(default_factory=dict)
     """Each stepped job's outputs (its last attempt's)."""
     _runc_host: asyncio.Task[RuncHost] | None = None

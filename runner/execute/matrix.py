@@ -2,9 +2,10 @@
 
 GitHub cancels a matrix's other instances when one fails (``fail-fast``, on
 by default) and runs at most ``max-parallel`` of them at once. The scheduler
-asks here before an instance takes a run slot. An instance already running
-when another fails runs to its end (GitHub would cancel it too): stopping one
-job of a run is not something the executor can do yet.
+asks here before an instance takes a run slot; an instance already running
+watches its matrix's stop event (``RunContext.matrix_stops``) and is cancelled
+as a Ctrl-C cancels it: the running step is stopped, steps that run on
+``always()``/``cancelled()`` still run.
 """
 
 from __future__ import annotations
@@ -35,13 +36,18 @@ def need_status(result: JobResult) -> StepStatus:
 class MatrixGroups:
     """Per matrix: a semaphore for ``max_parallel`` and the first failure, for fail-fast."""
 
-    def __init__(self, jobs: Iterable[Job]) -> None:
+    def __init__(self, jobs: Iterable[Job],
+                 stops: dict[str, asyncio.Event] | None = None) -> None:
         self._slots: dict[str, asyncio.Semaphore] = {}
         self._failed: dict[str, str] = {}
+        self._stops = stops if stops is not None else {}
+        """Set per matrix on its first failure: running instances watch it (``stepped``)."""
         for job in jobs:
             group = job.group
             if group is not None and group.max_parallel and group.name not in self._slots:
                 self._slots[group.name] = asyncio.Semaphore(group.max_parallel)
+            if group is not None and group.fail_fast:
+                self._stops.setdefault(group.name, asyncio.Event())
 
     @contextlib.asynccontextmanager
     async def slot(self, job: Job) -> AsyncIterator[None]:
@@ -67,3 +73,8 @@ class MatrixGroups:
         if (group is not None and group.fail_fast and result.failed
                 and not result.allowed_failure):
             self._failed.setdefault(group.name, job.name)
+            self._stops.setdefault(group.name, asyncio.Event()).set()
+
+    def failed(self, group: str) -> str | None:
+        """The instance whose failure stopped the matrix ``group``, if one did."""
+        return self._failed.get(group)

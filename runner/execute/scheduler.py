@@ -64,7 +64,7 @@ class Scheduler:
         """Jobs of the child pipeline each trigger job started, in their file order."""
         self._tasks: list[asyncio.Task[None]] = []
         self._triggers = {job.name for job in self._jobs if job.trigger is not None}
-        self._groups = MatrixGroups(self._jobs)
+        self._groups = MatrixGroups(self._jobs, ctx.matrix_stops)
 
     async def run(self) -> list[JobResult]:
         """Run every job; whatever happens, no container of this run is left behind."""

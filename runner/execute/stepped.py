@@ -14,6 +14,7 @@ handed to the session, which decides the next step. Built-in actions
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import os
 import time
@@ -27,6 +28,7 @@ from runner.engine.podman import JobContainer
 from runner.execute import ghactions
 from runner.execute.context import Outcome, RunContext
 from runner.execute.diskwatch import DiskWatch
+from runner.execute.interrupt import Interruption
 from runner.execute.layout import safe_name
 from runner.execute.results import JobStatus
 from runner.execute.section import run_section
@@ -98,12 +100,29 @@ class SteppedRun:
         self._count = 0
         self._hashes: dict[tuple[str, ...], str] = {}
         self._session: StepSession | None = None
+        self.interruption = Interruption()
+        """This job's own: cancelled with the run, or alone when its matrix fails fast."""
+        self.interruption.killing = ctx.interruption.killing
         self._failed_at: str | None = None
         """Where the first step that failed the job is written (``ci.yml:12 (step 'Build')``)."""
 
     async def run(self) -> Outcome:
         """Run every step; keep the job's outputs and its step summary; the outcome."""
-        outcome, outputs, summary = await self._steps()
+        stop = (self.ctx.matrix_stops.get(self.job.group.name)
+                if self.job.group is not None else None)
+        watch = asyncio.create_task(self._watch(stop)) if stop is not None else None
+        mirror = asyncio.create_task(_mirror(self.ctx.interruption.canceling,
+                                             self.interruption.canceling))
+        try:
+            outcome, outputs, summary = await self._steps()
+        finally:
+            mirror.cancel()
+            if watch is not None:
+                watch.cancel()
+        if (stop is not None and stop.is_set() and outcome.status is JobStatus.CANCELED
+                and not self.ctx.interruption.canceling.is_set()):
+            outcome = dataclasses.replace(
+                outcome, note="fail-fast: another instance of its matrix failed")
         self.ctx.step_outputs[self.job.name] = outputs
         if summary.strip():
             path = self.ctx.layout.run_dir / f"{safe_name(self.job.name)}.summary.md"
@@ -118,6 +137,14 @@ class SteppedRun:
         return dataclasses.replace(outcome, annotations=tuple(self.messages.annotations),
                                    failed_at=failed_at)
 
+    async def _watch(self, stop: asyncio.Event) -> None:
+        """Cancel this job as a Ctrl-C would once its matrix fails fast."""
+        await stop.wait()
+        if not self.interruption.canceling.is_set():
+            self.joblog.notice("runner: cancelling: another instance of the matrix failed "
+                               "(fail-fast)")
+            self.interruption.canceling.set()
+
     async def _steps(self) -> tuple[Outcome, tuple[tuple[str, str], ...], str]:
         """Run every step; the outcome, the job's outputs and its step summary (markdown)."""
         ctx, job = self.ctx, self.job
@@ -130,7 +157,7 @@ class SteppedRun:
             workspace=workspace, temp=f"{CONTROL_DIR}/{TEMP}", attempt=self.attempt,
             run_id=ctx.layout.run_id, env=tuple(ctx.predefined(job)),
             container_id=self.container.spec.name, service_ports=self.service_ports,
-            cancelled=ctx.interruption.canceling.is_set, hash_files=self._hash_files)
+            cancelled=self.interruption.canceling.is_set, hash_files=self._hash_files)
         session = self._session = program.session(facts, self.messages)
         await self.ctx.helper.write_dir(
             self.control, TEMP,
@@ -219,8 +246,8 @@ class SteppedRun:
                                         self.container.gid)
         outcome = await run_section(
             self.container, f"{name}/run.sh", self.joblog, timeout_s=timeout,
-            cancelable=not self.ctx.interruption.canceling.is_set(),
-            interruption=self.ctx.interruption, grace_s=self.ctx.settings.kill_grace_s,
+            cancelable=not self.interruption.canceling.is_set(),
+            interruption=self.interruption, grace_s=self.ctx.settings.kill_grace_s,
             disk=self.disk, sink=self._sink)
         written, over = await self.ctx.helper.read_dir(
             control, name, [var.lower() for var in ENV_FILES], MAX_FILE_BYTES)
@@ -252,6 +279,12 @@ _BUILTINS: dict[type, Callable[[ghactions.Where, Any], Awaitable[StepEnd]]] = {
     Checkout: ghactions.checkout,
 }
 """What the executor does for each built-in action (``ghactions``)."""
+
+
+async def _mirror(source: asyncio.Event, target: asyncio.Event) -> None:
+    """Set ``target`` once ``source`` is set (the run's Ctrl-C reaches the job's own)."""
+    await source.wait()
+    target.set()
 
 
 def _step_end(outcome: Outcome, files: dict[str, bytes], timeout: float) -> StepEnd:

@@ -77,7 +77,7 @@ class TSession:
         step = self.program.items[self.index]
         key = f"s{self.index}"
         self.index += 1
-        if self.failed and not step.always:
+        if (self.failed or self.facts.cancelled()) and not step.always:
             return StepPlan(key=key, name=step.name, action=None, skipped="an earlier step failed")
         action = step.action
         if isinstance(action, RunScript):
@@ -134,6 +134,8 @@ class TSession:
     def job_end(self) -> JobEnd:
         outputs = tuple((name.split(".", 1)[1], self.outputs[name])
                         for name in self.program.outputs if name in self.outputs)
+        if self.facts.cancelled():
+            return JobEnd(StepStatus.CANCELLED, outputs)
         return JobEnd(StepStatus.FAILURE if self.failed else StepStatus.SUCCESS, outputs)
 
     def summary(self) -> str:

@@ -18,6 +18,7 @@ from runner.pipeline.model import Job, Need, SecretSource
 from runner.pipeline.steps import (
     Checkout,
     DownloadArtifact,
+    MatrixGroup,
     RestoreCache,
     SaveCache,
     StepStatus,
@@ -207,3 +208,27 @@ def test_checkout_path_moves_the_project_there(project: Project) -> None:
     assert "the project is now in /builds/proj/repo" in log
     assert "repo\n" in log
     assert ".hidden" in log and "code" in log
+
+
+def test_fail_fast_cancels_the_running_instances_of_the_matrix(project: Project) -> None:
+    """GitHub's fail-fast: one instance fails, the others still running are cancelled (their
+    running step stopped, ``always`` steps still run); another matrix is not touched."""
+    fast, other = MatrixGroup("test"), MatrixGroup("lint", fail_fast=False)
+    jobs = [
+        stepped("test (1)", sh("fail", "sleep 5; exit 1"), group=fast),
+        stepped("test (2)", sh("slow", "echo SLOW-START; sleep 60; echo SLOW-END"),
+                sh("cleanup", "echo CLEANUP-RAN", always=True), group=fast),
+        stepped("lint (1)", sh("fail", "sleep 1; exit 1"), group=other),
+        stepped("lint (2)", sh("slow", "sleep 3; echo LINT-DONE"), group=other),
+    ]
+    run = run_model(project, jobs)
+    assert run.code == 1, run.out + run.err
+    got = results(project)
+    assert got["test (1)"]["status"] == "failed"
+    assert got["test (2)"]["status"] == "canceled"
+    assert got["test (2)"]["note"] == "fail-fast: another instance of its matrix failed"
+    log = log_of(project, "test (2)")
+    assert "SLOW-START" in log and "SLOW-END" not in log
+    assert "CLEANUP-RAN" in log
+    assert got["lint (2)"]["status"] == "success"
+    assert "LINT-DONE" in log_of(project, "lint (2)")

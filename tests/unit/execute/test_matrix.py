@@ -66,3 +66,15 @@ def test_need_status_in_githubs_words() -> None:
         StepStatus.SUCCESS
     assert need_status(JobResult("a", JobStatus.SKIPPED)) is StepStatus.SKIPPED
     assert need_status(JobResult("a", JobStatus.CANCELED)) is StepStatus.CANCELLED
+
+
+def test_a_failure_sets_the_matrix_stop_event_running_instances_watch() -> None:
+    stops: dict[str, asyncio.Event] = {}
+    fast, slow = MatrixGroup("t"), MatrixGroup("l", fail_fast=False)
+    jobs = [job("t (1)", fast), job("t (2)", fast), job("l (1)", slow)]
+    groups = MatrixGroups(jobs, stops)
+    assert set(stops) == {"t"} and not stops["t"].is_set()
+    groups.ended(jobs[2], JobResult("l (1)", JobStatus.FAILED))
+    groups.ended(jobs[0], JobResult("t (1)", JobStatus.FAILED))
+    assert stops["t"].is_set()
+    assert groups.failed("t") == "t (1)" and groups.failed("l") is None
