@@ -9,13 +9,12 @@ image store, so what the job builds lands where its tenant's images live.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
-import signal
 import time
 from pathlib import Path
 
 from runner.engine.argv import StoreSpec, global_options
+from runner.engine.procgroup import stop_group
 from runner.errors import EngineError
 
 START_TIMEOUT_S = 30.0
@@ -87,13 +86,5 @@ class ApiService:
     async def stop(self) -> None:
         """Stop the service (its containers are the pod's: the pod's removal takes them)."""
         proc, self._proc = self._proc, None
-        if proc is None or proc.returncode is not None:
-            return
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            await asyncio.wait_for(proc.wait(), STOP_GRACE_S)
-        except TimeoutError:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGKILL)
-            await proc.wait()
+        if proc is not None:
+            await stop_group(proc, STOP_GRACE_S)

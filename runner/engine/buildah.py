@@ -8,9 +8,6 @@ stops buildah's whole process group: TERM first, KILL after a grace period.
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import os
-import signal
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -19,6 +16,7 @@ from pathlib import Path
 from runner.engine import buildargv, store_index
 from runner.engine.argv import StoreSpec
 from runner.engine.imageref import ImageRef
+from runner.engine.procgroup import stop_group
 from runner.errors import EngineError
 
 Sink = Callable[[bytes], None]
@@ -60,16 +58,7 @@ async def run(argv: list[str], sink: Sink | None = None) -> Finished:
 
 async def _stop(proc: asyncio.subprocess.Process) -> None:
     """TERM buildah's process group (it removes its working container), then KILL."""
-    if proc.returncode is not None:
-        return
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(proc.pid, signal.SIGTERM)
-    try:
-        await asyncio.wait_for(proc.wait(), STOP_GRACE_S)
-    except TimeoutError:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGKILL)
-        await proc.wait()
+    await stop_group(proc, STOP_GRACE_S)
 
 
 async def image_id(ref: ImageRef, store: StoreSpec | None) -> str | None:
